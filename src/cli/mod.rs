@@ -1,0 +1,79 @@
+//! The command-line interface. `main.rs` parses nothing itself: it calls [`main`].
+//!
+//! This is the one place `anyhow` is used: every library error is typed, and is turned into
+//! a message for a person here.
+
+mod decode;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Mirror a TikTok LIVE into a Twitch channel's chat.
+#[derive(Debug, Parser)]
+#[command(name = "tiktwitch", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bridge(s) described by the config file.
+    Run,
+    /// Run a simulated TikTok live into a local Twitch stand-in: no accounts, no network.
+    Demo,
+    /// Validate the config, show where each secret comes from, render sample lines.
+    Check,
+    /// Log in to Twitch, show who is logged in, or log out.
+    Auth,
+    /// Print a TikTok live's events as they happen.
+    Tail,
+    /// Record a TikTok live's raw frames to a capture file.
+    Record,
+    /// Push a capture through the pipeline and print (or send) the lines.
+    Replay,
+    /// Decode a capture file to one JSON event per line.
+    Decode(DecodeArgs),
+}
+
+/// Arguments of `tiktwitch decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// The capture's format.
+    #[arg(long, value_enum, default_value_t = CaptureFormat::Frames)]
+    pub format: CaptureFormat,
+    /// The capture file; `-` reads standard input.
+    pub file: PathBuf,
+}
+
+/// Capture file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureFormat {
+    /// Records of `[u32 little-endian length][WebcastPushFrame bytes]`.
+    Frames,
+    /// JSON lines `{"method": "...", "payload": "<base64>"}`.
+    Payloads,
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Decode(args) => decode::run(&args),
+        other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
+    }
+}

@@ -1,0 +1,24 @@
+//! tiktwitch mirrors a TikTok LIVE into a Twitch channel's chat.
+//!
+//! It joins the live through TikTok's private WebCast push service (protobuf over
+//! WebSocket), turns what happens into typed [`event::Event`]s, filters and coalesces them,
+//! renders each through a template, and posts the lines to Twitch over authenticated IRC,
+//! paced so the bot is never rate-limited.
+//!
+//! # Layout
+//!
+//! - [`event`]: the typed `Event`, the contract between source, pipeline and sinks, and its
+//!   stable JSON form.
+//! - [`proto`]: the generated WebCast protobuf types (`proto/webcast.proto`).
+//! - [`source`]: where events come from. [`source::tiktok::decode`] turns push frames into
+//!   events; [`source::tiktok::capture`] reads and writes capture files.
+//! - [`limits`]: every limit and timeout as a named constant.
+//! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod event;
+pub mod limits;
+pub mod proto;
+pub mod source;

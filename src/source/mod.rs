@@ -1,0 +1,3 @@
+//! Sources of events. Today: TikTok LIVE.
+
+pub mod tiktok;

@@ -1,0 +1,667 @@
+//! Pure decoding: push frame bytes -> (gunzip) -> fetch result -> one [`Event`] per message.
+//!
+//! Failure is contained at the smallest unit that failed: a frame whose envelope or gzip
+//! stream is broken is rejected as a whole (there is nothing to salvage), but inside a good
+//! batch one malformed message becomes one [`MessageError`] and its neighbours still decode.
+//! Nothing here panics on any input, allocates more than [`MAX_INFLATED_BYTES`] for an
+//! inflated batch, or trusts a length prefix beyond the bytes actually present.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use flate2::read::MultiGzDecoder;
+use prost::Message;
+
+use crate::event::{
+    BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta, Roles, User,
+};
+use crate::limits::MAX_INFLATED_BYTES;
+use crate::proto;
+
+/// The gzip magic number; TikTok's batches start with it when compressed.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// A push frame that could not be decoded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The `WebcastPushFrame` envelope is not valid protobuf.
+    #[error("push frame is not valid protobuf: {0}")]
+    PushFrame(#[source] prost::DecodeError),
+    /// The gzip stream is corrupt, truncated, or fails its CRC.
+    #[error("payload does not gunzip: {0}")]
+    Gunzip(#[source] std::io::Error),
+    /// The payload inflates past [`MAX_INFLATED_BYTES`].
+    #[error("payload inflates past {limit} bytes; dropped as a gzip bomb")]
+    TooLarge {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+    /// The (inflated) payload is not a valid `ProtoMessageFetchResult`.
+    #[error("fetch result is not valid protobuf: {0}")]
+    FetchResult(#[source] prost::DecodeError),
+}
+
+impl FrameError {
+    /// A short stable name for counting errors by kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::PushFrame(_) => "push_frame",
+            Self::Gunzip(_) => "gunzip",
+            Self::TooLarge { .. } => "too_large",
+            Self::FetchResult(_) => "fetch_result",
+        }
+    }
+}
+
+/// One message of a batch that could not be decoded.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{method} message {msg_id} is not valid protobuf: {source}")]
+pub struct MessageError {
+    /// The message's `method`.
+    pub method: String,
+    /// The envelope's message id (0 when absent).
+    pub msg_id: u64,
+    /// What prost said.
+    #[source]
+    pub source: prost::DecodeError,
+}
+
+impl MessageError {
+    /// A short stable name for counting errors by kind.
+    pub fn kind(&self) -> &'static str {
+        "message"
+    }
+}
+
+/// A decoded push frame.
+#[derive(Debug)]
+pub struct Frame {
+    /// The frame's sequence id.
+    pub seq_id: u64,
+    /// Echoed in the ack.
+    pub log_id: u64,
+    /// `msg`, `hb`, `ack`, `im_enter_room_resp` ...
+    pub payload_type: String,
+    /// The decoded batch, for `msg` frames with a protobuf payload.
+    pub batch: Option<Batch>,
+}
+
+/// A decoded `ProtoMessageFetchResult`.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Resume cursor.
+    pub cursor: String,
+    /// Opaque; the ack payload and a socket query parameter.
+    pub internal_ext: String,
+    /// The frame must be acknowledged.
+    pub need_ack: bool,
+    /// WebSocket base URL (in the first fetch result).
+    pub push_server: String,
+    /// Extra socket query parameters (in the first fetch result).
+    pub route_params: Vec<(String, String)>,
+    /// Heartbeat interval the server asks for, in milliseconds (0 when absent).
+    pub heartbeat_ms: i64,
+    /// Server time, milliseconds.
+    pub now_ms: i64,
+    /// The first batch of a connection.
+    pub is_first: bool,
+    /// Every message in order: an event, or the error that message alone caused.
+    pub messages: Vec<Result<Event, MessageError>>,
+}
+
+/// Decodes one WebSocket binary message (a `WebcastPushFrame`).
+///
+/// Frames that are not `msg`, or whose payload encoding is not protobuf, come back with
+/// `batch: None`: they carry no events.
+pub fn decode_frame(bytes: Bytes) -> Result<Frame, FrameError> {
+    let frame = proto::WebcastPushFrame::decode(bytes).map_err(FrameError::PushFrame)?;
+    let is_protobuf = frame.payload_encoding.is_empty() || frame.payload_encoding == "pb";
+    let batch = if frame.payload_type == "msg" && is_protobuf {
+        Some(decode_fetch_result(frame.payload)?)
+    } else {
+        None
+    };
+    Ok(Frame {
+        seq_id: frame.seq_id,
+        log_id: frame.log_id,
+        payload_type: frame.payload_type,
+        batch,
+    })
+}
+
+/// Decodes a `ProtoMessageFetchResult`, gunzipping it first when it starts with the gzip
+/// magic (whatever the frame's `compress_type` header claims: the bytes are the truth).
+pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
+    let raw = if payload.starts_with(&GZIP_MAGIC) {
+        Bytes::from(gunzip(&payload)?)
+    } else {
+        payload
+    };
+    let result = proto::ProtoMessageFetchResult::decode(raw).map_err(FrameError::FetchResult)?;
+    let messages = result
+        .messages
+        .into_iter()
+        .map(|base| {
+            let method = base.method;
+            let mut event =
+                decode_message(&method, base.payload).map_err(|source| MessageError {
+                    method: method.clone(),
+                    msg_id: base.msg_id,
+                    source,
+                })?;
+            if event.meta.msg_id == 0 {
+                event.meta.msg_id = base.msg_id;
+            }
+            event.meta.history |= base.is_history;
+            event.meta.method = method;
+            Ok(event)
+        })
+        .collect();
+    Ok(Batch {
+        cursor: result.cursor,
+        internal_ext: result.internal_ext,
+        need_ack: result.need_ack,
+        push_server: result.push_server,
+        route_params: result.route_params.into_iter().collect(),
+        heartbeat_ms: result.heartbeat_duration,
+        now_ms: result.now,
+        is_first: result.is_first,
+        messages,
+    })
+}
+
+/// Inflates a (possibly multi-member) gzip stream, refusing to grow past
+/// [`MAX_INFLATED_BYTES`].
+pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
+    // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the usual
+    // single-member batch; never trust it beyond the limit.
+    let hint = compressed
+        .len()
+        .checked_sub(4)
+        .and_then(|at| compressed.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |isize| u32::from_le_bytes(isize) as usize)
+        .min(MAX_INFLATED_BYTES);
+    let mut out = Vec::with_capacity(hint);
+    MultiGzDecoder::new(compressed)
+        .take(MAX_INFLATED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(FrameError::Gunzip)?;
+    if out.len() > MAX_INFLATED_BYTES {
+        return Err(FrameError::TooLarge {
+            limit: MAX_INFLATED_BYTES,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes one message's payload by its `method`. A method we do not map is
+/// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
+/// method we do map fails.
+pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
+    use proto::*;
+    let (common, kind) = match method {
+        "WebcastChatMessage" => {
+            let m = WebcastChatMessage::decode(payload)?;
+            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let kind = EventKind::Chat {
+                user: user_with_roles(m.user, roles),
+                text: m.content,
+                language: m.content_language,
+            };
+            (m.common, kind)
+        }
+        "WebcastEmoteChatMessage" => {
+            let m = WebcastEmoteChatMessage::decode(payload)?;
+            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let kind = EventKind::Emote {
+                user: user_with_roles(m.user, roles),
+                emote_ids: m.emote_list.into_iter().map(|e| e.emote_id).collect(),
+            };
+            (m.common, kind)
+        }
+        "WebcastGiftMessage" => {
+            let m = WebcastGiftMessage::decode(payload)?;
+            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let details = m.gift.unwrap_or_default();
+            let streakable = details.r#type == 1;
+            let kind = EventKind::Gift {
+                user: user_with_roles(m.user, roles),
+                gift: Gift {
+                    id: if m.gift_id != 0 {
+                        m.gift_id
+                    } else {
+                        details.id
+                    },
+                    name: details.name,
+                    diamonds: clamp_u32(details.diamond_count),
+                    streakable,
+                },
+                count: clamp_u32(i64::from(m.repeat_count)),
+                // Only type-1 gifts streak; any other gift is complete in one message,
+                // whatever its `repeat_end` says.
+                streak_end: !streakable || m.repeat_end == 1,
+                streak_id: m.group_id,
+                to_user: m.to_user.map(user),
+            };
+            (m.common, kind)
+        }
+        "WebcastLikeMessage" => {
+            let m = WebcastLikeMessage::decode(payload)?;
+            let kind = EventKind::Like {
+                user: m.user.map(user),
+                count: clamp_u32(m.count),
+                total: clamp_u64(m.total),
+            };
+            (m.common, kind)
+        }
+        "WebcastMemberMessage" => {
+            let m = WebcastMemberMessage::decode(payload)?;
+            let kind = match (m.action, m.user) {
+                (1, Some(u)) => EventKind::Join { user: user(u) },
+                (action, u) => EventKind::Member {
+                    user: u.map(user),
+                    action,
+                },
+            };
+            (m.common, kind)
+        }
+        "WebcastSocialMessage" => {
+            let m = WebcastSocialMessage::decode(payload)?;
+            let kind = match (m.action, m.user) {
+                (1, Some(u)) => EventKind::Follow { user: user(u) },
+                (3, Some(u)) => EventKind::Share { user: user(u) },
+                (action, u) => EventKind::Social {
+                    user: u.map(user),
+                    action,
+                },
+            };
+            (m.common, kind)
+        }
+        "WebcastRoomUserSeqMessage" => {
+            let m = WebcastRoomUserSeqMessage::decode(payload)?;
+            let kind = EventKind::Viewers {
+                current: clamp_u64(m.total),
+                cumulative: clamp_u64(m.total_user),
+            };
+            (m.common, kind)
+        }
+        "WebcastControlMessage" => {
+            let m = WebcastControlMessage::decode(payload)?;
+            let kind = EventKind::Control {
+                action: ControlAction::from_wire(m.action),
+            };
+            (m.common, kind)
+        }
+        "WebcastSubNotifyMessage" => {
+            let m = WebcastSubNotifyMessage::decode(payload)?;
+            let kind = EventKind::Subscribe {
+                user: m.user.map(user).unwrap_or_default(),
+                months: clamp_u32(m.sub_month),
+            };
+            (m.common, kind)
+        }
+        "WebcastQuestionNewMessage" => {
+            let m = WebcastQuestionNewMessage::decode(payload)?;
+            let q = m.details.unwrap_or_default();
+            let kind = EventKind::Question {
+                user: q.user.map(user),
+                text: q.content,
+            };
+            (m.common, kind)
+        }
+        "WebcastEnvelopeMessage" => {
+            let m = WebcastEnvelopeMessage::decode(payload)?;
+            let info = m.envelope_info.unwrap_or_default();
+            let kind = EventKind::Envelope {
+                sender: info.send_user_name,
+                diamonds: clamp_u32(info.diamond_count),
+                people: clamp_u32(info.people_count),
+            };
+            (m.common, kind)
+        }
+        "WebcastLinkMicBattle" => {
+            let m = WebcastLinkMicBattle::decode(payload)?;
+            let stage = match m.action {
+                4 => BattleStage::Started,
+                5 | 6 => BattleStage::Finished,
+                _ => BattleStage::Other,
+            };
+            let mut sides: std::collections::BTreeMap<u64, BattleSide> = Default::default();
+            for (id, info) in m.anchor_info {
+                let base = info.user.unwrap_or_default();
+                let side = sides.entry(id).or_default();
+                side.user_id = id;
+                side.username = base.display_id;
+                side.nickname = base.nick_name;
+            }
+            for (id, result) in m.battle_result {
+                let side = sides.entry(id).or_default();
+                side.user_id = id;
+                side.score = result.score;
+                side.result = Some(match result.result {
+                    0 => "win",
+                    1 => "lose",
+                    _ => "draw",
+                });
+            }
+            let kind = EventKind::Battle {
+                battle_id: m.battle_id,
+                stage,
+                sides: sides.into_values().collect(),
+            };
+            (m.common, kind)
+        }
+        "WebcastLinkMicArmies" => {
+            let m = WebcastLinkMicArmies::decode(payload)?;
+            let mut sides: Vec<BattleSide> = m
+                .armies
+                .into_iter()
+                .map(|(id, army)| BattleSide {
+                    user_id: id,
+                    score: army.host_score,
+                    ..BattleSide::default()
+                })
+                .collect();
+            sides.sort_by_key(|s| s.user_id);
+            let kind = EventKind::Battle {
+                battle_id: m.battle_id,
+                stage: BattleStage::Scores,
+                sides,
+            };
+            (m.common, kind)
+        }
+        "WebcastImDeleteMessage" => {
+            let m = WebcastImDeleteMessage::decode(payload)?;
+            let kind = EventKind::Delete {
+                msg_ids: m.delete_msg_ids,
+                user_ids: m.delete_user_ids,
+            };
+            (m.common, kind)
+        }
+        "WebcastLiveIntroMessage" => {
+            let m = WebcastLiveIntroMessage::decode(payload)?;
+            let kind = EventKind::Intro {
+                user: m.host.map(user),
+                text: m.content,
+            };
+            (m.common, kind)
+        }
+        "WebcastRoomMessage" | "RoomMessage" => {
+            let m = WebcastRoomMessage::decode(payload)?;
+            (m.common, EventKind::System { text: m.content })
+        }
+        "WebcastSystemMessage" => {
+            let m = WebcastSystemMessage::decode(payload)?;
+            (m.common, EventKind::System { text: m.message })
+        }
+        "WebcastCaptionMessage" => {
+            let m = WebcastCaptionMessage::decode(payload)?;
+            let first = m.content.into_iter().next().unwrap_or_default();
+            let kind = EventKind::Caption {
+                language: first.lang,
+                text: first.content,
+            };
+            (m.common, kind)
+        }
+        "WebcastGoalUpdateMessage" => {
+            let m = WebcastGoalUpdateMessage::decode(payload)?;
+            let kind = EventKind::Goal {
+                contributor: m.contributor_display_id,
+                count: m.contribute_count,
+            };
+            (m.common, kind)
+        }
+        "WebcastPollMessage" => {
+            let m = WebcastPollMessage::decode(payload)?;
+            let stage = match m.message_type {
+                0 => "started",
+                2 => "ended",
+                _ => "updated",
+            };
+            let kind = EventKind::Poll {
+                poll_id: m.poll_id,
+                stage,
+            };
+            (m.common, kind)
+        }
+        "WebcastBarrageMessage" => {
+            let m = WebcastBarrageMessage::decode(payload)?;
+            let text = m
+                .content
+                .filter(|t| !t.key.is_empty())
+                .or(m.common_barrage_content)
+                .unwrap_or_default();
+            let named = text
+                .pieces
+                .into_iter()
+                .find_map(|p| p.user_value.and_then(|v| v.user));
+            let kind = EventKind::Barrage {
+                key: text.key,
+                user: named.map(user),
+            };
+            (m.common, kind)
+        }
+        _ => (None, EventKind::Unknown),
+    };
+    let common = common.unwrap_or_default();
+    Ok(Event {
+        meta: Meta {
+            method: method.to_owned(),
+            msg_id: common.msg_id,
+            room_id: common.room_id,
+            create_time_ms: common.create_time,
+            history: false,
+        },
+        kind,
+    })
+}
+
+fn user(u: proto::User) -> User {
+    let roles = Roles {
+        moderator: u
+            .user_attr
+            .as_ref()
+            .is_some_and(|a| a.is_admin || a.is_super_admin),
+        ..Roles::default()
+    };
+    User {
+        id: u.id,
+        username: u.display_id,
+        nickname: u.nickname,
+        roles,
+    }
+}
+
+fn user_with_roles(u: Option<proto::User>, roles: Roles) -> User {
+    let mut out = u.map(user).unwrap_or_default();
+    out.roles.follower |= roles.follower;
+    out.roles.subscriber |= roles.subscriber;
+    out.roles.moderator |= roles.moderator;
+    out.roles.gift_giver |= roles.gift_giver;
+    out.roles.friend |= roles.friend;
+    out.roles.creator |= roles.creator;
+    out
+}
+
+fn roles(identity: Option<&proto::UserIdentity>, _user: Option<&proto::User>) -> Roles {
+    identity.map_or_else(Roles::default, |i| Roles {
+        follower: i.is_follower_of_anchor || i.is_mutual_following_with_anchor,
+        subscriber: i.is_subscriber_of_anchor,
+        moderator: i.is_moderator_of_anchor,
+        gift_giver: i.is_gift_giver_of_anchor,
+        friend: i.is_mutual_following_with_anchor,
+        creator: i.is_anchor,
+    })
+}
+
+/// Saturates a wire integer into `0..=u32::MAX` (TikTok counts can be negative or absurd).
+fn clamp_u32(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Saturates a wire integer into `0..=i64::MAX` as `u64`.
+fn clamp_u64(n: i64) -> u64 {
+    n.max(0).unsigned_abs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+
+    fn chat_payload(text: &str) -> Vec<u8> {
+        proto::WebcastChatMessage {
+            common: Some(proto::CommonMessageData {
+                msg_id: 42,
+                ..Default::default()
+            }),
+            user: Some(proto::User {
+                id: 7_300_000_000_000_000_001,
+                nickname: "Nick".into(),
+                display_id: "nick".into(),
+                ..Default::default()
+            }),
+            content: text.into(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn batch(messages: Vec<(&str, Vec<u8>)>) -> Vec<u8> {
+        proto::ProtoMessageFetchResult {
+            messages: messages
+                .into_iter()
+                .map(|(method, payload)| proto::BaseProtoMessage {
+                    method: method.into(),
+                    payload: payload.into(),
+                    ..Default::default()
+                })
+                .collect(),
+            cursor: "c".into(),
+            need_ack: true,
+            internal_ext: "ext".into(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn frame(payload: Vec<u8>, payload_type: &str) -> Bytes {
+        proto::WebcastPushFrame {
+            log_id: 9,
+            payload_type: payload_type.into(),
+            payload_encoding: "pb".into(),
+            headers: vec![proto::PushHeader {
+                key: "compress_type".into(),
+                value: "gzip".into(),
+            }],
+            payload: payload.into(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    #[test]
+    fn a_bad_message_does_not_drop_its_batch() {
+        let body = batch(vec![
+            ("WebcastChatMessage", chat_payload("first")),
+            ("WebcastChatMessage", vec![0xff, 0xff, 0xff]),
+            ("WebcastChatMessage", chat_payload("third")),
+        ]);
+        let decoded = decode_frame(frame(gzip(&body), "msg")).unwrap();
+        assert_eq!(decoded.log_id, 9);
+        let batch = decoded.batch.unwrap();
+        assert!(batch.need_ack);
+        assert_eq!(batch.internal_ext, "ext");
+        let texts: Vec<_> = batch
+            .messages
+            .iter()
+            .map(|m| match m {
+                Ok(Event {
+                    kind: EventKind::Chat { text, .. },
+                    ..
+                }) => text.as_str(),
+                Ok(_) => "other",
+                Err(_) => "error",
+            })
+            .collect();
+        assert_eq!(texts, ["first", "error", "third"]);
+    }
+
+    #[test]
+    fn unknown_methods_are_unknown_not_errors() {
+        let body = batch(vec![("WebcastSomethingNew", vec![0xff, 0x00])]);
+        let b = decode_fetch_result(body.into()).unwrap();
+        let event = b.messages[0].as_ref().unwrap();
+        assert_eq!(event.kind, EventKind::Unknown);
+        assert_eq!(event.meta.method, "WebcastSomethingNew");
+    }
+
+    #[test]
+    fn raw_and_gzip_payloads_both_decode_whatever_the_header_says() {
+        let body = batch(vec![("WebcastChatMessage", chat_payload("x"))]);
+        for payload in [body.clone(), gzip(&body)] {
+            let b = decode_frame(frame(payload, "msg")).unwrap().batch.unwrap();
+            assert_eq!(b.messages.len(), 1);
+            assert!(b.messages[0].is_ok());
+        }
+    }
+
+    #[test]
+    fn non_msg_frames_carry_no_batch() {
+        for kind in ["hb", "ack", "im_enter_room_resp", ""] {
+            let f = decode_frame(frame(vec![1, 2, 3], kind)).unwrap();
+            assert!(f.batch.is_none(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn gzip_bombs_are_refused() {
+        let huge = vec![b'A'; MAX_INFLATED_BYTES + 10];
+        let err = gunzip(&gzip(&huge)).unwrap_err();
+        assert_eq!(err.kind(), "too_large");
+    }
+
+    #[test]
+    fn gift_streak_rules() {
+        let gift = |ty: i64, repeat_end: i32, count: i32| {
+            let payload = proto::WebcastGiftMessage {
+                gift_id: 5655,
+                repeat_count: count,
+                repeat_end,
+                group_id: 17,
+                gift: Some(proto::GiftStruct {
+                    r#type: ty,
+                    diamond_count: 1,
+                    name: "Rose".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            decode_message("WebcastGiftMessage", payload.into())
+                .unwrap()
+                .kind
+        };
+        let streak_end = |k: EventKind| match k {
+            EventKind::Gift { streak_end, .. } => streak_end,
+            _ => unreachable!(),
+        };
+        assert!(!streak_end(gift(1, 0, 3)), "a streak in progress");
+        assert!(streak_end(gift(1, 1, 3)), "the streak's final message");
+        assert!(streak_end(gift(2, 0, 1)), "non-streakable gifts are final");
+        assert!(streak_end(gift(4, 1, 1)));
+        match gift(1, 1, -5) {
+            EventKind::Gift { count, .. } => assert_eq!(count, 0, "negative counts clamp"),
+            _ => unreachable!(),
+        }
+    }
+}
