@@ -12,6 +12,7 @@
 //! - [`proto`]: the generated WebCast protobuf types (`proto/webcast.proto`).
 //! - [`source`]: where events come from. [`source::tiktok::decode`] turns push frames into
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
+//! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
@@ -20,5 +21,6 @@
 pub mod cli;
 pub mod event;
 pub mod limits;
+pub mod line;
 pub mod proto;
 pub mod source;
