@@ -215,11 +215,13 @@ pub enum EventKind {
         user: User,
         /// What was sent.
         gift: Gift,
-        /// How many so far (the final count when `streak_end`), clamped to `0..=u32::MAX`.
+        /// How many so far (the final count when `complete`), clamped to `0..=u32::MAX`.
         count: u32,
-        /// True when this message is the one to relay: the streak finished, or the gift
-        /// cannot streak.
+        /// TikTok's own flag (`repeat_end == 1`): the sender released the button.
         streak_end: bool,
+        /// True when this message carries the gift's final count, so it is the one to
+        /// relay: the streak ended, or the gift cannot streak at all.
+        complete: bool,
         /// The streak id (TikTok's `group_id`).
         #[serde(serialize_with = "id_string")]
         streak_id: u64,
@@ -439,6 +441,8 @@ impl Event {
     }
 
     /// The stream ended or was suspended: the source closes after this event.
+    ///
+    /// (Gifts: the `complete` field says which message carries the final count.)
     pub fn is_stream_end(&self) -> bool {
         matches!(self.kind, EventKind::Control { action } if action.is_end())
     }
@@ -536,6 +540,7 @@ mod tests {
                 },
                 count: 7,
                 streak_end: true,
+                complete: true,
                 streak_id: 1_739_382_910_000,
                 to_user: None,
             },
@@ -546,6 +551,7 @@ mod tests {
         assert_eq!(json["gift"]["streakable"], true);
         assert_eq!(json["count"], 7);
         assert_eq!(json["streak_end"], true);
+        assert_eq!(json["complete"], true);
         assert_eq!(json["streak_id"], "1739382910000");
         assert!(json.get("msg_id").is_none(), "absent msg_id is omitted");
         assert!(json.get("to_user").is_none());

@@ -149,7 +149,9 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
                     msg_id: base.msg_id,
                     source,
                 })?;
-            if event.meta.msg_id == 0 {
+            // The envelope's id is always there in real pushes; the header's is the
+            // fallback (and the only one in payload captures).
+            if base.msg_id != 0 {
                 event.meta.msg_id = base.msg_id;
             }
             event.meta.history |= base.is_history;
@@ -238,9 +240,10 @@ pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::Deco
                     streakable,
                 },
                 count: clamp_u32(i64::from(m.repeat_count)),
+                streak_end: m.repeat_end == 1,
                 // Only type-1 gifts streak; any other gift is complete in one message,
                 // whatever its `repeat_end` says.
-                streak_end: !streakable || m.repeat_end == 1,
+                complete: !streakable || m.repeat_end == 1,
                 streak_id: m.group_id,
                 to_user: m.to_user.map(user),
             };
@@ -442,7 +445,12 @@ pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::Deco
             };
             (m.common, kind)
         }
-        _ => (None, EventKind::Unknown),
+        _ => {
+            let common = UnmappedMessage::decode(payload)
+                .ok()
+                .and_then(|m| m.common);
+            (common, EventKind::Unknown)
+        }
     };
     let common = common.unwrap_or_default();
     Ok(Event {
@@ -652,7 +660,7 @@ mod tests {
                 .kind
         };
         let streak_end = |k: EventKind| match k {
-            EventKind::Gift { streak_end, .. } => streak_end,
+            EventKind::Gift { complete, .. } => complete,
             _ => unreachable!(),
         };
         assert!(!streak_end(gift(1, 0, 3)), "a streak in progress");

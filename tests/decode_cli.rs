@@ -1,0 +1,79 @@
+//! `tiktwitch decode`, run as a user would: the real binary on the shared captures.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::io::Write;
+
+fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: {} is absent (CI always has it)", dir.display());
+        None
+    }
+}
+
+fn tiktwitch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+}
+
+#[test]
+fn decodes_the_edge_file_one_line_per_message_with_a_summary() {
+    let Some(shared) = shared() else { return };
+    let out = tiktwitch()
+        .args(["decode", "--format", "frames"])
+        .arg(shared.join("corpus/edge.bin"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    // 2+2+2+2+5+7+1+3+1+1+1+1+1+1+1+1+1+1+1+1+1+1+1+1+1+5000+1+2 messages in good frames.
+    assert_eq!(lines.len(), 5044);
+    assert!(lines.iter().all(|l| l["type"].is_string()));
+    let errors = lines.iter().filter(|l| l["type"] == "error").count();
+    assert_eq!(errors, 6, "message-level errors are lines of their own");
+    let summary = stderr.lines().last().unwrap();
+    assert!(
+        summary.starts_with("decode: 43 frames, 5044 messages (4 unknown), 15 errors"),
+        "{summary}"
+    );
+    assert!(summary.contains("too_large 1"), "{summary}");
+}
+
+#[test]
+fn decodes_payload_lines_from_stdin() {
+    let Some(shared) = shared() else { return };
+    let input = std::fs::read(shared.join("fixtures/webcast/real-2023.jsonl")).unwrap();
+    let mut child = tiktwitch()
+        .args(["decode", "--format", "payloads", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 364, "one line per payload, in order");
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["method"], "LinkMicMethod");
+    assert!(!stdout.contains(r#""type":"error""#), "real captures never fail");
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = tiktwitch()
+        .args(["decode", "/nonexistent/capture.bin"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/capture.bin"), "{stderr}");
+}
