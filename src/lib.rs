@@ -14,11 +14,13 @@
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
+//! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod demo;
 pub mod event;
 pub mod limits;
 pub mod line;

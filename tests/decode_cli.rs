@@ -1,8 +1,8 @@
 //! `tiktwitch decode`, run as a user would: the real binary on the shared captures.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::io::Write;
 
 fn shared() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
@@ -61,10 +61,17 @@ fn decodes_payload_lines_from_stdin() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 364, "one line per payload, in order");
+    assert_eq!(
+        stdout.lines().count(),
+        364,
+        "one line per payload, in order"
+    );
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["method"], "LinkMicMethod");
-    assert!(!stdout.contains(r#""type":"error""#), "real captures never fail");
+    assert!(
+        !stdout.contains(r#""type":"error""#),
+        "real captures never fail"
+    );
 }
 
 #[test]

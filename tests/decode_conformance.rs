@@ -83,21 +83,40 @@ fn real_2023_captures_match_the_reference_decode() {
         };
         compared_rows += 1;
         assert_eq!(ours["type"], expected_type, "line {n} ({method}): type");
-        for key in ["text", "count", "streak_end", "total", "current", "cumulative"] {
+        for key in [
+            "text",
+            "count",
+            "streak_end",
+            "total",
+            "current",
+            "cumulative",
+        ] {
             if let Some(want) = reference.get(key) {
-                assert!(same(want, &ours[key]), "line {n} ({method}) {key}: reference {want}, ours {}", ours[key]);
+                assert!(
+                    same(want, &ours[key]),
+                    "line {n} ({method}) {key}: reference {want}, ours {}",
+                    ours[key]
+                );
                 compared_fields += 1;
             }
         }
         for key in ["id", "username", "nickname"] {
             if let Some(want) = reference["user"].get(key) {
-                assert!(same(want, &ours["user"][key]), "line {n} ({method}) user.{key}: reference {want}, ours {}", ours["user"][key]);
+                assert!(
+                    same(want, &ours["user"][key]),
+                    "line {n} ({method}) user.{key}: reference {want}, ours {}",
+                    ours["user"][key]
+                );
                 compared_fields += 1;
             }
         }
         for key in ["id", "name", "diamonds"] {
             if let Some(want) = reference["gift"].get(key) {
-                assert!(same(want, &ours["gift"][key]), "line {n} gift.{key}: reference {want}, ours {}", ours["gift"][key]);
+                assert!(
+                    same(want, &ours["gift"][key]),
+                    "line {n} gift.{key}: reference {want}, ours {}",
+                    ours["gift"][key]
+                );
                 compared_fields += 1;
             }
         }
@@ -124,11 +143,27 @@ fn real_2023_single_payloads_decode_despite_out_of_order_fields() {
     let dir = shared.join("fixtures/webcast/real-2023-single");
     // `LikeMessage.bin` really holds a member message (upstream misnamed it).
     let cases = [
-        ("MessageWebcastChatMessage.bin", "WebcastChatMessage", "chat"),
-        ("MessageWebcastGiftMessage.bin", "WebcastGiftMessage", "gift"),
+        (
+            "MessageWebcastChatMessage.bin",
+            "WebcastChatMessage",
+            "chat",
+        ),
+        (
+            "MessageWebcastGiftMessage.bin",
+            "WebcastGiftMessage",
+            "gift",
+        ),
         ("LikeMessage.bin", "WebcastMemberMessage", "join"),
-        ("MessageWebcastImDeleteMessage.bin", "WebcastImDeleteMessage", "delete"),
-        ("MessageWebcastSocialMessage.bin", "WebcastSocialMessage", "follow"),
+        (
+            "MessageWebcastImDeleteMessage.bin",
+            "WebcastImDeleteMessage",
+            "delete",
+        ),
+        (
+            "MessageWebcastSocialMessage.bin",
+            "WebcastSocialMessage",
+            "follow",
+        ),
         ("WebcastMemberMessage.bin", "WebcastMemberMessage", "join"),
     ];
     for (file, method, want) in cases {
@@ -136,8 +171,8 @@ fn real_2023_single_payloads_decode_despite_out_of_order_fields() {
         let payload = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .unwrap();
-        let event = decode_message(method, payload.into())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let event =
+            decode_message(method, payload.into()).unwrap_or_else(|e| panic!("{file}: {e}"));
         let ours = event.type_name();
         // Social payloads may be follows or shares; both are fine so long as they map.
         let ok = ours == want || (want == "follow" && ours == "share");
@@ -165,8 +200,15 @@ fn real_2026_batch_and_payloads_decode() {
         .iter()
         .map(|m| m.as_ref().expect("no message fails").type_name())
         .collect();
-    assert_eq!(types.iter().filter(|t| **t == "chat").count(), 6, "{types:?}");
-    assert!(types.contains(&"system"), "RoomMessage maps to a system notice");
+    assert_eq!(
+        types.iter().filter(|t| **t == "chat").count(),
+        6,
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"system"),
+        "RoomMessage maps to a system notice"
+    );
     assert!(types.contains(&"intro"));
 
     let single = |file: &str, method: &str| -> Value {
@@ -174,8 +216,7 @@ fn real_2026_batch_and_payloads_decode() {
         json_of(&decode_message(method, bytes.into()).unwrap_or_else(|e| panic!("{file}: {e}")))
     };
     let reference = |name: &str| -> Value {
-        serde_json::from_str(&fs::read_to_string(dir.join("expected").join(name)).unwrap())
-            .unwrap()
+        serde_json::from_str(&fs::read_to_string(dir.join("expected").join(name)).unwrap()).unwrap()
     };
     let check_user = |ours: &Value, want: &Value| {
         assert!(same(&want["id"], &ours["user"]["id"]));
@@ -227,10 +268,22 @@ fn real_2026_batch_and_payloads_decode() {
         ("live-intro.pb", "WebcastLiveIntroMessage"),
         ("room.pb", "RoomMessage"),
         ("gift-panel-update.pb", "WebcastGiftPanelUpdateMessage"),
-        ("gift-dynamic-restriction.pb", "WebcastGiftDynamicRestrictionMessage"),
-        ("link-mic-layout-state.pb", "WebcastLinkMicLayoutStateMessage"),
-        ("update-share-revenue-notice.pb", "WebcastUpdateShareRevenueNoticeMessage"),
-        ("webcast-link-mic-fan-ticket-method.pb", "WebcastLinkMicFanTicketMethod"),
+        (
+            "gift-dynamic-restriction.pb",
+            "WebcastGiftDynamicRestrictionMessage",
+        ),
+        (
+            "link-mic-layout-state.pb",
+            "WebcastLinkMicLayoutStateMessage",
+        ),
+        (
+            "update-share-revenue-notice.pb",
+            "WebcastUpdateShareRevenueNoticeMessage",
+        ),
+        (
+            "webcast-link-mic-fan-ticket-method.pb",
+            "WebcastLinkMicFanTicketMethod",
+        ),
     ] {
         let ours = single(file, method);
         assert_ne!(ours["type"], "error", "{file}");
@@ -261,7 +314,10 @@ fn check_corpus_message(want: &Value, event: &Event) {
             assert_eq!(ours["type"], "gift", "{at}");
             assert!(same(&want["gift_id"], &ours["gift"]["id"]), "{at}");
             assert_eq!(ours["gift"]["name"], want["gift_name"], "{at}");
-            assert!(same(&want["diamond_count"], &ours["gift"]["diamonds"]), "{at}");
+            assert!(
+                same(&want["diamond_count"], &ours["gift"]["diamonds"]),
+                "{at}"
+            );
             assert_eq!(ours["gift"]["streakable"], want["gift_type"] == 1, "{at}");
             assert!(same(&want["repeat_count"], &ours["count"]), "{at}");
             assert_eq!(ours["complete"], want["streak_final"], "{at}");
@@ -276,7 +332,11 @@ fn check_corpus_message(want: &Value, event: &Event) {
             assert!(same(&want["total"], &ours["total"]), "{at}");
         }
         "WebcastMemberMessage" => {
-            let expected = if want["action"] == 1 { "join" } else { "member" };
+            let expected = if want["action"] == 1 {
+                "join"
+            } else {
+                "member"
+            };
             assert_eq!(ours["type"], expected, "{at}");
         }
         "WebcastSocialMessage" => {
@@ -303,8 +363,12 @@ fn check_corpus_message(want: &Value, event: &Event) {
         }
         "WebcastRoomMessage" => assert_eq!(ours["text"], want["content"], "{at}"),
         "WebcastControlMessage" => {
-            let action = tiktwitch::event::ControlAction::from_wire(want["action"].as_i64().unwrap());
-            assert!(matches!(event.kind, EventKind::Control { action: a } if a == action), "{at}");
+            let action =
+                tiktwitch::event::ControlAction::from_wire(want["action"].as_i64().unwrap());
+            assert!(
+                matches!(event.kind, EventKind::Control { action: a } if a == action),
+                "{at}"
+            );
         }
         other => panic!("{at}: the corpus has a method this test does not know: {other}"),
     }
@@ -314,11 +378,15 @@ fn check_corpus_message(want: &Value, event: &Event) {
 fn all_corpus_frames_decode_with_every_key_field_equal() {
     let Some(shared) = shared() else { return };
     let corpus = shared.join("corpus");
-    let frames = FrameReader::new(BufReader::new(fs::File::open(corpus.join("frames.bin")).unwrap()));
+    let frames = FrameReader::new(BufReader::new(
+        fs::File::open(corpus.join("frames.bin")).unwrap(),
+    ));
     let expected = BufReader::new(flate2::read::GzDecoder::new(
         fs::File::open(corpus.join("expected.jsonl.gz")).unwrap(),
     ));
-    let mut expected = expected.lines().map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap());
+    let mut expected = expected
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap());
 
     let (mut n_frames, mut n_messages) = (0, 0);
     let mut ended = false;
@@ -327,15 +395,23 @@ fn all_corpus_frames_decode_with_every_key_field_equal() {
         assert_eq!(want_frame["t"], "frame");
         assert_eq!(want_frame["f"], f);
         let frame = decode_frame(record.unwrap()).unwrap_or_else(|e| panic!("frame {f}: {e}"));
-        assert!(same(&want_frame["log_id"], &json!(frame.log_id)), "frame {f}: log_id");
-        assert!(same(&want_frame["seq_id"], &json!(frame.seq_id)), "frame {f}: seq_id");
+        assert!(
+            same(&want_frame["log_id"], &json!(frame.log_id)),
+            "frame {f}: log_id"
+        );
+        assert!(
+            same(&want_frame["seq_id"], &json!(frame.seq_id)),
+            "frame {f}: seq_id"
+        );
         let batch = frame.batch.expect("every corpus frame is a msg frame");
         assert_eq!(json!(batch.cursor), want_frame["cursor"], "frame {f}");
         assert_eq!(json!(batch.need_ack), want_frame["need_ack"], "frame {f}");
         assert!(same(&want_frame["now"], &json!(batch.now_ms)), "frame {f}");
         assert_eq!(json!(batch.messages.len()), want_frame["n"], "frame {f}");
         for message in &batch.messages {
-            let event = message.as_ref().unwrap_or_else(|e| panic!("frame {f}: {e}"));
+            let event = message
+                .as_ref()
+                .unwrap_or_else(|e| panic!("frame {f}: {e}"));
             let want = expected.next().expect("an expectation per message");
             assert_eq!(want["t"], "msg");
             check_corpus_message(&want, event);
@@ -368,8 +444,11 @@ fn edge_outcome(name: &str) -> Outcome {
         "truncated_frame_half" | "truncated_frame_in_varint" | "frame_len_prefix_overrun" => {
             Rejected("push_frame")
         }
-        "empty_frame" | "payload_type_hb" | "payload_type_ack"
-        | "payload_type_im_enter_room_resp" | "payload_encoding_json" => NoBatch,
+        "empty_frame"
+        | "payload_type_hb"
+        | "payload_type_ack"
+        | "payload_type_im_enter_room_resp"
+        | "payload_encoding_json" => NoBatch,
         "bad_gzip_corrupt_body" | "bad_gzip_crc" | "bad_gzip_truncated" => Rejected("gunzip"),
         // We reject trailing junk rather than guess where the batch ends; it must not hang.
         "gzip_trailing_garbage" => Rejected("gunzip"),
@@ -387,9 +466,9 @@ fn edge_outcome(name: &str) -> Outcome {
         "field_number_zero" => Messages(&["error"]),
         "group_wire_types" | "unknown_fields_all_wiretypes" => Messages(&["chat"]),
         "wire_type_mismatch" => Messages(&["error"]),
-        "huge_repeat_count_int32_max" | "negative_repeat_count" | "int32_field_with_64bit_value" => {
-            Messages(&["gift"])
-        }
+        "huge_repeat_count_int32_max"
+        | "negative_repeat_count"
+        | "int32_field_with_64bit_value" => Messages(&["gift"]),
         "like_count_max" => Messages(&["like"]),
         "negative_ids" | "user_id_zero_no_names" | "irc_injection_content" => Messages(&["chat"]),
         "invalid_utf8_content" => Messages(&["error"]),
@@ -413,10 +492,9 @@ fn every_edge_case_behaves_as_documented() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let frames: Vec<Bytes> =
-        FrameReader::new(fs::File::open(corpus.join("edge.bin")).unwrap())
-            .map(Result::unwrap)
-            .collect();
+    let frames: Vec<Bytes> = FrameReader::new(fs::File::open(corpus.join("edge.bin")).unwrap())
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(cases.len(), frames.len());
     assert_eq!(cases.len(), 43);
 
@@ -455,7 +533,11 @@ fn every_edge_case_behaves_as_documented() {
         EventKind::Gift { count, gift, .. } => {
             assert_eq!(count, i32::MAX as u32);
             // Totals are computed in u64 and cannot overflow.
-            assert!(u64::from(count).checked_mul(u64::from(gift.diamonds)).is_some());
+            assert!(
+                u64::from(count)
+                    .checked_mul(u64::from(gift.diamonds))
+                    .is_some()
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -487,7 +569,9 @@ fn every_edge_case_behaves_as_documented() {
         other => panic!("{other:?}"),
     }
     match only("irc_injection_content") {
-        EventKind::Chat { text, .. } => assert!(text.contains('\n'), "decoded verbatim; the sink sanitizes"),
+        EventKind::Chat { text, .. } => {
+            assert!(text.contains('\n'), "decoded verbatim; the sink sanitizes")
+        }
         other => panic!("{other:?}"),
     }
     match only("duplicate_embedded_message_merge") {
@@ -509,7 +593,10 @@ fn every_edge_case_behaves_as_documented() {
         other => panic!("{other:?}"),
     }
     let control = &events_by_case["control_unknown_enum"][0];
-    assert!(!control.is_stream_end(), "unknown control actions never end the stream");
+    assert!(
+        !control.is_stream_end(),
+        "unknown control actions never end the stream"
+    );
     assert_eq!(json_of(control)["action"], 99);
     assert!(events_by_case["control_stream_ended"][0].is_stream_end());
 }

@@ -446,9 +446,7 @@ pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::Deco
             (m.common, kind)
         }
         _ => {
-            let common = UnmappedMessage::decode(payload)
-                .ok()
-                .and_then(|m| m.common);
+            let common = UnmappedMessage::decode(payload).ok().and_then(|m| m.common);
             (common, EventKind::Unknown)
         }
     };
