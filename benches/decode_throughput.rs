@@ -1,0 +1,129 @@
+//! Decode throughput on the shared corpus, in the same terms as the peers' harnesses
+//! (`../shared/peers`): messages per second over all 5,000 frames, the median of the warm
+//! passes, and the floor: gunzip alone over the same payloads with the same inflater.
+//!
+//! ```sh
+//! cargo bench --bench decode_throughput                # a table
+//! cargo bench --bench decode_throughput -- --json      # one JSON line (for compare-peers.sh)
+//! cargo bench --bench decode_throughput -- --passes 9 --corpus ../shared/corpus
+//! ```
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bytes::Bytes;
+use prost::Message;
+use tiktwitch::event::EventKind;
+use tiktwitch::proto::WebcastPushFrame;
+use tiktwitch::source::tiktok::capture::FrameReader;
+use tiktwitch::source::tiktok::decode::{decode_frame, gunzip};
+
+struct Args {
+    corpus: PathBuf,
+    passes: usize,
+    json: bool,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        corpus: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+        passes: 5,
+        json: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--json" => args.json = true,
+            "--passes" => args.passes = it.next().and_then(|n| n.parse().ok()).unwrap_or(5).max(2),
+            "--corpus" => args.corpus = it.next().map(PathBuf::from).expect("--corpus DIR"),
+            _ => {} // cargo bench passes --bench; ignore what we do not know
+        }
+    }
+    args
+}
+
+/// Runs `pass` `passes` times; returns the cold time and the median of the warm passes.
+fn time(passes: usize, mut pass: impl FnMut() -> u64) -> (f64, f64, u64) {
+    let mut seconds = Vec::with_capacity(passes);
+    let mut count = 0;
+    for _ in 0..passes {
+        let start = Instant::now();
+        count = black_box(pass());
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    let cold = seconds[0];
+    let mut warm = seconds[1..].to_vec();
+    warm.sort_by(f64::total_cmp);
+    (cold, warm[warm.len() / 2], count)
+}
+
+fn main() {
+    let args = args();
+    let file = args.corpus.join("frames.bin");
+    let Ok(reader) = std::fs::File::open(&file) else {
+        eprintln!("SKIPPED: {} is absent", file.display());
+        return;
+    };
+    let frames: Vec<Bytes> = FrameReader::new(std::io::BufReader::new(reader))
+        .map(|f| f.expect("corpus frames are well-formed"))
+        .collect();
+    let wire_bytes: usize = frames.iter().map(Bytes::len).sum();
+    // The floor's input: the gzip payloads, taken out of their envelopes beforehand.
+    let payloads: Vec<Bytes> = frames
+        .iter()
+        .map(|f| WebcastPushFrame::decode(f.clone()).expect("envelope").payload)
+        .collect();
+
+    let (gz_cold, gz_warm, inflated) = time(args.passes, || {
+        payloads
+            .iter()
+            .map(|p| gunzip(p).expect("corpus gunzips").len() as u64)
+            .sum()
+    });
+    let (cold, warm, messages) = time(args.passes, || {
+        let mut messages = 0u64;
+        for frame in &frames {
+            let batch = decode_frame(frame.clone()).expect("corpus decodes").batch.expect("msg");
+            for event in batch.messages {
+                let event = event.expect("corpus messages decode");
+                // Touch the decoded data so nothing is optimised away.
+                if let EventKind::Chat { text, .. } = &event.kind {
+                    black_box(text.len());
+                }
+                messages += 1;
+            }
+        }
+        messages
+    });
+
+    let per_s = messages as f64 / warm;
+    let floor_per_s = messages as f64 / gz_warm;
+    let ratio = warm / gz_warm;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "impl": "tiktwitch",
+                "frames": frames.len(),
+                "messages": messages,
+                "passes": args.passes,
+                "seconds": warm,
+                "cold_messages_per_s": messages as f64 / cold,
+                "messages_per_s": per_s,
+                "wire_MB_per_s": wire_bytes as f64 / 1e6 / warm,
+                "inflated_MB_per_s": inflated as f64 / 1e6 / warm,
+                "gunzip_only_seconds": gz_warm,
+                "gunzip_only_cold_seconds": gz_cold,
+                "gunzip_only_messages_per_s": floor_per_s,
+                "full_over_gunzip": ratio,
+            })
+        );
+    } else {
+        println!("corpus: {} frames, {messages} messages, {:.1} MB on the wire, {:.1} MB inflated",
+            frames.len(), wire_bytes as f64 / 1e6, inflated as f64 / 1e6);
+        println!("full decode : {per_s:>12.0} messages/s  ({warm:.3} s warm median, {cold:.3} s cold)");
+        println!("gunzip only : {floor_per_s:>12.0} messages/s  ({gz_warm:.3} s warm median)");
+        println!("full decode / gunzip only = {ratio:.2}x");
+    }
+}
