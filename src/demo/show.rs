@@ -167,9 +167,8 @@ impl Show {
         7_437_100_279_672_919_000 + id
     }
 
-    fn common(&self, method: &str) -> Option<proto::CommonMessageData> {
+    fn common(&self, _method: &str) -> Option<proto::CommonMessageData> {
         Some(proto::CommonMessageData {
-            method: method.into(),
             msg_id: self.msg_id(),
             room_id: DEMO_ROOM_ID,
             ..Default::default()
