@@ -14,6 +14,7 @@
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
+//! - [`standin`]: in-process fake TikTok (and Twitch) servers for tests and the demo.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
@@ -24,3 +25,4 @@ pub mod limits;
 pub mod line;
 pub mod proto;
 pub mod source;
+pub mod standin;
