@@ -371,6 +371,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             accepted = listener.accept() => accepted,
         };
         let Ok((stream, peer)) = accepted else { continue };
+        // Small frames must not wait for Nagle + delayed ACK (40 ms of real time, which a
+        // paused-clock test turns into seconds of virtual time).
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let http_tx = http_tx.clone();
         tokio::spawn(async move {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff;
 use super::decode::{MessageError, decode_fetch_result};
-use super::dedupe::RecentIds;
+use super::dedupe::{RecentIds, message_key};
 use super::error::{SignerError, SourceError};
 use super::http::build_client;
 use super::preset::{self, DevicePreset};
@@ -339,7 +339,7 @@ impl TikTokSource {
                 return Ok(None);
             }
         };
-        if !run.seen.first_sight(event.meta.msg_id) {
+        if !run.seen.first_sight(message_key(&event.meta.method, event.meta.msg_id)) {
             bump(&self.stats.duplicates);
             return Ok(None);
         }

@@ -1,8 +1,24 @@
 //! Drops messages already relayed: the first fetch result replays recent history on every
 //! (re)connect, so the same `msg_id` comes back. Memory is bounded: the oldest ids are
 //! forgotten first.
+//!
+//! The key is the message id together with its method: a replay repeats both, while an id
+//! that collides across two message types (seen in the corpus) must not drop a chat.
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// The dedupe key of a message: 0 (never a repeat) when it has no id.
+pub fn message_key(method: &str, msg_id: u64) -> u64 {
+    if msg_id == 0 {
+        return 0;
+    }
+    // `DefaultHasher::new()` has fixed keys: the same key for the same message, always.
+    let mut hasher = DefaultHasher::new();
+    method.hash(&mut hasher);
+    msg_id.hash(&mut hasher);
+    hasher.finish().max(1)
+}
 
 /// The most recent `capacity` message ids.
 #[derive(Debug)]
@@ -68,5 +84,12 @@ mod tests {
         assert_eq!(ids.len(), 3);
         assert!(ids.first_sight(1), "1 was forgotten (oldest)");
         assert!(!ids.first_sight(4));
+    }
+
+    #[test]
+    fn keys_separate_methods_and_keep_no_id_apart() {
+        assert_eq!(message_key("WebcastChatMessage", 0), 0);
+        assert_eq!(message_key("WebcastChatMessage", 7), message_key("WebcastChatMessage", 7));
+        assert_ne!(message_key("WebcastChatMessage", 7), message_key("WebcastLikeMessage", 7));
     }
 }

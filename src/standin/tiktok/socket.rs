@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -108,32 +107,34 @@ fn check_handshake(shared: &Shared, request: &Request, log: &mut ConnectionLog) 
 }
 
 /// Serves one push connection.
-pub(super) async fn handle(stream: TcpStream, shared: Arc<Shared>) {
+pub(super) async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
     let fault = shared.lock().handshake_faults.pop_front();
     let mut log = ConnectionLog::default();
+    if let Some(fault) = fault {
+        // tungstenite refuses to send a 2xx refusal, and TikTok's is exactly that (HTTP 200
+        // + Handshake-Msg): answer by hand.
+        if let Some(request) = read_request_head(&mut stream).await {
+            check_handshake(&shared, &request, &mut log);
+        }
+        let answer = match fault {
+            HandshakeFault::DeviceBlocked => {
+                "HTTP/1.1 200 OK\r\nHandshake-Msg: DEVICE_BLOCKED\r\nHandshake-Status: 415\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            HandshakeFault::Unavailable => {
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+        };
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        log.rejected = true;
+        shared.lock().report.connections.push(log);
+        return;
+    }
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         check_handshake(&shared, request, &mut log);
-        let refusal = |status: StatusCode, msg: &str, code: &str| {
-            let mut r = ErrorResponse::new(Some(String::new()));
-            *r.status_mut() = status;
-            if !msg.is_empty() {
-                r.headers_mut().insert("Handshake-Msg", msg.parse().expect("static header"));
-                r.headers_mut().insert("Handshake-Status", code.parse().expect("static header"));
-            }
-            r
-        };
-        match fault {
-            Some(HandshakeFault::DeviceBlocked) => {
-                Err(refusal(StatusCode::OK, "DEVICE_BLOCKED", "415"))
-            }
-            Some(HandshakeFault::Unavailable) => {
-                Err(refusal(StatusCode::SERVICE_UNAVAILABLE, "", ""))
-            }
-            None => Ok(response),
-        }
+        Ok(response)
     };
     let accepted = tokio_tungstenite::accept_hdr_async(stream, callback).await;
-    log.rejected = fault.is_some();
     let index = {
         let mut state = shared.lock();
         state.report.connections.push(log);
@@ -349,6 +350,26 @@ impl Conn {
             }
         }
     }
+}
+
+/// Reads an HTTP request head (up to the blank line) into a `Request`.
+async fn read_request_head(stream: &mut TcpStream) -> Option<Request> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 64 * 1024 {
+            return None;
+        }
+        head.push(stream.read_u8().await.ok()?);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut lines = text.split("\r\n");
+    let target = lines.next()?.split_whitespace().nth(1)?.to_string();
+    let mut builder = Request::builder().uri(target);
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':')?;
+        builder = builder.header(name.trim(), value.trim());
+    }
+    builder.body(()).ok()
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
