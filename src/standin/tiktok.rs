@@ -170,6 +170,8 @@ pub struct FakeReport {
     pub signer_calls: u64,
     /// The `user_agent` of each signer call.
     pub signer_user_agents: Vec<String>,
+    /// The `x-cookie-header` of each signer call (empty when absent).
+    pub signer_cookie_headers: Vec<String>,
     /// Every WebSocket connection attempt, in order.
     pub connections: Vec<ConnectionLog>,
     /// Every breach of the client's duties, as a sentence.

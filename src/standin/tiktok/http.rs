@@ -133,6 +133,11 @@ async fn signer_fetch(
         let mut state = shared.lock();
         state.report.signer_calls += 1;
         state.report.signer_user_agents.push(user_agent.clone());
+        let cookie_header = headers.get("x-cookie-header").and_then(|v| v.to_str().ok());
+        state
+            .report
+            .signer_cookie_headers
+            .push(cookie_header.unwrap_or("").to_string());
         (
             state.signer_faults.pop_front(),
             state.room_id,
