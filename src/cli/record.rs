@@ -61,11 +61,16 @@ pub async fn record(
             },
             done = &mut run, if result.is_none() => result = Some(done),
         }
-        // The source holds the frame sender; once it returned, drain what is queued.
+        // The source holds both senders; once it returned, drain what is queued.
         if result.is_some() {
             while let Ok(frame) = frames.try_recv() {
                 write_frame(out, &frame)?;
                 written += 1;
+            }
+            while let Ok(item) = items.try_recv() {
+                if let SourceItem::Status(s) = item {
+                    writeln!(status, "-- {s}")?;
+                }
             }
             break;
         }
