@@ -33,7 +33,9 @@ async fn http_proxy() -> (SocketAddr, Seen) {
         while let Ok((mut client, _)) = listener.accept().await {
             let record = Arc::clone(&record);
             tokio::spawn(async move {
-                let Some(head) = read_head(&mut client).await else { return };
+                let Some(head) = read_head(&mut client).await else {
+                    return;
+                };
                 let text = String::from_utf8_lossy(&head).into_owned();
                 let line = text.lines().next().unwrap_or("").to_string();
                 record.lock().unwrap().push(line.clone());
@@ -43,14 +45,24 @@ async fn http_proxy() -> (SocketAddr, Seen) {
                     target.to_string()
                 } else {
                     url::Url::parse(target)
-                        .map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(80)))
+                        .map(|u| {
+                            format!(
+                                "{}:{}",
+                                u.host_str().unwrap_or(""),
+                                u.port_or_known_default().unwrap_or(80)
+                            )
+                        })
                         .unwrap_or_default()
                 };
-                let Ok(mut upstream) = TcpStream::connect(&authority).await else { return };
+                let Ok(mut upstream) = TcpStream::connect(&authority).await else {
+                    return;
+                };
                 let _ = upstream.set_nodelay(true);
                 let _ = client.set_nodelay(true);
                 if method == "CONNECT" {
-                    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                    let _ = client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await;
                 } else {
                     let _ = upstream.write_all(&head).await;
                 }
@@ -97,7 +109,10 @@ async fn socks5_proxy() -> (SocketAddr, Seen) {
                 let mut upstream = TcpStream::connect((host.as_str(), port)).await.ok()?;
                 let _ = upstream.set_nodelay(true);
                 let _ = client.set_nodelay(true);
-                client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await.ok()?;
+                client
+                    .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+                    .await
+                    .ok()?;
                 let _ = copy_bidirectional(&mut client, &mut upstream).await;
                 Some(())
             });
@@ -107,7 +122,9 @@ async fn socks5_proxy() -> (SocketAddr, Seen) {
 }
 
 async fn fake_with_end() -> FakeTikTok {
-    let fake = FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap();
+    let fake = FakeTikTok::start(FakeTikTokConfig::default())
+        .await
+        .unwrap();
     let room = fake.room_id();
     fake.push_script(vec![Step::Frame(single(7, control_message(7, room, 3)))]);
     fake
@@ -126,11 +143,13 @@ async fn everything_goes_through_an_http_connect_proxy() {
     let seen = seen.lock().unwrap().clone();
     let fake_addr = fake.addr().to_string();
     assert!(
-        seen.iter().any(|l| l == &format!("CONNECT {fake_addr} HTTP/1.1")),
+        seen.iter()
+            .any(|l| l == &format!("CONNECT {fake_addr} HTTP/1.1")),
         "the WebSocket tunnels through CONNECT: {seen:?}"
     );
     assert!(
-        seen.iter().any(|l| l.starts_with(&format!("GET http://{fake_addr}/api-live/user/room/"))),
+        seen.iter()
+            .any(|l| l.starts_with(&format!("GET http://{fake_addr}/api-live/user/room/"))),
         "the room lookup is proxied: {seen:?}"
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -148,10 +167,20 @@ async fn everything_goes_through_a_socks5_proxy() {
     assert_eq!(status_names(&items), ["connecting", "live", "ended"]);
     let seen = seen.lock().unwrap().clone();
     let fake_addr = fake.addr().to_string();
-    assert!(seen.len() >= 2, "HTTP and the WebSocket each tunnel: {seen:?}");
+    assert!(
+        seen.len() >= 2,
+        "HTTP and the WebSocket each tunnel: {seen:?}"
+    );
     assert!(seen.iter().all(|t| t == &fake_addr), "{seen:?}");
     let report = fake.report();
-    assert_eq!((report.api_lookups, report.signer_calls, report.connections.len()), (1, 1, 1));
+    assert_eq!(
+        (
+            report.api_lookups,
+            report.signer_calls,
+            report.connections.len()
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -159,7 +188,12 @@ async fn an_unusable_proxy_setting_is_a_clear_error() {
     let fake = fake_with_end().await;
     let mut s = settings(&fake);
     s.proxy = Some("ftp://user:hunter2@proxy:21".into());
-    let err = TikTokSource::with_euler(s, SignerBudget::new(0)).err().unwrap();
+    let err = TikTokSource::with_euler(s, SignerBudget::new(0))
+        .err()
+        .unwrap();
     let text = err.to_string();
-    assert!(text.contains("not supported") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("not supported") && !text.contains("hunter2"),
+        "{text}"
+    );
 }

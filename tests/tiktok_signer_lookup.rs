@@ -18,7 +18,10 @@ use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Signe
 const SECOND: Duration = Duration::from_secs(1);
 
 fn end_script(fake: &FakeTikTok, msg_id: u64) {
-    fake.push_script(vec![Step::Frame(single(msg_id, control_message(msg_id, fake.room_id(), 3)))]);
+    fake.push_script(vec![Step::Frame(single(
+        msg_id,
+        control_message(msg_id, fake.room_id(), 3),
+    ))]);
 }
 
 fn reconnect_delays(items: &[tiktwitch::source::tiktok::SourceItem]) -> Vec<(Duration, String)> {
@@ -32,7 +35,9 @@ fn reconnect_delays(items: &[tiktwitch::source::tiktok::SourceItem]) -> Vec<(Dur
 }
 
 async fn plain_fake() -> FakeTikTok {
-    FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap()
+    FakeTikTok::start(FakeTikTokConfig::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
@@ -50,7 +55,10 @@ async fn a_429_waits_for_the_signers_reset_then_connects() {
     let delays = reconnect_delays(&items);
     assert_eq!(delays.len(), 1);
     assert_eq!(delays[0].0, 120 * SECOND);
-    assert!(delays[0].1.contains("rate_limit_account_minute"), "{delays:?}");
+    assert!(
+        delays[0].1.contains("rate_limit_account_minute"),
+        "{delays:?}"
+    );
     assert!(started.elapsed() >= 120 * SECOND);
     let stats = source.snapshot();
     assert_eq!((stats.signer_calls, stats.signer_rate_limited), (2, 1));
@@ -78,7 +86,11 @@ async fn a_429_blocks_every_source_sharing_the_budget() {
     let (result, _) = run_to_end(&second).await;
     result.unwrap();
     assert!(started.elapsed() >= 299 * SECOND);
-    assert_eq!(fake.report().signer_calls, 2, "one 429, then one call after the reset");
+    assert_eq!(
+        fake.report().signer_calls,
+        2,
+        "one 429, then one call after the reset"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,7 +114,10 @@ async fn a_5xx_and_an_empty_body_are_retried_with_growing_backoff() {
 
 #[tokio::test(start_paused = true)]
 async fn a_401_or_402_is_a_configuration_error_without_retries() {
-    for (fault, status) in [(SignerFault::Unauthorized, 401), (SignerFault::PaymentRequired, 402)] {
+    for (fault, status) in [
+        (SignerFault::Unauthorized, 401),
+        (SignerFault::PaymentRequired, 402),
+    ] {
         let fake = plain_fake().await;
         fake.fail_signer(fault);
         let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
@@ -126,7 +141,10 @@ async fn a_wrong_api_key_is_refused_and_never_logged() {
     let source = TikTokSource::with_euler(s.clone(), SignerBudget::new(0)).unwrap();
     let (result, _) = run_to_end(&source).await;
     let err = result.unwrap_err();
-    assert!(matches!(err, SourceError::Signer(SignerError::Config { status: 401, .. })));
+    assert!(matches!(
+        err,
+        SourceError::Signer(SignerError::Config { status: 401, .. })
+    ));
     assert!(!err.to_string().contains("wrong-secret-key"));
     assert!(!format!("{s:?}").contains("wrong-secret-key"));
 }
@@ -157,7 +175,10 @@ async fn an_offline_creator_is_polled_unsigned_until_live() {
         .iter()
         .filter(|n| **n == "waiting_for_live")
         .count();
-    assert!((19..=21).contains(&waiting), "polled every 30 s for 10 min: {waiting}");
+    assert!(
+        (19..=21).contains(&waiting),
+        "polled every 30 s for 10 min: {waiting}"
+    );
     let report = fake.report();
     assert_eq!(report.signer_calls, 1, "the signer is used only once live");
     assert!(report.api_lookups >= 20);
@@ -177,14 +198,21 @@ async fn not_live_without_waiting_names_the_time_it_was_checked() {
     let err = result.unwrap_err();
     assert!(matches!(err, SourceError::NotLive { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.starts_with("@fakecreator is not live (checked 20"), "{text}");
+    assert!(
+        text.starts_with("@fakecreator is not live (checked 20"),
+        "{text}"
+    );
     assert!(text.ends_with("Z)"), "{text}");
     assert_eq!(fake.report().signer_calls, 0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn unknown_user_age_restricted_and_captcha_are_distinct_errors() {
-    for mode in [LookupMode::NotFound, LookupMode::AgeRestricted, LookupMode::Captcha] {
+    for mode in [
+        LookupMode::NotFound,
+        LookupMode::AgeRestricted,
+        LookupMode::Captcha,
+    ] {
         let fake = plain_fake().await;
         fake.set_lookup(mode);
         let mut s = settings(&fake);
@@ -193,7 +221,9 @@ async fn unknown_user_age_restricted_and_captcha_are_distinct_errors() {
         let (result, _) = run_to_end(&source).await;
         let err = result.unwrap_err();
         let ok = match mode {
-            LookupMode::NotFound => matches!(err, SourceError::Lookup(LookupError::UserNotFound { .. })),
+            LookupMode::NotFound => {
+                matches!(err, SourceError::Lookup(LookupError::UserNotFound { .. }))
+            }
             LookupMode::AgeRestricted => {
                 matches!(err, SourceError::Lookup(LookupError::AgeRestricted { .. }))
             }
@@ -210,9 +240,16 @@ async fn a_broken_room_api_falls_back_to_the_live_pages_sigi_state() {
     let fake = plain_fake().await;
     fake.set_lookup(LookupMode::ApiDown);
     let http = reqwest::Client::new();
-    let lookup = RoomLookup::new(http, &fake.base_url(), tiktwitch::source::tiktok::preset::pick(None));
+    let lookup = RoomLookup::new(
+        http,
+        &fake.base_url(),
+        tiktwitch::source::tiktok::preset::pick(None),
+    );
     let room = lookup.resolve("fakecreator").await.unwrap();
-    assert_eq!((room.room_id, room.via, room.viewers), (fake.room_id(), LookupPath::Html, Some(1234)));
+    assert_eq!(
+        (room.room_id, room.via, room.viewers),
+        (fake.room_id(), LookupPath::Html, Some(1234))
+    );
     assert!(room.is_live());
     let report = fake.report();
     assert_eq!((report.api_lookups, report.page_lookups), (1, 1));
@@ -268,10 +305,22 @@ async fn a_session_id_rides_on_the_handshake_and_only_reaches_the_signer_on_opt_
         result.unwrap();
         let report = fake.report();
         let conn = &report.connections[0];
-        assert!(conn.cookie.contains("sessionid=sess-123"), "{}", conn.cookie);
-        assert!(conn.cookie.contains("ttwid=1%7Cfake-ttwid"), "{}", conn.cookie);
+        assert!(
+            conn.cookie.contains("sessionid=sess-123"),
+            "{}",
+            conn.cookie
+        );
+        assert!(
+            conn.cookie.contains("ttwid=1%7Cfake-ttwid"),
+            "{}",
+            conn.cookie
+        );
         let to_signer = &report.signer_cookie_headers[0];
-        assert_eq!(to_signer.contains("sessionid=sess-123"), opt_in, "{to_signer:?}");
+        assert_eq!(
+            to_signer.contains("sessionid=sess-123"),
+            opt_in,
+            "{to_signer:?}"
+        );
         assert_eq!(fake.violations(), Vec::<String>::new());
     }
 }

@@ -28,7 +28,10 @@ fn paced(frames: &[bytes::Bytes], pause: Duration) -> Vec<Step> {
 }
 
 fn end_frame(msg_id: u64, room_id: u64) -> Step {
-    Step::Frame(single(9_000_000 + msg_id, control_message(msg_id, room_id, 3)))
+    Step::Frame(single(
+        9_000_000 + msg_id,
+        control_message(msg_id, room_id, 3),
+    ))
 }
 
 fn sent_ids(fake: &FakeTikTok) -> Vec<u64> {
@@ -61,7 +64,10 @@ async fn relays_a_live_in_order_with_history_marked_and_every_duty_done() {
 
     // Live events: exactly what the fake sent, in order, nothing twice.
     assert_eq!(live_ids(&items), sent_ids(&fake));
-    assert!(live_ids(&items).len() > 200, "the corpus frames carry hundreds of messages");
+    assert!(
+        live_ids(&items).len() > 200,
+        "the corpus frames carry hundreds of messages"
+    );
     // History: the real batch's 13 messages, marked, before any live event.
     let evs = events(&items);
     let history = evs.iter().take_while(|e| e.meta.history).count();
@@ -72,10 +78,14 @@ async fn relays_a_live_in_order_with_history_marked_and_every_duty_done() {
         status_names(&items),
         ["connecting", "live", "paused", "live", "ended"]
     );
-    assert!(matches!(statuses(&items)[1], Status::Live { room_id, viewers: Some(1234) } if *room_id == room));
+    assert!(
+        matches!(statuses(&items)[1], Status::Live { room_id, viewers: Some(1234) } if *room_id == room)
+    );
     assert!(matches!(
         evs.last().unwrap().kind,
-        EventKind::Control { action: ControlAction::Ended }
+        EventKind::Control {
+            action: ControlAction::Ended
+        }
     ));
     // Duties: no violation, every msg frame acked, heartbeats rising over ~75 virtual s.
     tokio::time::sleep(SECOND).await; // let the fake see the close
@@ -85,10 +95,18 @@ async fn relays_a_live_in_order_with_history_marked_and_every_duty_done() {
     assert!(conn.entered && conn.closed_by_client);
     assert_eq!(conn.acks.len(), 43, "40 corpus frames + 3 control frames");
     assert!(conn.unacked.is_empty());
-    assert_eq!(conn.heartbeats, (1..=8).collect::<Vec<u64>>(), "one every 10 s for 75 s");
+    assert_eq!(
+        conn.heartbeats,
+        (1..=8).collect::<Vec<u64>>(),
+        "one every 10 s for 75 s"
+    );
     assert!(started.elapsed() >= 75 * SECOND);
     let stats = source.snapshot();
-    assert_eq!(stats.frames as usize, 43 + conn.heartbeats.len() + 1, "+ hb echoes + enter resp");
+    assert_eq!(
+        stats.frames as usize,
+        43 + conn.heartbeats.len() + 1,
+        "+ hb echoes + enter resp"
+    );
     assert_eq!(stats.acks, 43);
     assert_eq!(stats.signer_calls, 1);
     assert_eq!(stats.reconnects, 0);
@@ -120,7 +138,11 @@ async fn every_unexpected_close_reconnects_with_a_fresh_signature_and_loses_noth
     result.expect("ends normally after the fourth connection");
 
     let ids = live_ids(&items);
-    assert_eq!(ids, sent_ids(&fake), "nothing lost, nothing repeated, in order");
+    assert_eq!(
+        ids,
+        sent_ids(&fake),
+        "nothing lost, nothing repeated, in order"
+    );
     let keys: Vec<(&str, u64)> = events(&items)
         .iter()
         .filter(|e| e.meta.msg_id != 0)
@@ -133,7 +155,10 @@ async fn every_unexpected_close_reconnects_with_a_fresh_signature_and_loses_noth
     let stats = source.snapshot();
     assert_eq!(stats.duplicates, 3 * 13);
     assert_eq!(stats.reconnects, 3);
-    assert_eq!(stats.signer_calls, 4, "each reconnect redoes the signer step");
+    assert_eq!(
+        stats.signer_calls, 4,
+        "each reconnect redoes the signer step"
+    );
     let reasons: Vec<String> = statuses(&items)
         .iter()
         .filter_map(|s| match s {
@@ -150,7 +175,9 @@ async fn every_unexpected_close_reconnects_with_a_fresh_signature_and_loses_noth
 
 #[tokio::test(start_paused = true)]
 async fn silence_is_detected_after_three_heartbeats_not_before() {
-    let Some(fake) = fake_with_history().await else { return };
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
     let room = fake.room_id();
     fake.push_script(vec![Step::Silence]);
     fake.push_script(vec![end_frame(8_000_010, room)]);
@@ -230,7 +257,11 @@ async fn stream_end_then_live_again_under_a_new_room_id() {
     settings.wait_for_live = true;
     let source = TikTokSource::with_euler(settings, SignerBudget::new(0)).unwrap();
     let (result, items) = run_until(&source, |items| {
-        status_names(items).iter().filter(|s| **s == "ended").count() == 2
+        status_names(items)
+            .iter()
+            .filter(|s| **s == "ended")
+            .count()
+            == 2
     })
     .await;
     result.unwrap();
@@ -256,7 +287,9 @@ async fn stream_end_then_live_again_under_a_new_room_id() {
 
 #[tokio::test(start_paused = true)]
 async fn device_blocked_handshake_is_a_clear_error_not_a_retry_loop() {
-    let Some(fake) = fake_with_history().await else { return };
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
     fake.fail_handshake(tiktwitch::standin::tiktok::HandshakeFault::DeviceBlocked);
     let source = source(&fake);
     let (result, items) = run_to_end(&source).await;
@@ -274,7 +307,9 @@ async fn device_blocked_handshake_is_a_clear_error_not_a_retry_loop() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_handshake_is_retried_with_backoff() {
-    let Some(fake) = fake_with_history().await else { return };
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
     let room = fake.room_id();
     fake.fail_handshake(tiktwitch::standin::tiktok::HandshakeFault::Unavailable);
     fake.fail_handshake(tiktwitch::standin::tiktok::HandshakeFault::Unavailable);
@@ -292,13 +327,19 @@ async fn a_failing_handshake_is_retried_with_backoff() {
     assert_eq!(delays.len(), 2);
     assert!(delays[0] >= SECOND / 2 && delays[0] <= SECOND, "{delays:?}");
     assert!(delays[1] >= SECOND && delays[1] <= 2 * SECOND, "{delays:?}");
-    assert_eq!(fake.report().signer_calls, 3, "a fresh signature per attempt");
+    assert_eq!(
+        fake.report().signer_calls,
+        3,
+        "a fresh signature per attempt"
+    );
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_stops_a_live_session_promptly() {
-    let Some(fake) = fake_with_history().await else { return };
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
     let source = source(&fake);
     let (result, items) = run_until(&source, |items| status_names(items).contains(&"live")).await;
     result.unwrap();

@@ -30,9 +30,17 @@ async fn corpus_show() -> Option<(FakeTikTok, Vec<bytes::Bytes>)> {
     let room = fake.room_id();
     let mut script: Vec<Step> = frames
         .iter()
-        .flat_map(|f| [Step::Frame(f.clone()), Step::Pause(Duration::from_millis(500))])
+        .flat_map(|f| {
+            [
+                Step::Frame(f.clone()),
+                Step::Pause(Duration::from_millis(500)),
+            ]
+        })
         .collect();
-    script.push(Step::Frame(single(END_ID, control_message(END_ID, room, 3))));
+    script.push(Step::Frame(single(
+        END_ID,
+        control_message(END_ID, room, 3),
+    )));
     fake.push_script(script);
     Some((fake, frames))
 }
@@ -61,9 +69,16 @@ async fn tail_json_prints_the_corpus_events_in_order() {
     let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let _ticker = fine_clock();
-    tail(&source, true, false, &mut out, &mut err, CancellationToken::new())
-        .await
-        .unwrap();
+    tail(
+        &source,
+        true,
+        false,
+        &mut out,
+        &mut err,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
 
     // The same bytes `tiktwitch decode` prints for these frames, then the end.
     let mut want = String::new();
@@ -81,37 +96,68 @@ async fn tail_json_prints_the_corpus_events_in_order() {
     want_ids.push(END_ID);
     let got_ids: Vec<u64> = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["msg_id"].as_str().unwrap().parse().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["msg_id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     assert_eq!(got_ids, want_ids);
     let err = String::from_utf8(err).unwrap();
-    assert!(err.starts_with("-- connecting to @fakecreator\n-- live in room "), "{err}");
+    assert!(
+        err.starts_with("-- connecting to @fakecreator\n-- live in room "),
+        "{err}"
+    );
     assert!(err.ends_with("-- stream ended\n"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn tail_readable_prints_lines_and_status() {
-    let Some((fake, _)) = corpus_show().await else { return };
+    let Some((fake, _)) = corpus_show().await else {
+        return;
+    };
     let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let _ticker = fine_clock();
-    tail(&source, false, true, &mut out, &mut err, CancellationToken::new())
-        .await
-        .unwrap();
+    tail(
+        &source,
+        false,
+        true,
+        &mut out,
+        &mut err,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     let out = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("-- connecting to @fakecreator"));
     assert!(lines[1].starts_with("-- live in room "));
-    assert_eq!(lines.iter().filter(|l| l.starts_with("[history] ")).count(), 13);
-    assert!(lines.iter().any(|l| l.starts_with("chat     ") && l.contains(": ")));
-    assert!(lines.iter().any(|l| l.starts_with("gift     ") && l.contains(" sent ")));
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("[history] ")).count(),
+        13
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("chat     ") && l.contains(": "))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("gift     ") && l.contains(" sent "))
+    );
     assert_eq!(lines.last(), Some(&"-- stream ended"));
     assert!(err.is_empty());
 }
 
 #[tokio::test(start_paused = true)]
 async fn record_writes_every_frame_in_the_capture_format() {
-    let Some((fake, frames)) = corpus_show().await else { return };
+    let Some((fake, frames)) = corpus_show().await else {
+        return;
+    };
     let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
     let (mut file, mut status) = (Vec::new(), Vec::new());
     let _ticker = fine_clock();
@@ -129,5 +175,8 @@ async fn record_writes_every_frame_in_the_capture_format() {
         assert_eq!(*got, want, "byte for byte");
     }
     let status = String::from_utf8(status).unwrap();
-    assert!(status.contains("-- live in room") && status.ends_with("-- stream ended\n"), "{status}");
+    assert!(
+        status.contains("-- live in room") && status.ends_with("-- stream ended\n"),
+        "{status}"
+    );
 }

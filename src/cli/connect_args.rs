@@ -84,7 +84,10 @@ pub struct RecordArgs {
 }
 
 /// Runs `fut` on a fresh runtime, cancelling `token` on Ctrl-C.
-pub fn block_on_with_ctrl_c<F, T>(token: tokio_util::sync::CancellationToken, fut: F) -> anyhow::Result<T>
+pub fn block_on_with_ctrl_c<F, T>(
+    token: tokio_util::sync::CancellationToken,
+    fut: F,
+) -> anyhow::Result<T>
 where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {

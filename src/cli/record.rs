@@ -23,7 +23,10 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         let mut out = BufWriter::new(file);
         record(source, &mut out, &mut std::io::stderr(), token).await
     })?;
-    eprintln!("record: {frames} frames written to {}", args.output.display());
+    eprintln!(
+        "record: {frames} frames written to {}",
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

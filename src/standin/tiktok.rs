@@ -359,10 +359,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let shutdown = shared.shutdown.clone();
     let addr = shared.addr;
     tokio::spawn(async move {
-        let listener = http::ChannelListener {
-            rx: http_rx,
-            addr,
-        };
+        let listener = http::ChannelListener { rx: http_rx, addr };
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
@@ -372,7 +369,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             _ = shared.shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, peer)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         // Small frames must not wait for Nagle + delayed ACK (40 ms of real time, which a
         // paused-clock test turns into seconds of virtual time).
         let _ = stream.set_nodelay(true);

@@ -22,7 +22,10 @@ pub fn shared_dir() -> PathBuf {
 }
 
 fn skip(what: &str) {
-    eprintln!("SKIPPED: {what} not found under {} (the shared corpus/fixtures are absent)", shared_dir().display());
+    eprintln!(
+        "SKIPPED: {what} not found under {} (the shared corpus/fixtures are absent)",
+        shared_dir().display()
+    );
 }
 
 /// The first `n` push frames of the corpus, or `None` (with a message) when absent.

@@ -25,7 +25,10 @@ mod tests {
             let d1 = delay(1, min, max);
             assert!(d1 >= Duration::from_millis(500) && d1 <= min, "{d1:?}");
             let d4 = delay(4, min, max);
-            assert!(d4 >= Duration::from_secs(4) && d4 <= Duration::from_secs(8), "{d4:?}");
+            assert!(
+                d4 >= Duration::from_secs(4) && d4 <= Duration::from_secs(8),
+                "{d4:?}"
+            );
             let d40 = delay(40, min, max);
             assert!(d40 >= Duration::from_secs(30) && d40 <= max, "{d40:?}");
         }

@@ -240,7 +240,8 @@ impl TikTokSource {
             timeout: s.request_timeout,
         })
         .await?;
-        let mut session = Session::enter(ws, room_id, &first.cursor, heartbeat, self.stats()).await?;
+        let mut session =
+            Session::enter(ws, room_id, &first.cursor, heartbeat, self.stats()).await?;
         bump(&self.stats.connects);
         let live = Status::Live {
             room_id,
@@ -339,7 +340,10 @@ impl TikTokSource {
                 return Ok(None);
             }
         };
-        if !run.seen.first_sight(message_key(&event.meta.method, event.meta.msg_id)) {
+        if !run
+            .seen
+            .first_sight(message_key(&event.meta.method, event.meta.msg_id))
+        {
             bump(&self.stats.duplicates);
             return Ok(None);
         }

@@ -77,7 +77,10 @@ mod tests {
         let mut ids = RecentIds::new(3);
         assert!(ids.first_sight(1));
         assert!(!ids.first_sight(1));
-        assert!(ids.first_sight(0) && ids.first_sight(0), "0 is never a repeat");
+        assert!(
+            ids.first_sight(0) && ids.first_sight(0),
+            "0 is never a repeat"
+        );
         for id in 2..=4 {
             assert!(ids.first_sight(id));
         }
@@ -89,7 +92,13 @@ mod tests {
     #[test]
     fn keys_separate_methods_and_keep_no_id_apart() {
         assert_eq!(message_key("WebcastChatMessage", 0), 0);
-        assert_eq!(message_key("WebcastChatMessage", 7), message_key("WebcastChatMessage", 7));
-        assert_ne!(message_key("WebcastChatMessage", 7), message_key("WebcastLikeMessage", 7));
+        assert_eq!(
+            message_key("WebcastChatMessage", 7),
+            message_key("WebcastChatMessage", 7)
+        );
+        assert_ne!(
+            message_key("WebcastChatMessage", 7),
+            message_key("WebcastLikeMessage", 7)
+        );
     }
 }

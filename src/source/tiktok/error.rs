@@ -23,9 +23,7 @@ pub enum LookupError {
         detail: String,
     },
     /// The room is age-restricted (code 4003110): it needs a logged-in `session_id`.
-    #[error(
-        "the LIVE of @{username} is age-restricted (18+): set a TikTok session id to watch it"
-    )]
+    #[error("the LIVE of @{username} is age-restricted (18+): set a TikTok session id to watch it")]
     AgeRestricted {
         /// The normalised handle.
         username: String,
@@ -87,7 +85,9 @@ pub enum SignerError {
         retry_after: Duration,
     },
     /// 401/402/403: the API key is missing, wrong, or the plan lacks the feature.
-    #[error("signer refused the request (HTTP {status}): {message}; check the signer API key and plan")]
+    #[error(
+        "signer refused the request (HTTP {status}): {message}; check the signer API key and plan"
+    )]
     Config {
         /// The status code.
         status: u16,
@@ -285,7 +285,13 @@ mod tests {
 
     #[test]
     fn only_transient_failures_are_retryable() {
-        assert!(!SignerError::Config { status: 401, message: "bad key".into() }.is_retryable());
+        assert!(
+            !SignerError::Config {
+                status: 401,
+                message: "bad key".into()
+            }
+            .is_retryable()
+        );
         assert!(SignerError::EmptyBody.is_retryable());
         let blocked = SessionError::Blocked {
             status: 200,
@@ -295,8 +301,25 @@ mod tests {
         assert!(!blocked.is_retryable());
         assert!(blocked.to_string().contains("DEVICE_BLOCKED"));
         assert!(SessionError::Silent(Duration::from_secs(30)).is_retryable());
-        assert!(!LookupError::AgeRestricted { username: "a".into() }.is_retryable());
-        assert!(LookupError::Status { url: "u".into(), status: 503 }.is_retryable());
-        assert!(!LookupError::Status { url: "u".into(), status: 404 }.is_retryable());
+        assert!(
+            !LookupError::AgeRestricted {
+                username: "a".into()
+            }
+            .is_retryable()
+        );
+        assert!(
+            LookupError::Status {
+                url: "u".into(),
+                status: 503
+            }
+            .is_retryable()
+        );
+        assert!(
+            !LookupError::Status {
+                url: "u".into(),
+                status: 404
+            }
+            .is_retryable()
+        );
     }
 }

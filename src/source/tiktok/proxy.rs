@@ -181,7 +181,9 @@ async fn http_connect(proxy: &ProxyConfig, host: &str, port: u16) -> io::Result<
     let mut header = Vec::with_capacity(128);
     while !header.ends_with(b"\r\n\r\n") {
         if header.len() >= MAX_CONNECT_RESPONSE {
-            return Err(io::Error::other("HTTP proxy: CONNECT response header too long"));
+            return Err(io::Error::other(
+                "HTTP proxy: CONNECT response header too long",
+            ));
         }
         let byte = stream.read_u8().await?;
         header.push(byte);
@@ -245,7 +247,10 @@ mod tests {
         let p = ProxyConfig::from_env_with(env(&[("all_proxy", "c:3")]))
             .unwrap()
             .unwrap();
-        assert_eq!((p.scheme, p.host.as_str(), p.port), (ProxyScheme::Http, "c", 3));
+        assert_eq!(
+            (p.scheme, p.host.as_str(), p.port),
+            (ProxyScheme::Http, "c", 3)
+        );
         assert!(ProxyConfig::from_env_with(env(&[])).is_none());
     }
 }

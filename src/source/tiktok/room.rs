@@ -37,8 +37,7 @@ pub fn normalise_username(input: &str) -> Result<String, LookupError> {
     let s = s.trim_start_matches('@').trim();
     let valid = !s.is_empty()
         && s.len() <= 64
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     if !valid {
         return Err(invalid());
@@ -130,7 +129,11 @@ impl RoomLookup {
         let response = self
             .http
             .get(&url)
-            .query(&[("aid", "1988"), ("sourceType", "54"), ("uniqueId", username)])
+            .query(&[
+                ("aid", "1988"),
+                ("sourceType", "54"),
+                ("uniqueId", username),
+            ])
             .header("User-Agent", self.preset.user_agent)
             .header("Accept", "application/json, text/plain, */*")
             .header("Referer", format!("{}/", self.web_base))
@@ -316,7 +319,8 @@ mod tests {
         assert_eq!(info.room_id, 7_300_000_000_000_000_001);
         assert_eq!(info.viewers, Some(42));
 
-        let ended = br#"{"statusCode":0,"data":{"user":{"roomId":"7300000000000000001","status":4}}}"#;
+        let ended =
+            br#"{"statusCode":0,"data":{"user":{"roomId":"7300000000000000001","status":4}}}"#;
         assert!(!parse_api_response(ended, "u").unwrap().is_live());
         let zero = br#"{"statusCode":0,"data":{"user":{"roomId":"0","status":2}}}"#;
         assert!(!parse_api_response(zero, "u").unwrap().is_live());
@@ -346,7 +350,10 @@ mod tests {
     fn live_page_sigi_state_is_read() {
         let html = r#"<html><script id="SIGI_STATE" type="application/json">{"LiveRoom":{"liveRoomUserInfo":{"user":{"roomId":"123","status":2},"liveRoom":{"status":2}}}}</script></html>"#;
         let info = parse_live_html(html, "u").unwrap();
-        assert_eq!((info.room_id, info.status, info.via), (123, 2, LookupPath::Html));
+        assert_eq!(
+            (info.room_id, info.status, info.via),
+            (123, 2, LookupPath::Html)
+        );
         let none = r#"<script id="SIGI_STATE" type="application/json">{"AppContext":{}}</script>"#;
         assert!(matches!(
             parse_live_html(none, "u"),

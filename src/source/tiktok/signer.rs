@@ -198,7 +198,10 @@ fn rate_limit_body(body: &[u8]) -> (String, Option<f64>) {
 /// Time until a Unix timestamp given in seconds or milliseconds.
 fn until_epoch(at: f64) -> Option<Duration> {
     let at_secs = if at > 1e12 { at / 1000.0 } else { at };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
     let wait = (at_secs - now).clamp(1.0, 86_400.0);
     Some(Duration::from_secs_f64(wait))
 }
@@ -223,7 +226,10 @@ pub fn parse_set_cookie(header: &str) -> Vec<(String, String)> {
             continue;
         };
         let name = name.trim();
-        if name.is_empty() || name.contains(' ') || ATTRIBUTES.contains(&name.to_ascii_lowercase().as_str()) {
+        if name.is_empty()
+            || name.contains(' ')
+            || ATTRIBUTES.contains(&name.to_ascii_lowercase().as_str())
+        {
             continue;
         }
         cookies.retain(|(n, _)| n != name);
@@ -335,7 +341,8 @@ mod tests {
 
     #[test]
     fn rate_limit_bodies_name_their_label() {
-        let (label, reset) = rate_limit_body(br#"{"message":"slow","limit_label":"rate_limit_account_day"}"#);
+        let (label, reset) =
+            rate_limit_body(br#"{"message":"slow","limit_label":"rate_limit_account_day"}"#);
         assert_eq!(label, "rate_limit_account_day");
         assert!(reset.is_none());
         assert_eq!(rate_limit_body(b"garbage").0, "unknown");

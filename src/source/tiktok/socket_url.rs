@@ -24,7 +24,9 @@ pub fn build_socket_url(
 ) -> Result<String, SessionError> {
     let base = first.push_server.trim();
     if base.is_empty() {
-        return Err(SessionError::Url("the fetch result has no push_server".into()));
+        return Err(SessionError::Url(
+            "the fetch result has no push_server".into(),
+        ));
     }
     let parsed = Url::parse(base).map_err(|e| SessionError::Url(format!("{base:?}: {e}")))?;
     if !matches!(parsed.scheme(), "ws" | "wss") {
@@ -77,7 +79,11 @@ pub fn build_socket_url(
     ];
     for (key, value) in client_params {
         // A key the route params already carry keeps the server's value.
-        if !first.route_params.iter().any(|(k, v)| k == key && !v.is_empty()) {
+        if !first
+            .route_params
+            .iter()
+            .any(|(k, v)| k == key && !v.is_empty())
+        {
             query.append_pair(key, value);
         }
     }
@@ -117,13 +123,21 @@ mod tests {
         let parsed = Url::parse(&url).unwrap();
         let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
         let get = |k: &str| -> Vec<&str> {
-            pairs.iter().filter(|(key, _)| key == k).map(|(_, v)| v.as_str()).collect()
+            pairs
+                .iter()
+                .filter(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .collect()
         };
         assert_eq!(get("version_code"), ["180800", "270000"]);
         assert_eq!(get("room_id"), ["7300000000000000000"]);
         assert_eq!(get("cursor"), ["t-1_r-1"]);
         assert_eq!(get("internal_ext"), ["fetch_time:1|seq:1"]);
-        assert_eq!(get("imprp"), Vec::<&str>::new(), "empty route params are dropped");
+        assert_eq!(
+            get("imprp"),
+            Vec::<&str>::new(),
+            "empty route params are dropped"
+        );
         assert_eq!(get("heartbeat_duration"), ["10000"]);
         assert_eq!(pairs.last().unwrap().0, "version_code");
     }

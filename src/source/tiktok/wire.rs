@@ -80,7 +80,10 @@ mod tests {
         let enter = proto::WebcastPushFrame::decode(enter_room_frame(5, "c")).unwrap();
         assert_eq!(enter.payload_type, "im_enter_room");
         let body = proto::WebcastImEnterRoomMessage::decode(enter.payload).unwrap();
-        assert_eq!((body.room_id, body.live_id, body.identity.as_str()), (5, 12, "audience"));
+        assert_eq!(
+            (body.room_id, body.live_id, body.identity.as_str()),
+            (5, 12, "audience")
+        );
         assert!(body.enter_unique_id > 0);
     }
 }

@@ -34,7 +34,10 @@ pub fn msg_frame(seq_id: u64, log_id: u64, result: &proto::ProtoMessageFetchResu
 }
 
 /// A fetch result carrying `messages`, asking for an ack with `internal_ext`.
-pub fn batch(messages: Vec<proto::BaseProtoMessage>, internal_ext: &str) -> proto::ProtoMessageFetchResult {
+pub fn batch(
+    messages: Vec<proto::BaseProtoMessage>,
+    internal_ext: &str,
+) -> proto::ProtoMessageFetchResult {
     proto::ProtoMessageFetchResult {
         messages,
         cursor: format!("fake-cursor-{internal_ext}"),
@@ -53,7 +56,12 @@ fn common(msg_id: u64, room_id: u64) -> Option<proto::CommonMessageData> {
 }
 
 /// A `WebcastChatMessage` from `username` saying `text`.
-pub fn chat_message(msg_id: u64, room_id: u64, username: &str, text: &str) -> proto::BaseProtoMessage {
+pub fn chat_message(
+    msg_id: u64,
+    room_id: u64,
+    username: &str,
+    text: &str,
+) -> proto::BaseProtoMessage {
     let chat = proto::WebcastChatMessage {
         common: common(msg_id, room_id),
         user: Some(proto::User {
@@ -90,5 +98,9 @@ pub fn control_message(msg_id: u64, room_id: u64, action: i64) -> proto::BasePro
 
 /// A one-message `msg` frame (ack requested).
 pub fn single(log_id: u64, message: proto::BaseProtoMessage) -> Bytes {
-    msg_frame(log_id, log_id, &batch(vec![message], &format!("ext-{log_id}")))
+    msg_frame(
+        log_id,
+        log_id,
+        &batch(vec![message], &format!("ext-{log_id}")),
+    )
 }

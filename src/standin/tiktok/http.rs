@@ -48,8 +48,7 @@ pub(super) fn router(shared: Shared_) -> Router {
         .with_state(shared)
 }
 
-const CAPTCHA_PAGE: &str =
-    "<html><head><title>Verify</title></head><body><div id=\"tiktok-verify-page\">captcha</div></body></html>";
+const CAPTCHA_PAGE: &str = "<html><head><title>Verify</title></head><body><div id=\"tiktok-verify-page\">captcha</div></body></html>";
 
 fn room_json(shared: &Shared) -> serde_json::Value {
     let state = shared.lock();
@@ -82,23 +81,30 @@ async fn room_api(
     if query.get("aid").map(String::as_str) != Some("1988")
         || query.get("sourceType").map(String::as_str) != Some("54")
     {
-        shared.violation(format!("room API called without aid=1988&sourceType=54: {query:?}"));
+        shared.violation(format!(
+            "room API called without aid=1988&sourceType=54: {query:?}"
+        ));
     }
     let user = query.get("uniqueId").cloned().unwrap_or_default();
-    let not_found = serde_json::json!({"statusCode": 19881007, "message": "user_not_found", "data": {}});
+    let not_found =
+        serde_json::json!({"statusCode": 19881007, "message": "user_not_found", "data": {}});
     match mode {
         LookupMode::ApiDown => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        LookupMode::Captcha => ([(header::CONTENT_TYPE, "text/html")], CAPTCHA_PAGE).into_response(),
+        LookupMode::Captcha => {
+            ([(header::CONTENT_TYPE, "text/html")], CAPTCHA_PAGE).into_response()
+        }
         LookupMode::NotFound => axum::Json(not_found).into_response(),
         LookupMode::AgeRestricted => {
             axum::Json(serde_json::json!({"statusCode": 4003110, "message": "", "data": {}}))
                 .into_response()
         }
-        LookupMode::Normal if user != shared.config.username => axum::Json(not_found).into_response(),
-        LookupMode::Normal => {
-            axum::Json(serde_json::json!({"statusCode": 0, "message": "", "data": room_json(&shared)}))
-                .into_response()
+        LookupMode::Normal if user != shared.config.username => {
+            axum::Json(not_found).into_response()
         }
+        LookupMode::Normal => axum::Json(
+            serde_json::json!({"statusCode": 0, "message": "", "data": room_json(&shared)}),
+        )
+        .into_response(),
     }
 }
 
@@ -116,7 +122,9 @@ async fn live_page(State(shared): State<Shared_>, Path(handle): Path<String>) ->
     };
     let user = handle.trim_start_matches('@');
     match mode {
-        LookupMode::Captcha => ([(header::CONTENT_TYPE, "text/html")], CAPTCHA_PAGE).into_response(),
+        LookupMode::Captcha => {
+            ([(header::CONTENT_TYPE, "text/html")], CAPTCHA_PAGE).into_response()
+        }
         LookupMode::NotFound => html(serde_json::json!({"AppContext": {}})),
         _ if user != shared.config.username => html(serde_json::json!({"AppContext": {}})),
         _ => html(serde_json::json!({"LiveRoom": {"liveRoomUserInfo": room_json(&shared)}})),
@@ -145,11 +153,15 @@ async fn signer_fetch(
             state.report.signer_calls as usize,
         )
     };
-    let json = |status: StatusCode, body: serde_json::Value| (status, axum::Json(body)).into_response();
+    let json =
+        |status: StatusCode, body: serde_json::Value| (status, axum::Json(body)).into_response();
     if let Some(expected) = &shared.config.api_key {
         let given = headers.get("x-api-key").and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
-            return json(StatusCode::UNAUTHORIZED, serde_json::json!({"message": "Invalid API key"}));
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"message": "Invalid API key"}),
+            );
         }
     }
     if user_agent.is_empty() {
@@ -159,11 +171,16 @@ async fn signer_fetch(
         shared.violation("signer called without client_enter=true".into());
     }
     match fault {
-        Some(SignerFault::RateLimited { retry_after_secs, label }) => {
+        Some(SignerFault::RateLimited {
+            retry_after_secs,
+            label,
+        }) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(header::RETRY_AFTER, retry_after_secs.to_string())],
-                axum::Json(serde_json::json!({"message": "Too many requests", "limit_label": label})),
+                axum::Json(
+                    serde_json::json!({"message": "Too many requests", "limit_label": label}),
+                ),
             )
                 .into_response();
         }
@@ -175,16 +192,27 @@ async fn signer_fetch(
         }
         Some(SignerFault::EmptyBody) => return StatusCode::OK.into_response(),
         Some(SignerFault::Unauthorized) => {
-            return json(StatusCode::UNAUTHORIZED, serde_json::json!({"message": "Invalid API key"}));
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"message": "Invalid API key"}),
+            );
         }
         Some(SignerFault::PaymentRequired) => {
-            return json(StatusCode::PAYMENT_REQUIRED, serde_json::json!({"message": "Premium feature"}));
+            return json(
+                StatusCode::PAYMENT_REQUIRED,
+                serde_json::json!({"message": "Premium feature"}),
+            );
         }
         None => {}
     }
     if !live {
-        shared.violation("signer called while the room is offline (poll the unsigned endpoint)".into());
-        return json(StatusCode::NOT_FOUND, serde_json::json!({"message": "room is not live"}));
+        shared.violation(
+            "signer called while the room is offline (poll the unsigned endpoint)".into(),
+        );
+        return json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"message": "room is not live"}),
+        );
     }
     if query.get("room_id") != Some(&room_id.to_string()) {
         shared.violation(format!(
@@ -204,7 +232,10 @@ async fn signer_fetch(
         [
             ("x-set-tt-cookie", cookie),
             ("x-room-id", room_id.to_string()),
-            (header::CONTENT_TYPE.as_str(), "application/x-protobuf".to_string()),
+            (
+                header::CONTENT_TYPE.as_str(),
+                "application/x-protobuf".to_string(),
+            ),
         ],
         result.encode_to_vec(),
     )

@@ -10,10 +10,10 @@ use prost::Message as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::{ConnectionLog, HandshakeFault, Shared, Step};
 use crate::proto;
@@ -60,7 +60,10 @@ fn check_handshake(shared: &Shared, request: &Request, log: &mut ConnectionLog) 
             .map(|(_, v)| v.as_str())
             .collect()
     };
-    log.room_id = get("room_id").first().and_then(|v| v.parse().ok()).unwrap_or(0);
+    log.room_id = get("room_id")
+        .first()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut problems = Vec::new();
     let mut state = shared.lock();
     if log.room_id != state.room_id {
@@ -70,11 +73,17 @@ fn check_handshake(shared: &Shared, request: &Request, log: &mut ConnectionLog) 
         ));
     }
     if get("version_code").len() != 2 {
-        problems.push(format!("version_code appears {} times, not 2", get("version_code").len()));
+        problems.push(format!(
+            "version_code appears {} times, not 2",
+            get("version_code").len()
+        ));
     }
     let ttwid = format!("ttwid={}", shared.config.ttwid);
     if !log.cookie.split("; ").any(|c| c == ttwid) {
-        problems.push(format!("handshake cookie {:?} lacks the signer's ttwid", log.cookie));
+        problems.push(format!(
+            "handshake cookie {:?} lacks the signer's ttwid",
+            log.cookie
+        ));
     }
     match state.issued.last_mut() {
         None => problems.push("handshake without any signer call".into()),
@@ -84,10 +93,17 @@ fn check_handshake(shared: &Shared, request: &Request, log: &mut ConnectionLog) 
             }
             issued.used = true;
             if get("wrss") != [issued.wrss.as_str()] {
-                problems.push(format!("wrss {:?} is not the signer's {:?}", get("wrss"), issued.wrss));
+                problems.push(format!(
+                    "wrss {:?} is not the signer's {:?}",
+                    get("wrss"),
+                    issued.wrss
+                ));
             }
             if get("cursor") != [issued.cursor.as_str()] {
-                problems.push(format!("cursor {:?} is not the fetch result's", get("cursor")));
+                problems.push(format!(
+                    "cursor {:?} is not the fetch result's",
+                    get("cursor")
+                ));
             }
             if get("internal_ext") != [issued.internal_ext.as_str()] {
                 problems.push(format!(
@@ -130,6 +146,8 @@ pub(super) async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         shared.lock().report.connections.push(log);
         return;
     }
+    // The signature is tungstenite's `Callback`; its error type is not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         check_handshake(&shared, request, &mut log);
         Ok(response)
@@ -153,7 +171,11 @@ pub(super) async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         expected_acks: HashMap::new(),
         last_hb_seq: 0,
         last_hb_at: Instant::now(),
-        hb_limit: Duration::from_millis(u64::try_from(shared.config.heartbeat_ms).unwrap_or(0).max(1000)) * 2,
+        hb_limit: Duration::from_millis(
+            u64::try_from(shared.config.heartbeat_ms)
+                .unwrap_or(0)
+                .max(1000),
+        ) * 2,
     };
     conn.run(ws).await;
 }
@@ -186,7 +208,9 @@ impl Conn {
         let mut closed_by_client = false;
         loop {
             let due = match self.next_step_at {
-                Some(at) if !self.silent && !self.script.is_empty() && !self.fake_closed => Some(at),
+                Some(at) if !self.silent && !self.script.is_empty() && !self.fake_closed => {
+                    Some(at)
+                }
                 _ => None,
             };
             tokio::select! {
@@ -205,10 +229,10 @@ impl Conn {
                     }
                 },
                 _ = sleep_until_opt(due) => {
-                    if let Some(step) = self.script.pop_front() {
-                        if !self.run_step(&mut ws, step).await {
-                            break;
-                        }
+                    if let Some(step) = self.script.pop_front()
+                        && !self.run_step(&mut ws, step).await
+                    {
+                        break;
                     }
                 }
             }
@@ -223,15 +247,20 @@ impl Conn {
     /// Checks one client frame; returns the fake's reply, if any.
     fn on_client_frame(&mut self, bytes: bytes::Bytes) -> Option<bytes::Bytes> {
         let Ok(frame) = proto::WebcastPushFrame::decode(bytes) else {
-            self.shared.violation("client sent a frame that is not a WebcastPushFrame".into());
+            self.shared
+                .violation("client sent a frame that is not a WebcastPushFrame".into());
             return None;
         };
         match frame.payload_type.as_str() {
             "im_enter_room" => {
-                let enter = proto::WebcastImEnterRoomMessage::decode(frame.payload).unwrap_or_default();
+                let enter =
+                    proto::WebcastImEnterRoomMessage::decode(frame.payload).unwrap_or_default();
                 let room = self.shared.lock().room_id;
                 if enter.room_id != room {
-                    self.shared.violation(format!("im_enter_room for room {} not {room}", enter.room_id));
+                    self.shared.violation(format!(
+                        "im_enter_room for room {} not {room}",
+                        enter.room_id
+                    ));
                 }
                 if !self.entered {
                     self.entered = true;
@@ -242,7 +271,8 @@ impl Conn {
             }
             "hb" => {
                 if !self.entered {
-                    self.shared.violation("heartbeat before im_enter_room".into());
+                    self.shared
+                        .violation("heartbeat before im_enter_room".into());
                 }
                 let hb = proto::HeartBeatMessage::decode(frame.payload).unwrap_or_default();
                 if hb.send_packet_seq_id != self.last_hb_seq + 1 {
@@ -253,7 +283,8 @@ impl Conn {
                 }
                 let gap = self.last_hb_at.elapsed();
                 if gap > self.hb_limit {
-                    self.shared.violation(format!("heartbeat late: {gap:?} since the last one"));
+                    self.shared
+                        .violation(format!("heartbeat late: {gap:?} since the last one"));
                 }
                 self.last_hb_seq = hb.send_packet_seq_id;
                 self.last_hb_at = Instant::now();
@@ -281,7 +312,8 @@ impl Conn {
                 None
             }
             other => {
-                self.shared.violation(format!("client sent an unexpected {other:?} frame"));
+                self.shared
+                    .violation(format!("client sent an unexpected {other:?} frame"));
                 None
             }
         }
@@ -296,7 +328,8 @@ impl Conn {
                     && let Some(batch) = frame.batch
                 {
                     if batch.need_ack {
-                        self.expected_acks.insert(frame.log_id, batch.internal_ext.clone());
+                        self.expected_acks
+                            .insert(frame.log_id, batch.internal_ext.clone());
                     }
                     let ids: Vec<u64> = batch
                         .messages
