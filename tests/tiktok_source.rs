@@ -348,3 +348,89 @@ async fn shutdown_stops_a_live_session_promptly() {
     tokio::time::sleep(SECOND).await;
     assert!(fake.report().connections[0].closed_by_client);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_400_handshake_is_blocked_too() {
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
+    fake.fail_handshake(tiktwitch::standin::tiktok::HandshakeFault::BadRequest);
+    let source = source(&fake);
+    let (result, _) = run_to_end(&source).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Session(SessionError::Blocked { status: 400, message, .. })
+            if message == "illegal secret key"),
+        "{err:?}"
+    );
+    assert_eq!(fake.report().connections.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_servers_heartbeat_interval_is_honoured() {
+    let Some(batch) = real_batch() else { return };
+    let fake = FakeTikTok::start(tiktwitch::standin::tiktok::FakeTikTokConfig {
+        first_fetch: Some(batch),
+        heartbeat_ms: 5_000,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let room = fake.room_id();
+    fake.push_script(vec![Step::Pause(21 * SECOND), end_frame(8_000_040, room)]);
+    let source = source(&fake);
+    let (result, _) = run_to_end(&source).await;
+    result.unwrap();
+    tokio::time::sleep(SECOND).await;
+    let report = fake.report();
+    assert_eq!(
+        report.connections[0].heartbeats,
+        [1, 2, 3, 4, 5],
+        "every 5 s for 21 s"
+    );
+    assert!(
+        report.connections[0]
+            .query
+            .contains(&("heartbeat_duration".into(), "5000".into()))
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_attempts_gives_up_with_the_last_error() {
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
+    for _ in 0..3 {
+        fake.fail_signer(tiktwitch::standin::tiktok::SignerFault::ServerError);
+    }
+    let mut s = settings(&fake);
+    s.max_attempts = Some(3);
+    let source = TikTokSource::with_euler(s, SignerBudget::new(0)).unwrap();
+    let (result, items) = run_to_end(&source).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, SourceError::GaveUp { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("HTTP 500"), "{err}");
+    assert_eq!(status_names(&items).last(), Some(&"failed"));
+    assert_eq!(fake.report().signer_calls, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_hangs_up_stops_the_source() {
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
+    let source = source(&fake);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let token = tokio_util::sync::CancellationToken::new();
+    let consumer = async move {
+        // Take the first two items, then hang up.
+        rx.recv().await;
+        rx.recv().await;
+    };
+    let (result, ()) = tokio::join!(source.run(tx, token), consumer);
+    result.unwrap();
+}

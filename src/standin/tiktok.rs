@@ -75,6 +75,9 @@ pub enum SignerFault {
 pub enum HandshakeFault {
     /// HTTP 200 with `Handshake-Msg: DEVICE_BLOCKED`, `Handshake-Status: 415`.
     DeviceBlocked,
+    /// HTTP 400 with `Handshake-Msg: illegal secret key` (a session-signed URL without the
+    /// session cookie).
+    BadRequest,
     /// HTTP 503.
     Unavailable,
 }

@@ -136,6 +136,9 @@ pub(super) async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
             HandshakeFault::DeviceBlocked => {
                 "HTTP/1.1 200 OK\r\nHandshake-Msg: DEVICE_BLOCKED\r\nHandshake-Status: 415\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             }
+            HandshakeFault::BadRequest => {
+                "HTTP/1.1 400 Bad Request\r\nHandshake-Msg: illegal secret key\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
             HandshakeFault::Unavailable => {
                 "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             }
@@ -237,7 +240,19 @@ impl Conn {
                 }
             }
         }
-        let unacked: Vec<u64> = self.expected_acks.keys().copied().collect();
+        let mut unacked: Vec<u64> = self.expected_acks.keys().copied().collect();
+        unacked.sort_unstable();
+        if closed_by_client && !unacked.is_empty() {
+            self.shared.violation(format!(
+                "client closed the socket leaving log_ids {unacked:?} unacked"
+            ));
+        }
+        let quiet = self.last_hb_at.elapsed();
+        if self.entered && quiet > self.hb_limit {
+            self.shared.violation(format!(
+                "no heartbeat in the last {quiet:?} of the connection"
+            ));
+        }
         self.log(|log| {
             log.unacked = unacked;
             log.closed_by_client = closed_by_client;
