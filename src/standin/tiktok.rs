@@ -269,6 +269,20 @@ impl FakeTikTok {
         format!("http://{}", self.shared.addr)
     }
 
+    /// Source settings pointing every URL at this fake, with its API key, no proxy, and
+    /// `wait_for_live` on (the demo's show can end and start again).
+    pub fn source_settings(&self) -> crate::source::tiktok::TikTokSettings {
+        crate::source::tiktok::TikTokSettings {
+            web_base_url: self.base_url(),
+            webcast_base_url: self.base_url(),
+            signer_base_url: self.base_url(),
+            signer_api_key: self.shared.config.api_key.clone(),
+            proxy: None,
+            proxy_from_env: false,
+            ..crate::source::tiktok::TikTokSettings::for_user(format!("@{}", self.username()))
+        }
+    }
+
     /// The creator's handle.
     pub fn username(&self) -> &str {
         &self.shared.config.username

@@ -87,18 +87,14 @@ pub async fn fake_with_history() -> Option<FakeTikTok> {
 /// Settings pointing every URL at the fake; no proxy; quick polling and backoff.
 pub fn settings(fake: &FakeTikTok) -> TikTokSettings {
     TikTokSettings {
-        web_base_url: fake.base_url(),
-        webcast_base_url: fake.base_url(),
-        signer_base_url: fake.base_url(),
-        signer_api_key: Some("fake-euler-key".into()),
-        proxy: None,
-        proxy_from_env: false,
         wait_for_live: false,
         poll_interval: Duration::from_secs(30),
         min_backoff: Duration::from_secs(1),
         max_backoff: Duration::from_secs(8),
         preset: Some("chrome-windows".into()),
-        ..TikTokSettings::for_user(format!("@{}", fake.username().to_uppercase()))
+        // Upper case on purpose: the source must normalise it.
+        username: format!("@{}", fake.username().to_uppercase()),
+        ..fake.source_settings()
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::error::LookupError;
-use super::http::read_limited;
+use super::http::{describe, read_limited};
 use super::preset::DevicePreset;
 use crate::limits::MAX_LOOKUP_BODY_BYTES;
 
@@ -139,7 +139,7 @@ impl RoomLookup {
             .header("Referer", format!("{}/", self.web_base))
             .send()
             .await
-            .map_err(|e| LookupError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| LookupError::Transport(describe(e)))?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(LookupError::Status { url, status });
@@ -159,7 +159,7 @@ impl RoomLookup {
             .header("Accept", "text/html,application/xhtml+xml")
             .send()
             .await
-            .map_err(|e| LookupError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| LookupError::Transport(describe(e)))?;
         let status = response.status().as_u16();
         if status == 403 {
             return Err(LookupError::Blocked {

@@ -12,7 +12,9 @@ pub struct TikTokSettings {
     pub username: String,
     /// TikTok's web origin (room lookup, `/@user/live`).
     pub web_base_url: String,
-    /// TikTok's WebCast API origin (`room/check_alive`).
+    /// TikTok's WebCast API origin (`room/info`, `room/check_alive`). Reserved: nothing on
+    /// the connect path needs it today (room lookup is on `web_base_url`, the socket host
+    /// comes from the fetch result).
     pub webcast_base_url: String,
     /// The signer (Euler Stream or a self-hosted server with the same contract).
     pub signer_base_url: String,

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::error::SignerError;
-use super::http::read_limited;
+use super::http::{describe, read_limited};
 use crate::limits::{MAX_SIGNER_BODY_BYTES, SIGNER_DEFAULT_RETRY_AFTER};
 
 /// What to sign.
@@ -132,7 +132,7 @@ impl Signer for EulerSigner {
         let response = call
             .send()
             .await
-            .map_err(|e| SignerError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| SignerError::Transport(describe(e)))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = read_limited(response, MAX_SIGNER_BODY_BYTES)
