@@ -15,6 +15,7 @@
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
+//! - [`standin`]: in-process fake TikTok (and Twitch) servers for tests and the demo.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
@@ -26,3 +27,4 @@ pub mod limits;
 pub mod line;
 pub mod proto;
 pub mod source;
+pub mod standin;

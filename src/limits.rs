@@ -14,3 +14,39 @@ pub const MAX_CAPTURE_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// TikTok's default heartbeat interval (`heartbeat_duration=10000` in the socket URL).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
+
+// --- tiktok source ---
+
+/// How often to poll the unsigned room status while waiting for a creator to go live.
+/// Peers poll every 30-60 s; the signer is never used for this (its day budget would run
+/// out: TikTokLive issues #140, #342).
+pub const ROOM_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The socket is dead after this many heartbeat intervals without any frame.
+pub const SILENT_HEARTBEATS: u32 = 3;
+
+/// First reconnect delay.
+pub const RECONNECT_MIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Longest reconnect delay (SIGNER: doubling, at most 60 s).
+pub const RECONNECT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Recent message ids remembered to drop replays across reconnects. A busy room sends
+/// ~50 messages/s; this covers several minutes, for about 200 KiB.
+pub const DEDUPE_CAPACITY: usize = 20_000;
+
+/// Timeout of each TikTok / signer HTTP request and of the socket handshake.
+pub const TIKTOK_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Largest body read from a room lookup (the `/@user/live` page is a few hundred KiB).
+pub const MAX_LOOKUP_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest first fetch result accepted from the signer.
+pub const MAX_SIGNER_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Wait after a signer 429 that names no reset time.
+pub const SIGNER_DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Default cap on signer calls per minute shared by every bridge of a process (Euler's
+/// Community tier allows 2,500 a day; a reconnect storm must not burn it).
+pub const SIGNER_CALLS_PER_MINUTE: u32 = 10;

@@ -3,7 +3,10 @@
 //! This is the one place `anyhow` is used: every library error is typed, and is turned into
 //! a message for a person here.
 
+pub mod connect_args;
 mod decode;
+pub mod record;
+pub mod tail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,9 +34,9 @@ pub enum Command {
     /// Log in to Twitch, show who is logged in, or log out.
     Auth,
     /// Print a TikTok live's events as they happen.
-    Tail,
+    Tail(connect_args::TailArgs),
     /// Record a TikTok live's raw frames to a capture file.
-    Record,
+    Record(connect_args::RecordArgs),
     /// Push a capture through the pipeline and print (or send) the lines.
     Replay,
     /// Decode a capture file to one JSON event per line.
@@ -74,6 +77,8 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Tail(args) => tail::run(&args),
+        Command::Record(args) => record::run(&args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
 }

@@ -1,4 +1,34 @@
-//! The TikTok LIVE source: WebCast decoding, and (later) room lookup, signing and the socket.
+//! The TikTok LIVE source: from a username to a live, resumable stream of events.
+//!
+//! - [`room`]: unsigned room lookup (`@user` -> room id + live status).
+//! - [`signer`]: the signed first fetch behind the [`signer::Signer`] trait (Euler Stream's
+//!   contract by default), with a shared [`signer::SignerBudget`].
+//! - [`socket_url`], [`session`], [`wire`]: the push WebSocket and the client's duties.
+//! - [`client`]: the lifecycle ([`TikTokSource`]): wait for live, sign, connect, relay,
+//!   reconnect.
+//! - [`decode`], [`capture`]: frames to events; capture files.
 
+pub mod backoff;
 pub mod capture;
+pub mod client;
 pub mod decode;
+pub mod dedupe;
+pub mod error;
+pub mod http;
+pub mod preset;
+pub mod proxy;
+pub mod room;
+pub mod session;
+pub mod settings;
+pub mod signer;
+pub mod socket_url;
+pub mod stats;
+pub mod status;
+pub mod wire;
+
+pub use client::{TikTokSource, run};
+pub use error::{LookupError, SessionError, SignerError, SourceError};
+pub use settings::TikTokSettings;
+pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
+pub use stats::{SourceStats, SourceStatsSnapshot};
+pub use status::{SourceItem, Status};

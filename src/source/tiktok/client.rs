@@ -1,0 +1,409 @@
+//! The lifecycle: wait until live (unsigned polling), sign, connect, relay, and on any
+//! unexpected close reconnect with backoff, redoing the signer step (signed URLs expire in
+//! about 30 s) and re-resolving the room (its id changes when the creator restarts).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff;
+use super::decode::{MessageError, decode_fetch_result};
+use super::dedupe::{RecentIds, message_key};
+use super::error::{SignerError, SourceError};
+use super::http::build_client;
+use super::preset::{self, DevicePreset};
+use super::proxy::ProxyConfig;
+use super::room::{RoomInfo, RoomLookup, normalise_username};
+use super::session::{self, Handshake, Session};
+use super::settings::TikTokSettings;
+use super::signer::{EulerSigner, SignRequest, Signer, SignerBudget};
+use super::socket_url::build_socket_url;
+use super::stats::{SourceStats, SourceStatsSnapshot, bump};
+use super::status::{SourceItem, Status};
+use crate::event::{ControlAction, Event, EventKind};
+
+/// Why an attempt stopped short of a stream end.
+enum Stop {
+    /// Shutdown was requested or the consumer went away.
+    Shutdown,
+    /// Something failed.
+    Fail(SourceError),
+}
+
+impl<E: Into<SourceError>> From<E> for Stop {
+    fn from(e: E) -> Self {
+        Self::Fail(e.into())
+    }
+}
+
+/// A TikTok LIVE as a stream of [`SourceItem`]s.
+pub struct TikTokSource {
+    settings: TikTokSettings,
+    signer: Arc<dyn Signer>,
+    budget: SignerBudget,
+    stats: Arc<SourceStats>,
+    frame_tap: Option<mpsc::Sender<Bytes>>,
+}
+
+/// Mutable state of one `run`.
+struct Run<'a> {
+    username: String,
+    lookup: RoomLookup,
+    preset: &'static DevicePreset,
+    proxy: Option<ProxyConfig>,
+    tx: &'a mpsc::Sender<SourceItem>,
+    shutdown: &'a CancellationToken,
+    seen: RecentIds,
+    /// Failed attempts in a row; reset once a socket delivers a batch.
+    failures: u32,
+    /// The room that just ended: TikTok can report it live for a while after the end.
+    ended_room: Option<u64>,
+}
+
+impl TikTokSource {
+    /// A source that signs through `signer`, drawing on `budget` (clone one budget into
+    /// every source of the process).
+    pub fn new(settings: TikTokSettings, signer: Arc<dyn Signer>, budget: SignerBudget) -> Self {
+        Self {
+            settings,
+            signer,
+            budget,
+            stats: Arc::new(SourceStats::default()),
+            frame_tap: None,
+        }
+    }
+
+    /// A source using Euler Stream (or a server with its contract) at
+    /// `settings.signer_base_url` with `settings.signer_api_key`.
+    pub fn with_euler(settings: TikTokSettings, budget: SignerBudget) -> Result<Self, SourceError> {
+        let proxy = ProxyConfig::resolve(settings.proxy.as_deref(), settings.proxy_from_env)?;
+        let http = build_client(proxy.as_ref(), settings.request_timeout)?;
+        let signer = EulerSigner::new(
+            http,
+            &settings.signer_base_url,
+            settings.signer_api_key.clone(),
+            &settings.signer_client,
+        );
+        Ok(Self::new(settings, Arc::new(signer), budget))
+    }
+
+    /// Also send every raw push frame received to `tap` (for `tiktwitch record`).
+    pub fn tap_frames(&mut self, tap: mpsc::Sender<Bytes>) {
+        self.frame_tap = Some(tap);
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<SourceStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// A copy of the counters now.
+    pub fn snapshot(&self) -> SourceStatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Runs until shutdown, the consumer hangs up, the stream ends (when `wait_for_live` is
+    /// off), or a failure retrying cannot fix (returned, after a `Failed` status).
+    pub async fn run(
+        &self,
+        tx: mpsc::Sender<SourceItem>,
+        shutdown: CancellationToken,
+    ) -> Result<(), SourceError> {
+        let result = self.run_inner(&tx, &shutdown).await;
+        if let Err(e) = &result {
+            let _ = tx.try_send(SourceItem::Status(Status::Failed {
+                error: e.to_string(),
+            }));
+        }
+        result
+    }
+
+    async fn run_inner(
+        &self,
+        tx: &mpsc::Sender<SourceItem>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SourceError> {
+        let s = &self.settings;
+        let username = normalise_username(&s.username)?;
+        let proxy = ProxyConfig::resolve(s.proxy.as_deref(), s.proxy_from_env)?;
+        let http = build_client(proxy.as_ref(), s.request_timeout)?;
+        let preset = preset::pick(s.preset.as_deref());
+        let mut run = Run {
+            lookup: RoomLookup::new(http, &s.web_base_url, preset),
+            username,
+            preset,
+            proxy,
+            tx,
+            shutdown,
+            seen: RecentIds::new(s.dedupe_capacity),
+            failures: 0,
+            ended_room: None,
+        };
+        loop {
+            match self.attempt(&mut run).await {
+                // The stream ended (status already sent).
+                Ok(()) if s.wait_for_live => run.failures = 0,
+                Ok(()) | Err(Stop::Shutdown) => return Ok(()),
+                Err(Stop::Fail(error)) => {
+                    if !error.is_retryable() {
+                        return Err(error);
+                    }
+                    run.failures += 1;
+                    if s.max_attempts.is_some_and(|max| run.failures >= max) {
+                        return Err(SourceError::GaveUp {
+                            attempts: run.failures,
+                            last: Box::new(error),
+                        });
+                    }
+                    let delay = error.retry_after().unwrap_or_else(|| {
+                        backoff::delay(run.failures, s.min_backoff, s.max_backoff)
+                    });
+                    tracing::warn!(%error, attempt = run.failures, ?delay, "reconnecting");
+                    bump(&self.stats.reconnects);
+                    let status = Status::Reconnecting {
+                        attempt: run.failures,
+                        delay,
+                        reason: error.to_string(),
+                    };
+                    if emit(&run, SourceItem::Status(status)).await.is_err()
+                        || sleep(run.shutdown, delay).await.is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass: wait until live, sign, connect, relay until the stream ends (`Ok`) or
+    /// something stops it.
+    async fn attempt(&self, run: &mut Run<'_>) -> Result<(), Stop> {
+        let s = &self.settings;
+        let connecting = Status::Connecting {
+            username: run.username.clone(),
+        };
+        emit(run, SourceItem::Status(connecting)).await?;
+        let room = self.wait_until_live(run).await?;
+
+        // Sign (never before the room is live: the signer's budget is precious).
+        self.take_budget(run).await?;
+        bump(&self.stats.signer_calls);
+        let request = SignRequest {
+            room_id: room.room_id,
+            user_agent: run.preset.user_agent.to_string(),
+            session_cookie: s
+                .send_session_to_signer
+                .then(|| cookie_header(&s.session_cookies()))
+                .filter(|c| !c.is_empty()),
+        };
+        let signed = match self.signer.fetch(&request).await {
+            Ok(signed) => signed,
+            Err(e) => {
+                if let SignerError::RateLimited { retry_after, .. } = &e {
+                    bump(&self.stats.signer_rate_limited);
+                    self.budget.rate_limited(*retry_after);
+                } else {
+                    bump(&self.stats.signer_failures);
+                }
+                return Err(e.into());
+            }
+        };
+        let room_id = signed.room_id.filter(|id| *id != 0).unwrap_or(room.room_id);
+        let first = decode_fetch_result(signed.body).map_err(SignerError::from)?;
+
+        // Connect.
+        let heartbeat = match u64::try_from(first.heartbeat_ms) {
+            Ok(ms @ 1_000..=60_000) => Duration::from_millis(ms),
+            _ => s.heartbeat,
+        };
+        let url = build_socket_url(
+            &first,
+            room_id,
+            run.preset,
+            heartbeat.as_millis() as u64,
+            rand::rng().random_range(100..200),
+        )?;
+        let mut cookies = signed.cookies;
+        for (name, value) in s.session_cookies() {
+            cookies.retain(|(n, _)| *n != name);
+            cookies.push((name, value));
+        }
+        let ws = session::connect(Handshake {
+            url: &url,
+            cookies: &cookies,
+            user_agent: run.preset.user_agent,
+            proxy: run.proxy.as_ref(),
+            timeout: s.request_timeout,
+        })
+        .await?;
+        let mut session =
+            Session::enter(ws, room_id, &first.cursor, heartbeat, self.stats()).await?;
+        bump(&self.stats.connects);
+        let live = Status::Live {
+            room_id,
+            viewers: room.viewers,
+        };
+        emit(run, SourceItem::Status(live)).await?;
+
+        // The first fetch result's messages are history: marked, relayed or not downstream.
+        for message in first.messages {
+            self.relay(run, message, true, room_id).await?;
+        }
+
+        loop {
+            let incoming = tokio::select! {
+                _ = run.shutdown.cancelled() => {
+                    session.close().await;
+                    return Err(Stop::Shutdown);
+                }
+                incoming = session.next() => incoming?,
+            };
+            if let Some(tap) = &self.frame_tap {
+                let _ = tap.send(incoming.raw.clone()).await;
+            }
+            let batch = match incoming.frame {
+                Ok(frame) => frame.batch,
+                Err(e) => {
+                    bump(&self.stats.frame_errors);
+                    tracing::warn!(error = %e, "dropped an undecodable frame");
+                    continue;
+                }
+            };
+            let Some(batch) = batch else { continue };
+            run.failures = 0;
+            for message in batch.messages {
+                if let Some(end) = self.relay(run, message, false, room_id).await? {
+                    session.close().await;
+                    run.ended_room = Some(room_id);
+                    emit(run, SourceItem::Status(Status::Ended { action: end })).await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Polls the unsigned room status until the creator is live (or fails with `NotLive`
+    /// when `wait_for_live` is off).
+    async fn wait_until_live(&self, run: &mut Run<'_>) -> Result<RoomInfo, Stop> {
+        let s = &self.settings;
+        loop {
+            bump(&self.stats.room_lookups);
+            let room = run.lookup.resolve(&run.username).await?;
+            if !room.is_live() {
+                run.ended_room = None;
+            } else if run.ended_room != Some(room.room_id) {
+                return Ok(room);
+            }
+            if !s.wait_for_live {
+                return Err(SourceError::NotLive {
+                    username: run.username.clone(),
+                    checked_at: room.checked_at,
+                }
+                .into());
+            }
+            let waiting = Status::WaitingForLive {
+                username: run.username.clone(),
+                checked_at: room.checked_at,
+                next_check_in: s.poll_interval,
+            };
+            emit(run, SourceItem::Status(waiting)).await?;
+            sleep(run.shutdown, s.poll_interval).await?;
+        }
+    }
+
+    /// Waits until the shared signer budget allows a call.
+    async fn take_budget(&self, run: &Run<'_>) -> Result<(), Stop> {
+        while let Err(wait) = self.budget.try_acquire() {
+            tracing::info!(?wait, "signer budget exhausted; waiting");
+            sleep(run.shutdown, wait).await?;
+        }
+        Ok(())
+    }
+
+    /// Dedupes and emits one message; returns the end action when it ends the stream.
+    async fn relay(
+        &self,
+        run: &mut Run<'_>,
+        message: Result<Event, MessageError>,
+        history: bool,
+        room_id: u64,
+    ) -> Result<Option<ControlAction>, Stop> {
+        let mut event = match message {
+            Ok(event) => event,
+            Err(e) => {
+                bump(&self.stats.message_errors);
+                tracing::debug!(error = %e, "dropped an undecodable message");
+                return Ok(None);
+            }
+        };
+        if !run
+            .seen
+            .first_sight(message_key(&event.meta.method, event.meta.msg_id))
+        {
+            bump(&self.stats.duplicates);
+            return Ok(None);
+        }
+        event.meta.history |= history;
+        bump(&self.stats.messages);
+        if event.meta.history {
+            bump(&self.stats.history);
+        }
+        // Lifecycle changes come only from live messages, never from replayed history.
+        let action = match event.kind {
+            EventKind::Control { action } if !event.meta.history => Some(action),
+            _ => None,
+        };
+        emit(run, SourceItem::Event(event)).await?;
+        match action {
+            Some(ControlAction::Paused) => emit(run, SourceItem::Status(Status::Paused)).await?,
+            Some(ControlAction::Resumed) => {
+                let live = Status::Live {
+                    room_id,
+                    viewers: None,
+                };
+                emit(run, SourceItem::Status(live)).await?;
+            }
+            Some(end) if end.is_end() => return Ok(Some(end)),
+            _ => {}
+        }
+        Ok(None)
+    }
+}
+
+/// Runs a source with the default Euler signer: the daemon's entry point.
+pub async fn run(
+    settings: TikTokSettings,
+    budget: SignerBudget,
+    tx: mpsc::Sender<SourceItem>,
+    shutdown: CancellationToken,
+) -> Result<(), SourceError> {
+    TikTokSource::with_euler(settings, budget)?
+        .run(tx, shutdown)
+        .await
+}
+
+async fn emit(run: &Run<'_>, item: SourceItem) -> Result<(), Stop> {
+    tokio::select! {
+        sent = run.tx.send(item) => sent.map_err(|_| Stop::Shutdown),
+        _ = run.shutdown.cancelled() => Err(Stop::Shutdown),
+    }
+}
+
+async fn sleep(shutdown: &CancellationToken, delay: Duration) -> Result<(), Stop> {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => Ok(()),
+        _ = shutdown.cancelled() => Err(Stop::Shutdown),
+    }
+}
+
+fn cookie_header(cookies: &[(String, String)]) -> String {
+    cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
