@@ -14,13 +14,19 @@
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
+//! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
+//! - [`auth`]: Twitch OAuth: device-code login, a token manager that refreshes and validates.
+//! - [`standin`]: in-process fakes of TikTok and Twitch for tests and `tiktwitch demo`.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod event;
 pub mod limits;
 pub mod line;
 pub mod proto;
+pub mod secret;
 pub mod source;
+pub mod standin;

@@ -14,3 +14,9 @@ pub const MAX_CAPTURE_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// TikTok's default heartbeat interval (`heartbeat_duration=10000` in the socket URL).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
+
+// --- auth and secrets ---
+
+/// Largest secrets file (and systemd credential) the secret stores read. A few tokens take
+/// about 1 KiB; anything near this is not ours.
+pub const MAX_SECRETS_FILE_BYTES: u64 = 1024 * 1024;
