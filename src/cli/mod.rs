@@ -3,7 +3,9 @@
 //! This is the one place `anyhow` is used: every library error is typed, and is turned into
 //! a message for a person here.
 
+mod auth;
 mod decode;
+mod secret;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +31,9 @@ pub enum Command {
     /// Validate the config, show where each secret comes from, render sample lines.
     Check,
     /// Log in to Twitch, show who is logged in, or log out.
-    Auth,
+    Auth(auth::AuthArgs),
+    /// Put a secret (client secret, signer API key, TikTok session id) into the secret store.
+    Secret(secret::SecretArgs),
     /// Print a TikTok live's events as they happen.
     Tail,
     /// Record a TikTok live's raw frames to a capture file.
@@ -74,6 +78,8 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Auth(args) => auth::run(&args),
+        Command::Secret(args) => secret::run(&args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
 }
