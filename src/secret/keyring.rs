@@ -8,7 +8,7 @@
 //!   and after 3 idle days (`persistent_keyring_expiry`). A cache, not a home for a rotating
 //!   refresh token; it is offered because desktops without a Secret Service have it.
 //!
-//! Entry calls block (D-Bus round trips, syscalls), so they run on `spawn_blocking`.
+//! Entry calls block (D-Bus round trips, syscalls), so they run on the store's own thread.
 //! keyring-core's in-memory mock is never used here; if the chosen backend is unavailable,
 //! opening fails and says so.
 
@@ -62,12 +62,19 @@ impl FromStr for KeyringBackend {
 
 /// Secrets in the OS keyring, each an entry with service = the configured service name
 /// (`tiktwitch`) and user = the secret's name.
+///
+/// Every keyring call runs on one dedicated thread per store: the keyutils session-keyring
+/// fix lives in that thread's credentials (Linux credentials are per thread, so a
+/// `spawn_blocking` pool thread without the fix gets `AccessDenied`), and keyring-core warns
+/// that concurrent calls (D-Bus especially) can fail.
 #[derive(Clone)]
 pub struct KeyringStore {
     backend: KeyringBackend,
     service: String,
-    store: Arc<CredentialStore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce(&CredentialStore) + Send>;
 
 impl fmt::Debug for KeyringStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,13 +89,34 @@ impl KeyringStore {
     /// Connects to `backend`. Fails with [`SecretError::KeyringUnavailable`] (saying what to
     /// do) if it cannot be reached; never falls back to anything else.
     pub async fn open(backend: KeyringBackend, service: &str) -> Result<Self, SecretError> {
-        let store = tokio::task::spawn_blocking(move || connect(backend))
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("keyring-{backend}"))
+            .spawn(move || {
+                let store = match connect(backend) {
+                    Ok(store) => {
+                        let _ = ready_tx.send(Ok(()));
+                        store
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                // Ends when every KeyringStore clone (every Sender) is dropped.
+                while let Ok(job) = queue.recv() {
+                    job(store.as_ref());
+                }
+            })
+            .map_err(|e| SecretError::Task(format!("starting the keyring thread: {e}")))?;
+        ready_rx
             .await
-            .map_err(|e| SecretError::Task(e.to_string()))??;
+            .map_err(|_| SecretError::Task("the keyring thread died".to_string()))??;
         let this = Self {
             backend,
             service: service.to_string(),
-            store,
+            jobs,
         };
         // Connecting proves little (a Secret Service may be locked, a keyring may refuse
         // access): one read of an entry that need not exist proves the store answers.
@@ -111,16 +139,19 @@ impl KeyringStore {
         f: impl FnOnce(&keyring_core::Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<T, SecretError> {
         validate_name(name)?;
-        let (store, service, user) = (self.store.clone(), self.service.clone(), name.to_string());
+        let (service, user) = (self.service.clone(), name.to_string());
         let backend = self.backend;
-        tokio::task::spawn_blocking(move || {
-            store
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |store: &CredentialStore| {
+            let result = store
                 .build(&service, &user, None)
                 .and_then(|entry| f(&entry))
-                .map_err(|e| map_error(backend, op, &user, e))
-        })
-        .await
-        .map_err(|e| SecretError::Task(e.to_string()))?
+                .map_err(|e| map_error(backend, op, &user, e));
+            let _ = tx.send(result);
+        });
+        let died = || SecretError::Task("the keyring thread died".to_string());
+        self.jobs.send(job).map_err(|_| died())?;
+        rx.await.map_err(|_| died())?
     }
 }
 
