@@ -52,7 +52,12 @@ async fn stored(store: &dyn SecretStore) -> StoredToken {
 #[tokio::test(start_paused = true)]
 async fn device_flow_polls_through_pending_and_slow_down_then_stores_the_token() {
     let fake = start_fake().await;
-    fake.script_device([DevicePoll::Pending, DevicePoll::Pending, DevicePoll::SlowDown, DevicePoll::Pending]);
+    fake.script_device([
+        DevicePoll::Pending,
+        DevicePoll::Pending,
+        DevicePoll::SlowDown,
+        DevicePoll::Pending,
+    ]);
     let store = MemoryStore::new();
     let clock = clock();
     let started = tokio::time::Instant::now();
@@ -75,9 +80,15 @@ async fn device_flow_polls_through_pending_and_slow_down_then_stores_the_token()
     assert_eq!(polls.len(), 5);
     assert_eq!(started.elapsed(), Duration::from_secs(35));
     for p in &polls {
-        assert_eq!(p.params["grant_type"], "urn:ietf:params:oauth:grant-type:device_code");
+        assert_eq!(
+            p.params["grant_type"],
+            "urn:ietf:params:oauth:grant-type:device_code"
+        );
         assert_eq!(p.params["client_id"], "fake-client-id");
-        assert!(!p.params.contains_key("client_secret"), "public client sends no secret");
+        assert!(
+            !p.params.contains_key("client_secret"),
+            "public client sends no secret"
+        );
     }
     let device = &fake.requests()[0];
     assert_eq!(device.endpoint, "device");
@@ -125,9 +136,14 @@ async fn device_flow_gives_up_when_the_code_outlives_its_expiry() {
     .await
     .unwrap();
     fake.script_device([DevicePoll::Pending; 100]);
-    let err = account::login_device(&settings(&fake), &MemoryStore::new(), clock().as_ref(), |_| {})
-        .await
-        .unwrap_err();
+    let err = account::login_device(
+        &settings(&fake),
+        &MemoryStore::new(),
+        clock().as_ref(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, AuthError::DeviceCodeExpired), "{err}");
     // Polls at 5..25 s; the 30 s wake-up sees the deadline and stops without polling.
     assert_eq!(fake.count("token"), 5);
@@ -153,7 +169,10 @@ async fn device_flow_refuses_a_grant_without_the_helix_scopes() {
         }
         other => panic!("{other}"),
     }
-    assert_eq!(fake.requests()[0].params["scopes"], "chat:read chat:edit user:write:chat user:bot");
+    assert_eq!(
+        fake.requests()[0].params["scopes"],
+        "chat:read chat:edit user:write:chat user:bot"
+    );
     assert!(store.get("twitch-token").await.unwrap().is_none());
 }
 
@@ -163,7 +182,9 @@ async fn refresh_before_expiry_rotates_and_persists_the_refresh_token() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let clock = clock();
     let (access0, refresh0) = seed(&fake, store.as_ref(), clock.as_ref()).await;
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock.clone()).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock.clone())
+        .await
+        .unwrap();
     manager.start().await.unwrap();
     let creds = manager.credentials();
     let pair = creds.get_credentials().await.unwrap();
@@ -179,9 +200,16 @@ async fn refresh_before_expiry_rotates_and_persists_the_refresh_token() {
     assert_ne!(new.access_token.expose(), access0);
     let refresh1 = new.refresh_token.clone().unwrap();
     assert_ne!(refresh1.expose(), refresh0);
-    assert!(!fake.is_refresh_token_valid(&refresh0), "rotation spent the old one");
+    assert!(
+        !fake.is_refresh_token_valid(&refresh0),
+        "rotation spent the old one"
+    );
     assert!(fake.is_refresh_token_valid(refresh1.expose()));
-    let refresh_req = fake.requests().into_iter().find(|r| r.endpoint == "token").unwrap();
+    let refresh_req = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == "token")
+        .unwrap();
     assert_eq!(refresh_req.params["grant_type"], "refresh_token");
     assert_eq!(refresh_req.params["refresh_token"], refresh0);
     assert_eq!(manager.stats().refreshes, 1);
@@ -207,8 +235,14 @@ async fn confidential_client_sends_its_secret_on_refresh() {
     let mut s = settings(&fake);
     s.client_secret_name = Some("twitch-client-secret".into());
 
-    let err = TokenManager::load(&s, store.clone(), clock.clone()).await.unwrap_err();
-    assert!(err.to_string().contains("tiktwitch secret set twitch-client-secret"), "{err}");
+    let err = TokenManager::load(&s, store.clone(), clock.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tiktwitch secret set twitch-client-secret"),
+        "{err}"
+    );
 
     store
         .set("twitch-client-secret", &Secret::new("fake-client-secret"))
@@ -216,7 +250,11 @@ async fn confidential_client_sends_its_secret_on_refresh() {
         .unwrap();
     let manager = TokenManager::load(&s, store.clone(), clock).await.unwrap();
     manager.force_refresh().await.unwrap();
-    let req = fake.requests().into_iter().find(|r| r.endpoint == "token").unwrap();
+    let req = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == "token")
+        .unwrap();
     assert_eq!(req.params["client_secret"], "fake-client-secret");
 }
 
@@ -226,7 +264,9 @@ async fn concurrent_force_refreshes_spend_the_refresh_token_once() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let clock = clock();
     seed(&fake, store.as_ref(), clock.as_ref()).await;
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock)
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(manager.force_refresh(), manager.force_refresh());
     a.unwrap();
     b.unwrap();
@@ -240,13 +280,18 @@ async fn a_refused_refresh_token_ends_the_login_with_a_clear_message() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let clock = clock();
     let (access0, _) = seed(&fake, store.as_ref(), clock.as_ref()).await;
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock)
+        .await
+        .unwrap();
     fake.refuse_all_refreshes();
     let err = manager.force_refresh().await.unwrap_err();
     assert!(matches!(err, AuthError::ReauthRequired { .. }), "{err}");
     assert!(err.is_fatal());
     let msg = err.to_string();
-    assert!(msg.contains("run `tiktwitch auth twitch`") && msg.contains("Invalid refresh token"), "{msg}");
+    assert!(
+        msg.contains("run `tiktwitch auth twitch`") && msg.contains("Invalid refresh token"),
+        "{msg}"
+    );
     // Dead for good: IRC gets an error, not the old token; nothing else is asked of Twitch.
     let before = fake.requests().len();
     let irc = manager.credentials().get_credentials().await.unwrap_err();
@@ -263,7 +308,9 @@ async fn a_server_error_on_refresh_is_retried_not_fatal() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let clock = clock();
     seed(&fake, store.as_ref(), clock.as_ref()).await;
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock)
+        .await
+        .unwrap();
     manager.start().await.unwrap();
     fake.fail_next_refreshes_with_server_error(2);
     let shutdown = CancellationToken::new();
@@ -284,7 +331,9 @@ async fn hourly_validation_failure_leads_to_a_refresh() {
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let clock = clock();
     let (access0, _) = seed(&fake, store.as_ref(), clock.as_ref()).await;
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock)
+        .await
+        .unwrap();
     manager.start().await.unwrap();
     assert_eq!(fake.count("validate"), 1, "validated at start");
     let shutdown = CancellationToken::new();
@@ -302,7 +351,11 @@ async fn hourly_validation_failure_leads_to_a_refresh() {
     let new = stored(store.as_ref()).await;
     assert_ne!(new.access_token.expose(), access0);
     assert!(fake.is_access_token_valid(new.access_token.expose()));
-    assert_eq!(fake.count("validate"), 4, "the refreshed token is validated too");
+    assert_eq!(
+        fake.count("validate"),
+        4,
+        "the refreshed token is validated too"
+    );
     let pair = manager.credentials().get_credentials().await.unwrap();
     assert_eq!(pair.token.as_deref(), Some(new.access_token.expose()));
 
@@ -322,7 +375,9 @@ async fn start_refreshes_a_token_refused_by_validate() {
     let clock = clock();
     seed(&fake, store.as_ref(), clock.as_ref()).await;
     fake.fail_next_validations(1);
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock)
+        .await
+        .unwrap();
     let info = manager.start().await.unwrap();
     assert_eq!(info.login.as_deref(), Some("tiktwitch_bot"));
     assert_eq!(fake.count("token"), 1);
@@ -350,7 +405,10 @@ async fn no_login_stored_says_what_to_run() {
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::NotLoggedIn { .. }));
-    assert!(err.to_string().contains("run `tiktwitch auth twitch`"), "{err}");
+    assert!(
+        err.to_string().contains("run `tiktwitch auth twitch`"),
+        "{err}"
+    );
 }
 
 /// A store that "crashes" (fails, and from then on refuses everything) right after the
@@ -372,7 +430,9 @@ impl SecretStore for CrashAfterSave {
         }
         self.inner.set(name, value).await?;
         self.crashed.store(true, Ordering::SeqCst);
-        Err(SecretError::Task("crash injected right after the save".into()))
+        Err(SecretError::Task(
+            "crash injected right after the save".into(),
+        ))
     }
     async fn delete(&self, name: &str) -> Result<bool, SecretError> {
         self.inner.delete(name).await
@@ -418,18 +478,25 @@ async fn a_crash_right_after_the_rotated_token_is_saved_loses_nothing() {
         inner: disk.clone(),
         crashed: AtomicBool::new(false),
     });
-    let doomed = TokenManager::load(&settings(&fake), crashing, clock.clone()).await.unwrap();
+    let doomed = TokenManager::load(&settings(&fake), crashing, clock.clone())
+        .await
+        .unwrap();
     // Refresh answered, new pair saved, then the crash: the new token was never handed out.
     let err = doomed.force_refresh().await.unwrap_err();
     assert!(matches!(err, AuthError::Persist(_)), "{err}");
     assert_eq!(doomed.stats().credential_fetches, 0);
-    assert!(!fake.is_refresh_token_valid(&refresh0), "Twitch spent the old refresh token");
+    assert!(
+        !fake.is_refresh_token_valid(&refresh0),
+        "Twitch spent the old refresh token"
+    );
     drop(doomed);
 
     // A fresh process over the same store picks up the rotated pair and keeps going.
     let saved = stored(disk.as_ref()).await;
     assert_ne!(saved.access_token.expose(), access0);
-    let manager = TokenManager::load(&settings(&fake), disk.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), disk.clone(), clock)
+        .await
+        .unwrap();
     manager.start().await.unwrap();
     let pair = manager.credentials().get_credentials().await.unwrap();
     assert_eq!(pair.token.as_deref(), Some(saved.access_token.expose()));
@@ -447,9 +514,14 @@ async fn an_unsaved_refresh_is_never_handed_out_and_is_saved_on_the_next_call() 
         inner: disk.clone(),
         failing: AtomicBool::new(true),
     });
-    let manager = TokenManager::load(&settings(&fake), flaky.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings(&fake), flaky.clone(), clock)
+        .await
+        .unwrap();
     let err = manager.force_refresh().await.unwrap_err();
-    assert!(matches!(err, AuthError::Persist(_)) && !err.is_fatal(), "{err}");
+    assert!(
+        matches!(err, AuthError::Persist(_)) && !err.is_fatal(),
+        "{err}"
+    );
     let irc = manager.credentials().get_credentials().await.unwrap_err();
     assert!(matches!(irc, AuthError::Persist(_)), "{irc}");
     assert_eq!(stored(disk.as_ref()).await.access_token.expose(), access0);
@@ -468,8 +540,13 @@ async fn a_bare_access_token_works_until_refused_then_says_what_to_do() {
     let fake = start_fake().await;
     let (access, _) = fake.mint(&["chat:read", "chat:edit"]);
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
-    store.set("twitch-access-token", &Secret::new(access.clone())).await.unwrap();
-    let manager = TokenManager::load(&settings(&fake), store.clone(), clock()).await.unwrap();
+    store
+        .set("twitch-access-token", &Secret::new(access.clone()))
+        .await
+        .unwrap();
+    let manager = TokenManager::load(&settings(&fake), store.clone(), clock())
+        .await
+        .unwrap();
     // Login comes from /validate even before `start`.
     let pair = manager.credentials().get_credentials().await.unwrap();
     assert_eq!(pair.login, "tiktwitch_bot");
@@ -517,15 +594,23 @@ async fn status_shows_login_scopes_expiry_and_never_the_token() {
     let store = MemoryStore::new();
     let clock = clock();
     let (access, refresh) = seed(&fake, &store, clock.as_ref()).await;
-    let status = account::status(&settings(&fake), &store, clock.as_ref()).await.unwrap();
+    let status = account::status(&settings(&fake), &store, clock.as_ref())
+        .await
+        .unwrap();
     let text = status.to_string();
     let debug = format!("{status:?}");
     for shown in [&text, &debug] {
-        assert!(!shown.contains(&access) && !shown.contains(&refresh), "{shown}");
+        assert!(
+            !shown.contains(&access) && !shown.contains(&refresh),
+            "{shown}"
+        );
     }
     assert!(text.contains("tiktwitch_bot"), "{text}");
     assert!(text.contains("chat:read chat:edit"), "{text}");
-    assert!(text.contains("expires in:   3h 59m") || text.contains("expires in:   4h 00m"), "{text}");
+    assert!(
+        text.contains("expires in:   3h 59m") || text.contains("expires in:   4h 00m"),
+        "{text}"
+    );
     assert!(text.contains("validation:   valid"), "{text}");
     assert_eq!(fake.count("token"), 0, "status never refreshes");
 }
@@ -542,7 +627,11 @@ async fn logout_revokes_and_deletes() {
     assert!(!fake.is_access_token_valid(&access));
     assert!(!fake.is_refresh_token_valid(&refresh));
     assert!(store.get("twitch-token").await.unwrap().is_none());
-    let revoke = fake.requests().into_iter().find(|r| r.endpoint == "revoke").unwrap();
+    let revoke = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == "revoke")
+        .unwrap();
     assert_eq!(revoke.params["token"], access);
 
     let again = account::logout(&settings(&fake), &store).await.unwrap();

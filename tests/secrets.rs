@@ -23,32 +23,55 @@ fn mode(path: &Path) -> u32 {
 async fn file_store_round_trips_across_reopen_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let store = FileStore::open(&state, FileStoreMode::Exclusive).await.unwrap();
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
     assert_eq!(mode(&state), 0o700, "a created state dir is private");
     assert_eq!(store.get("twitch-token").await.unwrap(), None);
     store.set("twitch-token", &Secret::new("v1")).await.unwrap();
-    store.set("signer-api-key", &Secret::new("k")).await.unwrap();
+    store
+        .set("signer-api-key", &Secret::new("k"))
+        .await
+        .unwrap();
     store.set("twitch-token", &Secret::new("v2")).await.unwrap();
     assert_eq!(mode(store.path()), 0o600);
-    assert!(!state.join("secrets.json.tmp").exists(), "no temp file left");
+    assert!(
+        !state.join("secrets.json.tmp").exists(),
+        "no temp file left"
+    );
     drop(store);
 
-    let store = FileStore::open(&state, FileStoreMode::Exclusive).await.unwrap();
-    assert_eq!(store.get("twitch-token").await.unwrap().unwrap().expose(), "v2");
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("twitch-token").await.unwrap().unwrap().expose(),
+        "v2"
+    );
     assert!(store.delete("signer-api-key").await.unwrap());
     assert!(!store.delete("signer-api-key").await.unwrap());
     drop(store);
-    let store = FileStore::open(&state, FileStoreMode::Exclusive).await.unwrap();
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
     assert_eq!(store.get("signer-api-key").await.unwrap(), None);
-    let err = store.set("../etc/passwd", &Secret::new("x")).await.unwrap_err();
+    let err = store
+        .set("../etc/passwd", &Secret::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SecretError::InvalidName { .. }), "{err}");
 }
 
 #[tokio::test]
 async fn file_store_refuses_a_file_group_or_others_can_access() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
-    store.set("twitch-token", &Secret::new("do-not-show-me")).await.unwrap();
+    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    store
+        .set("twitch-token", &Secret::new("do-not-show-me"))
+        .await
+        .unwrap();
     let path = store.path().to_path_buf();
     drop(store);
 
@@ -61,12 +84,20 @@ async fn file_store_refuses_a_file_group_or_others_can_access() {
                 "{bad:o}: {err}"
             );
             let msg = err.to_string();
-            assert!(msg.contains("chmod 600") && !msg.contains("do-not-show-me"), "{msg}");
+            assert!(
+                msg.contains("chmod 600") && !msg.contains("do-not-show-me"),
+                "{msg}"
+            );
         }
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
-    assert_eq!(store.get("twitch-token").await.unwrap().unwrap().expose(), "do-not-show-me");
+    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("twitch-token").await.unwrap().unwrap().expose(),
+        "do-not-show-me"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +106,9 @@ async fn file_store_writes_0600_even_over_a_stale_world_readable_temp_file() {
     let tmp = dir.path().join("secrets.json.tmp");
     std::fs::write(&tmp, "left by a crash").unwrap();
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
+    let store = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
     store.set("a", &Secret::new("b")).await.unwrap();
     assert_eq!(mode(store.path()), 0o600);
     assert!(!tmp.exists());
@@ -87,7 +120,9 @@ async fn a_damaged_secrets_file_is_an_error_that_shows_no_content() {
     let path = dir.path().join("secrets.json");
     std::fs::write(&path, "{\"version\":1,\"secrets\":{\"a\":\"leaky-value").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let err = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap_err();
+    let err = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SecretError::Corrupt { .. }), "{err}");
     assert!(!err.to_string().contains("leaky-value"), "{err}");
 }
@@ -95,21 +130,35 @@ async fn a_damaged_secrets_file_is_an_error_that_shows_no_content() {
 #[tokio::test]
 async fn file_store_lock_keeps_out_a_second_writer_but_not_readers() {
     let dir = tempfile::tempdir().unwrap();
-    let first = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
-    let err = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap_err();
+    let first = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    let err = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SecretError::Locked { .. }), "{err}");
     assert!(err.to_string().contains("another tiktwitch"), "{err}");
 
     // A reader (auth status) works next to the running writer and sees its writes.
-    let reader = FileStore::open(dir.path(), FileStoreMode::ReadOnly).await.unwrap();
+    let reader = FileStore::open(dir.path(), FileStoreMode::ReadOnly)
+        .await
+        .unwrap();
     first.set("twitch-token", &Secret::new("t1")).await.unwrap();
-    assert_eq!(reader.get("twitch-token").await.unwrap().unwrap().expose(), "t1");
-    let err = reader.set("twitch-token", &Secret::new("x")).await.unwrap_err();
+    assert_eq!(
+        reader.get("twitch-token").await.unwrap().unwrap().expose(),
+        "t1"
+    );
+    let err = reader
+        .set("twitch-token", &Secret::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SecretError::ReadOnly { .. }), "{err}");
     assert!(!reader.is_writable());
 
     drop(first);
-    FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
+    FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -126,13 +175,30 @@ async fn env_store_reads_variables_then_the_credentials_directory() {
         )],
         Some(creds.path().to_path_buf()),
     );
-    assert_eq!(store.var_name("signer.api-key"), "TIKTWITCH_SECRET_SIGNER_API_KEY");
-    assert_eq!(store.get("twitch-client-secret").await.unwrap().unwrap().expose(), "from-env");
-    assert_eq!(store.get("signer-api-key").await.unwrap().unwrap().expose(), "key-from-creds");
+    assert_eq!(
+        store.var_name("signer.api-key"),
+        "TIKTWITCH_SECRET_SIGNER_API_KEY"
+    );
+    assert_eq!(
+        store
+            .get("twitch-client-secret")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "from-env"
+    );
+    assert_eq!(
+        store.get("signer-api-key").await.unwrap().unwrap().expose(),
+        "key-from-creds"
+    );
     assert_eq!(store.get("empty").await.unwrap(), None);
     assert_eq!(store.get("absent").await.unwrap(), None);
     assert!(!store.is_writable());
-    let err = store.set("twitch-token", &Secret::new("x")).await.unwrap_err();
+    let err = store
+        .set("twitch-token", &Secret::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SecretError::ReadOnly { .. }), "{err}");
     assert!(err.to_string().contains("read-only"));
     assert!(store.delete("twitch-token").await.is_err());
@@ -142,11 +208,19 @@ async fn env_store_reads_variables_then_the_credentials_directory() {
 
 /// A keyring service name no other run uses.
 fn unique_service() -> String {
-    format!("tiktwitch-test-{}-{:x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "tiktwitch-test-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Opens `backend`, or explains why the test is skipped (and fails if `require_var` is 1).
-async fn open_or_skip(backend: KeyringBackend, service: &str, require_var: &str) -> Option<KeyringStore> {
+async fn open_or_skip(
+    backend: KeyringBackend,
+    service: &str,
+    require_var: &str,
+) -> Option<KeyringStore> {
     match KeyringStore::open(backend, service).await {
         Ok(store) => Some(store),
         Err(e) => {
@@ -168,12 +242,24 @@ async fn open_or_skip(backend: KeyringBackend, service: &str, require_var: &str)
 
 async fn round_trip(store: &KeyringStore, reopen: impl AsyncFn() -> KeyringStore) {
     assert_eq!(store.get("twitch-token").await.unwrap(), None);
-    store.set("twitch-token", &Secret::new("kr-value-1")).await.unwrap();
-    store.set("twitch-token", &Secret::new("kr-value-2")).await.unwrap();
-    assert_eq!(store.get("twitch-token").await.unwrap().unwrap().expose(), "kr-value-2");
+    store
+        .set("twitch-token", &Secret::new("kr-value-1"))
+        .await
+        .unwrap();
+    store
+        .set("twitch-token", &Secret::new("kr-value-2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("twitch-token").await.unwrap().unwrap().expose(),
+        "kr-value-2"
+    );
     // A new connection (as a restarted process would make) sees it.
     let again = reopen().await;
-    assert_eq!(again.get("twitch-token").await.unwrap().unwrap().expose(), "kr-value-2");
+    assert_eq!(
+        again.get("twitch-token").await.unwrap().unwrap().expose(),
+        "kr-value-2"
+    );
     assert!(again.delete("twitch-token").await.unwrap());
     assert!(!store.delete("twitch-token").await.unwrap());
     assert_eq!(store.get("twitch-token").await.unwrap(), None);
@@ -187,7 +273,9 @@ async fn keyring_secret_service_round_trip_and_token_rotation() {
         return;
     };
     round_trip(&store, async || {
-        KeyringStore::open(KeyringBackend::SecretService, &service).await.unwrap()
+        KeyringStore::open(KeyringBackend::SecretService, &service)
+            .await
+            .unwrap()
     })
     .await;
 
@@ -204,10 +292,15 @@ async fn keyring_secret_service_round_trip_and_token_rotation() {
         oauth_url: fake.base_url(),
         ..AuthSettings::default()
     };
-    let manager = TokenManager::load(&settings, store.clone(), clock).await.unwrap();
+    let manager = TokenManager::load(&settings, store.clone(), clock)
+        .await
+        .unwrap();
     manager.force_refresh().await.unwrap();
-    let reopened = KeyringStore::open(KeyringBackend::SecretService, &service).await.unwrap();
-    let saved = StoredToken::from_secret(&reopened.get("twitch-token").await.unwrap().unwrap()).unwrap();
+    let reopened = KeyringStore::open(KeyringBackend::SecretService, &service)
+        .await
+        .unwrap();
+    let saved =
+        StoredToken::from_secret(&reopened.get("twitch-token").await.unwrap().unwrap()).unwrap();
     let new_refresh = saved.refresh_token.unwrap();
     assert_ne!(new_refresh.expose(), refresh);
     assert!(fake.is_refresh_token_valid(new_refresh.expose()));
@@ -222,7 +315,9 @@ async fn keyutils_store_round_trip_with_the_session_keyring_fix() {
         return;
     };
     round_trip(&store, async || {
-        KeyringStore::open(KeyringBackend::Keyutils, &service).await.unwrap()
+        KeyringStore::open(KeyringBackend::Keyutils, &service)
+            .await
+            .unwrap()
     })
     .await;
 }

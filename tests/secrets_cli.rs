@@ -10,7 +10,9 @@ use tiktwitch::secret::{FileStore, FileStoreMode, SecretStore};
 #[tokio::test]
 async fn a_second_process_is_kept_out_by_the_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let first = FileStore::open(dir.path(), FileStoreMode::Exclusive).await.unwrap();
+    let first = FileStore::open(dir.path(), FileStoreMode::Exclusive)
+        .await
+        .unwrap();
     let out = tiktwitch_cmd(dir.path())
         .args(["secret", "set", "other"])
         .stdin(Stdio::piped())
@@ -20,7 +22,10 @@ async fn a_second_process_is_kept_out_by_the_lock() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("locked by another tiktwitch"), "{stderr}");
     // `auth status` reads next to a running bridge.
-    let out = tiktwitch_cmd(dir.path()).args(["auth", "status"]).output().unwrap();
+    let out = tiktwitch_cmd(dir.path())
+        .args(["auth", "status"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no Twitch login is stored"), "{stderr}");
     drop(first);
@@ -30,14 +35,22 @@ async fn a_second_process_is_kept_out_by_the_lock() {
 async fn auth_status_reads_a_bare_token_from_process_env_and_credentials_directory() {
     let creds = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    std::fs::write(creds.path().join("twitch-access-token"), "cred-token-value\n").unwrap();
+    std::fs::write(
+        creds.path().join("twitch-access-token"),
+        "cred-token-value\n",
+    )
+    .unwrap();
     let out = tiktwitch_cmd(state.path())
         .args(["auth", "status", "--secret-store", "env"])
         .env("CREDENTIALS_DIRECTORY", creds.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("a bare access token"), "{stdout}");
     assert!(stdout.contains("$TIKTWITCH_SECRET_<NAME>"), "{stdout}");
     assert!(!stdout.contains("cred-token-value"), "{stdout}");
@@ -60,9 +73,18 @@ async fn secret_set_reads_stdin_into_the_file_store() {
         .stdin(Stdio::piped())
         .spawn_with_input("piped-value\n")
         .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let store = FileStore::open(state.path(), FileStoreMode::ReadOnly).await.unwrap();
-    assert_eq!(store.get("signer-api-key").await.unwrap().unwrap().expose(), "piped-value");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = FileStore::open(state.path(), FileStoreMode::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("signer-api-key").await.unwrap().unwrap().expose(),
+        "piped-value"
+    );
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -104,7 +126,12 @@ impl SpawnWithInput for Command {
     async fn spawn_with_input(&mut self, input: &str) -> std::process::Output {
         use std::io::Write;
         let mut child = self.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
             .unwrap()

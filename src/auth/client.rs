@@ -362,8 +362,7 @@ impl OAuthClient {
             return Ok(());
         }
         let message = answer.message();
-        if answer.status.as_u16() == 400 && message.to_ascii_lowercase().contains("invalid token")
-        {
+        if answer.status.as_u16() == 400 && message.to_ascii_lowercase().contains("invalid token") {
             return Ok(());
         }
         Err(AuthError::Rejected {

@@ -97,7 +97,9 @@ pub enum AuthError {
     },
     /// The login is gone: the refresh token was refused (revoked, expired after 30 days
     /// unused, already spent) or there is none to use. Only a new login helps.
-    #[error("the Twitch login is no longer valid ({reason}); run `tiktwitch auth twitch` to log in again")]
+    #[error(
+        "the Twitch login is no longer valid ({reason}); run `tiktwitch auth twitch` to log in again"
+    )]
     ReauthRequired {
         /// Why.
         reason: String,

@@ -21,10 +21,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::clock::until;
 use super::{
-    AuthError, AuthSettings, Clock, FreshToken, OAuthClient, RefreshError, StoredToken,
-    TokenInfo, TwitchCredentials, ValidateError, missing_scopes,
+    AuthError, AuthSettings, Clock, FreshToken, OAuthClient, RefreshError, StoredToken, TokenInfo,
+    TwitchCredentials, ValidateError, missing_scopes,
 };
-use crate::limits::{TOKEN_REFRESH_MARGIN, TOKEN_RETRY_MAX, TOKEN_RETRY_MIN, TOKEN_VALIDATE_INTERVAL};
+use crate::limits::{
+    TOKEN_REFRESH_MARGIN, TOKEN_RETRY_MAX, TOKEN_RETRY_MIN, TOKEN_VALIDATE_INTERVAL,
+};
 use crate::secret::{Secret, SecretStore};
 
 /// Keeps a Twitch user token fresh and valid. Share it as `Arc<TokenManager>`.
@@ -288,9 +290,9 @@ impl TokenManager {
     fn refresh_due(&self, state: &State) -> bool {
         let token = &state.token;
         token.refresh_token.is_some()
-            && token.expires_at.is_some_and(|at| {
-                at <= self.clock.unix_now() + TOKEN_REFRESH_MARGIN.as_secs()
-            })
+            && token
+                .expires_at
+                .is_some_and(|at| at <= self.clock.unix_now() + TOKEN_REFRESH_MARGIN.as_secs())
     }
 
     /// Fails if the login is dead; saves a refreshed token that is not saved yet.
@@ -351,7 +353,10 @@ impl TokenManager {
         let grant = match self.client.refresh(&refresh_token).await {
             Ok(grant) => grant,
             Err(RefreshError::Rejected(message)) => {
-                return Err(self.die(state, format!("Twitch refused the refresh token: {message}")));
+                return Err(self.die(
+                    state,
+                    format!("Twitch refused the refresh token: {message}"),
+                ));
             }
             Err(RefreshError::Transient(e)) => {
                 AuthStats::bump(&self.stats.refresh_errors);

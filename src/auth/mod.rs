@@ -94,7 +94,11 @@ impl Default for AuthSettings {
 impl AuthSettings {
     /// The scopes the token must have.
     pub fn required_scopes(&self) -> Vec<String> {
-        let helix: &[&str] = if self.helix_scopes { &HELIX_SCOPES } else { &[] };
+        let helix: &[&str] = if self.helix_scopes {
+            &HELIX_SCOPES
+        } else {
+            &[]
+        };
         IRC_SCOPES
             .iter()
             .chain(helix)
@@ -116,12 +120,17 @@ impl AuthSettings {
     pub async fn oauth_client(&self, store: &dyn SecretStore) -> Result<OAuthClient, AuthError> {
         let secret = match &self.client_secret_name {
             None => None,
-            Some(name) => Some(store.get(name).await?.ok_or_else(|| {
-                AuthError::MissingClientSecret {
-                    name: name.clone(),
-                    store: store.describe(),
-                }
-            })?),
+            Some(name) => {
+                Some(
+                    store
+                        .get(name)
+                        .await?
+                        .ok_or_else(|| AuthError::MissingClientSecret {
+                            name: name.clone(),
+                            store: store.describe(),
+                        })?,
+                )
+            }
         };
         OAuthClient::new(&self.oauth_url, &self.client_id, secret)
     }

@@ -84,7 +84,10 @@ impl StoredToken {
         }
         Ok(Self {
             access_token: Secret::new(json.access_token),
-            refresh_token: json.refresh_token.filter(|s| !s.is_empty()).map(Secret::new),
+            refresh_token: json
+                .refresh_token
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
             expires_at: json.expires_at,
             scopes: json.scopes,
             login: json.login,
@@ -173,12 +176,16 @@ mod tests {
         let back = StoredToken::from_secret(&t.to_secret()).unwrap();
         assert_eq!(back, t);
         let dbg = format!("{t:?} {t:#?}");
-        assert!(!dbg.contains("acc-123") && !dbg.contains("ref-456"), "{dbg}");
+        assert!(
+            !dbg.contains("acc-123") && !dbg.contains("ref-456"),
+            "{dbg}"
+        );
     }
 
     #[test]
     fn corrupt_tokens_are_errors_without_content() {
-        let err = StoredToken::from_secret(&Secret::new("{\"access_token\": \"zzz-leak")).unwrap_err();
+        let err =
+            StoredToken::from_secret(&Secret::new("{\"access_token\": \"zzz-leak")).unwrap_err();
         assert!(matches!(err, AuthError::CorruptToken { .. }));
         assert!(!err.to_string().contains("zzz-leak"), "{err}");
     }
@@ -192,6 +199,9 @@ mod tests {
         assert_eq!(info.expires_in, None);
         assert!(info.scopes.is_empty());
         let req = vec!["chat:read".to_string(), "chat:edit".to_string()];
-        assert_eq!(missing_scopes(&req, &["chat:read".to_string()]), vec!["chat:edit"]);
+        assert_eq!(
+            missing_scopes(&req, &["chat:read".to_string()]),
+            vec!["chat:edit"]
+        );
     }
 }

@@ -152,7 +152,11 @@ fn render_qr(text: &str) -> Option<String> {
         .light_color(Dense1x2::Dark)
         .quiet_zone(true)
         .build();
-    let width = rendered.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let width = rendered
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let columns = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<usize>().ok())
@@ -164,8 +168,9 @@ fn render_qr(text: &str) -> Option<String> {
 mod tests {
     #[test]
     fn qr_code_of_a_twitch_url_fits_80_columns() {
-        let qr = super::render_qr("https://www.twitch.tv/activate?public=true&device-code=ABCDEFGH")
-            .expect("fits");
+        let qr =
+            super::render_qr("https://www.twitch.tv/activate?public=true&device-code=ABCDEFGH")
+                .expect("fits");
         assert!(qr.lines().count() > 10);
         assert!(qr.lines().all(|l| l.chars().count() <= 80));
     }

@@ -32,11 +32,13 @@ pub struct StoreOptions {
 }
 
 fn parse_kind(s: &str) -> Result<SecretStoreKind, String> {
-    s.parse().map_err(|e: crate::secret::SecretError| e.to_string())
+    s.parse()
+        .map_err(|e: crate::secret::SecretError| e.to_string())
 }
 
 fn parse_backend(s: &str) -> Result<KeyringBackend, String> {
-    s.parse().map_err(|e: crate::secret::SecretError| e.to_string())
+    s.parse()
+        .map_err(|e: crate::secret::SecretError| e.to_string())
 }
 
 impl StoreOptions {

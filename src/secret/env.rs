@@ -30,7 +30,10 @@ impl std::fmt::Debug for EnvStore {
         f.debug_struct("EnvStore")
             .field("prefix", &self.prefix)
             .field("credentials_dir", &self.credentials_dir)
-            .field("vars", &self.vars.as_ref().map(|v| v.keys().collect::<Vec<_>>()))
+            .field(
+                "vars",
+                &self.vars.as_ref().map(|v| v.keys().collect::<Vec<_>>()),
+            )
             .finish()
     }
 }
@@ -146,11 +149,7 @@ impl SecretStore for EnvStore {
 
     fn describe(&self) -> String {
         match &self.credentials_dir {
-            Some(dir) => format!(
-                "env (${}<NAME>, then {})",
-                self.prefix,
-                dir.display()
-            ),
+            Some(dir) => format!("env (${}<NAME>, then {})", self.prefix, dir.display()),
             None => format!("env (${}<NAME>)", self.prefix),
         }
     }

@@ -34,12 +34,28 @@ pub enum FileStoreMode {
 }
 
 /// Secrets in `<state_dir>/secrets.json` (mode 0600).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FileStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The names, never the values.
+        let names: Vec<String> = self
+            .inner
+            .secrets
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("FileStore")
+            .field("path", &self.inner.path)
+            .field("mode", &self.inner.mode)
+            .field("names", &names)
+            .finish()
+    }
+}
+
 struct Inner {
     dir: PathBuf,
     path: PathBuf,
@@ -203,7 +219,9 @@ fn take_lock(path: &Path) -> Result<File, SecretError> {
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path).map_err(io_err("opening lock file", path))?;
+    let file = options
+        .open(path)
+        .map_err(io_err("opening lock file", path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(SecretError::Locked {
@@ -220,7 +238,9 @@ fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, SecretError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(io_err("opening", path)(e)),
     };
-    let meta = file.metadata().map_err(io_err("reading metadata of", path))?;
+    let meta = file
+        .metadata()
+        .map_err(io_err("reading metadata of", path))?;
     check_private(path, &meta)?;
     if meta.len() > MAX_SECRETS_FILE_BYTES {
         return Err(SecretError::Corrupt {

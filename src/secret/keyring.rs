@@ -266,10 +266,9 @@ fn connect_keyutils() -> Result<Arc<CredentialStore>, SecretError> {
     // the persistent keyring (EACCES). Asking for the session keyring with create=true gives
     // such a process a fresh, possessed one (shared/docs/crates.md section 4.2). A process
     // that already has a session keyring keeps it.
-    if let Err(e) = linux_keyutils::KeyRing::from_special_id(
-        linux_keyutils::KeyRingIdentifier::Session,
-        true,
-    ) {
+    if let Err(e) =
+        linux_keyutils::KeyRing::from_special_id(linux_keyutils::KeyRingIdentifier::Session, true)
+    {
         return Err(unavailable(
             KeyringBackend::Keyutils,
             format!("cannot get a session keyring: {e:?}"),

@@ -149,9 +149,9 @@ pub async fn open_store(
             &settings.env_prefix,
             settings.credentials_dir.clone(),
         )),
-        SecretStoreKind::Keyring => Arc::new(
-            KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?,
-        ),
+        SecretStoreKind::Keyring => {
+            Arc::new(KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?)
+        }
     })
 }
 
@@ -231,8 +231,14 @@ mod tests {
             ("XDG_STATE_HOME", "/x"),
             ("HOME", "/h"),
         ];
-        assert_eq!(state_dir_from(vars(&all)), PathBuf::from("/var/lib/tiktwitch"));
-        assert_eq!(state_dir_from(vars(&all[1..])), PathBuf::from("/x/tiktwitch"));
+        assert_eq!(
+            state_dir_from(vars(&all)),
+            PathBuf::from("/var/lib/tiktwitch")
+        );
+        assert_eq!(
+            state_dir_from(vars(&all[1..])),
+            PathBuf::from("/x/tiktwitch")
+        );
         assert_eq!(
             state_dir_from(vars(&all[2..])),
             PathBuf::from("/h/.local/state/tiktwitch")
@@ -250,13 +256,20 @@ mod tests {
         }
         for bad in ["", ".hidden", "a/b", "a b", "ü", &"x".repeat(65)] {
             let err = validate_name(bad).unwrap_err();
-            assert!(matches!(err, SecretError::InvalidName { .. }), "{bad:?}: {err}");
+            assert!(
+                matches!(err, SecretError::InvalidName { .. }),
+                "{bad:?}: {err}"
+            );
         }
     }
 
     #[test]
     fn store_kind_parses_and_prints() {
-        for k in [SecretStoreKind::Keyring, SecretStoreKind::File, SecretStoreKind::Env] {
+        for k in [
+            SecretStoreKind::Keyring,
+            SecretStoreKind::File,
+            SecretStoreKind::Env,
+        ] {
             assert_eq!(k.as_str().parse::<SecretStoreKind>().unwrap(), k);
         }
         let err = "vault".parse::<SecretStoreKind>().unwrap_err().to_string();

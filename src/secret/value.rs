@@ -53,7 +53,10 @@ mod tests {
         let s = Secret::new("hunter2-very-secret");
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
         assert_eq!(format!("{s}"), "<redacted>");
-        assert_eq!(format!("{:#?}", Some(&s)), "Some(\n    Secret(<redacted>),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(&s)),
+            "Some(\n    Secret(<redacted>),\n)"
+        );
         assert_eq!(s.expose(), "hunter2-very-secret");
     }
 }

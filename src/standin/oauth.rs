@@ -82,14 +82,13 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
 }
 
-#[derive(Debug)]
 struct AccessEntry {
     expires: Instant,
     scopes: Vec<String>,
     refresh: Option<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct FakeState {
     device_script: VecDeque<DevicePoll>,
     devices: HashMap<String, Vec<String>>,
@@ -104,7 +103,6 @@ struct FakeState {
 }
 
 /// The running fake. Dropping it stops the server.
-#[derive(Debug)]
 pub struct FakeOAuth {
     addr: SocketAddr,
     config: Arc<FakeOAuthConfig>,
@@ -242,6 +240,15 @@ impl FakeOAuth {
     }
 }
 
+impl std::fmt::Debug for FakeOAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Its state is full of tokens; tests print requests explicitly when they want them.
+        f.debug_struct("FakeOAuth")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for FakeOAuth {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -304,7 +311,12 @@ fn record(
     });
 }
 
-fn token_json(config: &FakeOAuthConfig, access: String, refresh: String, scopes: &[String]) -> Response {
+fn token_json(
+    config: &FakeOAuthConfig,
+    access: String,
+    refresh: String,
+    scopes: &[String],
+) -> Response {
     axum::Json(json!({
         "access_token": access,
         "refresh_token": refresh,
@@ -315,7 +327,12 @@ fn token_json(config: &FakeOAuthConfig, access: String, refresh: String, scopes:
     .into_response()
 }
 
-async fn device(State(s): State<Shared>, RawQuery(q): RawQuery, headers: HeaderMap, body: String) -> Response {
+async fn device(
+    State(s): State<Shared>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let p = params(&body, q.as_deref());
     let mut state = s.lock();
     record(&mut state, "POST", "device", &p, &headers);
@@ -339,7 +356,12 @@ async fn device(State(s): State<Shared>, RawQuery(q): RawQuery, headers: HeaderM
     .into_response()
 }
 
-async fn token(State(s): State<Shared>, RawQuery(q): RawQuery, headers: HeaderMap, body: String) -> Response {
+async fn token(
+    State(s): State<Shared>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let p = params(&body, q.as_deref());
     let mut state = s.lock();
     record(&mut state, "POST", "token", &p, &headers);
@@ -353,7 +375,9 @@ async fn token(State(s): State<Shared>, RawQuery(q): RawQuery, headers: HeaderMa
                 return error(StatusCode::BAD_REQUEST, "invalid device code");
             };
             match state.device_script.pop_front() {
-                Some(DevicePoll::Pending) => error(StatusCode::BAD_REQUEST, "authorization_pending"),
+                Some(DevicePoll::Pending) => {
+                    error(StatusCode::BAD_REQUEST, "authorization_pending")
+                }
                 Some(DevicePoll::SlowDown) => error(StatusCode::BAD_REQUEST, "slow_down"),
                 Some(DevicePoll::Denied) => {
                     state.devices.remove(&code);
@@ -402,7 +426,10 @@ async fn validate(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("OAuth ").or_else(|| v.strip_prefix("Bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("OAuth ")
+                .or_else(|| v.strip_prefix("Bearer "))
+        })
         .unwrap_or("")
         .to_string();
     if state.validate_failures > 0 {
@@ -423,7 +450,12 @@ async fn validate(State(s): State<Shared>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn revoke(State(s): State<Shared>, RawQuery(q): RawQuery, headers: HeaderMap, body: String) -> Response {
+async fn revoke(
+    State(s): State<Shared>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let p = params(&body, q.as_deref());
     let mut state = s.lock();
     record(&mut state, "POST", "revoke", &p, &headers);
