@@ -650,3 +650,39 @@ async fn a_new_login_revokes_the_token_it_replaces() {
     assert!(!fake.is_access_token_valid(&old_access));
     assert_ne!(stored(&store).await.access_token.expose(), old_access);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_login_into_a_read_only_store_is_refused_before_asking_the_user() {
+    let fake = start_fake().await;
+    let store = tiktwitch::secret::EnvStore::from_vars("T_", [], None);
+    let err = account::login_device(&settings(&fake), &store, clock().as_ref(), |_| {
+        panic!("no code may be shown")
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(fake.requests().len(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_that_needs_refreshing_in_a_read_only_store_is_not_refreshed() {
+    let fake = start_fake().await;
+    let (access, refresh) = fake.mint(&["chat:read", "chat:edit"]);
+    let mut token = StoredToken::bare(Secret::new(access), 0);
+    token.refresh_token = Some(Secret::new(refresh.clone()));
+    let store = tiktwitch::secret::EnvStore::from_vars(
+        "T_",
+        [("T_TWITCH_TOKEN".to_string(), token.to_secret())],
+        None,
+    );
+    let manager = TokenManager::load(&settings(&fake), Arc::new(store), clock())
+        .await
+        .unwrap();
+    let err = manager.force_refresh().await.unwrap_err();
+    assert!(matches!(err, AuthError::ReauthRequired { .. }), "{err}");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert!(
+        fake.is_refresh_token_valid(&refresh),
+        "the refresh token was not spent"
+    );
+}

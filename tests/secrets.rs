@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tiktwitch::auth::{AuthSettings, StoredToken, TokenManager, TokioClock};
 use tiktwitch::secret::{
     EnvStore, FileStore, FileStoreMode, KeyringBackend, KeyringStore, Secret, SecretError,
-    SecretStore,
+    SecretStore, SecretStoreKind, SecretStoreSettings, open_store,
 };
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 
@@ -320,4 +320,26 @@ async fn keyutils_store_round_trip_with_the_session_keyring_fix() {
             .unwrap()
     })
     .await;
+
+    // Opened for a bridge, the keyring store holds the state directory's lock too: two
+    // bridges must not both refresh (and so spend) one refresh token.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = SecretStoreSettings {
+        kind: SecretStoreKind::Keyring,
+        keyring_backend: KeyringBackend::Keyutils,
+        keyring_service: service.clone(),
+        state_dir: dir.path().to_path_buf(),
+        ..SecretStoreSettings::default()
+    };
+    let first = open_store(&settings, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    let err = open_store(&settings, FileStoreMode::Exclusive)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SecretError::Locked { .. }), "{err}");
+    open_store(&settings, FileStoreMode::ReadOnly)
+        .await
+        .unwrap();
+    assert!(first.describe().contains("keyutils"));
 }

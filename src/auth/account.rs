@@ -17,6 +17,7 @@ pub async fn login_device(
     clock: &dyn Clock,
     show: impl FnOnce(&DeviceCode),
 ) -> Result<TokenInfo, AuthError> {
+    check_writable(settings, store)?;
     let client = settings.oauth_client(store).await?;
     let (grant, stats) = device::run(&client, &settings.required_scopes(), show).await?;
     tracing::debug!(?stats, "device flow done");
@@ -32,6 +33,7 @@ pub async fn login_with_token(
     access_token: Secret,
     refresh_token: Option<Secret>,
 ) -> Result<TokenInfo, AuthError> {
+    check_writable(settings, store)?;
     let client = settings.oauth_client(store).await?;
     let grant = TokenGrant {
         access_token,
@@ -40,6 +42,18 @@ pub async fn login_with_token(
         scopes: Vec::new(),
     };
     save_grant(settings, store, clock, &client, grant).await
+}
+
+/// A login into a read-only store would be lost at the end: refuse before asking the user.
+fn check_writable(settings: &AuthSettings, store: &dyn SecretStore) -> Result<(), AuthError> {
+    if store.is_writable() {
+        return Ok(());
+    }
+    Err(AuthError::Secret(crate::secret::SecretError::ReadOnly {
+        store: "chosen",
+        op: "set",
+        name: settings.token_secret_name.clone(),
+    }))
 }
 
 async fn save_grant(

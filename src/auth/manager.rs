@@ -20,9 +20,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::until;
+use super::stats::AuthStats;
 use super::{
-    AuthError, AuthSettings, Clock, FreshToken, OAuthClient, RefreshError, StoredToken, TokenInfo,
-    TwitchCredentials, ValidateError, missing_scopes,
+    AuthError, AuthSettings, AuthStatsSnapshot, Clock, FreshToken, OAuthClient, RefreshError,
+    StoredToken, TokenInfo, TwitchCredentials, ValidateError, missing_scopes,
 };
 use crate::limits::{
     TOKEN_REFRESH_MARGIN, TOKEN_RETRY_MAX, TOKEN_RETRY_MIN, TOKEN_VALIDATE_INTERVAL,
@@ -52,58 +53,6 @@ struct State {
     unsaved: bool,
     /// Why the login is gone, once it is.
     dead: Option<String>,
-}
-
-/// Counters of a [`TokenManager`].
-#[derive(Debug, Default)]
-pub struct AuthStats {
-    validations: AtomicU64,
-    validation_rejections: AtomicU64,
-    validation_errors: AtomicU64,
-    refreshes: AtomicU64,
-    refresh_errors: AtomicU64,
-    persist_errors: AtomicU64,
-    credential_fetches: AtomicU64,
-}
-
-/// A plain copy of [`AuthStats`].
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct AuthStatsSnapshot {
-    /// Successful `/validate` calls.
-    pub validations: u64,
-    /// `/validate` answered 401.
-    pub validation_rejections: u64,
-    /// `/validate` failed for network/server reasons.
-    pub validation_errors: u64,
-    /// Successful refreshes.
-    pub refreshes: u64,
-    /// Refreshes that failed for network/server reasons (a refused refresh token ends the
-    /// login instead).
-    pub refresh_errors: u64,
-    /// Failed saves of a refreshed token.
-    pub persist_errors: u64,
-    /// Tokens handed out (IRC logins, Helix calls).
-    pub credential_fetches: u64,
-}
-
-impl AuthStats {
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The counters now.
-    pub fn snapshot(&self) -> AuthStatsSnapshot {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        AuthStatsSnapshot {
-            validations: get(&self.validations),
-            validation_rejections: get(&self.validation_rejections),
-            validation_errors: get(&self.validation_errors),
-            refreshes: get(&self.refreshes),
-            refresh_errors: get(&self.refresh_errors),
-            persist_errors: get(&self.persist_errors),
-            credential_fetches: get(&self.credential_fetches),
-        }
-    }
 }
 
 impl TokenManager {

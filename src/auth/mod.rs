@@ -19,6 +19,7 @@ mod credentials;
 pub mod device;
 mod error;
 mod manager;
+mod stats;
 mod token;
 
 use std::path::PathBuf;
@@ -27,7 +28,8 @@ pub use client::{DeviceCode, OAuthClient, PollError, RefreshError, TokenGrant, V
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use credentials::{FreshToken, TwitchCredentials};
 pub use error::AuthError;
-pub use manager::{AuthStats, AuthStatsSnapshot, TokenManager};
+pub use manager::TokenManager;
+pub use stats::{AuthStats, AuthStatsSnapshot};
 pub use token::{StoredToken, TokenInfo, missing_scopes};
 
 use crate::secret::{KeyringBackend, SecretStore, SecretStoreKind, SecretStoreSettings};

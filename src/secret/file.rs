@@ -3,7 +3,7 @@
 //! Like ssh with a private key, the store refuses a file that group or others can access.
 //! Every write goes to a temp file that is fsynced and renamed over the old one, and then the
 //! directory is fsynced, so a crash leaves either the old file or the new one, never half
-//! of one. An exclusive `flock` on `secrets.lock`, held for the store's lifetime, keeps a
+//! of one. An [`InstanceLock`] on the directory, held for the store's lifetime, keeps a
 //! second tiktwitch from writing (or refreshing tokens) at the same time.
 
 use std::collections::BTreeMap;
@@ -15,13 +15,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::lock::InstanceLock;
 use super::{Secret, SecretError, SecretStore, validate_name};
 use crate::limits::MAX_SECRETS_FILE_BYTES;
 
 /// The secrets file's name inside the state directory.
 pub const SECRETS_FILE: &str = "secrets.json";
-/// The lock file's name inside the state directory.
-pub const LOCK_FILE: &str = "secrets.lock";
 
 /// How a [`FileStore`] is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +61,8 @@ struct Inner {
     mode: FileStoreMode,
     /// The file's content as last written by us; the lock guarantees nobody else writes.
     secrets: Mutex<BTreeMap<String, String>>,
-    /// Held open for the store's lifetime: the flock lives as long as this handle.
-    _lock: Option<File>,
+    /// Held for the store's lifetime (exclusive mode only).
+    _lock: Option<InstanceLock>,
 }
 
 /// The file's JSON form.
@@ -84,11 +83,8 @@ impl FileStore {
     }
 
     fn open_blocking(dir: PathBuf, mode: FileStoreMode) -> Result<Self, SecretError> {
-        if mode == FileStoreMode::Exclusive && !dir.exists() {
-            create_private_dir(&dir)?;
-        }
         let lock = match mode {
-            FileStoreMode::Exclusive => Some(take_lock(&dir.join(LOCK_FILE))?),
+            FileStoreMode::Exclusive => Some(InstanceLock::acquire(&dir)?),
             FileStoreMode::ReadOnly => None,
         };
         let path = dir.join(SECRETS_FILE);
@@ -201,33 +197,6 @@ fn io_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
         op,
         path: path.to_path_buf(),
         source,
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), SecretError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(io_err("creating state directory", dir))
-}
-
-fn take_lock(path: &Path) -> Result<File, SecretError> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(io_err("opening lock file", path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(SecretError::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(fs::TryLockError::Error(e)) => Err(io_err("locking", path)(e)),
     }
 }
 

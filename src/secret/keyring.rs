@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use keyring_core::api::CredentialStore;
 
-use super::{Secret, SecretError, SecretStore, validate_name};
+use super::{InstanceLock, Secret, SecretError, SecretStore, validate_name};
 
 /// Which OS keyring `secret_store = "keyring"` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -72,6 +72,7 @@ pub struct KeyringStore {
     backend: KeyringBackend,
     service: String,
     jobs: std::sync::mpsc::Sender<Job>,
+    lock: Option<Arc<InstanceLock>>,
 }
 
 type Job = Box<dyn FnOnce(&CredentialStore) + Send>;
@@ -81,6 +82,7 @@ impl fmt::Debug for KeyringStore {
         f.debug_struct("KeyringStore")
             .field("backend", &self.backend)
             .field("service", &self.service)
+            .field("lock", &self.lock.as_ref().map(|l| l.path().to_path_buf()))
             .finish()
     }
 }
@@ -117,6 +119,7 @@ impl KeyringStore {
             backend,
             service: service.to_string(),
             jobs,
+            lock: None,
         };
         // Connecting proves little (a Secret Service may be locked, a keyring may refuse
         // access): one read of an entry that need not exist proves the store answers.
@@ -125,6 +128,12 @@ impl KeyringStore {
             other => other,
         })?;
         Ok(this)
+    }
+
+    /// Holds `lock` (the state directory's) for the store's lifetime.
+    pub fn with_lock(mut self, lock: Option<InstanceLock>) -> Self {
+        self.lock = lock.map(Arc::new);
+        self
     }
 
     /// The backend in use.
@@ -168,8 +177,9 @@ impl SecretStore for KeyringStore {
 
     async fn set(&self, name: &str, value: &Secret) -> Result<(), SecretError> {
         let value = value.clone();
-        // One D-Bus call (CreateItem with replace=true) or one add_key: either the old
-        // value or the new one is stored, never a mix.
+        // One call: Item.SetSecret on the existing item (or CreateItem) over D-Bus, one
+        // add_key/update for keyutils. Either the old value or the new one is stored, never
+        // a mix; the provider makes it durable (gnome-keyring rewrites its file atomically).
         self.with_entry("set", name, move |entry| entry.set_password(value.expose()))
             .await
     }

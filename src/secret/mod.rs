@@ -19,6 +19,7 @@ mod env;
 mod error;
 mod file;
 mod keyring;
+mod lock;
 mod memory;
 mod value;
 
@@ -33,6 +34,7 @@ pub use env::EnvStore;
 pub use error::SecretError;
 pub use file::{FileStore, FileStoreMode};
 pub use keyring::{KeyringBackend, KeyringStore};
+pub use lock::{InstanceLock, LOCK_FILE};
 pub use memory::MemoryStore;
 pub use value::Secret;
 
@@ -134,8 +136,9 @@ impl Default for SecretStoreSettings {
     }
 }
 
-/// Opens the store `settings` names. A file store is opened `mode` (exclusive for anything
-/// that writes or runs the bridge, read-only for `auth status`).
+/// Opens the store `settings` names. `mode` is [`FileStoreMode::Exclusive`] for anything
+/// that writes or runs the bridge (the file and keyring stores then hold the state
+/// directory's [`InstanceLock`]), [`FileStoreMode::ReadOnly`] for `auth status`.
 ///
 /// Never falls back to another store: if the chosen one is unavailable this is an error
 /// that says what to do.
@@ -150,7 +153,21 @@ pub async fn open_store(
             settings.credentials_dir.clone(),
         )),
         SecretStoreKind::Keyring => {
-            Arc::new(KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?)
+            // The keyring has no lock of its own; the state directory's keeps two bridges
+            // from refreshing (and so spending) the same refresh token.
+            let lock = match mode {
+                FileStoreMode::Exclusive => {
+                    let dir = settings.state_dir.clone();
+                    let lock = tokio::task::spawn_blocking(move || InstanceLock::acquire(&dir))
+                        .await
+                        .map_err(|e| SecretError::Task(e.to_string()))??;
+                    Some(lock)
+                }
+                FileStoreMode::ReadOnly => None,
+            };
+            let store =
+                KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?;
+            Arc::new(store.with_lock(lock))
         }
     })
 }
