@@ -686,3 +686,23 @@ async fn a_token_that_needs_refreshing_in_a_read_only_store_is_not_refreshed() {
         "the refresh token was not spent"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_real_twitch_irc_client_takes_the_managers_credentials() {
+    let fake = start_fake().await;
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let clock = clock();
+    seed(&fake, store.as_ref(), clock.as_ref()).await;
+    let manager = TokenManager::load(&settings(&fake), store, clock)
+        .await
+        .unwrap();
+    let config = twitch_irc::ClientConfig::new_simple(manager.credentials());
+    // Type-checks our LoginCredentials against the client the sink uses; it connects only
+    // when asked to join or send, which this test never does.
+    let (_incoming, client) = twitch_irc::TwitchIRCClient::<
+        twitch_irc::SecureTCPTransport,
+        tiktwitch::auth::TwitchCredentials,
+    >::new(config);
+    drop(client);
+    assert_eq!(fake.requests().len(), 0);
+}
