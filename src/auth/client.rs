@@ -381,3 +381,56 @@ async fn read(op: &'static str, response: reqwest::Response) -> Result<Answer, A
     })?;
     Ok(Answer { status, body })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            body: body.to_string(),
+        }
+    }
+
+    #[test]
+    fn error_messages_come_from_twitchs_json_or_the_status() {
+        let pending = answer(400, r#"{"status":400,"message":"authorization_pending"}"#);
+        assert_eq!(pending.message(), "authorization_pending");
+        let oauth_style = answer(400, r#"{"error":"invalid_grant"}"#);
+        assert_eq!(oauth_style.message(), "invalid_grant");
+        // A non-JSON body is not echoed (it could be anything).
+        assert_eq!(
+            answer(502, "<html>bad gateway</html>").message(),
+            "HTTP 502"
+        );
+        let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(500));
+        assert_eq!(answer(400, &long).message().len(), 200);
+    }
+
+    #[test]
+    fn token_grants_drop_empty_refresh_tokens_and_zero_lifetimes() {
+        let json: TokenJson = serde_json::from_str(
+            r#"{"access_token":"a","refresh_token":"","expires_in":0,"scope":null,"token_type":"bearer"}"#,
+        )
+        .unwrap();
+        let grant = TokenGrant::from(json);
+        assert!(grant.refresh_token.is_none());
+        assert!(grant.expires_in.is_none());
+        assert!(grant.scopes.is_empty());
+    }
+
+    #[test]
+    fn client_id_and_url_are_checked() {
+        assert!(matches!(
+            OAuthClient::new(crate::auth::TWITCH_OAUTH_URL, "", None),
+            Err(AuthError::NoClientId)
+        ));
+        assert!(matches!(
+            OAuthClient::new("ftp://x/oauth2", "id", None),
+            Err(AuthError::InvalidUrl { .. })
+        ));
+        let c = OAuthClient::new("http://127.0.0.1:1/oauth2/", "id", None).unwrap();
+        assert_eq!(c.url("token"), "http://127.0.0.1:1/oauth2/token");
+    }
+}

@@ -28,7 +28,7 @@ use super::{
 use crate::limits::{
     TOKEN_REFRESH_MARGIN, TOKEN_RETRY_MAX, TOKEN_RETRY_MIN, TOKEN_VALIDATE_INTERVAL,
 };
-use crate::secret::{Secret, SecretStore};
+use crate::secret::SecretStore;
 
 /// Keeps a Twitch user token fresh and valid. Share it as `Arc<TokenManager>`.
 #[derive(Debug)]
@@ -209,13 +209,6 @@ impl TokenManager {
         self.stats.snapshot()
     }
 
-    /// The current token's description (no secrets): login, scopes, expiry.
-    pub async fn token_summary(&self) -> (Option<String>, Vec<String>, Option<u64>) {
-        let state = self.state.lock().await;
-        let t = &state.token;
-        (t.login.clone(), t.scopes.clone(), t.expires_at)
-    }
-
     async fn refresh_if_due(&self) -> Result<(), AuthError> {
         let mut state = self.state.lock().await;
         self.ready(&mut state).await?;
@@ -390,11 +383,5 @@ impl TokenManager {
         }
         tracing::debug!(login = ?info.login, expires_in_s = ?info.expires_in, "twitch token valid");
         Ok(info)
-    }
-
-    /// The access token, for tests that check what was handed out.
-    #[doc(hidden)]
-    pub async fn current_access_token(&self) -> Secret {
-        self.state.lock().await.token.access_token.clone()
     }
 }

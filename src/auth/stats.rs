@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters of a [`TokenManager`].
+/// Counters of a [`TokenManager`](super::TokenManager).
 #[derive(Debug, Default)]
 pub struct AuthStats {
     pub(crate) validations: AtomicU64,
