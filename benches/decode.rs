@@ -33,7 +33,14 @@ fn decode(c: &mut Criterion) {
     };
     let messages: usize = frames
         .iter()
-        .map(|f| decode_frame(f.clone()).unwrap().batch.unwrap().messages.len())
+        .map(|f| {
+            decode_frame(f.clone())
+                .unwrap()
+                .batch
+                .unwrap()
+                .messages
+                .len()
+        })
         .sum();
     let payloads: Vec<Bytes> = frames
         .iter()

@@ -72,7 +72,11 @@ fn main() {
     // The floor's input: the gzip payloads, taken out of their envelopes beforehand.
     let payloads: Vec<Bytes> = frames
         .iter()
-        .map(|f| WebcastPushFrame::decode(f.clone()).expect("envelope").payload)
+        .map(|f| {
+            WebcastPushFrame::decode(f.clone())
+                .expect("envelope")
+                .payload
+        })
         .collect();
 
     let (gz_cold, gz_warm, inflated) = time(args.passes, || {
@@ -84,7 +88,10 @@ fn main() {
     let (cold, warm, messages) = time(args.passes, || {
         let mut messages = 0u64;
         for frame in &frames {
-            let batch = decode_frame(frame.clone()).expect("corpus decodes").batch.expect("msg");
+            let batch = decode_frame(frame.clone())
+                .expect("corpus decodes")
+                .batch
+                .expect("msg");
             for event in batch.messages {
                 let event = event.expect("corpus messages decode");
                 // Touch the decoded data so nothing is optimised away.
@@ -120,9 +127,15 @@ fn main() {
             })
         );
     } else {
-        println!("corpus: {} frames, {messages} messages, {:.1} MB on the wire, {:.1} MB inflated",
-            frames.len(), wire_bytes as f64 / 1e6, inflated as f64 / 1e6);
-        println!("full decode : {per_s:>12.0} messages/s  ({warm:.3} s warm median, {cold:.3} s cold)");
+        println!(
+            "corpus: {} frames, {messages} messages, {:.1} MB on the wire, {:.1} MB inflated",
+            frames.len(),
+            wire_bytes as f64 / 1e6,
+            inflated as f64 / 1e6
+        );
+        println!(
+            "full decode : {per_s:>12.0} messages/s  ({warm:.3} s warm median, {cold:.3} s cold)"
+        );
         println!("gunzip only : {floor_per_s:>12.0} messages/s  ({gz_warm:.3} s warm median)");
         println!("full decode / gunzip only = {ratio:.2}x");
     }

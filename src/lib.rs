@@ -15,16 +15,20 @@
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
-//! - [`standin`]: in-process fake TikTok (and Twitch) servers for tests and the demo.
+//! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
+//! - [`auth`]: Twitch OAuth: device-code login, a token manager that refreshes and validates.
+//! - [`standin`]: in-process fakes of TikTok and Twitch for tests and `tiktwitch demo`.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod event;
 pub mod limits;
 pub mod line;
 pub mod proto;
+pub mod secret;
 pub mod source;
 pub mod standin;

@@ -3,9 +3,11 @@
 //! This is the one place `anyhow` is used: every library error is typed, and is turned into
 //! a message for a person here.
 
+mod auth;
 pub mod connect_args;
 mod decode;
 pub mod record;
+mod secret;
 pub mod tail;
 
 use std::path::PathBuf;
@@ -32,7 +34,9 @@ pub enum Command {
     /// Validate the config, show where each secret comes from, render sample lines.
     Check,
     /// Log in to Twitch, show who is logged in, or log out.
-    Auth,
+    Auth(auth::AuthArgs),
+    /// Put a secret (client secret, signer API key, TikTok session id) into the secret store.
+    Secret(secret::SecretArgs),
     /// Print a TikTok live's events as they happen.
     Tail(connect_args::TailArgs),
     /// Record a TikTok live's raw frames to a capture file.
@@ -79,6 +83,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Tail(args) => tail::run(&args),
         Command::Record(args) => record::run(&args),
+        Command::Auth(args) => auth::run(&args),
+        Command::Secret(args) => secret::run(&args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
 }

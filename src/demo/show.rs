@@ -200,7 +200,7 @@ impl Show {
     fn chat(&self, v: Viewer, text: &str) -> proto::BaseProtoMessage {
         let common = self.common("WebcastChatMessage");
         let payload = proto::WebcastChatMessage {
-            common: common.clone(),
+            common,
             user: Self::user(v),
             content: text.into(),
             ..Default::default()
@@ -214,7 +214,7 @@ impl Show {
         }
         let common = self.common("WebcastGiftMessage");
         let payload = proto::WebcastGiftMessage {
-            common: common.clone(),
+            common,
             gift_id: kind.id,
             repeat_count: count,
             combo_count: count,
@@ -237,7 +237,7 @@ impl Show {
     fn like(&self, v: Viewer, count: i64, total: i64) -> proto::BaseProtoMessage {
         let common = self.common("WebcastLikeMessage");
         let payload = proto::WebcastLikeMessage {
-            common: common.clone(),
+            common,
             count,
             total,
             user: Self::user(v),
@@ -248,7 +248,7 @@ impl Show {
     fn join(&self, v: Viewer) -> proto::BaseProtoMessage {
         let common = self.common("WebcastMemberMessage");
         let payload = proto::WebcastMemberMessage {
-            common: common.clone(),
+            common,
             user: Self::user(v),
             action: 1,
             ..Default::default()
@@ -259,7 +259,7 @@ impl Show {
     fn social(&self, v: Viewer, action: i64) -> proto::BaseProtoMessage {
         let common = self.common("WebcastSocialMessage");
         let payload = proto::WebcastSocialMessage {
-            common: common.clone(),
+            common,
             user: Self::user(v),
             action,
             ..Default::default()
@@ -278,7 +278,7 @@ impl Show {
     fn subscribe(&self, v: Viewer, months: i64) -> proto::BaseProtoMessage {
         let common = self.common("WebcastSubNotifyMessage");
         let payload = proto::WebcastSubNotifyMessage {
-            common: common.clone(),
+            common,
             user: Self::user(v),
             sub_month: months,
         };
@@ -288,7 +288,7 @@ impl Show {
     fn viewers(&self, current: i64, cumulative: i64) -> proto::BaseProtoMessage {
         let common = self.common("WebcastRoomUserSeqMessage");
         let payload = proto::WebcastRoomUserSeqMessage {
-            common: common.clone(),
+            common,
             total: current,
             total_user: cumulative,
             ..Default::default()
@@ -303,7 +303,7 @@ impl Show {
     fn control(&self, action: i64) -> proto::BaseProtoMessage {
         let common = self.common("WebcastControlMessage");
         let payload = proto::WebcastControlMessage {
-            common: common.clone(),
+            common,
             action,
             ..Default::default()
         };

@@ -1,0 +1,128 @@
+//! `tiktwitch secret set|delete NAME`: put a secret into (or take it out of) the chosen
+//! store. The value comes from standard input when it is not a terminal, else from a
+//! hidden prompt; it is never a command-line argument (those end up in shell history and
+//! `ps`).
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::secret::{
+    FileStoreMode, KeyringBackend, Secret, SecretStoreKind, SecretStoreSettings, open_store,
+    validate_name,
+};
+
+/// Where secrets live: flags shared by `auth` and `secret` (the config file will set these
+/// once it exists).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreOptions {
+    /// Where secrets are kept: keyring, file or env.
+    #[arg(long, global = true, env = "TIKTWITCH_SECRET_STORE", default_value = "file", value_parser = parse_kind)]
+    pub secret_store: SecretStoreKind,
+    /// Which OS keyring `--secret-store keyring` uses: secret-service or keyutils.
+    #[arg(long, global = true, env = "TIKTWITCH_KEYRING_BACKEND", default_value = "secret-service", value_parser = parse_backend)]
+    pub keyring_backend: KeyringBackend,
+    /// The state directory (default: $STATE_DIRECTORY, $XDG_STATE_HOME/tiktwitch or
+    /// ~/.local/state/tiktwitch).
+    #[arg(long, global = true, env = "TIKTWITCH_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn parse_kind(s: &str) -> Result<SecretStoreKind, String> {
+    s.parse()
+        .map_err(|e: crate::secret::SecretError| e.to_string())
+}
+
+fn parse_backend(s: &str) -> Result<KeyringBackend, String> {
+    s.parse()
+        .map_err(|e: crate::secret::SecretError| e.to_string())
+}
+
+impl StoreOptions {
+    /// The store settings these flags give.
+    pub fn settings(&self) -> SecretStoreSettings {
+        let mut settings = SecretStoreSettings {
+            kind: self.secret_store,
+            keyring_backend: self.keyring_backend,
+            ..SecretStoreSettings::default()
+        };
+        if let Some(dir) = &self.state_dir {
+            settings.state_dir = dir.clone();
+        }
+        settings
+    }
+}
+
+/// Arguments of `tiktwitch secret`.
+#[derive(Debug, clap::Args)]
+pub struct SecretArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SecretCommand,
+    /// Where secrets live.
+    #[command(flatten)]
+    pub store: StoreOptions,
+}
+
+/// `tiktwitch secret` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret (read from stdin, or a hidden prompt on a terminal).
+    Set {
+        /// The secret's name, e.g. twitch-client-secret, signer-api-key, tiktok-session-id.
+        name: String,
+    },
+    /// Delete a secret.
+    Delete {
+        /// The secret's name.
+        name: String,
+    },
+}
+
+/// Runs `tiktwitch secret ...`.
+pub fn run(args: &SecretArgs) -> anyhow::Result<ExitCode> {
+    let runtime = super::auth::runtime()?;
+    runtime.block_on(async {
+        let settings = args.store.settings();
+        match &args.command {
+            SecretCommand::Set { name } => {
+                validate_name(name)?;
+                let value = read_secret(&format!("value for {name}: "))?;
+                let store = open_store(&settings, FileStoreMode::Exclusive).await?;
+                store.set(name, &value).await?;
+                eprintln!("stored {name} in {}", store.describe());
+            }
+            SecretCommand::Delete { name } => {
+                validate_name(name)?;
+                let store = open_store(&settings, FileStoreMode::Exclusive).await?;
+                if store.delete(name).await? {
+                    eprintln!("deleted {name} from {}", store.describe());
+                } else {
+                    eprintln!("{name} was not in {}", store.describe());
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Reads one secret: all of stdin when it is not a terminal (one trailing newline
+/// dropped), else a hidden prompt.
+pub(crate) fn read_secret(prompt: &str) -> anyhow::Result<Secret> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).context("reading the secret from the terminal")?
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(crate::limits::MAX_SECRETS_FILE_BYTES)
+            .read_to_string(&mut text)
+            .context("reading the secret from standard input")?;
+        let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+    };
+    anyhow::ensure!(!value.is_empty(), "the secret is empty; nothing stored");
+    Ok(Secret::new(value))
+}

@@ -1,0 +1,295 @@
+//! Where secrets live: one small [`SecretStore`] trait and the stores behind it.
+//!
+//! The config file never holds a secret; it names the store (`secret_store = "keyring" |
+//! "file" | "env"`) and the secrets are looked up there by name (`twitch-token`,
+//! `twitch-client-secret`, `signer-api-key` ...):
+//!
+//! - [`FileStore`]: the default on headless Linux. One JSON file, mode 0600, under the state
+//!   directory; refused if group- or world-accessible; written atomically; locked against a
+//!   second instance.
+//! - [`KeyringStore`]: the OS store through keyring-core (Secret Service on Linux desktops, or
+//!   the kernel keyutils keyring when asked for). If chosen and unavailable it fails with a
+//!   clear message: there is never a silent fallback to another store.
+//! - [`EnvStore`]: read-only, from environment variables or systemd's
+//!   `$CREDENTIALS_DIRECTORY`.
+//! - [`MemoryStore`]: process memory only, for tests and `tiktwitch demo`; not selectable
+//!   by `secret_store`.
+
+mod env;
+mod error;
+mod file;
+mod keyring;
+mod lock;
+mod memory;
+mod value;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use env::EnvStore;
+pub use error::SecretError;
+pub use file::{FileStore, FileStoreMode};
+pub use keyring::{KeyringBackend, KeyringStore};
+pub use lock::{InstanceLock, LOCK_FILE};
+pub use memory::MemoryStore;
+pub use value::Secret;
+
+/// A place secrets are kept, looked up by name.
+///
+/// Names are 1 to 64 characters of `A-Z a-z 0-9 . _ -` (see [`validate_name`]), so every
+/// store can map them to a file name, an environment variable or a keyring entry.
+#[async_trait]
+pub trait SecretStore: fmt::Debug + Send + Sync {
+    /// The secret called `name`, or `None` if the store has none by that name.
+    async fn get(&self, name: &str) -> Result<Option<Secret>, SecretError>;
+
+    /// Stores `value` under `name`, replacing any previous value. When this returns `Ok`
+    /// the value is durable (as durable as the store is: see each store).
+    async fn set(&self, name: &str, value: &Secret) -> Result<(), SecretError>;
+
+    /// Deletes `name`; returns whether it existed.
+    async fn delete(&self, name: &str) -> Result<bool, SecretError>;
+
+    /// Where the secrets live, for people: `file /var/lib/tiktwitch/secrets.json`.
+    fn describe(&self) -> String;
+
+    /// Whether [`SecretStore::set`] can work at all (the env store is read-only).
+    fn is_writable(&self) -> bool {
+        true
+    }
+}
+
+/// The `secret_store` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretStoreKind {
+    /// The OS keyring (see [`KeyringBackend`]).
+    Keyring,
+    /// A 0600 file under the state directory (the default).
+    #[default]
+    File,
+    /// Environment variables and `$CREDENTIALS_DIRECTORY`; read-only.
+    Env,
+}
+
+impl SecretStoreKind {
+    /// The setting's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keyring => "keyring",
+            Self::File => "file",
+            Self::Env => "env",
+        }
+    }
+}
+
+impl fmt::Display for SecretStoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SecretStoreKind {
+    type Err = SecretError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "keyring" => Ok(Self::Keyring),
+            "file" => Ok(Self::File),
+            "env" => Ok(Self::Env),
+            other => Err(SecretError::UnknownStoreKind(other.to_string())),
+        }
+    }
+}
+
+/// Everything needed to open a secret store.
+#[derive(Debug, Clone)]
+pub struct SecretStoreSettings {
+    /// Which store.
+    pub kind: SecretStoreKind,
+    /// The state directory; the file store keeps `secrets.json` and its lock here.
+    pub state_dir: PathBuf,
+    /// Which OS keyring `kind = keyring` means.
+    pub keyring_backend: KeyringBackend,
+    /// The keyring "service" every entry is filed under (the secret name is the "user").
+    pub keyring_service: String,
+    /// Prefix of the env store's variables: `TIKTWITCH_SECRET_` + `TWITCH_CLIENT_SECRET`.
+    pub env_prefix: String,
+    /// systemd's `$CREDENTIALS_DIRECTORY`, read by the env store.
+    pub credentials_dir: Option<PathBuf>,
+}
+
+impl Default for SecretStoreSettings {
+    fn default() -> Self {
+        Self {
+            kind: SecretStoreKind::default(),
+            state_dir: default_state_dir(),
+            keyring_backend: KeyringBackend::default(),
+            keyring_service: "tiktwitch".to_string(),
+            env_prefix: env::DEFAULT_PREFIX.to_string(),
+            credentials_dir: std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from),
+        }
+    }
+}
+
+/// Opens the store `settings` names. `mode` is [`FileStoreMode::Exclusive`] for anything
+/// that writes or runs the bridge (the file and keyring stores then hold the state
+/// directory's [`InstanceLock`]), [`FileStoreMode::ReadOnly`] for `auth status`.
+///
+/// Never falls back to another store: if the chosen one is unavailable this is an error
+/// that says what to do.
+pub async fn open_store(
+    settings: &SecretStoreSettings,
+    mode: FileStoreMode,
+) -> Result<Arc<dyn SecretStore>, SecretError> {
+    Ok(match settings.kind {
+        SecretStoreKind::File => Arc::new(FileStore::open(&settings.state_dir, mode).await?),
+        SecretStoreKind::Env => Arc::new(EnvStore::from_process_env(
+            &settings.env_prefix,
+            settings.credentials_dir.clone(),
+        )),
+        SecretStoreKind::Keyring => {
+            // The keyring has no lock of its own; the state directory's keeps two bridges
+            // from refreshing (and so spending) the same refresh token.
+            let lock = match mode {
+                FileStoreMode::Exclusive => {
+                    let dir = settings.state_dir.clone();
+                    let lock = tokio::task::spawn_blocking(move || InstanceLock::acquire(&dir))
+                        .await
+                        .map_err(|e| SecretError::Task(e.to_string()))??;
+                    Some(lock)
+                }
+                FileStoreMode::ReadOnly => None,
+            };
+            let store =
+                KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?;
+            Arc::new(store.with_lock(lock))
+        }
+    })
+}
+
+/// The state directory: `$STATE_DIRECTORY` (systemd `StateDirectory=`; its first entry),
+/// else `$XDG_STATE_HOME/tiktwitch`, else `$HOME/.local/state/tiktwitch`, else
+/// `./tiktwitch-state`.
+pub fn default_state_dir() -> PathBuf {
+    state_dir_from(|k| std::env::var_os(k))
+}
+
+fn state_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let non_empty = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(dirs) = non_empty("STATE_DIRECTORY") {
+        // systemd joins several StateDirectory= entries with ':'.
+        let dirs = dirs.to_string_lossy().into_owned();
+        if let Some(first) = dirs.split(':').find(|d| !d.is_empty()) {
+            return PathBuf::from(first);
+        }
+    }
+    if let Some(xdg) = non_empty("XDG_STATE_HOME") {
+        return PathBuf::from(xdg).join("tiktwitch");
+    }
+    if let Some(home) = non_empty("HOME") {
+        return PathBuf::from(home).join(".local/state/tiktwitch");
+    }
+    PathBuf::from("tiktwitch-state")
+}
+
+/// Checks a secret's name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not starting with
+/// `.` (so it is always a plain file name, an env-var suffix and a keyring user).
+pub fn validate_name(name: &str) -> Result<(), SecretError> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 64 {
+        Some("it is longer than 64 characters")
+    } else if name.starts_with('.') {
+        Some("it starts with '.'")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Some("only A-Z a-z 0-9 . _ - are allowed")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(SecretError::InvalidName {
+            name: name.chars().take(80).collect(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn state_dir_prefers_systemd_then_xdg_then_home() {
+        let all = [
+            ("STATE_DIRECTORY", "/var/lib/tiktwitch:/var/lib/other"),
+            ("XDG_STATE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(
+            state_dir_from(vars(&all)),
+            PathBuf::from("/var/lib/tiktwitch")
+        );
+        assert_eq!(
+            state_dir_from(vars(&all[1..])),
+            PathBuf::from("/x/tiktwitch")
+        );
+        assert_eq!(
+            state_dir_from(vars(&all[2..])),
+            PathBuf::from("/h/.local/state/tiktwitch")
+        );
+        assert_eq!(
+            state_dir_from(vars(&[("STATE_DIRECTORY", ""), ("HOME", "/h")])),
+            PathBuf::from("/h/.local/state/tiktwitch")
+        );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for ok in ["twitch-token", "signer.api_key", "A1"] {
+            validate_name(ok).unwrap();
+        }
+        for bad in ["", ".hidden", "a/b", "a b", "ü", &"x".repeat(65)] {
+            let err = validate_name(bad).unwrap_err();
+            assert!(
+                matches!(err, SecretError::InvalidName { .. }),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn store_kind_parses_and_prints() {
+        for k in [
+            SecretStoreKind::Keyring,
+            SecretStoreKind::File,
+            SecretStoreKind::Env,
+        ] {
+            assert_eq!(k.as_str().parse::<SecretStoreKind>().unwrap(), k);
+        }
+        let err = "vault".parse::<SecretStoreKind>().unwrap_err().to_string();
+        assert!(err.contains("vault") && err.contains("keyring"), "{err}");
+    }
+}
