@@ -14,13 +14,18 @@
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
+//! - [`config`]: the config file (TOML + `TIKTWITCH__*` env), typed and checked, reporting
+//!   every problem at once.
+//! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod config;
 pub mod event;
 pub mod limits;
 pub mod line;
+pub mod pipeline;
 pub mod proto;
 pub mod source;
