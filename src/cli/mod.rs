@@ -3,6 +3,7 @@
 //! This is the one place `anyhow` is used: every library error is typed, and is turned into
 //! a message for a person here.
 
+mod check;
 mod decode;
 
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tiktwitch", version, about, long_about = None)]
 pub struct Cli {
+    /// The config file (default: $XDG_CONFIG_HOME/tiktwitch/config.toml), for the commands
+    /// that read one.
+    #[arg(long, global = true, value_name = "FILE", env = "TIKTWITCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -27,7 +32,7 @@ pub enum Command {
     /// Run a simulated TikTok live into a local Twitch stand-in: no accounts, no network.
     Demo,
     /// Validate the config, show where each secret comes from, render sample lines.
-    Check,
+    Check(CheckArgs),
     /// Log in to Twitch, show who is logged in, or log out.
     Auth,
     /// Print a TikTok live's events as they happen.
@@ -38,6 +43,14 @@ pub enum Command {
     Replay,
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
+}
+
+/// Arguments of `tiktwitch check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Also validate the Twitch token and resolve the TikTok room (network).
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Arguments of `tiktwitch decode`.
@@ -74,6 +87,7 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Check(args) => check::run(cli.config.as_deref(), &args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
 }

@@ -91,7 +91,8 @@ pub fn deserialize_collecting<T: DeserializeOwned>(
         };
         let found = describe(&error, prefix);
         let removable = found.remove.clone();
-        problems.push(found.problem);
+        let origin = value_at(&tree, &removable).and_then(|v| v.origin().map(str::to_owned));
+        problems.push(found.problem.with_origin(origin.as_deref()));
         if !remove_path(&mut tree, &removable) {
             break;
         }
@@ -233,6 +234,19 @@ pub fn remove_path(tree: &mut Value, path: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// The value at `path` (`a.b[2].c`), if there is one.
+fn value_at<'t>(tree: &'t Value, path: &str) -> Option<&'t Value> {
+    let mut node = tree;
+    for segment in split_path(path) {
+        node = match (&node.kind, segment) {
+            (ValueKind::Table(map), Segment::Key(k)) => map.get(k)?,
+            (ValueKind::Array(items), Segment::Index(i)) => items.get(i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
 }
 
 /// The value at `key` of a table (cloned), if the tree is a table holding it.

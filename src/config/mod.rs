@@ -65,8 +65,9 @@ impl Problem {
 
     /// Notes where the value came from when it was not the file (an environment variable).
     pub fn with_origin(mut self, origin: Option<&str>) -> Self {
-        if origin.is_some_and(|o| o.contains("environment")) {
-            self.message.push_str(" (set in the environment)");
+        const NOTE: &str = " (set in the environment)";
+        if origin.is_some_and(|o| o.contains("environment")) && !self.message.ends_with(NOTE) {
+            self.message.push_str(NOTE);
         }
         self
     }
@@ -83,7 +84,8 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = if self.path.is_empty() { "(top level)" } else { &self.path };
-        write!(f, "{path}: {}", self.message)?;
+        // Multi-line messages (regex errors draw a caret) stay inside the list item.
+        write!(f, "{path}: {}", self.message.replace('\n', "\n      "))?;
         if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
         }
@@ -183,10 +185,13 @@ pub fn load_with_env(
     let mut problems = Vec::new();
     let (config, cleaned) = load::deserialize_collecting::<Config>(tree, "", &mut problems);
     let Some(config) = config else {
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
         return Err(invalid(path, problems));
     };
     problems.extend(validate::validate(&config));
     let bridges = resolve_bridges(&config, &cleaned, &mut problems);
+    // serde meets keys in hash order; a stable order makes reports comparable.
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
     if problems.is_empty() {
         Ok(Loaded {
             path: path.to_path_buf(),
