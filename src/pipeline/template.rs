@@ -140,15 +140,15 @@ impl Templates {
     }
 }
 
-/// Newlines (from multi-line TOML templates) become spaces; runs of spaces collapse; the
-/// line is bounded.
+/// Lines (of multi-line TOML templates, or of text) are trimmed and joined with a space;
+/// spaces inside a line are kept (they may be part of a nickname); the length is bounded.
 fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_RENDERED_CHARS));
-    for (i, word) in text.split_whitespace().enumerate() {
-        if i > 0 {
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.push_str(line);
     }
     if out.chars().count() > MAX_RENDERED_CHARS {
         out = out.chars().take(MAX_RENDERED_CHARS).collect();
@@ -312,6 +312,7 @@ mod tests {
 
     #[test]
     fn multi_line_templates_become_one_line() {
-        assert_eq!(one_line("  a\n  b\r\n c  "), "a b c");
+        assert_eq!(one_line("  a\n  b\r\n c  \n\n"), "a b c");
+        assert_eq!(one_line("keeps   inner  spaces"), "keeps   inner  spaces");
     }
 }
