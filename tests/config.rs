@@ -25,12 +25,19 @@ fn no_env() -> Option<HashMap<String, String>> {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 fn problems(result: Result<Loaded, LoadError>) -> Vec<String> {
     match result {
-        Err(LoadError::Invalid { errors, .. }) => errors.problems.iter().map(ToString::to_string).collect(),
+        Err(LoadError::Invalid { errors, .. }) => {
+            errors.problems.iter().map(ToString::to_string).collect()
+        }
         Err(other) => panic!("expected problems, got {other}"),
         Ok(_) => panic!("expected problems, got a valid config"),
     }
@@ -50,7 +57,10 @@ fn the_example_parses_validates_and_shows_the_defaults() {
     let loaded = load_with_env(&example(), no_env()).unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     let d = Config::default();
-    assert_eq!(c.routes, d.routes, "config.example.toml must show the default routes");
+    assert_eq!(
+        c.routes, d.routes,
+        "config.example.toml must show the default routes"
+    );
     assert_eq!(c.filters, d.filters);
     assert_eq!(c.coalesce, d.coalesce);
     assert_eq!(c.http, d.http);
@@ -80,19 +90,34 @@ fn the_example_documents_every_option() {
     sample.twitch.lines_per_30s = Some(1);
     let mut keys = Vec::new();
     collect_keys("", &serde_json::to_value(&sample).unwrap(), &mut keys);
-    for bridge_key in ["name", "tiktok_username", "twitch_channels", "routes", "filters", "coalesce"] {
+    for bridge_key in [
+        "name",
+        "tiktok_username",
+        "twitch_channels",
+        "routes",
+        "filters",
+        "coalesce",
+    ] {
         keys.push(format!("bridge.{bridge_key}"));
     }
     for path in keys {
         let (section, key) = path.rsplit_once('.').unwrap_or(("", &path));
         let key_written = text.lines().any(|l| {
             let l = l.trim_start_matches(['#', ' ']);
-            l.starts_with(&format!("{key} =")) || l.starts_with(&format!("[{path}]")) || l.starts_with(&format!("[{section}.{key}"))
+            l.starts_with(&format!("{key} ="))
+                || l.starts_with(&format!("[{path}]"))
+                || l.starts_with(&format!("[{section}.{key}"))
         });
-        assert!(key_written, "config.example.toml does not document `{path}`");
+        assert!(
+            key_written,
+            "config.example.toml does not document `{path}`"
+        );
         if !section.is_empty() && !section.starts_with("bridge") {
             let header = format!("[{section}]");
-            assert!(text.contains(&header), "config.example.toml has no {header} for `{path}`");
+            assert!(
+                text.contains(&header),
+                "config.example.toml has no {header} for `{path}`"
+            );
         }
     }
 }
@@ -103,7 +128,11 @@ fn collect_keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) 
             if prefix.is_empty() && key == "bridge" {
                 continue; // an empty list by default; its keys are listed by hand
             }
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             if child.is_object() {
                 collect_keys(&path, child, out);
             } else {
@@ -149,7 +178,10 @@ like_window_secs = 0                  # zero threshold
     ];
     assert_eq!(found.len(), expected_starts.len(), "{found:#?}");
     for (problem, start) in found.iter().zip(expected_starts) {
-        assert!(problem.starts_with(start), "{problem:?} should start with {start:?}");
+        assert!(
+            problem.starts_with(start),
+            "{problem:?} should start with {start:?}"
+        );
     }
     let report = load_with_env(&path, no_env()).unwrap_err().to_string();
     assert!(report.contains("6 problems:"), "{report}");
@@ -173,14 +205,20 @@ fn environment_variables_layer_over_the_file() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.config.twitch.sink, SinkKind::Helix);
     assert_eq!(loaded.config.secret_store, SecretStoreKind::Env);
-    assert_eq!(loaded.config.tiktok.proxy.as_deref(), Some("socks5h://127.0.0.1:1080"));
+    assert_eq!(
+        loaded.config.tiktok.proxy.as_deref(),
+        Some("socks5h://127.0.0.1:1080")
+    );
     let bridge = &loaded.bridges[0];
     assert_eq!(bridge.twitch.channels, ["one", "two"]);
     assert_eq!(bridge.pipeline.coalesce.like_window_secs, 120);
 
     let found = problems(load_with_env(
         &path,
-        env(&[("TIKTWITCH__TWITCH__BOTLOGIN", "x"), ("TIKTWITCH__TWITCH__QUEUE_CAPACITY", "lots")]),
+        env(&[
+            ("TIKTWITCH__TWITCH__BOTLOGIN", "x"),
+            ("TIKTWITCH__TWITCH__QUEUE_CAPACITY", "lots"),
+        ]),
     ));
     assert_eq!(
         found,
@@ -223,18 +261,33 @@ min_gift_diamonds = 100
 "##,
     );
     let loaded = load_with_env(&path, no_env()).unwrap_or_else(|e| panic!("{e}"));
-    let [one, two] = &loaded.bridges[..] else { panic!("two bridges") };
-    assert_eq!((one.name.as_str(), one.tiktok.username.as_str()), ("one", "first.creator"));
+    let [one, two] = &loaded.bridges[..] else {
+        panic!("two bridges")
+    };
+    assert_eq!(
+        (one.name.as_str(), one.tiktok.username.as_str()),
+        ("one", "first.creator")
+    );
     assert_eq!(one.twitch.channels, ["shared"]);
     assert_eq!(two.twitch.channels, ["own"]);
     assert_eq!(one.pipeline.streamer, "first.creator");
-    let expect_one = PipelineConfig { streamer: "first.creator".into(), ..one.pipeline.clone() };
+    let expect_one = PipelineConfig {
+        streamer: "first.creator".into(),
+        ..one.pipeline.clone()
+    };
     assert_eq!(one.pipeline, expect_one);
     assert!(one.pipeline.routes.gift.enabled);
     assert!(!two.pipeline.routes.gift.enabled, "overridden");
-    assert_eq!(two.pipeline.routes.gift.template, "GIFT {{ count }}", "the rest of the route inherited");
+    assert_eq!(
+        two.pipeline.routes.gift.template, "GIFT {{ count }}",
+        "the rest of the route inherited"
+    );
     assert_eq!(two.pipeline.filters.min_gift_diamonds, 100);
-    assert_eq!(two.pipeline.filters.blocked_words, ["spoiler"], "inherited key by key");
+    assert_eq!(
+        two.pipeline.filters.blocked_words,
+        ["spoiler"],
+        "inherited key by key"
+    );
 }
 
 #[test]
@@ -265,9 +318,19 @@ tiktok_username = "@second"
     );
     let found = problems(load_with_env(&path, no_env()));
     assert_eq!(found.len(), 3, "{found:#?}");
-    assert!(found[0].starts_with("bridge[0].routes.follow.template: unknown variable `gift`"), "{found:#?}");
-    assert!(found[1].starts_with("bridge[0].routes.gift.templte: unknown key (did you mean `template`?)"), "{found:#?}");
-    assert!(found[2].starts_with("routes.chat.template: unknown variable `usr` (did you mean `user`?"), "{found:#?}");
+    assert!(
+        found[0].starts_with("bridge[0].routes.follow.template: unknown variable `gift`"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1]
+            .starts_with("bridge[0].routes.gift.templte: unknown key (did you mean `template`?)"),
+        "{found:#?}"
+    );
+    assert!(
+        found[2].starts_with("routes.chat.template: unknown variable `usr` (did you mean `user`?"),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -290,7 +353,10 @@ fn check(config: &Path, extra: &[&str]) -> (i32, String) {
         .env_remove("TIKTWITCH_CONFIG")
         .output()
         .unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -298,9 +364,18 @@ fn check_passes_on_the_example_and_prints_sample_lines_and_secret_names() {
     let (code, out) = check(&example(), &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("routes.gift.template"), "{out}");
-    assert!(out.contains("[TT] 🎁 Ana 🌸 sent 12× Rose (12 💎)"), "{out}");
-    assert!(out.contains("twitch.token") && out.contains("`twitch-token` in the OS keyring"), "{out}");
-    assert!(!out.contains("routes.join.template"), "disabled routes are not shown");
+    assert!(
+        out.contains("[TT] 🎁 Ana 🌸 sent 12× Rose (12 💎)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("twitch.token") && out.contains("`twitch-token` in the OS keyring"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("routes.join.template"),
+        "disabled routes are not shown"
+    );
 }
 
 #[test]
@@ -309,7 +384,13 @@ fn check_fails_on_a_broken_config_and_lists_the_problems() {
     let path = write(&dir, "[twitch]\nchanels = []\n");
     let (code, out) = check(&path, &[]);
     assert_eq!(code, 1, "{out}");
-    for expected in ["twitch.chanels: unknown key", "tiktok.username: missing", "twitch.bot_login: missing", "twitch.client_id: missing", "twitch.channels: missing"] {
+    for expected in [
+        "twitch.chanels: unknown key",
+        "tiktok.username: missing",
+        "twitch.bot_login: missing",
+        "twitch.client_id: missing",
+        "twitch.channels: missing",
+    ] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
 }

@@ -81,7 +81,10 @@ fn a_200_message_gift_streak_gives_one_line_with_its_final_count() {
     let mut p = pipeline(|_| {});
     let mut lines = Vec::new();
     for n in 1..200u32 {
-        lines.extend(p.push(rose(u64::from(n), 7, n, false), t0 + Duration::from_millis(u64::from(n) * 10)));
+        lines.extend(p.push(
+            rose(u64::from(n), 7, n, false),
+            t0 + Duration::from_millis(u64::from(n) * 10),
+        ));
     }
     lines.extend(p.push(rose(200, 7, 200, true), t0 + Duration::from_secs(3)));
     lines.extend(p.tick(t0 + Duration::from_secs(60)));
@@ -102,7 +105,10 @@ fn a_200_message_gift_streak_without_its_end_frame_gives_one_line_after_the_time
     let mut p = pipeline(|_| {});
     let mut lines = Vec::new();
     for n in 1..=200u32 {
-        lines.extend(p.push(rose(u64::from(n), 7, n, false), t0 + Duration::from_millis(u64::from(n) * 10)));
+        lines.extend(p.push(
+            rose(u64::from(n), 7, n, false),
+            t0 + Duration::from_millis(u64::from(n) * 10),
+        ));
     }
     let last = t0 + Duration::from_millis(2_000);
     assert!(p.tick(last + Duration::from_millis(4_999)).is_empty());
@@ -128,9 +134,15 @@ fn the_gift_timeout_is_configurable_and_min_diamonds_applies_to_the_streak_total
     for n in 1..=9 {
         p.push(rose(n, 1, n as u32, false), t0);
     }
-    assert!(p.tick(t0 + Duration::from_secs(2)).is_empty(), "9 diamonds < 10");
+    assert!(
+        p.tick(t0 + Duration::from_secs(2)).is_empty(),
+        "9 diamonds < 10"
+    );
     for n in 1..=10 {
-        p.push(rose(100 + n, 2, n as u32, false), t0 + Duration::from_secs(3));
+        p.push(
+            rose(100 + n, 2, n as u32, false),
+            t0 + Duration::from_secs(3),
+        );
     }
     assert_eq!(p.tick(t0 + Duration::from_secs(5)).len(), 1);
     assert_eq!(p.stats().snapshot().filtered_by_rule["min_diamonds"], 1);
@@ -157,7 +169,11 @@ fn ten_thousand_likes_give_one_summary_per_window() {
     }
     lines.extend(p.flush(t0 + Duration::from_secs(300)));
     assert_eq!(lines.len(), 5, "{:#?}", texts(&lines));
-    assert!(lines.iter().all(|l| l.kind == "likes" && l.priority == Priority::Low));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.kind == "likes" && l.priority == Priority::Low)
+    );
     assert_eq!(lines[0].text, "[TT] ❤️ 4,000 likes in the last 60 s");
     let s = p.stats().snapshot();
     assert_eq!(s.kinds["like"].coalesced, 10_000);
@@ -171,11 +187,17 @@ fn identical_chat_floods_collapse_into_one_line_with_a_count() {
     let mut p = pipeline(|_| {});
     let mut lines = Vec::new();
     for i in 0..500u64 {
-        lines.extend(p.push(chat(i + 1, &format!("fan{i}"), "W"), t0 + Duration::from_millis(i * 10)));
+        lines.extend(p.push(
+            chat(i + 1, &format!("fan{i}"), "W"),
+            t0 + Duration::from_millis(i * 10),
+        ));
     }
     lines.extend(p.push(chat(9_999, "other", "gg"), t0 + Duration::from_secs(6)));
     lines.extend(p.tick(t0 + Duration::from_secs(10)));
-    assert_eq!(texts(&lines), ["[TT] FAN0: W", "[TT] OTHER: gg", "[TT] W (×499 more)"]);
+    assert_eq!(
+        texts(&lines),
+        ["[TT] FAN0: W", "[TT] OTHER: gg", "[TT] W (×499 more)"]
+    );
     assert_eq!(p.stats().snapshot().kinds["chat"].coalesced, 499);
     assert_balanced(&p);
 }
@@ -204,15 +226,56 @@ fn default_routes_relay_what_users_expect() {
     let mut p = pipeline(|c| c.streamer = "creator".into());
     let u = || user(5, "viewer");
     let kinds = [
-        (EventKind::Follow { user: u() }, Some("[TT] ➕ VIEWER followed")),
-        (EventKind::Share { user: u() }, Some("[TT] 🔁 VIEWER shared the live")),
-        (EventKind::Subscribe { user: u(), months: 1 }, Some("[TT] ⭐ VIEWER subscribed")),
+        (
+            EventKind::Follow { user: u() },
+            Some("[TT] ➕ VIEWER followed"),
+        ),
+        (
+            EventKind::Share { user: u() },
+            Some("[TT] 🔁 VIEWER shared the live"),
+        ),
+        (
+            EventKind::Subscribe {
+                user: u(),
+                months: 1,
+            },
+            Some("[TT] ⭐ VIEWER subscribed"),
+        ),
         (EventKind::Join { user: u() }, None),
-        (EventKind::Like { user: Some(u()), count: 5, total: 10 }, None),
-        (EventKind::Viewers { current: 10, cumulative: 20 }, None),
-        (EventKind::Emote { user: u(), emote_ids: vec!["1".into()] }, None),
-        (EventKind::System { text: "Welcome".into() }, None),
-        (EventKind::Control { action: ControlAction::Ended }, Some("[TT] ⏹️ The TikTok live has ended")),
+        (
+            EventKind::Like {
+                user: Some(u()),
+                count: 5,
+                total: 10,
+            },
+            None,
+        ),
+        (
+            EventKind::Viewers {
+                current: 10,
+                cumulative: 20,
+            },
+            None,
+        ),
+        (
+            EventKind::Emote {
+                user: u(),
+                emote_ids: vec!["1".into()],
+            },
+            None,
+        ),
+        (
+            EventKind::System {
+                text: "Welcome".into(),
+            },
+            None,
+        ),
+        (
+            EventKind::Control {
+                action: ControlAction::Ended,
+            },
+            Some("[TT] ⏹️ The TikTok live has ended"),
+        ),
     ];
     let mut expected_lines = Vec::new();
     let mut lines = Vec::new();
@@ -259,7 +322,10 @@ fn filters_apply_through_the_pipeline() {
     assert!(strict.push(chat(2, "fan2", "spoiler"), t0).is_empty());
     assert_eq!(strict.push(moderator, t0).len(), 1);
     let s = strict.stats().snapshot();
-    assert_eq!(s.filtered_by_rule["role"], 2, "the role filter runs before the blocklist");
+    assert_eq!(
+        s.filtered_by_rule["role"], 2,
+        "the role filter runs before the blocklist"
+    );
     assert_eq!(s.filtered_by_rule.get("blocked_word"), None);
     assert_balanced(&strict);
 }
@@ -271,13 +337,24 @@ fn viewer_counts_come_at_most_every_interval_and_only_on_change() {
         c.routes.viewers.enabled = true;
         c.coalesce.viewers_interval_secs = 120;
     });
-    let v = |id, current| ev(id, EventKind::Viewers { current, cumulative: 0 });
+    let v = |id, current| {
+        ev(
+            id,
+            EventKind::Viewers {
+                current,
+                cumulative: 0,
+            },
+        )
+    };
     let mut lines = Vec::new();
     lines.extend(p.push(v(1, 1_000), t0));
     lines.extend(p.push(v(2, 1_100), t0 + Duration::from_secs(60)));
     lines.extend(p.push(v(3, 1_200), t0 + Duration::from_secs(120)));
     lines.extend(p.push(v(4, 1_200), t0 + Duration::from_secs(400)));
-    assert_eq!(texts(&lines), ["[TT] 👀 1,000 watching", "[TT] 👀 1,200 watching"]);
+    assert_eq!(
+        texts(&lines),
+        ["[TT] 👀 1,000 watching", "[TT] 👀 1,200 watching"]
+    );
     assert_balanced(&p);
 }
 
@@ -286,10 +363,24 @@ fn join_summaries_when_asked_for() {
     let t0 = Instant::now();
     let mut p = pipeline(|c| c.routes.join.summary = true);
     for i in 0..7 {
-        assert!(p.push(ev(i + 1, EventKind::Join { user: user(i, &format!("j{i}")) }), t0).is_empty());
+        assert!(
+            p.push(
+                ev(
+                    i + 1,
+                    EventKind::Join {
+                        user: user(i, &format!("j{i}"))
+                    }
+                ),
+                t0
+            )
+            .is_empty()
+        );
     }
     let lines = p.tick(t0 + Duration::from_secs(60));
-    assert_eq!(texts(&lines), ["[TT] 👋 7 joined in the last 60 s: J0, J1, J2, J3, J4 and more"]);
+    assert_eq!(
+        texts(&lines),
+        ["[TT] 👋 7 joined in the last 60 s: J0, J1, J2, J3, J4 and more"]
+    );
     assert_balanced(&p);
 }
 
@@ -309,7 +400,8 @@ fn a_template_failing_at_runtime_falls_back_and_is_counted() {
 fn a_template_that_renders_nothing_filters_the_event() {
     let t0 = Instant::now();
     let mut p = pipeline(|c| {
-        c.routes.chat.template = "{% if text[:1] != '!' %}{{ user.name }}: {{ text }}{% endif %}".into();
+        c.routes.chat.template =
+            "{% if text[:1] != '!' %}{{ user.name }}: {{ text }}{% endif %}".into();
     });
     assert!(p.push(chat(1, "a", "!command"), t0).is_empty());
     assert_eq!(p.push(chat(2, "a", "hi"), t0).len(), 1);
@@ -332,13 +424,19 @@ async fn run_flushes_lost_streaks_on_tokio_time_and_everything_at_shutdown() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(line_rx.try_recv().is_err(), "the streak is still open");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(line_rx.recv().await.unwrap().text, "[TT] 🎁 GIVER sent 3× Rose (3 💎)");
+    assert_eq!(
+        line_rx.recv().await.unwrap().text,
+        "[TT] 🎁 GIVER sent 3× Rose (3 💎)"
+    );
 
     event_tx.send(rose(10, 2, 5, false)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     shutdown.cancel();
     task.await.unwrap();
-    assert_eq!(line_rx.recv().await.unwrap().text, "[TT] 🎁 GIVER sent 5× Rose (5 💎)");
+    assert_eq!(
+        line_rx.recv().await.unwrap().text,
+        "[TT] 🎁 GIVER sent 5× Rose (5 💎)"
+    );
     let s = stats.snapshot();
     assert_eq!(s.total().pending, 0);
     assert!(s.balanced());

@@ -120,7 +120,9 @@ fn every_relayed_kind_renders_like_the_reference_decode() {
         if reference["oracle"] != "ok" {
             continue;
         }
-        let Some(expected) = expected_line(&reference) else { continue };
+        let Some(expected) = expected_line(&reference) else {
+            continue;
+        };
         let (_, event) = decode_line(capture);
         let mut p = Pipeline::new(&everything_on()).unwrap();
         let mut lines = p.push(event, t0);
@@ -128,10 +130,18 @@ fn every_relayed_kind_renders_like_the_reference_decode() {
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, [expected.as_str()], "for {reference}");
         assert!(p.stats().snapshot().balanced());
-        *compared.entry(reference["type"].as_str().unwrap().to_owned()).or_default() += 1;
+        *compared
+            .entry(reference["type"].as_str().unwrap().to_owned())
+            .or_default() += 1;
     }
-    for kind in ["chat", "emote", "gift", "like", "join", "follow", "share", "question", "viewers", "control"] {
-        assert!(compared.get(kind).copied().unwrap_or(0) > 0, "no {kind} compared: {compared:?}");
+    for kind in [
+        "chat", "emote", "gift", "like", "join", "follow", "share", "question", "viewers",
+        "control",
+    ] {
+        assert!(
+            compared.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} compared: {compared:?}"
+        );
     }
 }
 
@@ -151,16 +161,26 @@ fn envelopes_and_battles_render() {
         let mut p = Pipeline::new(&everything_on()).unwrap();
         let lines = p.push(event.clone(), t0);
         match &event.kind {
-            tiktwitch::event::EventKind::Envelope { diamonds, people, .. } => {
+            tiktwitch::event::EventKind::Envelope {
+                diamonds, people, ..
+            } => {
                 assert_eq!(lines.len(), 1);
                 assert!(lines[0].text.starts_with("[TT] 💰 "), "{}", lines[0].text);
-                assert!(lines[0].text.ends_with(&format!("{} 💎 for {people} viewers", thousands(u64::from(*diamonds)))));
+                assert!(lines[0].text.ends_with(&format!(
+                    "{} 💎 for {people} viewers",
+                    thousands(u64::from(*diamonds))
+                )));
             }
             tiktwitch::event::EventKind::Battle { stage, sides, .. } => {
                 use tiktwitch::event::BattleStage::{Finished, Started};
                 if matches!(stage, Started | Finished) {
                     assert_eq!(lines.len(), 1);
-                    assert_eq!(lines[0].text.matches(" · ").count(), sides.len(), "{}", lines[0].text);
+                    assert_eq!(
+                        lines[0].text.matches(" · ").count(),
+                        sides.len(),
+                        "{}",
+                        lines[0].text
+                    );
                 } else {
                     assert!(lines.is_empty(), "score updates are never relayed");
                     assert_eq!(p.stats().snapshot().filtered_by_rule["battle_update"], 1);
@@ -186,7 +206,13 @@ fn the_whole_capture_through_the_default_pipeline() {
     let mut events = 0u64;
     for (i, capture) in captures.lines().enumerate() {
         let (_, event) = decode_line(capture);
-        if let tiktwitch::event::EventKind::Gift { user, gift, streak_id, .. } = &event.kind {
+        if let tiktwitch::event::EventKind::Gift {
+            user,
+            gift,
+            streak_id,
+            ..
+        } = &event.kind
+        {
             streaks.insert((user.id, gift.id, *streak_id));
         }
         events += 1;
@@ -199,9 +225,17 @@ fn the_whole_capture_through_the_default_pipeline() {
     assert!(s.balanced(), "{s:#?}");
     let gift_lines = lines.iter().filter(|l| l.kind == "gift").count();
     assert_eq!(gift_lines as u64, s.kinds["gift"].relayed);
-    assert!(gift_lines <= streaks.len() && gift_lines > 0, "{gift_lines} lines for {} streaks", streaks.len());
+    assert!(
+        gift_lines <= streaks.len() && gift_lines > 0,
+        "{gift_lines} lines for {} streaks",
+        streaks.len()
+    );
     assert!(lines.iter().any(|l| l.kind == "likes"), "a like summary");
-    assert!(lines.iter().all(|l| !l.text.is_empty() && !l.text.contains('\n')));
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.text.is_empty() && !l.text.contains('\n'))
+    );
 }
 
 /// The 2026 first fetch result's comments are flagged history by TikTok: dropped by default, relayed with
@@ -209,31 +243,60 @@ fn the_whole_capture_through_the_default_pipeline() {
 #[test]
 fn the_2026_first_batch_is_history() {
     let Some(dir) = fixtures() else { return };
-    let batch = decode_fetch_result(Bytes::from(std::fs::read(dir.join("real-2026/batch.pb")).unwrap())).unwrap();
+    let batch = decode_fetch_result(Bytes::from(
+        std::fs::read(dir.join("real-2026/batch.pb")).unwrap(),
+    ))
+    .unwrap();
     let events: Vec<Event> = batch.messages.into_iter().filter_map(Result::ok).collect();
     let t0 = Instant::now();
 
     let mut default = Pipeline::new(&PipelineConfig::default()).unwrap();
-    let relayed: usize = events.iter().map(|e| default.push(e.clone(), t0).len()).sum();
+    let relayed: usize = events
+        .iter()
+        .map(|e| default.push(e.clone(), t0).len())
+        .sum();
     assert_eq!(relayed, 0);
     let flagged = events.iter().filter(|e| e.meta.history).count() as u64;
-    assert!(events.iter().filter(|e| e.type_name() == "chat").all(|e| e.meta.history));
-    assert_eq!(default.stats().snapshot().filtered_by_rule["history"], flagged);
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.type_name() == "chat")
+            .all(|e| e.meta.history)
+    );
+    assert_eq!(
+        default.stats().snapshot().filtered_by_rule["history"],
+        flagged
+    );
 
     let mut history = PipelineConfig::default();
     history.relay_history = true;
     let mut p = Pipeline::new(&history).unwrap();
-    let lines: Vec<String> = events.iter().flat_map(|e| p.push(e.clone(), t0)).map(|l| l.text).collect();
+    let lines: Vec<String> = events
+        .iter()
+        .flat_map(|e| p.push(e.clone(), t0))
+        .map(|l| l.text)
+        .collect();
     let chat_lines = lines.iter().filter(|l| !l.starts_with("[TT] ❤")).count();
     assert_eq!(chat_lines, 6, "{lines:#?}");
 
-    let reference: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("real-2026/expected/chat.json")).unwrap()).unwrap();
-    let single = decode_message("WebcastChatMessage", Bytes::from(std::fs::read(dir.join("real-2026/chat.pb")).unwrap())).unwrap();
+    let reference: Json = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("real-2026/expected/chat.json")).unwrap(),
+    )
+    .unwrap();
+    let single = decode_message(
+        "WebcastChatMessage",
+        Bytes::from(std::fs::read(dir.join("real-2026/chat.pb")).unwrap()),
+    )
+    .unwrap();
     let mut p = Pipeline::new(&PipelineConfig::default()).unwrap();
     let line = p.push(single, t0).pop().unwrap();
     assert_eq!(
         line.text,
-        format!("[TT] {}: {}", reference["user"]["nickname"].as_str().unwrap(), reference["comment"].as_str().unwrap())
+        format!(
+            "[TT] {}: {}",
+            reference["user"]["nickname"].as_str().unwrap(),
+            reference["comment"].as_str().unwrap()
+        )
     );
     assert_eq!(Slot::Chat.line_kind(), line.kind);
 }

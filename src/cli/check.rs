@@ -53,7 +53,12 @@ fn report(config_path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bo
     secrets(&loaded, out)?;
     let mut usable = true;
     for bridge in &loaded.bridges {
-        let channels: Vec<String> = bridge.twitch.channels.iter().map(|c| format!("#{c}")).collect();
+        let channels: Vec<String> = bridge
+            .twitch
+            .channels
+            .iter()
+            .map(|c| format!("#{c}"))
+            .collect();
         writeln!(
             out,
             "\nbridge `{}`: TikTok @{} -> Twitch {} as {} over {}",
@@ -101,7 +106,11 @@ fn secrets(loaded: &Loaded, out: &mut impl Write) -> io::Result<()> {
     for (key, name) in named {
         // SEAM(secret-store): once the secret store lands, ask it whether `name` is present
         // (never print the value) and count a missing required secret as not usable.
-        writeln!(out, "  {key:<24} `{name}` in {} (presence not checked yet)", where_it_lives(store, name))?;
+        writeln!(
+            out,
+            "  {key:<24} `{name}` in {} (presence not checked yet)",
+            where_it_lives(store, name)
+        )?;
     }
     Ok(())
 }
@@ -113,7 +122,13 @@ fn where_it_lives(store: SecretStoreKind, name: &str) -> String {
         SecretStoreKind::Env => {
             let var: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             format!("$TIKTWITCH_SECRET_{var}")
         }

@@ -125,8 +125,11 @@ fn describe(error: &ConfigError, prefix: &str) -> Found {
         } => {
             let key = key.clone().unwrap_or_default();
             Found {
-                problem: Problem::new(join(&key), format!("expected {expected}, found {unexpected}"))
-                    .with_origin(origin.as_deref()),
+                problem: Problem::new(
+                    join(&key),
+                    format!("expected {expected}, found {unexpected}"),
+                )
+                .with_origin(origin.as_deref()),
                 remove: key,
             }
         }
@@ -296,7 +299,9 @@ enum Segment<'a> {
 fn split_path(path: &str) -> Vec<Segment<'_>> {
     let mut segments = Vec::new();
     for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (name, indices) = part.split_once('[').map_or((part, ""), |(n, rest)| (n, rest));
+        let (name, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(n, rest)| (n, rest));
         if !name.is_empty() {
             segments.push(Segment::Key(name));
         }
@@ -350,9 +355,15 @@ mod tests {
             "tiktok.poll_interval_secs",
             "routes.gift.enabeld",
         ] {
-            assert!(paths.contains(&expected), "{expected} missing from {problems:#?}");
+            assert!(
+                paths.contains(&expected),
+                "{expected} missing from {problems:#?}"
+            );
         }
-        let typo = problems.iter().find(|p| p.path == "twitch.chanels").unwrap();
+        let typo = problems
+            .iter()
+            .find(|p| p.path == "twitch.chanels")
+            .unwrap();
         assert_eq!(typo.hint.as_deref(), Some("did you mean `channels`?"));
         let sink = problems.iter().find(|p| p.path == "twitch.sink").unwrap();
         assert_eq!(sink.hint.as_deref(), Some("did you mean `irc`?"));
@@ -375,7 +386,10 @@ mod tests {
         let over = tree("[chat]\ntemplate = 'y'\n");
         let merged = merge(&base, &over);
         let chat = get_key(&merged, "chat").unwrap();
-        assert_eq!(get_key(&chat, "template").unwrap().into_string().unwrap(), "y");
+        assert_eq!(
+            get_key(&chat, "template").unwrap().into_string().unwrap(),
+            "y"
+        );
         assert!(get_key(&chat, "enabled").unwrap().into_bool().unwrap());
     }
 }

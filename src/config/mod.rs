@@ -83,7 +83,11 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "(top level)" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "(top level)"
+        } else {
+            &self.path
+        };
         // Multi-line messages (regex errors draw a caret) stay inside the list item.
         write!(f, "{path}: {}", self.message.replace('\n', "\n      "))?;
         if let Some(hint) = &self.hint {
@@ -213,7 +217,11 @@ fn invalid(path: &Path, problems: Vec<Problem>) -> LoadError {
 /// Builds the bridges, merging each bridge's pipeline overrides over the (already cleaned)
 /// global sections, and compiles each pipeline so template and pattern problems surface
 /// here, reported once: at the global path, or at the bridge path when the bridge set it.
-fn resolve_bridges(config: &Config, cleaned: &config::Value, problems: &mut Vec<Problem>) -> Vec<Bridge> {
+fn resolve_bridges(
+    config: &Config,
+    cleaned: &config::Value,
+    problems: &mut Vec<Problem>,
+) -> Vec<Bridge> {
     let global_pipeline = PipelineConfig {
         routes: config.routes.clone(),
         filters: config.filters.clone(),
@@ -226,7 +234,8 @@ fn resolve_bridges(config: &Config, cleaned: &config::Value, problems: &mut Vec<
     }
     if config.bridge.is_empty() {
         let mut pipeline = global_pipeline;
-        pipeline.streamer = names::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
+        pipeline.streamer =
+            names::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
         return vec![Bridge {
             name: "default".into(),
             tiktok: tiktok_for(&config.tiktok, &config.tiktok.username),
@@ -266,9 +275,11 @@ fn resolve_bridges(config: &Config, cleaned: &config::Value, problems: &mut Vec<
         };
         if let Err(errors) = Pipeline::new(&pipeline) {
             let own = errors.problems.into_iter().filter(|p| {
-                overridden
-                    .iter()
-                    .any(|o| p.path == *o || p.path.starts_with(&format!("{o}.")) || p.path.starts_with(&format!("{o}[")))
+                overridden.iter().any(|o| {
+                    p.path == *o
+                        || p.path.starts_with(&format!("{o}."))
+                        || p.path.starts_with(&format!("{o}["))
+                })
             });
             problems.extend(own.map(|p| p.prefixed(&prefix)));
         }
@@ -291,7 +302,11 @@ struct Section<'a> {
 }
 
 impl Section<'_> {
-    fn merged<T: serde::de::DeserializeOwned>(&mut self, key: &str, over: Option<&config::Value>) -> Option<T> {
+    fn merged<T: serde::de::DeserializeOwned>(
+        &mut self,
+        key: &str,
+        over: Option<&config::Value>,
+    ) -> Option<T> {
         let base = load::get_key(self.cleaned, key).unwrap_or_else(load::empty_table);
         let merged = match over {
             Some(over) => {
@@ -304,7 +319,8 @@ impl Section<'_> {
         let mut found = Vec::new();
         let (value, _) = load::deserialize_collecting(merged, "", &mut found);
         let prefix = format!("{}.{key}", self.prefix);
-        self.problems.extend(found.into_iter().map(|p| p.prefixed(&prefix)));
+        self.problems
+            .extend(found.into_iter().map(|p| p.prefixed(&prefix)));
         value
     }
 }

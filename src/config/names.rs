@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(edit_distance("chanels", "channels"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(nearest("chanels", ["bot_login", "channels"]), Some("channels"));
+        assert_eq!(
+            nearest("chanels", ["bot_login", "channels"]),
+            Some("channels")
+        );
         assert_eq!(nearest("zzzzzz", ["channels"]), None);
     }
 
@@ -116,7 +119,11 @@ mod tests {
             "https://www.tiktok.com/@ursored/live?lang=en",
             "www.tiktok.com/@ursored/live",
         ] {
-            assert_eq!(normalize_tiktok_username(input).unwrap(), "ursored", "{input}");
+            assert_eq!(
+                normalize_tiktok_username(input).unwrap(),
+                "ursored",
+                "{input}"
+            );
         }
         assert!(normalize_tiktok_username("https://www.tiktok.com/live").is_err());
         assert!(normalize_tiktok_username("has space").is_err());

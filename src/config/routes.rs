@@ -130,7 +130,9 @@ impl Slot {
                 "[TT] 🎁 {{ user.name }} sent {{ count }}× {{ gift.name }} ({{ total_diamonds | thousands }} 💎)"
             }
             Self::Like => "[TT] ❤️ {{ user.name }} sent {{ count }} likes",
-            Self::LikeSummary => "[TT] ❤️ {{ likes | thousands }} likes in the last {{ window_secs }} s",
+            Self::LikeSummary => {
+                "[TT] ❤️ {{ likes | thousands }} likes in the last {{ window_secs }} s"
+            }
             Self::Join => "[TT] 👋 {{ user.name }} joined",
             Self::JoinSummary => {
                 "[TT] 👋 {{ joins | thousands }} joined in the last {{ window_secs }} s{% if users %}: {{ users | join(', ') }}{% if joins > users | length %} and more{% endif %}{% endif %}"

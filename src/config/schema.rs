@@ -289,18 +289,40 @@ mod tests {
     fn names<T: Serialize>(values: &[T]) -> Vec<String> {
         values
             .iter()
-            .map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned())
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     }
 
     #[test]
     fn enum_hint_tables_match_serde() {
         use SecretStoreKind as S;
-        assert_eq!(names(&[S::Keyring, S::File, S::Env]), enum_variants("SecretStoreKind"));
-        assert_eq!(names(&[SinkKind::Irc, SinkKind::Helix]), enum_variants("SinkKind"));
-        assert_eq!(names(&[LogFormat::Human, LogFormat::Json]), enum_variants("LogFormat"));
-        assert_eq!(names(&[BlockedAction::Mask, BlockedAction::Drop]), enum_variants("BlockedAction"));
-        let roles = [RoleName::Follower, RoleName::Subscriber, RoleName::Moderator];
+        assert_eq!(
+            names(&[S::Keyring, S::File, S::Env]),
+            enum_variants("SecretStoreKind")
+        );
+        assert_eq!(
+            names(&[SinkKind::Irc, SinkKind::Helix]),
+            enum_variants("SinkKind")
+        );
+        assert_eq!(
+            names(&[LogFormat::Human, LogFormat::Json]),
+            enum_variants("LogFormat")
+        );
+        assert_eq!(
+            names(&[BlockedAction::Mask, BlockedAction::Drop]),
+            enum_variants("BlockedAction")
+        );
+        let roles = [
+            RoleName::Follower,
+            RoleName::Subscriber,
+            RoleName::Moderator,
+        ];
         assert_eq!(names(&roles), enum_variants("RoleName"));
     }
 }

@@ -18,8 +18,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     bridges(config, &mut problems);
     if config.http.bind.parse::<SocketAddr>().is_err() {
         problems.push(
-            Problem::new("http.bind", format!("`{}` is not an `ip:port` address", config.http.bind))
-                .with_hint("e.g. \"127.0.0.1:9464\" (or \"0.0.0.0:9464\" in a container)"),
+            Problem::new(
+                "http.bind",
+                format!("`{}` is not an `ip:port` address", config.http.bind),
+            )
+            .with_hint("e.g. \"127.0.0.1:9464\" (or \"0.0.0.0:9464\" in a container)"),
         );
     }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
@@ -35,8 +38,11 @@ fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
     if t.username.trim().is_empty() {
         if required {
             problems.push(
-                Problem::new("tiktok.username", "missing: whose TikTok live should be mirrored?")
-                    .with_hint("e.g. username = \"@creator\" (or add [[bridge]] entries)"),
+                Problem::new(
+                    "tiktok.username",
+                    "missing: whose TikTok live should be mirrored?",
+                )
+                .with_hint("e.g. username = \"@creator\" (or add [[bridge]] entries)"),
             );
         }
     } else if let Err(e) = normalize_tiktok_username(&t.username) {
@@ -47,7 +53,12 @@ fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
         ("webcast_base_url", &t.webcast_base_url),
         ("signer_base_url", &t.signer_base_url),
     ] {
-        check_url(&format!("tiktok.{key}"), value, &["http", "https"], problems);
+        check_url(
+            &format!("tiktok.{key}"),
+            value,
+            &["http", "https"],
+            problems,
+        );
     }
     if let Some(proxy) = &t.proxy {
         check_url(
@@ -73,8 +84,11 @@ fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
 fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
     if required && t.channels.is_empty() {
         problems.push(
-            Problem::new("twitch.channels", "missing: which Twitch channels get the lines?")
-                .with_hint("e.g. channels = [\"mychannel\"]"),
+            Problem::new(
+                "twitch.channels",
+                "missing: which Twitch channels get the lines?",
+            )
+            .with_hint("e.g. channels = [\"mychannel\"]"),
         );
     }
     check_channels("twitch.channels", &t.channels, problems);
@@ -92,27 +106,44 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !server_ok {
         problems.push(
-            Problem::new("twitch.server", format!("`{}` is not `host:port`", t.server))
-                .with_hint("the default is \"irc.chat.twitch.tv:6697\""),
+            Problem::new(
+                "twitch.server",
+                format!("`{}` is not `host:port`", t.server),
+            )
+            .with_hint("the default is \"irc.chat.twitch.tv:6697\""),
         );
     }
     if t.client_id.trim().is_empty() {
         problems.push(
-            Problem::new("twitch.client_id", "missing: the Twitch application's client id")
-                .with_hint("register an application at https://dev.twitch.tv/console/apps"),
+            Problem::new(
+                "twitch.client_id",
+                "missing: the Twitch application's client id",
+            )
+            .with_hint("register an application at https://dev.twitch.tv/console/apps"),
         );
     }
     if let Some(name) = &t.client_secret {
         check_secret("twitch.client_secret", name, problems);
     }
     check_secret("twitch.token", &t.token, problems);
-    check_url("twitch.oauth_base_url", &t.oauth_base_url, &["http", "https"], problems);
-    check_url("twitch.helix_base_url", &t.helix_base_url, &["http", "https"], problems);
+    check_url(
+        "twitch.oauth_base_url",
+        &t.oauth_base_url,
+        &["http", "https"],
+        problems,
+    );
+    check_url(
+        "twitch.helix_base_url",
+        &t.helix_base_url,
+        &["http", "https"],
+        problems,
+    );
     if let Some(n) = t.lines_per_30s {
         if n == 0 || n > 7_500 {
             problems.push(
-                Problem::new("twitch.lines_per_30s", format!("{n} is out of range"))
-                    .with_hint("1 to 7500; leave it out to use 20, or 100 where the bot is a moderator"),
+                Problem::new("twitch.lines_per_30s", format!("{n} is out of range")).with_hint(
+                    "1 to 7500; leave it out to use 20, or 100 where the bot is a moderator",
+                ),
             );
         }
     }
@@ -125,7 +156,10 @@ fn bridges(config: &Config, problems: &mut Vec<Problem>) {
     for (i, entry) in config.bridge.iter().enumerate() {
         let at = |key: &str| format!("bridge[{i}].{key}");
         if entry.name.trim().is_empty() {
-            problems.push(Problem::new(at("name"), "missing: every bridge needs a name"));
+            problems.push(Problem::new(
+                at("name"),
+                "missing: every bridge needs a name",
+            ));
         } else if !seen.insert(entry.name.clone()) {
             problems.push(Problem::new(
                 at("name"),
@@ -169,7 +203,9 @@ fn check_secret(path: &str, name: &str, problems: &mut Vec<Problem>) {
 /// A zero here would mean "never" or "divide by zero": always a mistake.
 pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
     if value == 0 {
-        problems.push(Problem::new(path, "must be greater than 0").with_hint("remove it to use the default"));
+        problems.push(
+            Problem::new(path, "must be greater than 0").with_hint("remove it to use the default"),
+        );
     }
 }
 

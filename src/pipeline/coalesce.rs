@@ -153,7 +153,11 @@ impl GiftStreaks {
     }
 
     fn evict_oldest(&mut self, now: Instant) {
-        let oldest = self.open.iter().min_by_key(|(_, o)| o.deadline).map(|(k, _)| *k);
+        let oldest = self
+            .open
+            .iter()
+            .min_by_key(|(_, o)| o.deadline)
+            .map(|(k, _)| *k);
         if let Some(key) = oldest {
             if let Some(open) = self.open.remove(&key) {
                 self.close(key);
@@ -221,10 +225,15 @@ pub(crate) mod tests {
         let t0 = Instant::now();
         let mut g = GiftStreaks::new(Duration::from_secs(5));
         for n in 1..200 {
-            let step = g.push(gift(1, 9, n, false, true), t0 + Duration::from_millis(u64::from(n) * 20));
+            let step = g.push(
+                gift(1, 9, n, false, true),
+                t0 + Duration::from_millis(u64::from(n) * 20),
+            );
             assert_eq!(step, GiftStep::Held { superseded: n > 1 });
         }
-        let GiftStep::Relay { event, superseded } = g.push(gift(1, 9, 200, true, true), t0 + Duration::from_secs(4)) else {
+        let GiftStep::Relay { event, superseded } =
+            g.push(gift(1, 9, 200, true, true), t0 + Duration::from_secs(4))
+        else {
             panic!("end frame must relay");
         };
         assert!(superseded);
@@ -238,21 +247,33 @@ pub(crate) mod tests {
         let t0 = Instant::now();
         let mut g = GiftStreaks::new(Duration::from_secs(5));
         for n in 1..=200 {
-            g.push(gift(1, 9, n, false, true), t0 + Duration::from_millis(u64::from(n) * 20));
+            g.push(
+                gift(1, 9, n, false, true),
+                t0 + Duration::from_millis(u64::from(n) * 20),
+            );
         }
         let last = t0 + Duration::from_millis(200 * 20);
         assert!(g.expire(last + Duration::from_millis(4_999)).is_empty());
         assert_eq!(g.next_deadline(), Some(last + Duration::from_secs(5)));
         let out = g.expire(last + Duration::from_secs(5));
         assert_eq!(out.iter().map(count_of).collect::<Vec<_>>(), [200]);
-        assert_eq!(g.push(gift(1, 9, 200, true, true), last + Duration::from_secs(6)), GiftStep::Late);
+        assert_eq!(
+            g.push(gift(1, 9, 200, true, true), last + Duration::from_secs(6)),
+            GiftStep::Late
+        );
     }
 
     #[test]
     fn non_streakable_gifts_relay_at_once_and_streaks_are_per_user_and_id() {
         let t0 = Instant::now();
         let mut g = GiftStreaks::new(Duration::from_secs(5));
-        assert!(matches!(g.push(gift(1, 1, 1, true, false), t0), GiftStep::Relay { superseded: false, .. }));
+        assert!(matches!(
+            g.push(gift(1, 1, 1, true, false), t0),
+            GiftStep::Relay {
+                superseded: false,
+                ..
+            }
+        ));
         g.push(gift(1, 2, 1, false, true), t0);
         g.push(gift(2, 2, 1, false, true), t0);
         g.push(gift(1, 3, 1, false, true), t0);

@@ -60,7 +60,11 @@ pub fn event_context(slot: Slot, event: &Event, streamer: &str) -> Value {
     vars.insert("kind", Value::from(slot.line_kind()));
     vars.insert("streamer", Value::from(streamer));
     match &event.kind {
-        EventKind::Chat { user, text, language } => {
+        EventKind::Chat {
+            user,
+            text,
+            language,
+        } => {
             vars.insert("user", user_value(user));
             vars.insert("text", Value::from(text.as_str()));
             vars.insert("language", Value::from(language.as_str()));
@@ -88,7 +92,10 @@ pub fn event_context(slot: Slot, event: &Event, streamer: &str) -> Value {
             );
             vars.insert("count", Value::from(*count));
             vars.insert("total_diamonds", Value::from(total_diamonds(event)));
-            vars.insert("to_user", to_user.as_ref().map_or(Value::from(()), user_value));
+            vars.insert(
+                "to_user",
+                to_user.as_ref().map_or(Value::from(()), user_value),
+            );
         }
         EventKind::Like { user, count, total } => {
             vars.insert("user", optional_user(user.as_ref()));
@@ -170,7 +177,15 @@ pub fn join_summary_context(summary: &JoinSummary, window_secs: u64, streamer: &
         ("kind", Value::from(Slot::JoinSummary.line_kind())),
         ("streamer", Value::from(streamer)),
         ("joins", Value::from(summary.joins)),
-        ("users", summary.users.iter().map(String::as_str).map(Value::from).collect()),
+        (
+            "users",
+            summary
+                .users
+                .iter()
+                .map(String::as_str)
+                .map(Value::from)
+                .collect(),
+        ),
         ("window_secs", Value::from(window_secs)),
     ])
 }

@@ -61,24 +61,35 @@ impl Filters {
             .collect();
         if !words.is_empty() {
             let joined = format!("(?i)(?:{})", words.join("|"));
-            match RegexBuilder::new(&joined).size_limit(PATTERN_SIZE_LIMIT * 4).build() {
+            match RegexBuilder::new(&joined)
+                .size_limit(PATTERN_SIZE_LIMIT * 4)
+                .build()
+            {
                 Ok(re) => blocked.push(re),
                 Err(e) => problems.push(Problem::new("filters.blocked_words", e.to_string())),
             }
         }
         for (i, pattern) in config.blocked_patterns.iter().enumerate() {
-            match RegexBuilder::new(pattern).size_limit(PATTERN_SIZE_LIMIT).build() {
+            match RegexBuilder::new(pattern)
+                .size_limit(PATTERN_SIZE_LIMIT)
+                .build()
+            {
                 Ok(re) if re.is_match("") => problems.push(
                     Problem::new(
                         format!("filters.blocked_patterns[{i}]"),
-                        format!("`{pattern}` matches the empty string, so it would match every message"),
+                        format!(
+                            "`{pattern}` matches the empty string, so it would match every message"
+                        ),
                     )
                     .with_hint("use `+` instead of `*`, or anchor it"),
                 ),
                 Ok(re) => blocked.push(re),
                 Err(e) => problems.push(
-                    Problem::new(format!("filters.blocked_patterns[{i}]"), format!("not a regular expression: {e}"))
-                        .with_hint("Rust `regex` syntax; use `blocked_words` for plain words"),
+                    Problem::new(
+                        format!("filters.blocked_patterns[{i}]"),
+                        format!("not a regular expression: {e}"),
+                    )
+                    .with_hint("Rust `regex` syntax; use `blocked_words` for plain words"),
                 ),
             }
         }
@@ -98,8 +109,11 @@ impl Filters {
         let allowed = handles("allowed_users", &config.allowed_users);
         if config.chat_allowlist && allowed.is_empty() {
             problems.push(
-                Problem::new("filters.chat_allowlist", "is on but `allowed_users` is empty: no comment would be relayed")
-                    .with_hint("list the users in filters.allowed_users, or turn chat_allowlist off"),
+                Problem::new(
+                    "filters.chat_allowlist",
+                    "is on but `allowed_users` is empty: no comment would be relayed",
+                )
+                .with_hint("list the users in filters.allowed_users, or turn chat_allowlist off"),
             );
         }
         if !problems.is_empty() {
@@ -190,8 +204,16 @@ impl Filters {
 /// `\b` only where the word starts or ends with a word character (so `c++` still matches).
 fn whole_word(word: &str) -> String {
     let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    let start = if is_word(word.chars().next()) { r"\b" } else { "" };
-    let end = if is_word(word.chars().last()) { r"\b" } else { "" };
+    let start = if is_word(word.chars().next()) {
+        r"\b"
+    } else {
+        ""
+    };
+    let end = if is_word(word.chars().last()) {
+        r"\b"
+    } else {
+        ""
+    };
     format!("{start}{}{end}", regex::escape(word))
 }
 
@@ -260,7 +282,10 @@ mod tests {
             c.blocked_patterns = vec![r"(?i)buy\s+followers".into()];
             c.blocked_action = BlockedAction::Drop;
         });
-        assert_eq!(f.apply_blocklist(&mut chat("a", "Buy   followers here")), Blocklist::Drop);
+        assert_eq!(
+            f.apply_blocklist(&mut chat("a", "Buy   followers here")),
+            Blocklist::Drop
+        );
         assert_eq!(f.apply_blocklist(&mut chat("a", "hello")), Blocklist::Clean);
     }
 
@@ -308,7 +333,11 @@ mod tests {
             chat_allowlist: true,
             ..FiltersConfig::default()
         };
-        let paths: Vec<String> = Filters::new(&config).unwrap_err().into_iter().map(|p| p.path).collect();
+        let paths: Vec<String> = Filters::new(&config)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
         assert_eq!(
             paths,
             [

@@ -50,7 +50,9 @@ use crate::event::{Event, EventKind};
 use crate::limits::DEDUPE_CAPACITY;
 use crate::line::Line;
 use coalesce::{GiftStep, GiftStreaks};
-use context::{event_context, flood_context, join_summary_context, like_summary_context, total_diamonds};
+use context::{
+    event_context, flood_context, join_summary_context, like_summary_context, total_diamonds,
+};
 use dedupe::Dedupe;
 use filter::{Blocklist, Filters};
 use route::{Destination, destination, priority};
@@ -210,15 +212,27 @@ impl Pipeline {
             self.stats.release(event.type_name(), outcome);
         }
         if let Some(summary) = self.likes.expire(now) {
-            let ctx = like_summary_context(&summary, self.config.coalesce.like_window_secs, &self.config.streamer);
+            let ctx = like_summary_context(
+                &summary,
+                self.config.coalesce.like_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::LikeSummary, &ctx, &mut out);
         }
         if let Some(summary) = self.joins.expire(now) {
-            let ctx = join_summary_context(&summary, self.config.coalesce.join_window_secs, &self.config.streamer);
+            let ctx = join_summary_context(
+                &summary,
+                self.config.coalesce.join_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::JoinSummary, &ctx, &mut out);
         }
         for flood in self.flood.expire(now) {
-            let ctx = flood_context(&flood, self.config.coalesce.chat_flood_window_secs, &self.config.streamer);
+            let ctx = flood_context(
+                &flood,
+                self.config.coalesce.chat_flood_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::ChatFlood, &ctx, &mut out);
         }
         out
@@ -233,15 +247,27 @@ impl Pipeline {
             self.stats.release(event.type_name(), outcome);
         }
         if let Some(summary) = self.likes.drain() {
-            let ctx = like_summary_context(&summary, self.config.coalesce.like_window_secs, &self.config.streamer);
+            let ctx = like_summary_context(
+                &summary,
+                self.config.coalesce.like_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::LikeSummary, &ctx, &mut out);
         }
         if let Some(summary) = self.joins.drain() {
-            let ctx = join_summary_context(&summary, self.config.coalesce.join_window_secs, &self.config.streamer);
+            let ctx = join_summary_context(
+                &summary,
+                self.config.coalesce.join_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::JoinSummary, &ctx, &mut out);
         }
         for flood in self.flood.drain() {
-            let ctx = flood_context(&flood, self.config.coalesce.chat_flood_window_secs, &self.config.streamer);
+            let ctx = flood_context(
+                &flood,
+                self.config.coalesce.chat_flood_window_secs,
+                &self.config.streamer,
+            );
             self.emit_summary(Slot::ChatFlood, &ctx, &mut out);
         }
         out

@@ -370,8 +370,17 @@ mod tests {
         assert_eq!(relayed, 1);
         assert_eq!(f.next_deadline(), Some(t0 + Duration::from_secs(10)));
         let floods = f.expire(t0 + Duration::from_secs(10));
-        assert_eq!(floods, vec![Flood { text: "W".into(), count: 999 }]);
-        assert!(f.push("W", t0 + Duration::from_secs(11)), "a new window relays again");
+        assert_eq!(
+            floods,
+            vec![Flood {
+                text: "W".into(),
+                count: 999
+            }]
+        );
+        assert!(
+            f.push("W", t0 + Duration::from_secs(11)),
+            "a new window relays again"
+        );
     }
 
     proptest! {

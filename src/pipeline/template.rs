@@ -86,7 +86,9 @@ impl Templates {
             let source = routes.template(slot).to_owned();
             // The defaults are ours and tested; a failure here is a bug, reported like any.
             for target in [&mut env, &mut check] {
-                if let Err(e) = target.add_template_owned(default_name(slot), slot.default_template()) {
+                if let Err(e) =
+                    target.add_template_owned(default_name(slot), slot.default_template())
+                {
                     problems.push(Problem::new(slot.path(), format!("built-in template: {e}")));
                 }
             }
@@ -94,7 +96,10 @@ impl Templates {
                 problems.push(syntax_problem(slot, &e));
                 continue;
             }
-            if check.add_template_owned(configured_name(slot), source).is_err() {
+            if check
+                .add_template_owned(configured_name(slot), source)
+                .is_err()
+            {
                 continue;
             }
             let before = problems.len();
@@ -106,8 +111,11 @@ impl Templates {
                     .and_then(|t| t.render(sample));
                 if let Err(e) = rendered {
                     problems.push(
-                        Problem::new(slot.path(), format!("fails on a sample event: {}", describe(&e)))
-                            .with_hint(format!("variables: {}", slot.variable_names().join(", "))),
+                        Problem::new(
+                            slot.path(),
+                            format!("fails on a sample event: {}", describe(&e)),
+                        )
+                        .with_hint(format!("variables: {}", slot.variable_names().join(", "))),
                     );
                 }
             }
@@ -165,8 +173,11 @@ fn describe(e: &minijinja::Error) -> String {
 }
 
 fn syntax_problem(slot: Slot, e: &minijinja::Error) -> Problem {
-    Problem::new(slot.path(), format!("template does not parse: {}", describe(e)))
-        .with_hint("minijinja syntax: {{ variable }}, {% if ... %}...{% endif %}, {{ value | filter }}")
+    Problem::new(
+        slot.path(),
+        format!("template does not parse: {}", describe(e)),
+    )
+    .with_hint("minijinja syntax: {{ variable }}, {% if ... %}...{% endif %}, {{ value | filter }}")
 }
 
 /// Every variable the template reads must be one the slot offers, down to attributes.
@@ -186,7 +197,11 @@ fn check_variables(env: &Environment<'static>, slot: Slot, problems: &mut Vec<Pr
         let Some(attrs) = slot.attributes_of(root) else {
             let names = slot.variable_names();
             let hint = match nearest(root, names.iter().copied()) {
-                Some(best) => format!("did you mean `{best}`? ({} has: {})", slot.route(), names.join(", ")),
+                Some(best) => format!(
+                    "did you mean `{best}`? ({} has: {})",
+                    slot.route(),
+                    names.join(", ")
+                ),
                 None => format!("{} has: {}", slot.route(), names.join(", ")),
             };
             problems.push(
@@ -250,16 +265,41 @@ mod tests {
         });
         let problems = Templates::compile(&routes).unwrap_err();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert!(text.iter().any(|p| p.starts_with("routes.gift.template: unknown variable `cuont`") && p.contains("did you mean `count`?")), "{text:#?}");
-        assert!(text.iter().any(|p| p.starts_with("routes.gift.template: `gift` has no `nmae`") && p.contains("`gift.name`")), "{text:#?}");
-        assert!(text.iter().any(|p| p.starts_with("routes.gift.template: `user` has no `nick`")), "{text:#?}");
-        assert!(text.iter().any(|p| p.starts_with("routes.chat.template: `user.roles` has no `admin`")), "{text:#?}");
-        assert!(text.iter().any(|p| p.starts_with("routes.follow.template: template does not parse")), "{text:#?}");
+        assert!(
+            text.iter().any(
+                |p| p.starts_with("routes.gift.template: unknown variable `cuont`")
+                    && p.contains("did you mean `count`?")
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(
+                |p| p.starts_with("routes.gift.template: `gift` has no `nmae`")
+                    && p.contains("`gift.name`")
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.starts_with("routes.gift.template: `user` has no `nick`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.starts_with("routes.chat.template: `user.roles` has no `admin`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.starts_with("routes.follow.template: template does not parse")),
+            "{text:#?}"
+        );
     }
 
     #[test]
     fn variables_of_another_kind_are_refused() {
-        let routes = routes_with(|r| r.follow.template = "{{ user.name }} sent {{ gift.name }}".into());
+        let routes =
+            routes_with(|r| r.follow.template = "{{ user.name }} sent {{ gift.name }}".into());
         let problems = Templates::compile(&routes).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "routes.follow.template");
@@ -270,31 +310,60 @@ mod tests {
         let t = Templates::compile(&RoutesConfig::default()).unwrap();
         let ctx = Value::from_pairs([
             ("user", Value::from_pairs([("name", "x")])),
-            ("text", Value::from("{{ 7 * 7 }} {% for i in range(9) %}{% endfor %}")),
+            (
+                "text",
+                Value::from("{{ 7 * 7 }} {% for i in range(9) %}{% endfor %}"),
+            ),
         ]);
         let r = t.render(Slot::Chat, &ctx).unwrap();
-        assert_eq!(r.text, "[TT] x: {{ 7 * 7 }} {% for i in range(9) %}{% endfor %}");
+        assert_eq!(
+            r.text,
+            "[TT] x: {{ 7 * 7 }} {% for i in range(9) %}{% endfor %}"
+        );
     }
 
     #[test]
     fn a_runtime_failure_falls_back_to_the_default() {
         let routes = routes_with(|r| {
-            r.chat.template = "{% if text == 'boom' %}{{ 1 // 0 }}{% endif %}{{ user.name }}> {{ text }}".into();
+            r.chat.template =
+                "{% if text == 'boom' %}{{ 1 // 0 }}{% endif %}{{ user.name }}> {{ text }}".into();
         });
         let t = Templates::compile(&routes).unwrap();
-        let ctx = |text: &str| Value::from_pairs([("user", Value::from_pairs([("name", "x")])), ("text", Value::from(text))]);
-        assert_eq!(t.render(Slot::Chat, &ctx("hi")).unwrap(), Rendered { text: "x> hi".into(), fell_back: false });
-        assert_eq!(t.render(Slot::Chat, &ctx("boom")).unwrap(), Rendered { text: "[TT] x: boom".into(), fell_back: true });
+        let ctx = |text: &str| {
+            Value::from_pairs([
+                ("user", Value::from_pairs([("name", "x")])),
+                ("text", Value::from(text)),
+            ])
+        };
+        assert_eq!(
+            t.render(Slot::Chat, &ctx("hi")).unwrap(),
+            Rendered {
+                text: "x> hi".into(),
+                fell_back: false
+            }
+        );
+        assert_eq!(
+            t.render(Slot::Chat, &ctx("boom")).unwrap(),
+            Rendered {
+                text: "[TT] x: boom".into(),
+                fell_back: true
+            }
+        );
     }
 
     #[test]
     fn runaway_templates_are_stopped_at_load() {
         let routes = routes_with(|r| {
-            r.chat.template = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}".into();
+            r.chat.template =
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+                    .into();
         });
         let problems = Templates::compile(&routes).unwrap_err();
         assert_eq!(problems[0].path, "routes.chat.template");
-        assert!(problems[0].message.contains("fails on a sample event"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("fails on a sample event"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -303,7 +372,9 @@ mod tests {
             r.gift.template = "{{ user.name | upper }}{% if total_diamonds >= 10 %} big{% endif %} {{ total_diamonds | thousands }}".into();
         });
         let t = Templates::compile(&routes).unwrap();
-        let r = t.render(Slot::Gift, &sample_context(Slot::Gift, "c")).unwrap();
+        let r = t
+            .render(Slot::Gift, &sample_context(Slot::Gift, "c"))
+            .unwrap();
         assert_eq!(r.text, "ANA 🌸 big 12");
         assert_eq!(thousands(Value::from(1_234_567)), "1,234,567");
         assert_eq!(thousands(Value::from(-1_000)), "-1,000");
