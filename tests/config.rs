@@ -82,8 +82,10 @@ fn the_example_parses_validates_and_shows_the_defaults() {
 #[test]
 fn the_example_documents_every_option() {
     let text = std::fs::read_to_string(example()).unwrap();
-    let mut sample = Config::default();
-    sample.state_dir = Some("/x".into());
+    let mut sample = Config {
+        state_dir: Some("/x".into()),
+        ..Config::default()
+    };
     sample.tiktok.session_id = Some("x".into());
     sample.tiktok.proxy = Some("x".into());
     sample.twitch.client_secret = Some("x".into());

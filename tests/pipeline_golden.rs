@@ -55,7 +55,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -268,8 +268,10 @@ fn the_2026_first_batch_is_history() {
         flagged
     );
 
-    let mut history = PipelineConfig::default();
-    history.relay_history = true;
+    let history = PipelineConfig {
+        relay_history: true,
+        ..PipelineConfig::default()
+    };
     let mut p = Pipeline::new(&history).unwrap();
     let lines: Vec<String> = events
         .iter()

@@ -179,15 +179,15 @@ fn describe_message(message: &str, key: &str, join: &dyn Fn(&str) -> String) -> 
     }
     // The `config` crate's own text for a bad enum value names the Rust type, not the
     // choices: "enum SinkKind does not have variant constructor ircx".
-    if let Some(rest) = message.strip_prefix("enum ") {
-        if let Some((type_name, variant)) = rest.split_once(" does not have variant constructor ") {
-            let valid = enum_variants(type_name);
-            return Found {
-                problem: Problem::new(join(key), format!("unknown value `{variant}`")),
-                remove: key.to_owned(),
-            }
-            .hinted(suggest("value", variant, valid));
+    if let Some(rest) = message.strip_prefix("enum ")
+        && let Some((type_name, variant)) = rest.split_once(" does not have variant constructor ")
+    {
+        let valid = enum_variants(type_name);
+        return Found {
+            problem: Problem::new(join(key), format!("unknown value `{variant}`")),
+            remove: key.to_owned(),
         }
+        .hinted(suggest("value", variant, valid));
     }
     Found {
         problem: Problem::new(join(key), message.to_owned()),

@@ -138,14 +138,14 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
         &["http", "https"],
         problems,
     );
-    if let Some(n) = t.lines_per_30s {
-        if n == 0 || n > 7_500 {
-            problems.push(
-                Problem::new("twitch.lines_per_30s", format!("{n} is out of range")).with_hint(
-                    "1 to 7500; leave it out to use 20, or 100 where the bot is a moderator",
-                ),
-            );
-        }
+    if let Some(n) = t.lines_per_30s
+        && (n == 0 || n > 7_500)
+    {
+        problems.push(
+            Problem::new("twitch.lines_per_30s", format!("{n} is out of range")).with_hint(
+                "1 to 7500; leave it out to use 20, or 100 where the bot is a moderator",
+            ),
+        );
     }
     non_zero("twitch.queue_capacity", t.queue_capacity as u64, problems);
     non_zero("twitch.dedupe_window_secs", t.dedupe_window_secs, problems);

@@ -158,12 +158,12 @@ impl GiftStreaks {
             .iter()
             .min_by_key(|(_, o)| o.deadline)
             .map(|(k, _)| *k);
-        if let Some(key) = oldest {
-            if let Some(open) = self.open.remove(&key) {
-                self.close(key);
-                self.evicted.push(open.event);
-                self.evicted_at.get_or_insert(now);
-            }
+        if let Some(key) = oldest
+            && let Some(open) = self.open.remove(&key)
+        {
+            self.close(key);
+            self.evicted.push(open.event);
+            self.evicted_at.get_or_insert(now);
         }
     }
 
@@ -171,10 +171,10 @@ impl GiftStreaks {
     fn close(&mut self, key: StreakKey) {
         if self.closed.insert(key) {
             self.closed_order.push_back(key);
-            if self.closed_order.len() > MAX_OPEN_GIFT_STREAKS {
-                if let Some(old) = self.closed_order.pop_front() {
-                    self.closed.remove(&old);
-                }
+            if self.closed_order.len() > MAX_OPEN_GIFT_STREAKS
+                && let Some(old) = self.closed_order.pop_front()
+            {
+                self.closed.remove(&old);
             }
         }
     }

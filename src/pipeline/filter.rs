@@ -134,10 +134,10 @@ impl Filters {
     pub fn check_user(&self, event: &Event) -> Result<(), &'static str> {
         let user = event.kind.user();
         let handle = user.map(|u| u.username.to_lowercase());
-        if let Some(handle) = &handle {
-            if self.ignored.contains(handle) {
-                return Err("ignored_user");
-            }
+        if let Some(handle) = &handle
+            && self.ignored.contains(handle)
+        {
+            return Err("ignored_user");
         }
         let authored = matches!(
             event.kind,

@@ -220,11 +220,11 @@ impl ChatFlood {
     /// window (it will be counted in the flood line).
     pub fn push(&mut self, text: &str, now: Instant) -> bool {
         let key = flood_key(text);
-        if let Some(open) = self.open.get_mut(&key) {
-            if open.ends > now {
-                open.repeats += 1;
-                return false;
-            }
+        if let Some(open) = self.open.get_mut(&key)
+            && open.ends > now
+        {
+            open.repeats += 1;
+            return false;
         }
         if self.open.len() < MAX_FLOOD_KEYS || self.open.contains_key(&key) {
             self.open.insert(

@@ -223,15 +223,14 @@ fn check_variables(env: &Environment<'static>, slot: Slot, problems: &mut Vec<Pr
             );
             continue;
         }
-        if *attr == "roles" {
-            if let Some(flag) = parts.get(2) {
-                if !ROLE_FIELDS.contains(flag) {
-                    problems.push(
-                        Problem::new(slot.path(), format!("`{root}.roles` has no `{flag}`"))
-                            .with_hint(format!("roles: {}", ROLE_FIELDS.join(", "))),
-                    );
-                }
-            }
+        if *attr == "roles"
+            && let Some(flag) = parts.get(2)
+            && !ROLE_FIELDS.contains(flag)
+        {
+            problems.push(
+                Problem::new(slot.path(), format!("`{root}.roles` has no `{flag}`"))
+                    .with_hint(format!("roles: {}", ROLE_FIELDS.join(", "))),
+            );
         }
     }
 }
