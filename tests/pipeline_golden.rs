@@ -126,7 +126,7 @@ fn every_relayed_kind_renders_like_the_reference_decode() {
         let (_, event) = decode_line(capture);
         let mut p = Pipeline::new(&everything_on()).unwrap();
         let mut lines = p.push(event, t0);
-        lines.extend(p.flush(t0));
+        lines.extend(p.flush());
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, [expected.as_str()], "for {reference}");
         assert!(p.stats().snapshot().balanced());
@@ -218,7 +218,7 @@ fn the_whole_capture_through_the_default_pipeline() {
         events += 1;
         lines.extend(p.push(event, t0 + Duration::from_millis(i as u64 * 50)));
     }
-    lines.extend(p.flush(t0 + Duration::from_secs(600)));
+    lines.extend(p.flush()));
     let s = p.stats().snapshot();
     assert_eq!(s.total().received, events);
     assert_eq!(s.total().pending, 0);

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use config::{ConfigError, Environment, File, FileFormat, Map, Value, ValueKind};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::names::nearest;
@@ -79,11 +80,12 @@ pub fn read_tree(path: &Path, env: Option<HashMap<String, String>>) -> Result<Va
 /// Deserializes `tree` into `T`, recording every error under `prefix` and removing the
 /// offending key until it succeeds. Returns the value (if serde could be satisfied) and
 /// the cleaned tree.
-pub fn deserialize_collecting<T: DeserializeOwned>(
+pub fn deserialize_collecting<T: DeserializeOwned + Default + Serialize>(
     mut tree: Value,
     prefix: &str,
     problems: &mut Vec<Problem>,
 ) -> (Option<T>, Value) {
+    let defaults = serde_json::to_value(T::default()).unwrap_or_default();
     for _ in 0..MAX_CONFIG_PROBLEMS {
         let error = match tree.clone().try_deserialize::<T>() {
             Ok(value) => return (Some(value), tree),
@@ -92,7 +94,13 @@ pub fn deserialize_collecting<T: DeserializeOwned>(
         let found = describe(&error, prefix);
         let removable = found.remove.clone();
         let origin = value_at(&tree, &removable).and_then(|v| v.origin().map(str::to_owned));
-        problems.push(found.problem.with_origin(origin.as_deref()));
+        let mut problem = found.problem.with_origin(origin.as_deref());
+        if problem.hint.is_none()
+            && let Some(default) = default_at(&defaults, &removable)
+        {
+            problem = problem.with_hint(format!("the default is {default}"));
+        }
+        problems.push(problem);
         if !remove_path(&mut tree, &removable) {
             break;
         }
@@ -250,6 +258,21 @@ fn value_at<'t>(tree: &'t Value, path: &str) -> Option<&'t Value> {
         };
     }
     Some(node)
+}
+
+/// The default at `path`, written as TOML would (`60`, `"irc"`, `[]`), for hints.
+fn default_at(defaults: &serde_json::Value, path: &str) -> Option<String> {
+    let mut node = defaults;
+    for segment in split_path(path) {
+        node = match segment {
+            Segment::Key(k) => node.get(k)?,
+            Segment::Index(i) => node.get(i)?,
+        };
+    }
+    match node {
+        serde_json::Value::Null | serde_json::Value::Object(_) => None,
+        other => Some(other.to_string()),
+    }
 }
 
 /// The value at `key` of a table (cloned), if the tree is a table holding it.

@@ -15,6 +15,7 @@
 //!   `[coalesce]`.
 //! - [`load`]: reading, env layering, collecting serde errors instead of stopping at one.
 //! - [`validate`]: required values, names, URLs, zero thresholds.
+//! - [`slot`]: template slots, their defaults and variables.
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
@@ -25,6 +26,7 @@ pub mod load;
 pub mod names;
 pub mod routes;
 pub mod schema;
+pub mod slot;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -302,7 +304,7 @@ struct Section<'a> {
 }
 
 impl Section<'_> {
-    fn merged<T: serde::de::DeserializeOwned>(
+    fn merged<T: serde::de::DeserializeOwned + Default + serde::Serialize>(
         &mut self,
         key: &str,
         over: Option<&config::Value>,

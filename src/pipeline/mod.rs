@@ -23,7 +23,7 @@
 //!     for line in pipeline.push(event, now) { /* hand to the sink */ }
 //! }
 //! // Call tick() by pipeline.next_deadline() to flush streaks and summaries;
-//! // flush() at shutdown. Or let run() do all of it on tokio time.
+//! // flush() at shutdown. Or let Pipeline::run do all of it on tokio time.
 //! let _late_lines = pipeline.tick(now);
 //! assert!(pipeline.stats().snapshot().balanced());
 //! ```
@@ -33,6 +33,7 @@ pub mod context;
 pub mod dedupe;
 pub mod filter;
 pub mod route;
+mod run;
 pub mod samples;
 pub mod stats;
 pub mod summary;
@@ -41,8 +42,6 @@ pub mod template;
 use std::time::{Duration, Instant};
 
 use minijinja::Value;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::validate::non_zero;
 use crate::config::{CoalesceConfig, ConfigErrors, FiltersConfig, RoutesConfig, Slot};
@@ -151,7 +150,6 @@ impl Pipeline {
                 return out;
             }
         };
-        let msg_id = event.meta.msg_id;
         let outcome = match (slot, &event.kind) {
             (Slot::Gift, _) => {
                 self.push_gift(event, now, &mut out);
@@ -193,12 +191,11 @@ impl Pipeline {
             }
             (Slot::LiveEnded, _) => {
                 // What was still held goes out before "the live has ended".
-                out.extend(self.flush(now));
+                out.extend(self.flush());
                 self.emit_event(slot, &event, &mut out)
             }
             _ => self.emit_event(slot, &event, &mut out),
         };
-        let _ = msg_id;
         self.stats.outcome(kind, outcome);
         out
     }
@@ -240,7 +237,7 @@ impl Pipeline {
 
     /// Everything still held, now, whatever its deadline (shutdown, end of stream). After
     /// it, `stats().snapshot().total().pending == 0`.
-    pub fn flush(&mut self, _now: Instant) -> Vec<Line> {
+    pub fn flush(&mut self) -> Vec<Line> {
         let mut out = Vec::new();
         for event in self.gifts.drain() {
             let outcome = self.relay_gift(&event, &mut out);
@@ -391,45 +388,5 @@ impl Pipeline {
             }
             Err(_) => Outcome::Failed,
         }
-    }
-
-    /// Runs the pipeline on tokio time: events from `events`, lines to `lines`, timers by
-    /// [`Pipeline::next_deadline`]. Returns when `shutdown` is cancelled, the event channel
-    /// closes (both flush what is held first) or the line channel closes.
-    pub async fn run(
-        mut self,
-        mut events: mpsc::Receiver<Event>,
-        lines: mpsc::Sender<Line>,
-        shutdown: CancellationToken,
-    ) {
-        let now = || tokio::time::Instant::now().into_std();
-        loop {
-            let deadline = self.next_deadline().map(tokio::time::Instant::from_std);
-            let batch = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                event = events.recv() => match event {
-                    Some(event) => self.push(event, now()),
-                    None => break,
-                },
-                _ = sleep_until(deadline), if deadline.is_some() => self.tick(now()),
-            };
-            for line in batch {
-                if lines.send(line).await.is_err() {
-                    return;
-                }
-            }
-        }
-        for line in self.flush(now()) {
-            if lines.send(line).await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
