@@ -226,7 +226,7 @@ fn environment_variables_layer_over_the_file() {
         found,
         [
             "twitch.botlogin: unknown key (set in the environment) (did you mean `bot_login`?)",
-            "twitch.queue_capacity: expected an integer, found string \"lots\" (set in the environment)",
+            "twitch.queue_capacity: expected an integer, found string \"lots\" (set in the environment) (the default is 64)",
         ]
     );
 }

@@ -88,7 +88,7 @@ fn a_200_message_gift_streak_gives_one_line_with_its_final_count() {
     }
     lines.extend(p.push(rose(200, 7, 200, true), t0 + Duration::from_secs(3)));
     lines.extend(p.tick(t0 + Duration::from_secs(60)));
-    lines.extend(p.flush()));
+    lines.extend(p.flush());
     assert_eq!(texts(&lines), ["[TT] 🎁 GIVER sent 200× Rose (200 💎)"]);
     assert_eq!(lines[0].priority, Priority::High);
     assert_eq!(lines[0].msg_id, 200);
@@ -167,7 +167,7 @@ fn ten_thousand_likes_give_one_summary_per_window() {
         );
         lines.extend(p.push(like, t0 + Duration::from_millis(i * 30))); // 300 s
     }
-    lines.extend(p.flush()));
+    lines.extend(p.flush());
     assert_eq!(lines.len(), 5, "{:#?}", texts(&lines));
     assert!(
         lines

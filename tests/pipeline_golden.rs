@@ -218,7 +218,7 @@ fn the_whole_capture_through_the_default_pipeline() {
         events += 1;
         lines.extend(p.push(event, t0 + Duration::from_millis(i as u64 * 50)));
     }
-    lines.extend(p.flush()));
+    lines.extend(p.flush());
     let s = p.stats().snapshot();
     assert_eq!(s.total().received, events);
     assert_eq!(s.total().pending, 0);
