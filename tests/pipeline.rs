@@ -441,3 +441,85 @@ async fn run_flushes_lost_streaks_on_tokio_time_and_everything_at_shutdown() {
     assert_eq!(s.total().pending, 0);
     assert!(s.balanced());
 }
+
+mod accounting {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_event() -> impl Strategy<Value = Event> {
+        let kinds = prop_oneof![
+            ("[a-c]{1,2}", 0u64..5).prop_map(|(text, u)| EventKind::Chat {
+                user: user(u, &format!("u{u}")),
+                text,
+                language: String::new()
+            }),
+            (0u64..3, 0u64..3, 1u32..20, any::<bool>(), any::<bool>()).prop_map(
+                |(u, s, count, end, streakable)| EventKind::Gift {
+                    user: user(u, &format!("u{u}")),
+                    gift: Gift {
+                        id: 1,
+                        name: "Rose".into(),
+                        diamonds: 1,
+                        streakable
+                    },
+                    count,
+                    streak_end: end,
+                    streak_id: s,
+                    to_user: None,
+                }
+            ),
+            (1u32..20, 0u64..10_000).prop_map(|(count, total)| EventKind::Like {
+                user: None,
+                count,
+                total
+            }),
+            (0u64..5).prop_map(|u| EventKind::Join { user: user(u, "j") }),
+            (0u64..500).prop_map(|current| EventKind::Viewers {
+                current,
+                cumulative: 0
+            }),
+            (0u64..5).prop_map(|u| EventKind::Follow { user: user(u, "f") }),
+            Just(EventKind::Control {
+                action: ControlAction::Ended
+            }),
+            Just(EventKind::Unknown),
+        ];
+        (kinds, 0u64..40, any::<bool>()).prop_map(|(kind, msg_id, history)| Event {
+            meta: Meta {
+                method: "p".into(),
+                msg_id,
+                history,
+                ..Meta::default()
+            },
+            kind,
+        })
+    }
+
+    proptest! {
+        /// Whatever arrives, in whatever order and timing, every event is accounted for at
+        /// every step, and nothing is pending after a flush.
+        #[test]
+        fn every_event_is_accounted_for(
+            events in proptest::collection::vec((any_event(), 0u64..8_000), 0..200),
+            summaries in any::<bool>(),
+        ) {
+            let mut p = pipeline(|c| {
+                c.routes.join.summary = summaries;
+                c.routes.like.enabled = !summaries;
+                c.routes.viewers.enabled = true;
+            });
+            let mut now = Instant::now();
+            let mut lines = 0usize;
+            for (event, gap_ms) in events {
+                now += Duration::from_millis(gap_ms);
+                lines += p.push(event, now).len();
+                prop_assert!(p.stats().snapshot().balanced());
+            }
+            lines += p.flush().len();
+            let s = p.stats().snapshot();
+            prop_assert!(s.balanced());
+            prop_assert_eq!(s.total().pending, 0);
+            prop_assert_eq!(s.lines.values().sum::<u64>() as usize, lines);
+        }
+    }
+}

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use minijinja::Value;
 
-use super::summary::{Flood, JoinSummary, LikeSummary};
+use super::flood::Flood;
+use super::summary::{JoinSummary, LikeSummary};
 use crate::config::Slot;
 use crate::event::{BattleSide, Event, EventKind, User};
 

@@ -371,5 +371,36 @@ mod tests {
                 prop_assert!(!words.contains(&token.to_string()), "{} survived in {}", token, masked);
             }
         }
+
+        /// Ignored users never pass; allowed users always pass the role and allowlist
+        /// filters; others pass exactly when they hold a required role.
+        #[test]
+        fn user_rules_hold_for_any_user(
+            handle in "[a-z]{2,6}",
+            follower in any::<bool>(),
+            subscriber in any::<bool>(),
+            ignored in any::<bool>(),
+            allowed in any::<bool>(),
+        ) {
+            let f = filters(|c| {
+                c.only_roles = vec![RoleName::Subscriber];
+                if ignored { c.ignored_users = vec![handle.clone()]; }
+                if allowed { c.allowed_users = vec![handle.clone()]; }
+            });
+            let mut e = chat(&handle, "hi");
+            if let EventKind::Chat { user, .. } = &mut e.kind {
+                user.roles.follower = follower;
+                user.roles.subscriber = subscriber;
+            }
+            let verdict = f.check_user(&e);
+            let expected = if ignored {
+                Err("ignored_user")
+            } else if allowed || subscriber {
+                Ok(())
+            } else {
+                Err("role")
+            };
+            prop_assert_eq!(verdict, expected);
+        }
     }
 }

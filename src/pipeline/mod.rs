@@ -7,7 +7,7 @@
 //! 3. **route**: its kind's `[routes.<kind>]` must be enabled ([`route`]);
 //! 4. **filters**: ignored/allowed users, chat allowlist, roles, blocked words ([`filter`]);
 //! 5. **coalescing**: gift streaks ([`coalesce`]), like/join summaries, viewer counts and
-//!    chat floods ([`summary`]);
+//!    chat floods ([`summary`], [`flood`]);
 //! 6. **template** ([`template`]) into a [`Line`] with its priority.
 //!
 //! Every event ends relayed, filtered (by rule), coalesced or failed ([`stats`]).
@@ -32,6 +32,7 @@ pub mod coalesce;
 pub mod context;
 pub mod dedupe;
 pub mod filter;
+pub mod flood;
 pub mod route;
 mod run;
 pub mod samples;
@@ -54,9 +55,10 @@ use context::{
 };
 use dedupe::Dedupe;
 use filter::{Blocklist, Filters};
+use flood::ChatFlood;
 use route::{Destination, destination, priority};
 pub use stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
-use summary::{ChatFlood, JoinWindow, LikeWindow, ViewerGate};
+use summary::{JoinWindow, LikeWindow, ViewerGate};
 use template::Templates;
 
 /// Everything the pipeline is configured by: one bridge's `[routes]`, `[filters]`,

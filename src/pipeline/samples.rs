@@ -4,7 +4,8 @@
 use minijinja::Value;
 
 use super::context::{event_context, flood_context, join_summary_context, like_summary_context};
-use super::summary::{Flood, JoinSummary, LikeSummary};
+use super::flood::Flood;
+use super::summary::{JoinSummary, LikeSummary};
 use crate::config::Slot;
 use crate::event::{
     BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta, Roles, User,

@@ -1,5 +1,5 @@
-//! Turning floods into single lines: like and join summaries per window, viewer counts at
-//! most every interval and only on change, and identical comments collapsed.
+//! Turning floods into single lines: like and join summaries per window, and viewer counts
+//! at most every interval and only on change. (Identical comments: [`super::flood`].)
 //!
 //! Like summaries are built on the room's running total, because TikTok stops sending a
 //! user's like events after 10–20 likes while the total keeps rising (TikTok-Live-Connector
@@ -8,10 +8,9 @@
 //! Pure and clock-free: every call takes `now`. A window opens at the first event after the
 //! previous one closed and lasts `window`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::limits::{MAX_FLOOD_KEYS, MAX_SUMMARY_NAMES};
+use crate::limits::MAX_SUMMARY_NAMES;
 
 /// A finished like window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,108 +183,6 @@ impl ViewerGate {
     }
 }
 
-/// A collapsed run of identical comments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flood {
-    /// The comment as first written.
-    pub text: String,
-    /// How many identical comments followed the first within the window.
-    pub count: u64,
-}
-
-#[derive(Debug)]
-struct FloodOpen {
-    ends: Instant,
-    text: String,
-    repeats: u64,
-}
-
-/// Identical comments within a window: the first is relayed, the rest become one line.
-#[derive(Debug)]
-pub struct ChatFlood {
-    window: Duration,
-    open: HashMap<String, FloodOpen>,
-}
-
-impl ChatFlood {
-    /// Repeats within `window` of the first are collapsed.
-    pub fn new(window: Duration) -> Self {
-        Self {
-            window,
-            open: HashMap::new(),
-        }
-    }
-
-    /// True when this comment is relayed; false when it repeats one relayed within the
-    /// window (it will be counted in the flood line).
-    pub fn push(&mut self, text: &str, now: Instant) -> bool {
-        let key = flood_key(text);
-        if let Some(open) = self.open.get_mut(&key)
-            && open.ends > now
-        {
-            open.repeats += 1;
-            return false;
-        }
-        if self.open.len() < MAX_FLOOD_KEYS || self.open.contains_key(&key) {
-            self.open.insert(
-                key,
-                FloodOpen {
-                    ends: now + self.window,
-                    text: text.to_owned(),
-                    repeats: 0,
-                },
-            );
-        }
-        true
-    }
-
-    /// Windows that closed with repeats, as flood lines (windows without repeats vanish).
-    pub fn expire(&mut self, now: Instant) -> Vec<Flood> {
-        let mut closed: Vec<(Instant, Flood)> = Vec::new();
-        self.open.retain(|_, open| {
-            if open.ends > now {
-                return true;
-            }
-            if open.repeats > 0 {
-                closed.push((
-                    open.ends,
-                    Flood {
-                        text: std::mem::take(&mut open.text),
-                        count: open.repeats,
-                    },
-                ));
-            }
-            false
-        });
-        closed.sort_by_key(|(ends, _)| *ends);
-        closed.into_iter().map(|(_, f)| f).collect()
-    }
-
-    /// Every open window with repeats, now.
-    pub fn drain(&mut self) -> Vec<Flood> {
-        let far = self.open.values().map(|o| o.ends).max();
-        far.map_or_else(Vec::new, |far| self.expire(far))
-    }
-
-    /// When the next window with repeats closes (windows without repeats expire silently,
-    /// so they need no wake-up, but they are cleaned up with the next one).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.open
-            .values()
-            .filter(|o| o.repeats > 0)
-            .map(|o| o.ends)
-            .min()
-    }
-}
-
-/// Comments that differ only in case and spacing are the same comment.
-fn flood_key(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,34 +252,6 @@ mod tests {
         assert!(!v.push(150, t0 + Duration::from_secs(900)), "unchanged");
     }
 
-    #[test]
-    fn identical_floods_collapse() {
-        let t0 = Instant::now();
-        let mut f = ChatFlood::new(Duration::from_secs(10));
-        let mut relayed = 0;
-        for i in 0..1_000u64 {
-            let text = if i % 2 == 0 { "W" } else { " w " };
-            if f.push(text, t0 + Duration::from_millis(i * 5)) {
-                relayed += 1;
-            }
-        }
-        assert!(f.push("something else", t0));
-        assert_eq!(relayed, 1);
-        assert_eq!(f.next_deadline(), Some(t0 + Duration::from_secs(10)));
-        let floods = f.expire(t0 + Duration::from_secs(10));
-        assert_eq!(
-            floods,
-            vec![Flood {
-                text: "W".into(),
-                count: 999
-            }]
-        );
-        assert!(
-            f.push("W", t0 + Duration::from_secs(11)),
-            "a new window relays again"
-        );
-    }
-
     proptest! {
         /// Likes are never lost or invented: with totals consistent with the bursts, the
         /// summaries add up to exactly the likes sent, one summary per window at most.
@@ -409,23 +278,45 @@ mod tests {
             prop_assert!(summaries.len() as u64 <= span);
         }
 
-        /// Every comment is either relayed or counted in exactly one flood line.
+        /// Viewer lines never come closer than the interval, never repeat the last value,
+        /// and the first count always goes out.
         #[test]
-        fn floods_account_for_every_comment(
-            texts in proptest::collection::vec(prop_oneof!["a", "b", "c", "[a-z]{1,3}"], 0..300),
-            gaps_ms in proptest::collection::vec(0u64..2_000, 300),
+        fn viewer_lines_respect_interval_and_change(
+            samples in proptest::collection::vec((0u64..5, 0u64..200), 1..300),
         ) {
             let t0 = Instant::now();
-            let mut f = ChatFlood::new(Duration::from_secs(10));
+            let interval = Duration::from_secs(60);
+            let mut gate = ViewerGate::new(interval);
             let mut now = t0;
-            let (mut relayed, mut collapsed) = (0u64, 0u64);
-            for (i, text) in texts.iter().enumerate() {
-                now += Duration::from_millis(gaps_ms[i]);
-                collapsed += f.expire(now).iter().map(|fl| fl.count).sum::<u64>();
-                if f.push(text, now) { relayed += 1; }
+            let mut relayed: Vec<(Instant, u64)> = Vec::new();
+            for (i, (value, gap)) in samples.iter().enumerate() {
+                now += Duration::from_secs(*gap);
+                if gate.push(*value, now) {
+                    relayed.push((now, *value));
+                } else {
+                    prop_assert!(i > 0, "the first count is relayed");
+                }
             }
-            collapsed += f.drain().iter().map(|fl| fl.count).sum::<u64>();
-            prop_assert_eq!(relayed + collapsed, texts.len() as u64);
+            for pair in relayed.windows(2) {
+                prop_assert!(pair[1].0.duration_since(pair[0].0) >= interval);
+                prop_assert_ne!(pair[1].1, pair[0].1);
+            }
+        }
+
+        /// Every join is counted in exactly one summary.
+        #[test]
+        fn join_summaries_count_every_join(gaps in proptest::collection::vec(0u64..30_000, 0..300)) {
+            let t0 = Instant::now();
+            let mut w = JoinWindow::new(MINUTE);
+            let mut now = t0;
+            let mut counted = 0;
+            for (i, gap) in gaps.iter().enumerate() {
+                now += Duration::from_millis(*gap);
+                counted += w.expire(now).map_or(0, |s| s.joins);
+                w.push(&format!("u{i}"), now);
+            }
+            counted += w.drain().map_or(0, |s| s.joins);
+            prop_assert_eq!(counted, gaps.len() as u64);
         }
     }
 }
