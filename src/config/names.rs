@@ -88,9 +88,8 @@ pub fn check_secret_name(name: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}` is not a secret name (1 to 64 of letters, digits, `-`, `_`, `.`, `/`)"
-        ))
+        // The value is not echoed: a mistyped line here may be a real token.
+        Err("not a secret name (1 to 64 of letters, digits, `-`, `_`, `.`, `/`)".into())
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! Pipeline sections (`[routes]`, `[filters]`, `[coalesce]`) live in [`super::routes`].
 
+use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -66,8 +67,8 @@ impl SecretStoreKind {
     }
 }
 
-/// `[tiktok]`: which live to read and how to reach TikTok.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// `[tiktok]`: which live to read and how to reach TikTok. `Debug` hides a proxy password.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TiktokConfig {
     /// The creator whose live is mirrored: `name`, `@name`, `https://www.tiktok.com/@name`
@@ -95,6 +96,41 @@ pub struct TiktokConfig {
     pub reconnect_max_backoff_secs: u64,
     /// Relay the history TikTok replays on connect (old comments); off by default.
     pub relay_history: bool,
+}
+
+impl fmt::Debug for TiktokConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TiktokConfig")
+            .field("username", &self.username)
+            .field("web_base_url", &self.web_base_url)
+            .field("webcast_base_url", &self.webcast_base_url)
+            .field("signer_base_url", &self.signer_base_url)
+            .field("signer_api_key", &self.signer_api_key)
+            .field("session_id", &self.session_id)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("wait_for_live", &self.wait_for_live)
+            .field("poll_interval_secs", &self.poll_interval_secs)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field(
+                "reconnect_max_backoff_secs",
+                &self.reconnect_max_backoff_secs,
+            )
+            .field("relay_history", &self.relay_history)
+            .finish()
+    }
+}
+
+/// A URL with its password (if any) replaced by `***`; unparseable input is hidden whole.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(unparseable URL, hidden)".into(),
+    }
 }
 
 impl Default for TiktokConfig {
@@ -297,6 +333,17 @@ mod tests {
                     .to_owned()
             })
             .collect()
+    }
+
+    #[test]
+    fn proxy_passwords_stay_out_of_debug() {
+        let config = TiktokConfig {
+            proxy: Some("socks5h://me:hunter2@127.0.0.1:1080".into()),
+            ..TiktokConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("socks5h://me:***@127.0.0.1:1080"), "{debug}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use super::Problem;
 use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
-use super::schema::{Config, TiktokConfig, TwitchConfig};
+use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
 
 /// Every problem of the non-pipeline sections.
 pub fn validate(config: &Config) -> Vec<Problem> {
@@ -210,14 +210,20 @@ pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
 }
 
 fn check_url(path: &str, value: &str, schemes: &[&str], problems: &mut Vec<Problem>) {
+    // A proxy URL may carry a password: never echo it.
+    let shown = if path.ends_with("proxy") {
+        redact_url(value)
+    } else {
+        value.to_owned()
+    };
     match url::Url::parse(value) {
-        Err(e) => problems.push(Problem::new(path, format!("`{value}` is not a URL: {e}"))),
+        Err(e) => problems.push(Problem::new(path, format!("`{shown}` is not a URL: {e}"))),
         Ok(url) if !schemes.contains(&url.scheme()) => problems.push(
             Problem::new(path, format!("scheme `{}` is not supported", url.scheme()))
                 .with_hint(format!("use one of: {}", schemes.join(", "))),
         ),
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
-            problems.push(Problem::new(path, format!("`{value}` has no host")));
+            problems.push(Problem::new(path, format!("`{shown}` has no host")));
         }
         Ok(_) => {}
     }
