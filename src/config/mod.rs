@@ -76,7 +76,9 @@ impl Problem {
 
     /// The same problem under a prefix (`bridge[0]`).
     pub fn prefixed(mut self, prefix: &str) -> Self {
-        if !prefix.is_empty() {
+        if self.path.is_empty() {
+            self.path = prefix.to_owned();
+        } else if !prefix.is_empty() {
             self.path = format!("{prefix}.{}", self.path);
         }
         self

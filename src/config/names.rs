@@ -1,27 +1,37 @@
 //! Names users type: TikTok handles, Twitch channels, secret names, and "did you mean".
 
-/// Levenshtein distance in chars.
+/// Edit distance in chars where swapping two neighbours counts as one edit (optimal string
+/// alignment): `gfit` is one edit from `gift`, as a typist would count it.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
-/// The candidate closest to `wrong`, if it is close enough to be a typo (at most a third of
-/// the word, and at least 2 edits allowed).
+/// The candidate closest to `wrong`, if it is close enough to be a typo: at most one edit
+/// per three letters (and at least one).
 pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let budget = (wrong.chars().count() / 3).max(2);
+    let budget = (wrong.chars().count() / 3).max(1);
     candidates
         .into_iter()
         .map(|c| (edit_distance(&wrong.to_lowercase(), c), c))
@@ -102,6 +112,13 @@ mod tests {
         assert_eq!(edit_distance("chanels", "channels"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("gfit", "gift"), 1);
+        assert_eq!(
+            nearest("foo", ["log", "http"]),
+            None,
+            "short words need a close match"
+        );
+        assert_eq!(nearest("enabeld", ["enabled", "template"]), Some("enabled"));
         assert_eq!(
             nearest("chanels", ["bot_login", "channels"]),
             Some("channels")
