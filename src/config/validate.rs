@@ -211,12 +211,14 @@ pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
 
 fn check_url(path: &str, value: &str, schemes: &[&str], problems: &mut Vec<Problem>) {
     // A proxy URL may carry a password: never echo it.
-    let shown = if path.ends_with("proxy") {
+    let is_proxy = path.ends_with("proxy");
+    let shown = if is_proxy {
         redact_url(value)
     } else {
         value.to_owned()
     };
     match url::Url::parse(value) {
+        Err(e) if is_proxy => problems.push(Problem::new(path, format!("not a URL: {e}"))),
         Err(e) => problems.push(Problem::new(path, format!("`{shown}` is not a URL: {e}"))),
         Ok(url) if !schemes.contains(&url.scheme()) => problems.push(
             Problem::new(path, format!("scheme `{}` is not supported", url.scheme()))
