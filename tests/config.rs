@@ -201,6 +201,8 @@ fn environment_variables_layer_over_the_file() {
             ("TIKTWITCH__TIKTOK__PROXY", "socks5h://127.0.0.1:1080"),
             ("TIKTWITCH__COALESCE__LIKE_WINDOW_SECS", "120"),
             ("TIKTWITCH__SECRET_STORE", "env"),
+            ("TIKTWITCH__ROUTES__JOIN__SUMMARY", "true"),
+            ("TIKTWITCH__ROUTES__LIVE_ENDED__TEMPLATE", "bye"),
             ("UNRELATED", "ignored"),
         ]),
     )
@@ -214,6 +216,8 @@ fn environment_variables_layer_over_the_file() {
     let bridge = &loaded.bridges[0];
     assert_eq!(bridge.twitch.channels, ["one", "two"]);
     assert_eq!(bridge.pipeline.coalesce.like_window_secs, 120);
+    assert!(bridge.pipeline.routes.join.summary);
+    assert_eq!(bridge.pipeline.routes.live_ended.template, "bye");
 
     let found = problems(load_with_env(
         &path,

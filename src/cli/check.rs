@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::schema::SecretStoreKind;
-use crate::config::{self, LoadError, Loaded};
+use crate::config::{self, LoadError, Loaded, Slot};
 use crate::pipeline::Pipeline;
 
 use super::CheckArgs;
@@ -76,6 +76,15 @@ fn report(config_path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bo
                 writeln!(out, "  sample lines (enabled routes):")?;
                 for sample in pipeline.sample_lines() {
                     writeln!(out, "    {:<30} {}", sample.slot.path(), sample.text)?;
+                }
+                let routes = &bridge.pipeline.routes;
+                let off: Vec<String> = Slot::ALL
+                    .into_iter()
+                    .filter(|slot| !routes.slot_enabled(*slot))
+                    .map(|slot| format!("{}.{}", slot.route(), slot.key()))
+                    .collect();
+                if !off.is_empty() {
+                    writeln!(out, "  off: {}", off.join(", "))?;
                 }
             }
             Err(errors) => {
