@@ -55,10 +55,10 @@ use context::{
 };
 use dedupe::Dedupe;
 use filter::{Blocklist, Filters};
-use flood::ChatFlood;
+use flood::{ChatFlood, Flood};
 use route::{Destination, destination, priority};
 pub use stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
-use summary::{JoinWindow, LikeWindow, ViewerGate};
+use summary::{JoinSummary, JoinWindow, LikeSummary, LikeWindow, ViewerGate};
 use template::Templates;
 
 /// Everything the pipeline is configured by: one bridge's `[routes]`, `[filters]`,
@@ -75,6 +75,14 @@ pub struct PipelineConfig {
     pub relay_history: bool,
     /// The creator's @handle, offered to templates as `streamer`.
     pub streamer: String,
+}
+
+/// What the coalescers let go at one moment.
+struct Due {
+    gifts: Vec<Event>,
+    likes: Option<LikeSummary>,
+    joins: Option<JoinSummary>,
+    floods: Vec<Flood>,
 }
 
 /// One sample line of `tiktwitch check`.
@@ -205,69 +213,52 @@ impl Pipeline {
     /// Fires the timers due at `now`: gift streaks whose end frame was lost, finished like
     /// and join windows, chat flood lines.
     pub fn tick(&mut self, now: Instant) -> Vec<Line> {
-        let mut out = Vec::new();
-        for event in self.gifts.expire(now) {
-            let outcome = self.relay_gift(&event, &mut out);
-            self.stats.release(event.type_name(), outcome);
-        }
-        if let Some(summary) = self.likes.expire(now) {
-            let ctx = like_summary_context(
-                &summary,
-                self.config.coalesce.like_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::LikeSummary, &ctx, &mut out);
-        }
-        if let Some(summary) = self.joins.expire(now) {
-            let ctx = join_summary_context(
-                &summary,
-                self.config.coalesce.join_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::JoinSummary, &ctx, &mut out);
-        }
-        for flood in self.flood.expire(now) {
-            let ctx = flood_context(
-                &flood,
-                self.config.coalesce.chat_flood_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::ChatFlood, &ctx, &mut out);
-        }
-        out
+        let due = Due {
+            gifts: self.gifts.expire(now),
+            likes: self.likes.expire(now),
+            joins: self.joins.expire(now),
+            floods: self.flood.expire(now),
+        };
+        self.release(due)
     }
 
     /// Everything still held, now, whatever its deadline (shutdown, end of stream). After
     /// it, `stats().snapshot().total().pending == 0`.
     pub fn flush(&mut self) -> Vec<Line> {
+        let due = Due {
+            gifts: self.gifts.drain(),
+            likes: self.likes.drain(),
+            joins: self.joins.drain(),
+            floods: self.flood.drain(),
+        };
+        self.release(due)
+    }
+
+    /// Turns what the coalescers let go into lines: final gift streaks (accounted as the
+    /// held events they are) and summary lines.
+    fn release(&mut self, due: Due) -> Vec<Line> {
         let mut out = Vec::new();
-        for event in self.gifts.drain() {
+        for event in due.gifts {
             let outcome = self.relay_gift(&event, &mut out);
             self.stats.release(event.type_name(), outcome);
         }
-        if let Some(summary) = self.likes.drain() {
-            let ctx = like_summary_context(
-                &summary,
-                self.config.coalesce.like_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::LikeSummary, &ctx, &mut out);
+        let (c, streamer) = (&self.config.coalesce, self.config.streamer.as_str());
+        let mut summaries = Vec::new();
+        if let Some(likes) = due.likes {
+            let ctx = like_summary_context(&likes, c.like_window_secs, streamer);
+            summaries.push((Slot::LikeSummary, ctx));
         }
-        if let Some(summary) = self.joins.drain() {
-            let ctx = join_summary_context(
-                &summary,
-                self.config.coalesce.join_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::JoinSummary, &ctx, &mut out);
+        if let Some(joins) = due.joins {
+            let ctx = join_summary_context(&joins, c.join_window_secs, streamer);
+            summaries.push((Slot::JoinSummary, ctx));
         }
-        for flood in self.flood.drain() {
-            let ctx = flood_context(
-                &flood,
-                self.config.coalesce.chat_flood_window_secs,
-                &self.config.streamer,
-            );
-            self.emit_summary(Slot::ChatFlood, &ctx, &mut out);
+        for flood in due.floods {
+            let ctx = flood_context(&flood, c.chat_flood_window_secs, streamer);
+            summaries.push((Slot::ChatFlood, ctx));
+        }
+        for (slot, ctx) in summaries {
+            // Summaries stand for events already counted as coalesced: only the line counts.
+            let _ = self.emit(slot, &ctx, 0, &mut out);
         }
         out
     }
@@ -362,11 +353,6 @@ impl Pipeline {
     fn emit_event(&mut self, slot: Slot, event: &Event, out: &mut Vec<Line>) -> Outcome {
         let ctx = event_context(slot, event, &self.config.streamer);
         self.emit(slot, &ctx, event.meta.msg_id, out)
-    }
-
-    fn emit_summary(&mut self, slot: Slot, ctx: &Value, out: &mut Vec<Line>) {
-        // Summaries stand for events already counted as coalesced; only the line is counted.
-        let _ = self.emit(slot, ctx, 0, out);
     }
 
     fn emit(&mut self, slot: Slot, ctx: &Value, msg_id: u64, out: &mut Vec<Line>) -> Outcome {
