@@ -13,7 +13,7 @@
 //!
 //! - [`schema`]: the sections and their defaults; [`routes`]: `[routes]`, `[filters]`,
 //!   `[coalesce]`.
-//! - [`load`]: reading, env layering, collecting serde errors instead of stopping at one.
+//! - [`load`](mod@load): reading, env layering, collecting serde errors instead of stopping at one.
 //! - [`validate`]: required values, names, URLs, zero thresholds.
 //! - [`slot`]: template slots, their defaults and variables.
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
