@@ -12,22 +12,29 @@
 //! - [`proto`]: the generated WebCast protobuf types (`proto/webcast.proto`).
 //! - [`source`]: where events come from. [`source::tiktok::decode`] turns push frames into
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
+//! - [`dedupe`]: bounded memory of recent message ids (source and pipeline both drop replays).
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
 //! - [`auth`]: Twitch OAuth: device-code login, a token manager that refreshes and validates.
 //! - [`standin`]: in-process fakes of TikTok and Twitch for tests and `tiktwitch demo`.
+//! - [`config`]: the config file (TOML + `TIKTWITCH__*` env), typed and checked, reporting
+//!   every problem at once.
+//! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod dedupe;
 pub mod demo;
 pub mod event;
 pub mod limits;
 pub mod line;
+pub mod pipeline;
 pub mod proto;
 pub mod secret;
 pub mod source;

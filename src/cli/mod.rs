@@ -4,6 +4,7 @@
 //! a message for a person here.
 
 mod auth;
+mod check;
 pub mod connect_args;
 mod decode;
 pub mod record;
@@ -19,6 +20,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tiktwitch", version, about, long_about = None)]
 pub struct Cli {
+    /// The config file (default: $XDG_CONFIG_HOME/tiktwitch/config.toml), for the commands
+    /// that read one.
+    #[arg(long, global = true, value_name = "FILE", env = "TIKTWITCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -32,7 +37,7 @@ pub enum Command {
     /// Run a simulated TikTok live into a local Twitch stand-in: no accounts, no network.
     Demo,
     /// Validate the config, show where each secret comes from, render sample lines.
-    Check,
+    Check(CheckArgs),
     /// Log in to Twitch, show who is logged in, or log out.
     Auth(auth::AuthArgs),
     /// Put a secret (client secret, signer API key, TikTok session id) into the secret store.
@@ -45,6 +50,14 @@ pub enum Command {
     Replay,
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
+}
+
+/// Arguments of `tiktwitch check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Also validate the Twitch token and resolve the TikTok room (network).
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Arguments of `tiktwitch decode`.
@@ -85,6 +98,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(args) => record::run(&args),
         Command::Auth(args) => auth::run(&args),
         Command::Secret(args) => secret::run(&args),
+        Command::Check(args) => check::run(cli.config.as_deref(), &args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
 }

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff;
 use super::decode::{MessageError, decode_fetch_result};
-use super::dedupe::{RecentIds, message_key};
 use super::error::{SignerError, SourceError};
 use super::http::build_client;
 use super::preset::{self, DevicePreset};
@@ -24,6 +23,7 @@ use super::signer::{EulerSigner, SignRequest, Signer, SignerBudget};
 use super::socket_url::build_socket_url;
 use super::stats::{SourceStats, SourceStatsSnapshot, bump};
 use super::status::{SourceItem, Status};
+use crate::dedupe::{RecentIds, message_key};
 use crate::event::{ControlAction, Event, EventKind};
 
 /// Why an attempt stopped short of a stream end.

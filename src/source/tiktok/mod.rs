@@ -12,7 +12,6 @@ pub mod backoff;
 pub mod capture;
 pub mod client;
 pub mod decode;
-pub mod dedupe;
 pub mod error;
 pub mod http;
 pub mod preset;

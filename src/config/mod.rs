@@ -1,0 +1,363 @@
+//! The config file: a TOML file layered with `TIKTWITCH__SECTION__KEY` environment variables,
+//! typed, and checked so that *every* mistake is reported at once with its key path and a
+//! hint.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), tiktwitch::config::LoadError> {
+//! let loaded = tiktwitch::config::load(None)?; // --config path, else the XDG default
+//! for bridge in &loaded.bridges {
+//!     // bridge.tiktok, bridge.twitch, bridge.pipeline: map them to component settings
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - [`schema`]: the sections and their defaults; [`routes`]: `[routes]`, `[filters]`,
+//!   `[coalesce]`.
+//! - [`load`](mod@load): reading, env layering, collecting serde errors instead of stopping at one.
+//! - [`validate`]: required values, names, URLs, zero thresholds.
+//! - [`slot`]: template slots, their defaults and variables.
+//! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
+//!
+//! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
+//! `TIKTWITCH__TWITCH__CHANNELS=a,b`, `TIKTWITCH__SECRET_STORE=env`. Because every section
+//! denies unknown keys, a stray `TIKTWITCH__*` variable is reported like a typo in the file.
+
+pub mod load;
+pub mod names;
+pub mod routes;
+pub mod schema;
+pub mod slot;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use routes::{CoalesceConfig, FiltersConfig, RoutesConfig, Slot};
+pub use schema::{Config, TiktokConfig, TwitchConfig};
+
+use crate::pipeline::{Pipeline, PipelineConfig};
+
+/// One thing wrong with the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path, e.g. `twitch.channels[1]` or `bridge[0].routes.gift.template`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when we can tell.
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Notes where the value came from when it was not the file (an environment variable).
+    pub fn with_origin(mut self, origin: Option<&str>) -> Self {
+        const NOTE: &str = " (set in the environment)";
+        if origin.is_some_and(|o| o.contains("environment")) && !self.message.ends_with(NOTE) {
+            self.message.push_str(NOTE);
+        }
+        self
+    }
+
+    /// The same problem under a prefix (`bridge[0]`).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        if self.path.is_empty() {
+            self.path = prefix.to_owned();
+        } else if !prefix.is_empty() {
+            self.path = format!("{prefix}.{}", self.path);
+        }
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(top level)"
+        } else {
+            &self.path
+        };
+        // Multi-line messages (regex errors draw a caret) stay inside the list item.
+        write!(f, "{path}: {}", self.message.replace('\n', "\n      "))?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    /// The problems, in file order as far as serde reports it.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{n} problem{}:", if n == 1 { "" } else { "s" })?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No file at the path (the default path, unless `--config` was given).
+    #[error("config file {} not found (write one from config.example.toml, or pass --config FILE)", path.display())]
+    NotFound {
+        /// Where we looked.
+        path: PathBuf,
+    },
+    /// There is no default path (no `XDG_CONFIG_HOME`, `APPDATA` or `HOME`).
+    #[error("no config path: pass --config FILE")]
+    NoDefaultPath,
+    /// The file is not valid TOML (the message carries line, column and a snippet).
+    #[error("{}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// The file parses but has problems; all of them are listed.
+    #[error("{}: {errors}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem.
+        errors: ConfigErrors,
+    },
+}
+
+/// One TikTok live mirrored into some Twitch channels, with everything resolved: the handle
+/// and channels normalized, the global sections merged under the bridge's overrides.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    /// The bridge's name (`"default"` for the implicit one).
+    pub name: String,
+    /// `[tiktok]` with `username` set to the normalized handle of this bridge.
+    pub tiktok: TiktokConfig,
+    /// `[twitch]` with `channels` set to this bridge's channels, normalized.
+    pub twitch: TwitchConfig,
+    /// Routes, filters and coalescing of this bridge; `Pipeline::new` accepts it.
+    pub pipeline: PipelineConfig,
+}
+
+/// A loaded, valid config.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The typed file (bridge overrides still loose; use [`Loaded::bridges`]).
+    pub config: Config,
+    /// The bridges to run: the `[[bridge]]` entries, or one made of `[tiktok]` + `[twitch]`.
+    pub bridges: Vec<Bridge>,
+}
+
+/// Loads `path` (or [`load::default_path`]) with the process environment.
+pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => load::default_path().ok_or(LoadError::NoDefaultPath)?,
+    };
+    load_with_env(&path, None)
+}
+
+/// Loads `path` layered with the given `TIKTWITCH__*` variables instead of the process
+/// environment (`None` reads the process environment). For tests and `check`.
+pub fn load_with_env(
+    path: &Path,
+    env: Option<HashMap<String, String>>,
+) -> Result<Loaded, LoadError> {
+    let tree = load::read_tree(path, env)?;
+    let mut problems = Vec::new();
+    let (config, cleaned) = load::deserialize_collecting::<Config>(tree, "", &mut problems);
+    let Some(config) = config else {
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
+        return Err(invalid(path, problems));
+    };
+    problems.extend(validate::validate(&config));
+    let bridges = resolve_bridges(&config, &cleaned, &mut problems);
+    // serde meets keys in hash order; a stable order makes reports comparable.
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
+    if problems.is_empty() {
+        Ok(Loaded {
+            path: path.to_path_buf(),
+            config,
+            bridges,
+        })
+    } else {
+        Err(invalid(path, problems))
+    }
+}
+
+fn invalid(path: &Path, problems: Vec<Problem>) -> LoadError {
+    LoadError::Invalid {
+        path: path.to_path_buf(),
+        errors: ConfigErrors { problems },
+    }
+}
+
+/// Builds the bridges, merging each bridge's pipeline overrides over the (already cleaned)
+/// global sections, and compiles each pipeline so template and pattern problems surface
+/// here, reported once: at the global path, or at the bridge path when the bridge set it.
+fn resolve_bridges(
+    config: &Config,
+    cleaned: &config::Value,
+    problems: &mut Vec<Problem>,
+) -> Vec<Bridge> {
+    let global_pipeline = PipelineConfig {
+        routes: config.routes.clone(),
+        filters: config.filters.clone(),
+        coalesce: config.coalesce.clone(),
+        relay_history: config.tiktok.relay_history,
+        streamer: String::new(),
+    };
+    if let Err(errors) = Pipeline::new(&global_pipeline) {
+        problems.extend(errors.problems);
+    }
+    if config.bridge.is_empty() {
+        let mut pipeline = global_pipeline;
+        pipeline.streamer =
+            names::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
+        return vec![Bridge {
+            name: "default".into(),
+            tiktok: tiktok_for(&config.tiktok, &config.tiktok.username),
+            twitch: twitch_for(&config.twitch, &config.twitch.channels),
+            pipeline,
+        }];
+    }
+    let mut bridges = Vec::new();
+    for (i, entry) in config.bridge.iter().enumerate() {
+        let prefix = format!("bridge[{i}]");
+        let mut overridden: Vec<String> = Vec::new();
+        let mut section = Section {
+            cleaned,
+            prefix: &prefix,
+            overridden: &mut overridden,
+            problems,
+        };
+        let routes: Option<RoutesConfig> = section.merged("routes", entry.routes.as_ref());
+        let filters: Option<FiltersConfig> = section.merged("filters", entry.filters.as_ref());
+        let coalesce: Option<CoalesceConfig> = section.merged("coalesce", entry.coalesce.as_ref());
+        let username = if entry.tiktok_username.is_empty() {
+            &config.tiktok.username
+        } else {
+            &entry.tiktok_username
+        };
+        let channels = if entry.twitch_channels.is_empty() {
+            &config.twitch.channels
+        } else {
+            &entry.twitch_channels
+        };
+        let pipeline = PipelineConfig {
+            routes: routes.unwrap_or_default(),
+            filters: filters.unwrap_or_default(),
+            coalesce: coalesce.unwrap_or_default(),
+            relay_history: config.tiktok.relay_history,
+            streamer: names::normalize_tiktok_username(username).unwrap_or_default(),
+        };
+        if let Err(errors) = Pipeline::new(&pipeline) {
+            let own = errors.problems.into_iter().filter(|p| {
+                overridden.iter().any(|o| {
+                    p.path == *o
+                        || p.path.starts_with(&format!("{o}."))
+                        || p.path.starts_with(&format!("{o}["))
+                })
+            });
+            problems.extend(own.map(|p| p.prefixed(&prefix)));
+        }
+        bridges.push(Bridge {
+            name: entry.name.clone(),
+            tiktok: tiktok_for(&config.tiktok, username),
+            twitch: twitch_for(&config.twitch, channels),
+            pipeline,
+        });
+    }
+    bridges
+}
+
+/// Merges one bridge's override of a pipeline section over the global one.
+struct Section<'a> {
+    cleaned: &'a config::Value,
+    prefix: &'a str,
+    overridden: &'a mut Vec<String>,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Section<'_> {
+    fn merged<T: serde::de::DeserializeOwned + Default + serde::Serialize>(
+        &mut self,
+        key: &str,
+        over: Option<&config::Value>,
+    ) -> Option<T> {
+        let base = load::get_key(self.cleaned, key).unwrap_or_else(load::empty_table);
+        let merged = match over {
+            Some(over) => {
+                let depth = if key == "routes" { 2 } else { 1 };
+                self.overridden.extend(override_paths(key, over, depth));
+                load::merge(&base, over)
+            }
+            None => base,
+        };
+        let mut found = Vec::new();
+        let (value, _) = load::deserialize_collecting(merged, "", &mut found);
+        let prefix = format!("{}.{key}", self.prefix);
+        self.problems
+            .extend(found.into_iter().map(|p| p.prefixed(&prefix)));
+        value
+    }
+}
+
+/// `section.key` (and for routes `routes.kind.key`) paths a bridge override sets.
+fn override_paths(section: &str, over: &config::Value, depth: usize) -> Vec<String> {
+    let mut paths = Vec::new();
+    for key in load::table_keys(over) {
+        let path = format!("{section}.{key}");
+        match load::get_key(over, &key) {
+            Some(child) if depth > 1 && !load::table_keys(&child).is_empty() => {
+                paths.extend(override_paths(&path, &child, depth - 1));
+            }
+            _ => paths.push(path),
+        }
+    }
+    paths
+}
+
+fn tiktok_for(global: &TiktokConfig, username: &str) -> TiktokConfig {
+    TiktokConfig {
+        username: names::normalize_tiktok_username(username).unwrap_or_default(),
+        ..global.clone()
+    }
+}
+
+fn twitch_for(global: &TwitchConfig, channels: &[String]) -> TwitchConfig {
+    TwitchConfig {
+        channels: channels
+            .iter()
+            .filter_map(|c| names::normalize_twitch_login(c).ok())
+            .collect(),
+        bot_login: names::normalize_twitch_login(&global.bot_login).unwrap_or_default(),
+        ..global.clone()
+    }
+}

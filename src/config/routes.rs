@@ -1,0 +1,330 @@
+//! The pipeline's sections: `[routes.<kind>]`, `[filters]` and `[coalesce]`.
+//!
+//! Every route has `enabled` and `template`; a few have kind-specific knobs (the chat flood
+//! line, the like and join summaries). Template slots, their defaults and the variables each
+//! may use are listed once, in [`Slot`].
+
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Serialize};
+
+pub use super::slot::Slot;
+
+/// Compile-time defaults of a plain route (`enabled` + `template`).
+pub trait RouteDefaults {
+    /// The template slot.
+    const SLOT: Slot;
+    /// Relayed unless the config says otherwise.
+    const ENABLED: bool;
+}
+
+/// A route with only `enabled` and `template`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, bound = "")]
+pub struct Route<K: RouteDefaults> {
+    /// Relay this kind of event.
+    pub enabled: bool,
+    /// How it looks (minijinja). TikTok's text is a value, never template source.
+    pub template: String,
+    #[serde(skip)]
+    kind: PhantomData<K>,
+}
+
+impl<K: RouteDefaults> Default for Route<K> {
+    fn default() -> Self {
+        Self {
+            enabled: K::ENABLED,
+            template: K::SLOT.default_template().to_owned(),
+            kind: PhantomData,
+        }
+    }
+}
+
+macro_rules! route_kinds {
+    ($($(#[$doc:meta])* $name:ident => $slot:ident, $enabled:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name;
+        impl RouteDefaults for $name {
+            const SLOT: Slot = Slot::$slot;
+            const ENABLED: bool = $enabled;
+        }
+    )*};
+}
+
+route_kinds! {
+    /// Emote-only comments: off by default (they carry sticker ids, no text).
+    EmoteKind => Emote, false;
+    /// Gifts, relayed once per streak at its end: on.
+    GiftKind => Gift, true;
+    /// Follows: on.
+    FollowKind => Follow, true;
+    /// Shares: on.
+    ShareKind => Share, true;
+    /// Subscriptions: on.
+    SubscribeKind => Subscribe, true;
+    /// Q&A questions: on.
+    QuestionKind => Question, true;
+    /// Treasure boxes: off.
+    EnvelopeKind => Envelope, false;
+    /// Battle start and result (score updates are never relayed): off.
+    BattleKind => Battle, false;
+    /// Viewer counts, at most every `coalesce.viewers_interval_secs` and only on change: off.
+    ViewersKind => Viewers, false;
+    /// The creator paused the live: on.
+    LivePausedKind => LivePaused, true;
+    /// The live resumed: on.
+    LiveResumedKind => LiveResumed, true;
+    /// The live ended (or TikTok ended it): on.
+    LiveEndedKind => LiveEnded, true;
+}
+
+/// `[routes.chat]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatRoute {
+    /// Relay comments.
+    pub enabled: bool,
+    /// How a comment looks.
+    pub template: String,
+    /// The line that stands for identical comments collapsed within
+    /// `coalesce.chat_flood_window_secs` (`text`, `count` = how many more).
+    pub flood_template: String,
+}
+
+impl Default for ChatRoute {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            template: Slot::Chat.default_template().into(),
+            flood_template: Slot::ChatFlood.default_template().into(),
+        }
+    }
+}
+
+/// `[routes.like]`: raw like bursts are noise; the summary is built on the room total.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LikeRoute {
+    /// Relay every like burst (one line per burst): off.
+    pub enabled: bool,
+    /// How a raw burst looks.
+    pub template: String,
+    /// Relay one summary per `coalesce.like_window_secs`.
+    pub summary: bool,
+    /// How the summary looks (`likes`, `total`, `window_secs`).
+    pub summary_template: String,
+}
+
+impl Default for LikeRoute {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            template: Slot::Like.default_template().into(),
+            summary: true,
+            summary_template: Slot::LikeSummary.default_template().into(),
+        }
+    }
+}
+
+/// `[routes.join]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JoinRoute {
+    /// Relay every join: off.
+    pub enabled: bool,
+    /// How a join looks.
+    pub template: String,
+    /// Relay one summary per `coalesce.join_window_secs`: off.
+    pub summary: bool,
+    /// How the summary looks (`joins`, `users` = up to 5 names, `window_secs`).
+    pub summary_template: String,
+}
+
+impl Default for JoinRoute {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            template: Slot::Join.default_template().into(),
+            summary: false,
+            summary_template: Slot::JoinSummary.default_template().into(),
+        }
+    }
+}
+
+/// `[routes]`: one table per event kind.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutesConfig {
+    /// Comments.
+    pub chat: ChatRoute,
+    /// Emote-only comments.
+    pub emote: Route<EmoteKind>,
+    /// Gifts.
+    pub gift: Route<GiftKind>,
+    /// Likes.
+    pub like: LikeRoute,
+    /// Joins.
+    pub join: JoinRoute,
+    /// Follows.
+    pub follow: Route<FollowKind>,
+    /// Shares.
+    pub share: Route<ShareKind>,
+    /// Subscriptions.
+    pub subscribe: Route<SubscribeKind>,
+    /// Q&A questions.
+    pub question: Route<QuestionKind>,
+    /// Treasure boxes.
+    pub envelope: Route<EnvelopeKind>,
+    /// Link-mic battles.
+    pub battle: Route<BattleKind>,
+    /// Viewer counts.
+    pub viewers: Route<ViewersKind>,
+    /// The live was paused.
+    pub live_paused: Route<LivePausedKind>,
+    /// The live resumed.
+    pub live_resumed: Route<LiveResumedKind>,
+    /// The live ended.
+    pub live_ended: Route<LiveEndedKind>,
+}
+
+impl RoutesConfig {
+    /// The configured template of a slot.
+    pub fn template(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Chat => &self.chat.template,
+            Slot::ChatFlood => &self.chat.flood_template,
+            Slot::Emote => &self.emote.template,
+            Slot::Gift => &self.gift.template,
+            Slot::Like => &self.like.template,
+            Slot::LikeSummary => &self.like.summary_template,
+            Slot::Join => &self.join.template,
+            Slot::JoinSummary => &self.join.summary_template,
+            Slot::Follow => &self.follow.template,
+            Slot::Share => &self.share.template,
+            Slot::Subscribe => &self.subscribe.template,
+            Slot::Question => &self.question.template,
+            Slot::Envelope => &self.envelope.template,
+            Slot::Battle => &self.battle.template,
+            Slot::Viewers => &self.viewers.template,
+            Slot::LivePaused => &self.live_paused.template,
+            Slot::LiveResumed => &self.live_resumed.template,
+            Slot::LiveEnded => &self.live_ended.template,
+        }
+    }
+
+    /// Whether the slot produces lines at all.
+    pub fn slot_enabled(&self, slot: Slot) -> bool {
+        match slot {
+            Slot::Chat | Slot::ChatFlood => self.chat.enabled,
+            Slot::Emote => self.emote.enabled,
+            Slot::Gift => self.gift.enabled,
+            Slot::Like => self.like.enabled,
+            Slot::LikeSummary => self.like.summary,
+            Slot::Join => self.join.enabled,
+            Slot::JoinSummary => self.join.summary,
+            Slot::Follow => self.follow.enabled,
+            Slot::Share => self.share.enabled,
+            Slot::Subscribe => self.subscribe.enabled,
+            Slot::Question => self.question.enabled,
+            Slot::Envelope => self.envelope.enabled,
+            Slot::Battle => self.battle.enabled,
+            Slot::Viewers => self.viewers.enabled,
+            Slot::LivePaused => self.live_paused.enabled,
+            Slot::LiveResumed => self.live_resumed.enabled,
+            Slot::LiveEnded => self.live_ended.enabled,
+        }
+    }
+}
+
+/// What a blocked word does to a message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockedAction {
+    /// Replace the word with `***` and relay the rest.
+    #[default]
+    Mask,
+    /// Drop the whole message.
+    Drop,
+}
+
+/// A TikTok identity flag to require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    /// Follows the creator.
+    Follower,
+    /// Subscribes to the creator.
+    Subscriber,
+    /// Moderates the room.
+    Moderator,
+}
+
+/// `[filters]`: what is dropped or masked.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FiltersConfig {
+    /// Gifts worth less than this many diamonds in total (diamonds × count, at the streak's
+    /// end) are dropped. 0 relays every gift.
+    pub min_gift_diamonds: u64,
+    /// Words blocked in comments, questions and names: whole words, case-insensitive.
+    pub blocked_words: Vec<String>,
+    /// Regular expressions (Rust `regex` syntax) blocked like `blocked_words`.
+    pub blocked_patterns: Vec<String>,
+    /// `mask` (replace with `***`) or `drop` (drop the message).
+    pub blocked_action: BlockedAction,
+    /// TikTok users (@handles, case-insensitive) whose events are never relayed.
+    pub ignored_users: Vec<String>,
+    /// TikTok users whose events skip the role filter and the chat allowlist.
+    pub allowed_users: Vec<String>,
+    /// Relay comments only from `allowed_users`.
+    pub chat_allowlist: bool,
+    /// Relay comments, emotes and questions only from users with one of these flags
+    /// (`follower`, `subscriber`, `moderator`); empty relays everyone.
+    pub only_roles: Vec<RoleName>,
+}
+
+impl Default for FiltersConfig {
+    fn default() -> Self {
+        Self {
+            min_gift_diamonds: 0,
+            blocked_words: Vec::new(),
+            blocked_patterns: Vec::new(),
+            blocked_action: BlockedAction::Mask,
+            ignored_users: Vec::new(),
+            allowed_users: Vec::new(),
+            chat_allowlist: false,
+            only_roles: Vec::new(),
+        }
+    }
+}
+
+/// `[coalesce]`: turning bursts into single lines.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoalesceConfig {
+    /// Seconds without a new tick after which a gift streak whose end frame never came is
+    /// relayed with its last count.
+    pub gift_streak_timeout_secs: u64,
+    /// Seconds each like summary covers.
+    pub like_window_secs: u64,
+    /// Seconds each join summary covers.
+    pub join_window_secs: u64,
+    /// Seconds between viewer-count lines at least (and only when the count changed).
+    pub viewers_interval_secs: u64,
+    /// Seconds during which identical comments after the first are collapsed into one
+    /// `flood_template` line.
+    pub chat_flood_window_secs: u64,
+}
+
+impl Default for CoalesceConfig {
+    fn default() -> Self {
+        Self {
+            gift_streak_timeout_secs: 5,
+            like_window_secs: 60,
+            join_window_secs: 60,
+            viewers_interval_secs: 300,
+            chat_flood_window_secs: 10,
+        }
+    }
+}

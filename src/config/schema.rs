@@ -1,0 +1,375 @@
+//! The typed config file: one struct per section, `deny_unknown_fields` everywhere, every field
+//! documented and defaulted (required values are checked by [`super::validate`], so a missing
+//! one is reported together with every other problem instead of stopping the parse).
+//!
+//! Pipeline sections (`[routes]`, `[filters]`, `[coalesce]`) live in [`super::routes`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::routes::{CoalesceConfig, FiltersConfig, RoutesConfig};
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where secrets (tokens, API keys) are kept. The file only ever names secrets.
+    pub secret_store: SecretStoreKind,
+    /// Directory for state (the `file` secret store, caches). Default: the XDG state dir,
+    /// `$XDG_STATE_HOME/tiktwitch` (`~/.local/state/tiktwitch`).
+    pub state_dir: Option<PathBuf>,
+    /// The TikTok side. With no `[[bridge]]`, `[tiktok]` + `[twitch]` are the one bridge.
+    pub tiktok: TiktokConfig,
+    /// The Twitch side.
+    pub twitch: TwitchConfig,
+    /// Several bridges, each a TikTok live into some Twitch channels; each inherits
+    /// `[tiktok]`, `[twitch]`, `[routes]`, `[filters]` and `[coalesce]` and overrides what
+    /// it sets.
+    pub bridge: Vec<BridgeEntry>,
+    /// The health and metrics HTTP listener.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Shutdown behaviour.
+    pub shutdown: ShutdownConfig,
+    /// Per event kind: relay it or not, and how it looks.
+    pub routes: RoutesConfig,
+    /// What is dropped or masked before relaying.
+    pub filters: FiltersConfig,
+    /// Gift streaks, like/join summaries, viewer counts and chat floods.
+    pub coalesce: CoalesceConfig,
+}
+
+/// The secret stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretStoreKind {
+    /// The OS keyring (Secret Service, kernel keyutils, macOS Keychain, Windows Credential
+    /// Manager).
+    #[default]
+    Keyring,
+    /// A file only the owner can read, under `state_dir`.
+    File,
+    /// Environment variables `TIKTWITCH_SECRET_<NAME>` (name upper-cased, `-` and `.` as `_`).
+    Env,
+}
+
+impl SecretStoreKind {
+    /// The name used in the config file and in `check` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Keyring => "keyring",
+            Self::File => "file",
+            Self::Env => "env",
+        }
+    }
+}
+
+/// `[tiktok]`: which live to read and how to reach TikTok. `Debug` hides a proxy password.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TiktokConfig {
+    /// The creator whose live is mirrored: `name`, `@name`, `https://www.tiktok.com/@name`
+    /// or `.../@name/live`. Required (here or in each `[[bridge]]`).
+    pub username: String,
+    /// TikTok's web origin (room lookup).
+    pub web_base_url: String,
+    /// TikTok's WebCast API origin (fetch, socket URL).
+    pub webcast_base_url: String,
+    /// The signing service origin.
+    pub signer_base_url: String,
+    /// Name of the secret holding the signer API key (not the key itself).
+    pub signer_api_key: String,
+    /// Name of the secret holding a TikTok `sessionid` cookie, needed only for 18+ rooms.
+    pub session_id: Option<String>,
+    /// Proxy for every TikTok connection: `http://`, `https://`, `socks5://` or `socks5h://`.
+    pub proxy: Option<String>,
+    /// Wait for the creator to go live (polling) instead of exiting when they are offline.
+    pub wait_for_live: bool,
+    /// Seconds between "is the creator live?" checks while waiting.
+    pub poll_interval_secs: u64,
+    /// Seconds between WebSocket heartbeats.
+    pub heartbeat_secs: u64,
+    /// Upper bound of the reconnect back-off, in seconds.
+    pub reconnect_max_backoff_secs: u64,
+    /// Relay the history TikTok replays on connect (old comments); off by default.
+    pub relay_history: bool,
+}
+
+impl fmt::Debug for TiktokConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TiktokConfig")
+            .field("username", &self.username)
+            .field("web_base_url", &self.web_base_url)
+            .field("webcast_base_url", &self.webcast_base_url)
+            .field("signer_base_url", &self.signer_base_url)
+            .field("signer_api_key", &self.signer_api_key)
+            .field("session_id", &self.session_id)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("wait_for_live", &self.wait_for_live)
+            .field("poll_interval_secs", &self.poll_interval_secs)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field(
+                "reconnect_max_backoff_secs",
+                &self.reconnect_max_backoff_secs,
+            )
+            .field("relay_history", &self.relay_history)
+            .finish()
+    }
+}
+
+/// A URL with its password (if any) replaced by `***`; unparseable input is hidden whole.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(unparseable URL, hidden)".into(),
+    }
+}
+
+impl Default for TiktokConfig {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            web_base_url: "https://www.tiktok.com".into(),
+            webcast_base_url: "https://webcast.tiktok.com".into(),
+            signer_base_url: "https://api.eulerstream.com".into(),
+            signer_api_key: "tiktok-signer-api-key".into(),
+            session_id: None,
+            proxy: None,
+            wait_for_live: true,
+            poll_interval_secs: 60,
+            heartbeat_secs: 10,
+            reconnect_max_backoff_secs: 60,
+            relay_history: false,
+        }
+    }
+}
+
+/// How lines reach Twitch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    /// Authenticated IRC (twitch-irc).
+    #[default]
+    Irc,
+    /// The Helix "Send Chat Message" API.
+    Helix,
+}
+
+/// `[twitch]`: where lines go and as whom.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwitchConfig {
+    /// Channels to post into (login names, without `#`). Required (here or per bridge).
+    pub channels: Vec<String>,
+    /// The bot account's login name. Required.
+    pub bot_login: String,
+    /// IRC server `host:port`.
+    pub server: String,
+    /// Use TLS to the IRC server.
+    pub tls: bool,
+    /// The Twitch application's client id (public; needed to refresh tokens). Required.
+    pub client_id: String,
+    /// Name of the secret holding the application's client secret (confidential apps only).
+    pub client_secret: Option<String>,
+    /// Name of the secret holding the bot's OAuth token pair (written by `tiktwitch auth`).
+    pub token: String,
+    /// Twitch OAuth origin.
+    pub oauth_base_url: String,
+    /// Twitch Helix API origin.
+    pub helix_base_url: String,
+    /// `irc` or `helix`.
+    pub sink: SinkKind,
+    /// Override the messages-per-30-seconds budget (default: 20, or 100 where the bot is
+    /// moderator/VIP/broadcaster, detected at runtime).
+    pub lines_per_30s: Option<u32>,
+    /// Lines queued for sending at most; past this the lowest priority is shed first.
+    pub queue_capacity: usize,
+    /// Seconds during which an identical line is not sent twice (Twitch drops identical
+    /// messages sent within 30 s).
+    pub dedupe_window_secs: u64,
+}
+
+impl Default for TwitchConfig {
+    fn default() -> Self {
+        Self {
+            channels: Vec::new(),
+            bot_login: String::new(),
+            server: "irc.chat.twitch.tv:6697".into(),
+            tls: true,
+            client_id: String::new(),
+            client_secret: None,
+            token: "twitch-token".into(),
+            oauth_base_url: "https://id.twitch.tv/oauth2".into(),
+            helix_base_url: "https://api.twitch.tv/helix".into(),
+            sink: SinkKind::Irc,
+            lines_per_30s: None,
+            queue_capacity: 64,
+            dedupe_window_secs: 30,
+        }
+    }
+}
+
+/// One `[[bridge]]`: a TikTok live into some Twitch channels.
+///
+/// The pipeline overrides are kept loose here; the loader merges each over the global
+/// section key by key and checks the result (see [`super::Bridge`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeEntry {
+    /// A short name for logs and metrics. Required, unique.
+    pub name: String,
+    /// The TikTok creator (same forms as `tiktok.username`).
+    pub tiktok_username: String,
+    /// Twitch channels for this bridge; empty means `twitch.channels`.
+    pub twitch_channels: Vec<String>,
+    /// Route overrides, merged over `[routes]` (e.g. `[bridge.routes.gift]`).
+    #[serde(skip_serializing)]
+    pub routes: Option<config::Value>,
+    /// Filter overrides, merged over `[filters]`.
+    #[serde(skip_serializing)]
+    pub filters: Option<config::Value>,
+    /// Coalescing overrides, merged over `[coalesce]`.
+    #[serde(skip_serializing)]
+    pub coalesce: Option<config::Value>,
+}
+
+/// `[http]`: health and metrics.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Serve `/healthz` and `/metrics`.
+    pub enabled: bool,
+    /// Address to listen on, `ip:port`.
+    pub bind: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bind: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object a line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,tiktwitch::sink=debug` (`RUST_LOG` wins).
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// `[shutdown]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Seconds to finish sending queued lines after Ctrl-C / SIGTERM before exiting.
+    pub grace_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { grace_secs: 5 }
+    }
+}
+
+/// The values of each config enum by Rust type name, for "did you mean" hints (the
+/// `config` crate's enum errors name the type but not the choices).
+pub fn enum_variants(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "SecretStoreKind" => &["keyring", "file", "env"],
+        "SinkKind" => &["irc", "helix"],
+        "LogFormat" => &["human", "json"],
+        "BlockedAction" => &["mask", "drop"],
+        "RoleName" => &["follower", "subscriber", "moderator"],
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::routes::{BlockedAction, RoleName};
+
+    fn names<T: Serialize>(values: &[T]) -> Vec<String> {
+        values
+            .iter()
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn proxy_passwords_stay_out_of_debug() {
+        let config = TiktokConfig {
+            proxy: Some("socks5h://me:hunter2@127.0.0.1:1080".into()),
+            ..TiktokConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("socks5h://me:***@127.0.0.1:1080"), "{debug}");
+    }
+
+    #[test]
+    fn enum_hint_tables_match_serde() {
+        use SecretStoreKind as S;
+        assert_eq!(
+            names(&[S::Keyring, S::File, S::Env]),
+            enum_variants("SecretStoreKind")
+        );
+        assert_eq!(
+            names(&[SinkKind::Irc, SinkKind::Helix]),
+            enum_variants("SinkKind")
+        );
+        assert_eq!(
+            names(&[LogFormat::Human, LogFormat::Json]),
+            enum_variants("LogFormat")
+        );
+        assert_eq!(
+            names(&[BlockedAction::Mask, BlockedAction::Drop]),
+            enum_variants("BlockedAction")
+        );
+        let roles = [
+            RoleName::Follower,
+            RoleName::Subscriber,
+            RoleName::Moderator,
+        ];
+        assert_eq!(names(&roles), enum_variants("RoleName"));
+    }
+}

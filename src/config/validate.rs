@@ -1,0 +1,295 @@
+//! Checks serde cannot make: required values, names Twitch or TikTok would refuse, URLs,
+//! proxy schemes, zero thresholds. Each returns every problem, never just the first.
+//! Pipeline checks (templates, patterns, windows) live with the pipeline, in
+//! [`crate::pipeline::Pipeline::new`].
+
+use std::net::SocketAddr;
+
+use super::Problem;
+use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
+use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
+
+/// Every problem of the non-pipeline sections.
+pub fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let implicit = config.bridge.is_empty();
+    tiktok(&config.tiktok, implicit, &mut problems);
+    twitch(&config.twitch, implicit, &mut problems);
+    bridges(config, &mut problems);
+    if config.http.bind.parse::<SocketAddr>().is_err() {
+        problems.push(
+            Problem::new(
+                "http.bind",
+                format!("`{}` is not an `ip:port` address", config.http.bind),
+            )
+            .with_hint("e.g. \"127.0.0.1:9464\" (or \"0.0.0.0:9464\" in a container)"),
+        );
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
+        problems.push(
+            Problem::new("log.filter", format!("not a log filter: {e}"))
+                .with_hint("e.g. \"info\" or \"info,tiktwitch::sink=debug\""),
+        );
+    }
+    problems
+}
+
+fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
+    if t.username.trim().is_empty() {
+        if required {
+            problems.push(
+                Problem::new(
+                    "tiktok.username",
+                    "missing: whose TikTok live should be mirrored?",
+                )
+                .with_hint("e.g. username = \"@creator\" (or add [[bridge]] entries)"),
+            );
+        }
+    } else if let Err(e) = normalize_tiktok_username(&t.username) {
+        problems.push(Problem::new("tiktok.username", e));
+    }
+    for (key, value) in [
+        ("web_base_url", &t.web_base_url),
+        ("webcast_base_url", &t.webcast_base_url),
+        ("signer_base_url", &t.signer_base_url),
+    ] {
+        check_url(
+            &format!("tiktok.{key}"),
+            value,
+            &["http", "https"],
+            problems,
+        );
+    }
+    if let Some(proxy) = &t.proxy {
+        check_url(
+            "tiktok.proxy",
+            proxy,
+            &["http", "https", "socks5", "socks5h"],
+            problems,
+        );
+    }
+    check_secret("tiktok.signer_api_key", &t.signer_api_key, problems);
+    if let Some(name) = &t.session_id {
+        check_secret("tiktok.session_id", name, problems);
+    }
+    for (key, value) in [
+        ("poll_interval_secs", t.poll_interval_secs),
+        ("heartbeat_secs", t.heartbeat_secs),
+        ("reconnect_max_backoff_secs", t.reconnect_max_backoff_secs),
+    ] {
+        non_zero(&format!("tiktok.{key}"), value, problems);
+    }
+}
+
+fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
+    if required && t.channels.is_empty() {
+        problems.push(
+            Problem::new(
+                "twitch.channels",
+                "missing: which Twitch channels get the lines?",
+            )
+            .with_hint("e.g. channels = [\"mychannel\"]"),
+        );
+    }
+    check_channels("twitch.channels", &t.channels, problems);
+    if t.bot_login.trim().is_empty() {
+        problems.push(
+            Problem::new("twitch.bot_login", "missing: the Twitch account that posts")
+                .with_hint("the bot's login name, e.g. bot_login = \"mybot\""),
+        );
+    } else if let Err(e) = normalize_twitch_login(&t.bot_login) {
+        problems.push(Problem::new("twitch.bot_login", e));
+    }
+    let server_ok = t
+        .server
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !server_ok {
+        problems.push(
+            Problem::new(
+                "twitch.server",
+                format!("`{}` is not `host:port`", t.server),
+            )
+            .with_hint("the default is \"irc.chat.twitch.tv:6697\""),
+        );
+    }
+    if t.client_id.trim().is_empty() {
+        problems.push(
+            Problem::new(
+                "twitch.client_id",
+                "missing: the Twitch application's client id",
+            )
+            .with_hint("register an application at https://dev.twitch.tv/console/apps"),
+        );
+    }
+    if let Some(name) = &t.client_secret {
+        check_secret("twitch.client_secret", name, problems);
+    }
+    check_secret("twitch.token", &t.token, problems);
+    check_url(
+        "twitch.oauth_base_url",
+        &t.oauth_base_url,
+        &["http", "https"],
+        problems,
+    );
+    check_url(
+        "twitch.helix_base_url",
+        &t.helix_base_url,
+        &["http", "https"],
+        problems,
+    );
+    if let Some(n) = t.lines_per_30s
+        && (n == 0 || n > 7_500)
+    {
+        problems.push(
+            Problem::new("twitch.lines_per_30s", format!("{n} is out of range")).with_hint(
+                "1 to 7500; leave it out to use 20, or 100 where the bot is a moderator",
+            ),
+        );
+    }
+    non_zero("twitch.queue_capacity", t.queue_capacity as u64, problems);
+    non_zero("twitch.dedupe_window_secs", t.dedupe_window_secs, problems);
+}
+
+fn bridges(config: &Config, problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, entry) in config.bridge.iter().enumerate() {
+        let at = |key: &str| format!("bridge[{i}].{key}");
+        if entry.name.trim().is_empty() {
+            problems.push(Problem::new(
+                at("name"),
+                "missing: every bridge needs a name",
+            ));
+        } else if !seen.insert(entry.name.clone()) {
+            problems.push(Problem::new(
+                at("name"),
+                format!("`{}` names two bridges", entry.name),
+            ));
+        }
+        if entry.tiktok_username.trim().is_empty() {
+            if config.tiktok.username.trim().is_empty() {
+                problems.push(Problem::new(
+                    at("tiktok_username"),
+                    "missing, and there is no tiktok.username to inherit",
+                ));
+            }
+        } else if let Err(e) = normalize_tiktok_username(&entry.tiktok_username) {
+            problems.push(Problem::new(at("tiktok_username"), e));
+        }
+        if entry.twitch_channels.is_empty() && config.twitch.channels.is_empty() {
+            problems.push(Problem::new(
+                at("twitch_channels"),
+                "missing, and there is no twitch.channels to inherit",
+            ));
+        }
+        check_channels(&at("twitch_channels"), &entry.twitch_channels, problems);
+    }
+}
+
+fn check_channels(path: &str, channels: &[String], problems: &mut Vec<Problem>) {
+    for (i, channel) in channels.iter().enumerate() {
+        if let Err(e) = normalize_twitch_login(channel) {
+            problems.push(Problem::new(format!("{path}[{i}]"), e));
+        }
+    }
+}
+
+fn check_secret(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    if let Err(e) = check_secret_name(name) {
+        problems.push(Problem::new(path, e));
+    }
+}
+
+/// A zero here would mean "never" or "divide by zero": always a mistake.
+pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
+    if value == 0 {
+        problems.push(
+            Problem::new(path, "must be greater than 0").with_hint("remove it to use the default"),
+        );
+    }
+}
+
+fn check_url(path: &str, value: &str, schemes: &[&str], problems: &mut Vec<Problem>) {
+    // A proxy URL may carry a password: never echo it.
+    let is_proxy = path.ends_with("proxy");
+    let shown = if is_proxy {
+        redact_url(value)
+    } else {
+        value.to_owned()
+    };
+    match url::Url::parse(value) {
+        Err(e) if is_proxy => problems.push(Problem::new(path, format!("not a URL: {e}"))),
+        Err(e) => problems.push(Problem::new(path, format!("`{shown}` is not a URL: {e}"))),
+        Ok(url) if !schemes.contains(&url.scheme()) => problems.push(
+            Problem::new(path, format!("scheme `{}` is not supported", url.scheme()))
+                .with_hint(format!("use one of: {}", schemes.join(", "))),
+        ),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            problems.push(Problem::new(path, format!("`{shown}` has no host")));
+        }
+        Ok(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        let mut c = Config::default();
+        c.tiktok.username = "@creator".into();
+        c.twitch.channels = vec!["mychannel".into()];
+        c.twitch.bot_login = "mybot".into();
+        c.twitch.client_id = "abc123".into();
+        c
+    }
+
+    #[test]
+    fn a_complete_config_has_no_problems() {
+        assert_eq!(validate(&valid()), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let mut c = valid();
+        c.tiktok.proxy = Some("ftp://proxy:21".into());
+        c.tiktok.heartbeat_secs = 0;
+        c.twitch.channels = vec!["ok".into(), "not-ok".into()];
+        c.twitch.token = "oauth:abcdef".into();
+        c.twitch.oauth_base_url = "not a url".into();
+        c.http.bind = "localhost".into();
+        let paths: Vec<String> = validate(&c).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "tiktok.proxy",
+                "tiktok.heartbeat_secs",
+                "twitch.channels[1]",
+                "twitch.token",
+                "twitch.oauth_base_url",
+                "http.bind"
+            ]
+        );
+    }
+
+    #[test]
+    fn bridges_inherit_or_must_say() {
+        let mut c = valid();
+        c.tiktok.username.clear();
+        c.twitch.channels.clear();
+        c.bridge = vec![Default::default(), Default::default()];
+        c.bridge[0].name = "a".into();
+        c.bridge[1].name = "a".into();
+        c.bridge[1].tiktok_username = "@xy".into();
+        c.bridge[1].twitch_channels = vec!["chan".into()];
+        let paths: Vec<String> = validate(&c).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "bridge[0].tiktok_username",
+                "bridge[0].twitch_channels",
+                "bridge[1].name"
+            ]
+        );
+    }
+}
