@@ -13,6 +13,8 @@
 //! - [`source`]: where events come from. [`source::tiktok::decode`] turns push frames into
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
+//! - [`sink`]: sanitized, paced delivery of lines to Twitch chat (twitch-irc or Helix).
+//! - [`standin`]: in-process fakes of the services (fake Twitch IRC ...) for tests and demos.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
@@ -23,4 +25,6 @@ pub mod event;
 pub mod limits;
 pub mod line;
 pub mod proto;
+pub mod sink;
 pub mod source;
+pub mod standin;
