@@ -138,6 +138,7 @@ impl<B: ChatBackend> Engine<B> {
                 tracing::debug!(channel = %item.channel, kind = item.kind, "duplicate within window dropped");
                 continue;
             }
+            tracing::trace!(channel = %item.channel, seq = item.seq, "sending line");
             self.backend.send(item.seq, &item.channel, &item.text);
             self.shared.stats.update(|s| s.in_flight = 1);
             self.in_flight = Some(InFlight {
@@ -271,6 +272,7 @@ impl<B: ChatBackend> Engine<B> {
 
     async fn handle(&mut self, ev: BackendEvent) -> Result<(), SinkError> {
         let now = Instant::now();
+        tracing::trace!(event = ?ev, "backend event");
         match ev {
             BackendEvent::LoggedIn => {
                 self.logged_in = true;

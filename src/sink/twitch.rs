@@ -80,6 +80,9 @@ impl<const SLOT: usize> MakeConnection for Routed<SLOT> {
     async fn new_socket() -> Result<RoutedSocket, TCPTransportConnectError> {
         let route = Self::route().ok_or_else(|| io_error(format!("route slot {SLOT} unset")))?;
         let tcp = TcpStream::connect(route.address.as_str()).await?;
+        // Chat lines are small and each waits for an answer: without NODELAY, Nagle holds a
+        // line until the previous segment is ACKed (up to the peer's delayed-ACK timer).
+        tcp.set_nodelay(true)?;
         if !route.tls {
             return Ok(Either::Left(tcp));
         }
