@@ -677,3 +677,91 @@ async fn moderator_badge_unlocks_the_large_budget() {
     assert_eq!(fake.violations(), vec![]);
     stop(shutdown, task).await;
 }
+
+/// The budget is a setting: a scaled-down window (10 s) and limit (fake: 6, sink: 5) hold too.
+#[tokio::test(start_paused = true)]
+async fn rate_override_and_scaled_window_are_obeyed() {
+    let window = Duration::from_secs(10);
+    let fake = FakeTwitch::start(FakeTwitchConfig {
+        window,
+        limit: 6,
+        ..FakeTwitchConfig::default()
+    })
+    .await
+    .unwrap();
+    let shutdown = CancellationToken::new();
+    let mut s = settings(&fake, &["alpha", "beta"]);
+    s.rate_window = window;
+    s.lines_per_window = 5;
+    let (handle, task) = TwitchSink::new(s)
+        .start_on::<RoutedTcp<17>, _>(creds(), shutdown.clone())
+        .unwrap();
+    until_active(&handle, "alpha").await;
+    until_active(&handle, "beta").await;
+    for i in 0..60 {
+        let ch = if i % 2 == 0 { "alpha" } else { "beta" };
+        handle.send(ch, chat(format!("scaled {i}"), i));
+    }
+    until_idle(&handle, Duration::from_secs(600)).await;
+    let msgs = fake.delivered();
+    assert_eq!(msgs.len(), 60);
+    assert_eq!(max_in_any_window(&msgs, window), 5);
+    assert!(!fake.locked_out());
+    assert_eq!(fake.violations(), vec![]);
+    stop(shutdown, task).await;
+}
+
+/// The fake itself is strict: a client that ignores the rules trips it (so the tests above
+/// could fail). Raw twitch-irc `privmsg` without the sink: injection, burst, command text.
+#[tokio::test(start_paused = true)]
+async fn the_fake_catches_a_misbehaving_client() {
+    use tiktwitch::sink::twitch::{Route, RoutedTransport};
+    use twitch_irc::{ClientConfig, TwitchIRCClient};
+    let fake = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    RoutedTcp::<18>::set_route(Route {
+        address: fake.addr().to_string(),
+        tls: false,
+        tls_server_name: "localhost".into(),
+    });
+    let mut config = ClientConfig::new_simple(creds());
+    config.max_waiting_messages_per_connection = 1000;
+    let (_rx, client) = TwitchIRCClient::<RoutedTcp<18>, _>::new(config);
+    client.join("alpha".into()).unwrap();
+    until("joined", Duration::from_secs(10), || {
+        fake.records().len() >= 4
+    })
+    .await;
+    sleep(Duration::from_millis(100)).await;
+    client
+        .privmsg("alpha".into(), "x\r\nPRIVMSG #other :injected".into())
+        .await
+        .unwrap();
+    client
+        .privmsg("alpha".into(), "/ban someone".into())
+        .await
+        .unwrap();
+    client
+        .privmsg("alpha".into(), "y\r\nQUIT :bye".into())
+        .await
+        .unwrap();
+    for i in 0..25 {
+        client
+            .privmsg("alpha".into(), format!("spam {i}"))
+            .await
+            .unwrap();
+    }
+    sleep(Duration::from_secs(1)).await;
+    let rules: HashSet<&str> = fake.violations().iter().map(|v| v.rule).collect();
+    for rule in [
+        "not_joined",
+        "forbidden_command",
+        "command_text",
+        "channel_gap",
+        "rate_limit",
+    ] {
+        assert!(rules.contains(rule), "{rule} not caught: {rules:?}");
+    }
+    assert!(fake.locked_out());
+}

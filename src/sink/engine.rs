@@ -37,6 +37,7 @@ pub(super) struct Engine<B: ChatBackend> {
     stopped: HashSet<String>,
     logged_in: bool,
     login_retry_used: bool,
+    needs_join: bool,
 }
 
 impl<B: ChatBackend> Engine<B> {
@@ -61,6 +62,7 @@ impl<B: ChatBackend> Engine<B> {
             stopped: HashSet::new(),
             logged_in: !needs_join,
             login_retry_used: false,
+            needs_join,
         };
         if !needs_join {
             engine.joined = engine.shared.channels.iter().cloned().collect();
@@ -96,6 +98,14 @@ impl<B: ChatBackend> Engine<B> {
         };
         self.finish(&result);
         result
+    }
+
+    /// A new connection: channels must be joined again (IRC only; Helix needs no JOIN).
+    fn reset_session(&mut self) {
+        if self.needs_join {
+            self.joined.clear();
+            self.joining.clear();
+        }
     }
 
     fn sendable(&self, channel: &str) -> bool {
@@ -201,12 +211,12 @@ impl<B: ChatBackend> Engine<B> {
         if !matches {
             return;
         }
-        if let Some(f) = self.in_flight.take() {
-            if f.written_at.is_none() {
-                // The answer overtook the write report: the line went out just now.
-                let key = text_key(&f.item.channel, f.item.text.as_str());
-                self.pacer.record_send(&f.item.channel, key, Instant::now());
-            }
+        if let Some(f) = self.in_flight.take()
+            && f.written_at.is_none()
+        {
+            // The answer overtook the write report: the line went out just now.
+            let key = text_key(&f.item.channel, f.item.text.as_str());
+            self.pacer.record_send(&f.item.channel, key, Instant::now());
         }
         self.shared.stats.update(|s| {
             s.sent += 1;
@@ -277,8 +287,7 @@ impl<B: ChatBackend> Engine<B> {
             BackendEvent::LoggedIn => {
                 self.logged_in = true;
                 self.login_retry_used = false;
-                self.joined.clear();
-                self.joining.clear();
+                self.reset_session();
                 self.shared.stats.update(|s| {
                     s.logins += 1;
                     if s.logins > 1 {
@@ -353,24 +362,24 @@ impl<B: ChatBackend> Engine<B> {
                 tracing::info!("Twitch asked for a reconnect");
             }
             BackendEvent::Written { seq, at } => {
-                if let Some(f) = self.in_flight.as_mut().filter(|f| f.item.seq == seq) {
-                    if f.written_at.is_none() {
-                        f.written_at = Some(at);
-                        let key = text_key(&f.item.channel, f.item.text.as_str());
-                        let channel = f.item.channel.clone();
-                        self.pacer.record_send(&channel, key, at);
-                    }
+                if let Some(f) = self.in_flight.as_mut().filter(|f| f.item.seq == seq)
+                    && f.written_at.is_none()
+                {
+                    f.written_at = Some(at);
+                    let key = text_key(&f.item.channel, f.item.text.as_str());
+                    let channel = f.item.channel.clone();
+                    self.pacer.record_send(&channel, key, at);
                 }
             }
             BackendEvent::WriteFailed { seq, error } => {
-                if self.in_flight.as_ref().is_some_and(|f| f.item.seq == seq) {
-                    if let Some(f) = self.in_flight.take() {
-                        tracing::warn!(channel = %f.item.channel, error = %error, "write failed; line requeued");
-                        self.pacer
-                            .hold_channel_until(&f.item.channel, now + Duration::from_secs(1));
-                        self.shared.stats.update(|s| s.write_errors += 1);
-                        self.requeue(f);
-                    }
+                if self.in_flight.as_ref().is_some_and(|f| f.item.seq == seq)
+                    && let Some(f) = self.in_flight.take()
+                {
+                    tracing::warn!(channel = %f.item.channel, error = %error, "write failed; line requeued");
+                    self.pacer
+                        .hold_channel_until(&f.item.channel, now + Duration::from_secs(1));
+                    self.shared.stats.update(|s| s.write_errors += 1);
+                    self.requeue(f);
                 }
             }
         }
@@ -450,16 +459,15 @@ impl<B: ChatBackend> Engine<B> {
         if let Some(f) = self.in_flight.take() {
             self.requeue(f);
         }
-        if !self.login_retry_used {
-            if let Some(hook) = self.login_hook.clone() {
-                self.login_retry_used = true;
-                tracing::warn!(text = %text, "Twitch refused the login; refreshing credentials");
-                if hook.on_login_failed().await {
-                    self.backend.restart().await;
-                    self.joined.clear();
-                    self.joining.clear();
-                    return Ok(());
-                }
+        if !self.login_retry_used
+            && let Some(hook) = self.login_hook.clone()
+        {
+            self.login_retry_used = true;
+            tracing::warn!(text = %text, "Twitch refused the login; refreshing credentials");
+            if hook.on_login_failed().await {
+                self.backend.restart().await;
+                self.reset_session();
+                return Ok(());
             }
         }
         tracing::error!(text = %text, "Twitch refused the login; the sink stops (re-run `tiktwitch auth`)");

@@ -236,7 +236,8 @@ impl ChatBackend for HelixBackend {
     }
 
     async fn restart(&mut self) {
-        // The token is read per request; nothing to reopen.
+        // The token is read per request; nothing to reopen, but the engine waits for a login.
+        let _ = self.tx.send(BackendEvent::LoggedIn);
     }
 
     fn stop(&mut self) {
