@@ -66,3 +66,6 @@ pub const TWITCH_MAX_WAITING_PER_CONNECTION: usize = 10_000;
 
 /// Parts a long line may be split into (when its kind is configured to split).
 pub const MAX_SPLIT_PARTS: usize = 3;
+
+/// Distinct NOTICE msg-ids the sink counts separately; more (a hostile server) go to `other`.
+pub const MAX_NOTICE_KINDS: usize = 64;

@@ -724,6 +724,7 @@ async fn the_fake_catches_a_misbehaving_client() {
         address: fake.addr().to_string(),
         tls: false,
         tls_server_name: "localhost".into(),
+        extra_roots: vec![],
     });
     let mut config = ClientConfig::new_simple(creds());
     config.max_waiting_messages_per_connection = 1000;

@@ -15,6 +15,7 @@ use super::pacing::Pacer;
 use super::queue::{Queued, text_key};
 use super::stats::{ChannelState, SinkState};
 use super::{LoginFailureHandler, Shared, SinkError};
+use crate::limits::MAX_NOTICE_KINDS;
 
 struct InFlight {
     item: Queued,
@@ -394,9 +395,15 @@ impl<B: ChatBackend> Engine<B> {
         now: Instant,
     ) {
         let id = msg_id.clone().unwrap_or_else(|| "none".to_owned());
-        self.shared
-            .stats
-            .update(|s| *s.notices.entry(id.clone()).or_default() += 1);
+        self.shared.stats.update(|s| {
+            // msg-ids come from the server: cap the number of distinct keys.
+            let key = if s.notices.len() < MAX_NOTICE_KINDS || s.notices.contains_key(&id) {
+                id.clone()
+            } else {
+                "other".to_owned()
+            };
+            *s.notices.entry(key).or_default() += 1;
+        });
         let Some(channel) = channel else {
             tracing::warn!(msg_id = %id, text = %text, "Twitch NOTICE");
             return;

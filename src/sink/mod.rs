@@ -80,6 +80,9 @@ pub struct TwitchSinkSettings {
     pub tls: bool,
     /// Name the TLS certificate must match; `None` = the host part of `server`.
     pub tls_server_name: Option<String>,
+    /// PEM certificates trusted in addition to the bundled Mozilla roots (a private CA in
+    /// front of Twitch, or a test CA). `None` in production.
+    pub tls_extra_root_pem: Option<String>,
     /// The bot's login (lowercase). Used to recognise a CLEARCHAT of the bot before its own
     /// JOIN echo arrives; the IRC login itself comes from the credentials.
     pub bot_login: String,
@@ -120,6 +123,7 @@ impl Default for TwitchSinkSettings {
             server: "irc.chat.twitch.tv:6697".into(),
             tls: true,
             tls_server_name: None,
+            tls_extra_root_pem: None,
             bot_login: String::new(),
             channels: Vec::new(),
             lines_per_window: TWITCH_LINES_PER_WINDOW,
@@ -152,19 +156,24 @@ impl TwitchSinkSettings {
         }
     }
 
-    fn route(&self) -> Route {
+    fn route(&self) -> Result<Route, SinkError> {
+        let extra_roots = match &self.tls_extra_root_pem {
+            Some(pem) => twitch::parse_pem_certificates(pem).map_err(SinkError::TlsRoots)?,
+            None => Vec::new(),
+        };
         let host = self
             .server
             .rsplit_once(':')
             .map_or(self.server.as_str(), |(h, _)| h);
-        Route {
+        Ok(Route {
             address: self.server.clone(),
             tls: self.tls,
             tls_server_name: self
                 .tls_server_name
                 .clone()
                 .unwrap_or_else(|| host.trim_matches(['[', ']']).to_owned()),
-        }
+            extra_roots,
+        })
     }
 
     fn channel_set(&self) -> Result<HashSet<String>, SinkError> {
@@ -200,6 +209,9 @@ pub enum SinkError {
     /// The Helix settings lack the broadcaster id of a channel.
     #[error("Helix sink: no broadcaster id for channel {0:?}")]
     MissingBroadcasterId(String),
+    /// `tls_extra_root_pem` is not valid PEM.
+    #[error("bad tls_extra_root_pem: {0}")]
+    TlsRoots(String),
     /// The backend ended unexpectedly.
     #[error("the chat backend closed")]
     BackendClosed,
@@ -395,7 +407,7 @@ impl TwitchSink {
         if channels.is_empty() {
             return Err(SinkError::NoChannels);
         }
-        T::set_route(self.settings.route());
+        T::set_route(self.settings.route()?);
         let mut sorted: Vec<String> = channels.iter().cloned().collect();
         sorted.sort();
         let bot = (!self.settings.bot_login.is_empty()).then(|| self.settings.bot_login.clone());

@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_util::either::Either;
 use twitch_irc::login::LoginCredentials;
 use twitch_irc::message::{ClearChatAction, FollowersOnlyMode, ServerMessage};
@@ -42,6 +44,19 @@ pub struct Route {
     pub tls: bool,
     /// The name the TLS certificate must match (and SNI).
     pub tls_server_name: String,
+    /// Certificates trusted in addition to the bundled Mozilla roots (a private CA, a test CA).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
+/// Parses PEM text into certificates (for [`Route::extra_roots`]).
+pub fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block found".into());
+    }
+    Ok(certs)
 }
 
 static ROUTES: [Mutex<Option<Route>>; ROUTE_SLOTS] = [const { Mutex::new(None) }; ROUTE_SLOTS];
@@ -88,6 +103,11 @@ impl<const SLOT: usize> MakeConnection for Routed<SLOT> {
         }
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in route.extra_roots {
+            roots
+                .add(cert)
+                .map_err(|e| io_error(format!("extra TLS root: {e}")))?;
+        }
         let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
         let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -24,11 +24,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use twitch_irc::message::IRCMessage;
 
 /// Commands a well-behaved client may send.
@@ -60,6 +63,9 @@ pub struct FakeTwitchConfig {
     pub valid_tokens: Option<HashSet<String>>,
     /// Slow mode (seconds) announced in the ROOMSTATE of a channel on join.
     pub slow_mode: HashMap<String, u64>,
+    /// Raw lines and PRIVMSGs kept for [`FakeTwitch::records`] / [`FakeTwitch::privmsgs`];
+    /// older ones are dropped (a long `tiktwitch demo` stays bounded; subscribers see all).
+    pub max_records: usize,
 }
 
 impl Default for FakeTwitchConfig {
@@ -74,6 +80,7 @@ impl Default for FakeTwitchConfig {
             elevated_channels: HashSet::new(),
             valid_tokens: None,
             slow_mode: HashMap::new(),
+            max_records: 1_000_000,
         }
     }
 }
@@ -148,8 +155,8 @@ impl Bucket {
 
 #[derive(Debug, Default)]
 struct State {
-    records: Vec<RecordedLine>,
-    privmsgs: Vec<Privmsg>,
+    records: VecDeque<RecordedLine>,
+    privmsgs: VecDeque<Privmsg>,
     violations: Vec<Violation>,
     normal: Bucket,
     elevated: Bucket,
@@ -227,8 +234,38 @@ impl std::fmt::Debug for FakeTwitch {
 }
 
 impl FakeTwitch {
-    /// Binds 127.0.0.1:0 and starts serving.
+    /// Binds 127.0.0.1:0 and starts serving plain IRC (like port 6667).
     pub async fn start(config: FakeTwitchConfig) -> std::io::Result<Self> {
+        Self::start_with(config, None).await
+    }
+
+    /// Binds 127.0.0.1:0 and serves IRC over TLS (like port 6697) with this certificate
+    /// chain and private key (PEM).
+    pub async fn start_tls(
+        config: FakeTwitchConfig,
+        cert_chain_pem: &str,
+        key_pem: &str,
+    ) -> std::io::Result<Self> {
+        let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let certs = CertificateDer::pem_slice_iter(cert_chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+        let tls = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| bad(e.to_string()))?;
+        Self::start_with(config, Some(TlsAcceptor::from(Arc::new(tls)))).await
+    }
+
+    async fn start_with(
+        config: FakeTwitchConfig,
+        tls: Option<TlsAcceptor>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (events, _) = broadcast::channel(4096);
@@ -242,7 +279,7 @@ impl FakeTwitch {
             conns: Mutex::new(HashMap::new()),
             events,
         });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        let accept = tokio::spawn(accept_loop(listener, tls, shared.clone()));
         Ok(Self {
             addr,
             shared,
@@ -262,12 +299,12 @@ impl FakeTwitch {
 
     /// Every raw client line so far.
     pub fn records(&self) -> Vec<RecordedLine> {
-        self.shared.state().records.clone()
+        self.shared.state().records.iter().cloned().collect()
     }
 
     /// Every PRIVMSG so far, with its outcome.
     pub fn privmsgs(&self) -> Vec<Privmsg> {
-        self.shared.state().privmsgs.clone()
+        self.shared.state().privmsgs.iter().cloned().collect()
     }
 
     /// The PRIVMSGs that were delivered (acked with USERSTATE).
@@ -389,7 +426,7 @@ impl FakeTwitch {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             continue;
@@ -412,20 +449,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             },
         );
         let shared = shared.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = serve(socket, id, rx, &shared).await;
+            let _ = match tls {
+                None => serve(socket, id, rx, &shared).await,
+                Some(acceptor) => match acceptor.accept(socket).await {
+                    Ok(stream) => serve(stream, id, rx, &shared).await,
+                    Err(e) => Err(e),
+                },
+            };
             shared.conns().remove(&id);
         });
     }
 }
 
-async fn serve(
-    socket: TcpStream,
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: S,
     id: u64,
     mut rx: mpsc::UnboundedReceiver<ConnCmd>,
     shared: &Shared,
 ) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
+    let (read, mut write) = tokio::io::split(socket);
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
     let mut session = Session {
@@ -483,7 +527,10 @@ impl Session {
         };
         let _ = shared.events.send(FakeEvent::Line(record.clone()));
         let mut st = shared.state();
-        st.records.push(record);
+        if st.records.len() >= shared.config.max_records.max(1) {
+            st.records.pop_front();
+        }
+        st.records.push_back(record);
         if line.contains('\r') {
             shared.violation(&mut st, now, "bare_cr", line);
         }
@@ -663,7 +710,10 @@ impl Session {
             outcome: outcome.clone(),
         };
         let _ = shared.events.send(FakeEvent::Privmsg(record.clone()));
-        st.privmsgs.push(record);
+        if st.privmsgs.len() >= cfg.max_records.max(1) {
+            st.privmsgs.pop_front();
+        }
+        st.privmsgs.push_back(record);
         match outcome.as_str() {
             "delivered" => {
                 st.last_delivered.insert(channel.clone(), (now, text));
