@@ -40,154 +40,37 @@
 
 pub mod backend;
 mod engine;
+mod handle;
 pub mod helix;
 pub mod notice;
 pub mod pacing;
 pub mod queue;
 pub mod sanitize;
+mod settings;
 pub mod stats;
 pub mod twitch;
 
+pub use handle::SinkHandle;
+pub use settings::TwitchSinkSettings;
+
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use twitch_irc::login::LoginCredentials;
 
-use crate::limits::*;
-use crate::line::Line;
 use backend::ChatBackend;
 use engine::Engine;
 use helix::{HelixAuth, HelixBackend};
-use pacing::{Pacer, PacingConfig};
-use queue::{OutQueue, PushOutcome, Queued};
+use pacing::Pacer;
+use queue::OutQueue;
 use stats::SinkStats;
 pub use stats::{ChannelState, ChannelStatus, SinkState, StatsSnapshot};
-use twitch::{DefaultTransport, IrcBackend, Route, RoutedTransport};
-
-/// Everything the sink needs to know, with production defaults.
-#[derive(Debug, Clone)]
-pub struct TwitchSinkSettings {
-    /// IRC server `host:port` (default `irc.chat.twitch.tv:6697`).
-    pub server: String,
-    /// Use TLS (default true).
-    pub tls: bool,
-    /// Name the TLS certificate must match; `None` = the host part of `server`.
-    pub tls_server_name: Option<String>,
-    /// PEM certificates trusted in addition to the bundled Mozilla roots (a private CA in
-    /// front of Twitch, or a test CA). `None` in production.
-    pub tls_extra_root_pem: Option<String>,
-    /// The bot's login (lowercase). Used to recognise a CLEARCHAT of the bot before its own
-    /// JOIN echo arrives; the IRC login itself comes from the credentials.
-    pub bot_login: String,
-    /// Channel logins to join and send to (lowercase, without `#`).
-    pub channels: Vec<String>,
-    /// Lines per window in channels where the bot is a normal user (default 18 of Twitch's 20).
-    pub lines_per_window: u32,
-    /// Lines per window in channels where the bot is moderator/VIP/broadcaster (default 90 of
-    /// Twitch's 100). Elevation is detected from USERSTATE badges.
-    pub lines_per_window_elevated: u32,
-    /// Twitch's window (30 s). Tests may scale it down.
-    pub rate_window: Duration,
-    /// Safety margin added to the window, for network jitter.
-    pub window_margin: Duration,
-    /// Minimum gap between two lines to one channel, non-elevated (1.1 s).
-    pub channel_gap: Duration,
-    /// Added to a channel's slow-mode delay (0.2 s).
-    pub slow_mode_margin: Duration,
-    /// Never send the same text to one channel twice within this window (30 s; 0 disables).
-    pub duplicate_window: Duration,
-    /// Lines waiting at most; beyond, the lowest priority is shed.
-    pub queue_capacity: usize,
-    /// Wait this long for USERSTATE/NOTICE after a line before counting it unconfirmed.
-    pub ack_timeout: Duration,
-    /// Event kinds whose long lines are split into numbered parts instead of truncated.
-    pub split_kinds: Vec<String>,
-    /// Parts a split line may use at most.
-    pub max_split_parts: usize,
-    /// twitch-irc's `max_waiting_messages_per_connection` (high: one connection, in order).
-    pub max_waiting_messages_per_connection: usize,
-    /// Helix API base URL (default `https://api.twitch.tv/helix`), for the Helix backend.
-    pub helix_base_url: String,
-}
-
-impl Default for TwitchSinkSettings {
-    fn default() -> Self {
-        Self {
-            server: "irc.chat.twitch.tv:6697".into(),
-            tls: true,
-            tls_server_name: None,
-            tls_extra_root_pem: None,
-            bot_login: String::new(),
-            channels: Vec::new(),
-            lines_per_window: TWITCH_LINES_PER_WINDOW,
-            lines_per_window_elevated: TWITCH_LINES_PER_WINDOW_ELEVATED,
-            rate_window: TWITCH_RATE_WINDOW,
-            window_margin: Duration::from_millis(250),
-            channel_gap: TWITCH_CHANNEL_GAP,
-            slow_mode_margin: TWITCH_SLOW_MODE_MARGIN,
-            duplicate_window: TWITCH_DUPLICATE_WINDOW,
-            queue_capacity: SINK_QUEUE_CAPACITY,
-            ack_timeout: TWITCH_ACK_TIMEOUT,
-            split_kinds: Vec::new(),
-            max_split_parts: MAX_SPLIT_PARTS,
-            max_waiting_messages_per_connection: TWITCH_MAX_WAITING_PER_CONNECTION,
-            helix_base_url: "https://api.twitch.tv/helix".into(),
-        }
-    }
-}
-
-impl TwitchSinkSettings {
-    fn pacing(&self) -> PacingConfig {
-        PacingConfig {
-            window: self.rate_window,
-            window_margin: self.window_margin,
-            limit: self.lines_per_window,
-            limit_elevated: self.lines_per_window_elevated,
-            channel_gap: self.channel_gap,
-            slow_margin: self.slow_mode_margin,
-            duplicate_window: self.duplicate_window,
-        }
-    }
-
-    fn route(&self) -> Result<Route, SinkError> {
-        let extra_roots = match &self.tls_extra_root_pem {
-            Some(pem) => twitch::parse_pem_certificates(pem).map_err(SinkError::TlsRoots)?,
-            None => Vec::new(),
-        };
-        let host = self
-            .server
-            .rsplit_once(':')
-            .map_or(self.server.as_str(), |(h, _)| h);
-        Ok(Route {
-            address: self.server.clone(),
-            tls: self.tls,
-            tls_server_name: self
-                .tls_server_name
-                .clone()
-                .unwrap_or_else(|| host.trim_matches(['[', ']']).to_owned()),
-            extra_roots,
-        })
-    }
-
-    fn channel_set(&self) -> Result<HashSet<String>, SinkError> {
-        self.channels
-            .iter()
-            .map(|c| {
-                let c = normalize_channel(c);
-                twitch_irc::validate::validate_login(&c)
-                    .map(|()| c.clone())
-                    .map_err(|_| SinkError::InvalidChannel(c))
-            })
-            .collect()
-    }
-}
+use twitch::{DefaultTransport, IrcBackend, RoutedTransport};
 
 /// Errors of the sink.
 #[derive(Debug, thiserror::Error)]
@@ -256,103 +139,6 @@ impl Shared {
 
     pub fn with_status<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// The pipeline's side of the sink: cheap to clone, never blocks.
-#[derive(Clone)]
-pub struct SinkHandle {
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for SinkHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SinkHandle")
-            .field("stats", &self.stats())
-            .finish()
-    }
-}
-
-/// Lowercase, without a leading `#`.
-fn normalize_channel(channel: &str) -> String {
-    channel.trim().trim_start_matches('#').to_ascii_lowercase()
-}
-
-impl SinkHandle {
-    /// Sanitizes `line` and queues it for `channel`. Never blocks: when the queue is full the
-    /// lowest-priority line is shed (counted in [`StatsSnapshot::shed`]). Lines for a channel
-    /// that is not configured or was stopped, empty lines, and lines after the sink stopped
-    /// are shed too (reasons `unknown_channel`, `channel_stopped`, `empty`, `sink_stopped`).
-    pub fn send(&self, channel: &str, line: Line) {
-        let shared = &self.shared;
-        shared.stats.update(|s| s.lines_in += 1);
-        let channel = normalize_channel(channel);
-        if !shared.channels.contains(&channel) {
-            shared.stats.shed(line.kind, "unknown_channel");
-            return;
-        }
-        let parts = if shared.split_kinds.contains(line.kind) {
-            sanitize::sanitize_split(&line.text, shared.max_split_parts)
-        } else {
-            sanitize::sanitize(&line.text).into_iter().collect()
-        };
-        if parts.is_empty() {
-            shared.stats.shed(line.kind, "empty");
-            return;
-        }
-        let extra = parts.len() as u64 - 1;
-        shared.stats.update(|s| s.extra_parts += extra);
-        let mut gate = shared.lock_gate();
-        let now = Instant::now();
-        for text in parts {
-            if gate.closed {
-                shared.stats.shed(line.kind, "sink_stopped");
-                continue;
-            }
-            if gate.stopped_channels.contains(&channel) {
-                shared.stats.shed(line.kind, "channel_stopped");
-                continue;
-            }
-            let item = Queued {
-                channel: channel.clone(),
-                text,
-                priority: line.priority,
-                kind: line.kind,
-                msg_id: line.msg_id,
-                seq: shared.seq.fetch_add(1, Ordering::Relaxed),
-                queued_at: now,
-            };
-            match gate.queue.push(item) {
-                PushOutcome::Queued => {}
-                PushOutcome::QueuedAfterShedding(v) => shared.stats.shed(v.kind, "queue_full"),
-                PushOutcome::Shed(v) => shared.stats.shed(v.kind, "queue_full"),
-                PushOutcome::Coalesced(_) => shared.stats.update(|s| s.coalesced += 1),
-            }
-        }
-        let depth = gate.queue.len() as u64;
-        shared.stats.update(|s| s.queue_depth = depth);
-        drop(gate);
-        shared.wake.notify_one();
-    }
-
-    /// Every counter, as plain numbers.
-    pub fn stats(&self) -> StatsSnapshot {
-        self.shared.stats.snapshot()
-    }
-
-    /// The sink's state (connecting, connected, stopped with the reason).
-    pub fn state(&self) -> SinkState {
-        self.shared.with_status(|s| s.sink.clone())
-    }
-
-    /// Each configured channel's status.
-    pub fn channels(&self) -> BTreeMap<String, ChannelStatus> {
-        self.shared.with_status(|s| s.channels.clone())
-    }
-
-    /// The queue's capacity.
-    pub fn queue_capacity(&self) -> usize {
-        self.shared.lock_gate().queue.capacity()
     }
 }
 
