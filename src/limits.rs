@@ -69,3 +69,7 @@ pub const MAX_SPLIT_PARTS: usize = 3;
 
 /// Distinct NOTICE msg-ids the sink counts separately; more (a hostile server) go to `other`.
 pub const MAX_NOTICE_KINDS: usize = 64;
+
+/// A channel held by followers-/subs-/emote-only mode gets one line retried this often, in
+/// case the bot now qualifies without a ROOMSTATE change (it was followed, subbed, VIP'd).
+pub const TWITCH_HOLD_RETRY: Duration = Duration::from_secs(60);

@@ -634,6 +634,7 @@ async fn emote_only_holds_until_lifted() {
     until_active(&handle, "alpha").await;
     fake.set_room_mode("alpha", "emote-only", 1);
     fake.refuse_next("alpha", "msg_emoteonly", "emote-only");
+    fake.refuse_next("alpha", "msg_emoteonly", "emote-only");
     for i in 0..5 {
         handle.send("alpha", chat(format!("held {i}"), i));
     }
@@ -641,13 +642,29 @@ async fn emote_only_holds_until_lifted() {
         matches!(handle.channels()["alpha"].state, ChannelState::Held { .. })
     })
     .await;
-    sleep(Duration::from_secs(60)).await;
+    let held_at = Instant::now();
+    // Held: nothing more for a minute, then one retry (refused again), then held again.
+    sleep(Duration::from_secs(50)).await;
     assert_eq!(fake.privmsgs().len(), 1);
+    until("one retry", Duration::from_secs(30), || {
+        fake.privmsgs().len() == 2
+    })
+    .await;
+    assert!(Instant::now() - held_at >= Duration::from_secs(59));
+    sleep(Duration::from_secs(20)).await;
+    assert_eq!(fake.privmsgs().len(), 2);
     assert_eq!(handle.stats().queue_depth, 5);
+    // ROOMSTATE lifts the mode: lines flow at once, in order.
     fake.set_room_mode("alpha", "emote-only", 0);
     until_idle(&handle, Duration::from_secs(60)).await;
-    assert_eq!(fake.delivered().len(), 5);
+    assert!(Instant::now() - held_at < Duration::from_secs(100));
+    let delivered: Vec<String> = fake.delivered().into_iter().map(|m| m.text).collect();
+    assert_eq!(
+        delivered,
+        (0..5).map(|i| format!("held {i}")).collect::<Vec<_>>()
+    );
     assert_eq!(handle.channels()["alpha"].state, ChannelState::Active);
+    assert_eq!(handle.stats().requeued, 2);
     stop(shutdown, task).await;
 }
 

@@ -36,6 +36,8 @@ pub(super) struct Engine<B: ChatBackend> {
     joining: HashSet<String>,
     /// Channels joined on the current connection.
     joined: HashSet<String>,
+    /// Channels held by a chat mode (the pacer holds them until a retry; ROOMSTATE lifting
+    /// the mode releases them at once).
     holds: HashMap<String, HoldReason>,
     stopped: HashSet<String>,
     logged_in: bool,
@@ -112,10 +114,7 @@ impl<B: ChatBackend> Engine<B> {
     }
 
     fn sendable(&self, channel: &str) -> bool {
-        self.logged_in
-            && self.joined.contains(channel)
-            && !self.holds.contains_key(channel)
-            && !self.stopped.contains(channel)
+        self.logged_in && self.joined.contains(channel) && !self.stopped.contains(channel)
     }
 
     /// Sends the next line if one is allowed now.
@@ -127,7 +126,6 @@ impl<B: ChatBackend> Engine<B> {
                     pacer,
                     logged_in,
                     joined,
-                    holds,
                     stopped,
                     ..
                 } = &*self;
@@ -136,7 +134,6 @@ impl<B: ChatBackend> Engine<B> {
                 let item = queue.pop_ready(|ch| {
                     *logged_in
                         && joined.contains(ch)
-                        && !holds.contains_key(ch)
                         && !stopped.contains(ch)
                         && pacer.ready_at(ch, now) <= now
                 });
@@ -183,6 +180,9 @@ impl<B: ChatBackend> Engine<B> {
         if timed_out {
             if let Some(f) = self.in_flight.take() {
                 tracing::warn!(channel = %f.item.channel, "no USERSTATE or NOTICE for a line; counted unconfirmed");
+                // It may have been delivered: guard against repeating it.
+                let key = text_key(&f.item.channel, f.item.text.as_str());
+                self.pacer.record_delivered(&f.item.channel, key, now);
             }
             self.shared.stats.update(|s| {
                 s.sent += 1;
@@ -214,18 +214,27 @@ impl<B: ChatBackend> Engine<B> {
         if !matches {
             return;
         }
-        if let Some(f) = self.in_flight.take()
-            && f.written_at.is_none()
-        {
-            // The answer overtook the write report: the line went out just now.
+        let now = Instant::now();
+        if let Some(f) = self.in_flight.take() {
+            if f.written_at.is_none() {
+                // The answer overtook the write report: the line went out just now.
+                self.pacer.record_send(&f.item.channel, now);
+            }
             let key = text_key(&f.item.channel, f.item.text.as_str());
-            self.pacer.record_send(&f.item.channel, key, Instant::now());
+            self.pacer.record_delivered(&f.item.channel, key, now);
         }
         self.shared.stats.update(|s| {
             s.sent += 1;
             s.confirmed += 1;
             s.in_flight = 0;
         });
+        // A line got through a held channel (the retry): the bot qualifies now.
+        if self.holds.remove(channel).is_some() {
+            tracing::info!(channel = %channel, "held channel accepts lines again");
+            if !self.stopped.contains(channel) {
+                self.set_state(channel, ChannelState::Active);
+            }
+        }
     }
 
     fn requeue(&mut self, f: InFlight) {

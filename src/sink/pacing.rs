@@ -141,8 +141,9 @@ impl Pacer {
         at
     }
 
-    /// Records that a line with `key` (see [`super::queue::text_key`]) went to `channel` at `at`.
-    pub fn record_send(&mut self, channel: &str, key: u64, at: Instant) {
+    /// Records that a line went to `channel` at `at` (it spends rate budget whatever Twitch
+    /// then answers: "dropped messages still cost").
+    pub fn record_send(&mut self, channel: &str, at: Instant) {
         let keep = self.config.limit.max(self.config.limit_elevated).max(1) as usize;
         let pace = self.channels.entry(channel.to_owned()).or_default();
         if !pace.elevated {
@@ -155,17 +156,25 @@ impl Pacer {
             }
         }
         pace.last_sent = Some(at);
-        if !self.config.duplicate_window.is_zero() {
-            let window = self.config.duplicate_window;
-            while pace
-                .recent
-                .front()
-                .is_some_and(|(t, _)| at.saturating_duration_since(*t) >= window)
-            {
-                pace.recent.pop_front();
-            }
-            pace.recent.push_back((at, key));
+    }
+
+    /// Records that the text with `key` (see [`super::queue::text_key`]) was delivered to
+    /// `channel` at `at`, for the duplicate guard. Only delivered text counts: Twitch's rule is
+    /// about the previous message it accepted, and a refused line must be retryable.
+    pub fn record_delivered(&mut self, channel: &str, key: u64, at: Instant) {
+        let window = self.config.duplicate_window;
+        if window.is_zero() {
+            return;
         }
+        let pace = self.channels.entry(channel.to_owned()).or_default();
+        while pace
+            .recent
+            .front()
+            .is_some_and(|(t, _)| at.saturating_duration_since(*t) >= window)
+        {
+            pace.recent.pop_front();
+        }
+        pace.recent.push_back((at, key));
     }
 
     /// True when `key` was sent to `channel` less than the duplicate window ago.
@@ -203,6 +212,13 @@ impl Pacer {
     pub fn hold_channel_until(&mut self, channel: &str, until: Instant) {
         let pace = self.channels.entry(channel.to_owned()).or_default();
         pace.hold_until = Some(pace.hold_until.map_or(until, |h| h.max(until)));
+    }
+
+    /// Lifts a hold set by [`Pacer::hold_channel_until`].
+    pub fn release_channel(&mut self, channel: &str) {
+        if let Some(p) = self.channels.get_mut(channel) {
+            p.hold_until = None;
+        }
     }
 
     /// Reacts to `msg_ratelimit`: nothing goes out for one window, then the next window runs
@@ -264,7 +280,7 @@ mod tests {
         for i in 0..n {
             let ch = channels[i % channels.len()];
             now = p.ready_at(ch, now);
-            p.record_send(ch, i as u64, now);
+            p.record_send(ch, now);
             out.push(now);
         }
         out
@@ -310,7 +326,7 @@ mod tests {
         for i in 0..3000u64 {
             let ch = if i % 3 == 0 { "n" } else { "m" };
             now = p.ready_at(ch, now);
-            p.record_send(ch, i, now);
+            p.record_send(ch, now);
             all.push(now);
             if ch == "n" {
                 normal.push(now);
@@ -325,7 +341,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pacer::new(config(Duration::ZERO));
         p.set_slow("a", Duration::from_secs(5));
-        p.record_send("a", 1, t0);
+        p.record_send("a", t0);
         assert_eq!(p.ready_at("a", t0), t0 + Duration::from_millis(5200));
         assert_eq!(p.ready_at("b", t0), t0);
         p.hold_channel_until("b", t0 + Duration::from_secs(9));
@@ -351,7 +367,7 @@ mod tests {
     fn duplicate_guard_remembers_for_the_window() {
         let t0 = Instant::now();
         let mut p = Pacer::new(config(TWITCH_DUPLICATE_WINDOW));
-        p.record_send("a", 42, t0);
+        p.record_delivered("a", 42, t0);
         assert!(p.is_duplicate("a", 42, t0 + Duration::from_secs(29)));
         assert!(!p.is_duplicate("b", 42, t0));
         assert!(!p.is_duplicate("a", 42, t0 + TWITCH_DUPLICATE_WINDOW));
@@ -405,7 +421,7 @@ mod tests {
                 }
                 let ch = chans[ch];
                 now = p.ready_at(ch, now);
-                p.record_send(ch, i as u64, now);
+                p.record_send(ch, now);
                 all.push(now);
                 if ch != "m" { normal.push(now); }
             }

@@ -7,11 +7,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{ChatBackend, Engine};
-use crate::limits::MAX_NOTICE_KINDS;
+use crate::limits::{MAX_NOTICE_KINDS, TWITCH_HOLD_RETRY};
 use crate::sink::SinkError;
 use crate::sink::backend::BackendEvent;
 use crate::sink::notice::{HoldReason, Reaction, classify};
-use crate::sink::queue::text_key;
 use crate::sink::stats::{ChannelState, SinkState};
 
 impl<B: ChatBackend> Engine<B> {
@@ -107,6 +106,7 @@ impl<B: ChatBackend> Engine<B> {
                 };
                 if lifted {
                     self.holds.remove(&channel);
+                    self.pacer.release_channel(&channel);
                     tracing::info!(channel = %channel, "chat mode lifted; lines flow again");
                     if !self.stopped.contains(&channel) {
                         self.set_state(&channel, ChannelState::Active);
@@ -133,9 +133,8 @@ impl<B: ChatBackend> Engine<B> {
                     && f.written_at.is_none()
                 {
                     f.written_at = Some(at);
-                    let key = text_key(&f.item.channel, f.item.text.as_str());
                     let channel = f.item.channel.clone();
-                    self.pacer.record_send(&channel, key, at);
+                    self.pacer.record_send(&channel, at);
                 }
             }
             BackendEvent::WriteFailed { seq, error } => {
@@ -201,6 +200,10 @@ impl<B: ChatBackend> Engine<B> {
             Reaction::HoldChannel(reason) => {
                 tracing::warn!(channel = %channel, reason = reason.name(), "channel mode refuses the bot; lines held");
                 self.holds.insert(channel.clone(), reason);
+                // Hold, but try one line again later: the bot may have been given a follow, a
+                // sub or VIP without any ROOMSTATE change.
+                self.pacer
+                    .hold_channel_until(&channel, now + TWITCH_HOLD_RETRY);
                 if !self.stopped.contains(&channel) {
                     self.set_state(
                         &channel,
