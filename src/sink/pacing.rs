@@ -414,7 +414,7 @@ mod tests {
             let chans = ["a", "b", "c", "m"];
             let mut now = t0;
             let (mut normal, mut all) = (Vec::new(), Vec::new());
-            for (i, (gap_ms, ch, event)) in steps.into_iter().enumerate() {
+            for (gap_ms, ch, event) in steps {
                 now += Duration::from_millis(gap_ms);
                 if event == 0 {
                     p.on_ratelimit(now);
