@@ -26,11 +26,11 @@ struct InFlight {
 
 /// The pacing task's state.
 pub(super) struct Engine<B: ChatBackend> {
-    pub backend: B,
-    pub shared: Arc<Shared>,
-    pub pacer: Pacer,
-    pub ack_timeout: Duration,
-    pub login_hook: Option<Arc<dyn LoginFailureHandler>>,
+    backend: B,
+    shared: Arc<Shared>,
+    pacer: Pacer,
+    ack_timeout: Duration,
+    login_hook: Option<Arc<dyn LoginFailureHandler>>,
     in_flight: Option<InFlight>,
     /// Channels whose JOIN was echoed, waiting for the join's USERSTATE.
     joining: HashSet<String>,
