@@ -73,3 +73,7 @@ pub const MAX_NOTICE_KINDS: usize = 64;
 /// A channel held by followers-/subs-/emote-only mode gets one line retried this often, in
 /// case the bot now qualifies without a ROOMSTATE change (it was followed, subbed, VIP'd).
 pub const TWITCH_HOLD_RETRY: Duration = Duration::from_secs(60);
+
+/// How long a stopping sink keeps sending lines already queued (the "LIVE ended" notice the
+/// pipeline emits just before shutdown). Enough for a few lines at the non-mod pace.
+pub const SINK_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);

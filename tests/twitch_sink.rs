@@ -783,3 +783,35 @@ async fn the_fake_catches_a_misbehaving_client() {
     }
     assert!(fake.locked_out());
 }
+
+/// At shutdown, lines already queued still go out (paced) for `shutdown_drain`, then the rest
+/// is shed as `shutdown`; lines sent after the shutdown are shed as `sink_stopped`.
+#[tokio::test(start_paused = true)]
+async fn shutdown_drains_queued_lines_for_a_while() {
+    let fake = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let (handle, task) = TwitchSink::new(settings(&fake, &["alpha"]))
+        .start_on::<RoutedTcp<19>, _>(creds(), shutdown.clone())
+        .unwrap();
+    until_active(&handle, "alpha").await;
+    for i in 0..10 {
+        handle.send("alpha", chat(format!("last words {i}"), i));
+    }
+    let t0 = Instant::now();
+    shutdown.cancel();
+    sleep(Duration::from_millis(10)).await;
+    handle.send("alpha", chat("too late", 99));
+    let res = task.await.unwrap();
+    assert!(res.is_ok(), "{res:?}");
+    let took = Instant::now() - t0;
+    assert!(took <= Duration::from_secs(6), "{took:?}");
+    let delivered = fake.delivered().len() as u64;
+    assert!((4..=6).contains(&delivered), "{delivered}");
+    let s = handle.stats();
+    assert_eq!(delivered + s.shed_for("shutdown"), 10, "{s:#?}");
+    assert_eq!(s.shed_for("sink_stopped"), 1);
+    assert_accounted(&handle);
+    assert!(matches!(handle.state(), SinkState::Stopped(_)));
+}

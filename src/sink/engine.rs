@@ -30,6 +30,8 @@ pub(super) struct Engine<B: ChatBackend> {
     shared: Arc<Shared>,
     pacer: Pacer,
     ack_timeout: Duration,
+    /// How long lines still queued at shutdown may keep going out.
+    drain: Duration,
     login_hook: Option<Arc<dyn LoginFailureHandler>>,
     in_flight: Option<InFlight>,
     /// Channels whose JOIN was echoed, waiting for the join's USERSTATE.
@@ -51,6 +53,7 @@ impl<B: ChatBackend> Engine<B> {
         shared: Arc<Shared>,
         pacer: Pacer,
         ack_timeout: Duration,
+        drain: Duration,
         login_hook: Option<Arc<dyn LoginFailureHandler>>,
     ) -> Self {
         let needs_join = backend.needs_join();
@@ -59,6 +62,7 @@ impl<B: ChatBackend> Engine<B> {
             shared,
             pacer,
             ack_timeout,
+            drain,
             login_hook,
             in_flight: None,
             joining: HashSet::new(),
@@ -80,15 +84,33 @@ impl<B: ChatBackend> Engine<B> {
 
     /// Runs until shutdown or a fatal error (login refused for good).
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), SinkError> {
+        let mut drain_until: Option<Instant> = None;
         let result = loop {
             let now = Instant::now();
             if self.in_flight.is_none() {
                 self.try_send(now);
             }
+            if let Some(deadline) = drain_until {
+                let idle = self.in_flight.is_none() && self.shared.lock_gate().queue.is_empty();
+                if idle || now >= deadline {
+                    break Ok(());
+                }
+            }
             let wake = self.next_wake(now);
+            let wake = match (wake, drain_until) {
+                (Some(w), Some(d)) => Some(w.min(d)),
+                (w, d) => w.or(d),
+            };
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break Ok(()),
+                _ = shutdown.cancelled(), if drain_until.is_none() => {
+                    if self.drain.is_zero() {
+                        break Ok(());
+                    }
+                    // Last lines (a "LIVE ended" notice) still go out, paced, for a while.
+                    self.shared.lock_gate().closed = true;
+                    drain_until = Some(now + self.drain);
+                }
                 ev = self.backend.next_event() => match ev {
                     Some(ev) => {
                         if let Err(e) = self.handle(ev).await {

@@ -264,6 +264,7 @@ impl TwitchSink {
             shared.clone(),
             Pacer::new(self.settings.pacing()),
             self.settings.ack_timeout,
+            self.settings.shutdown_drain,
             self.login_hook,
         );
         let task = tokio::spawn(engine.run(shutdown));

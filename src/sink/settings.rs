@@ -45,6 +45,9 @@ pub struct TwitchSinkSettings {
     pub queue_capacity: usize,
     /// Wait this long for USERSTATE/NOTICE after a line before counting it unconfirmed.
     pub ack_timeout: Duration,
+    /// At shutdown, lines already queued keep going out (paced) for at most this long; new
+    /// lines are shed (`sink_stopped`). Zero stops at once.
+    pub shutdown_drain: Duration,
     /// Event kinds whose long lines are split into numbered parts instead of truncated.
     pub split_kinds: Vec<String>,
     /// Parts a split line may use at most.
@@ -73,6 +76,7 @@ impl Default for TwitchSinkSettings {
             duplicate_window: TWITCH_DUPLICATE_WINDOW,
             queue_capacity: SINK_QUEUE_CAPACITY,
             ack_timeout: TWITCH_ACK_TIMEOUT,
+            shutdown_drain: SINK_SHUTDOWN_DRAIN,
             split_kinds: Vec::new(),
             max_split_parts: MAX_SPLIT_PARTS,
             max_waiting_messages_per_connection: TWITCH_MAX_WAITING_PER_CONNECTION,
