@@ -1,4 +1,4 @@
-//! The Twitch sink: sanitized, paced, accounted delivery of [`Line`]s to Twitch chat.
+//! The Twitch sink: sanitized, paced, accounted delivery of [`Line`](crate::line::Line)s to Twitch chat.
 //!
 //! ```text
 //! SinkHandle::send(channel, Line)          (never blocks; sheds per priority when full)
@@ -33,6 +33,20 @@
 //! let _ = task.await;
 //! # }
 //! ```
+//!
+//! - [`TwitchSink::on_login_failed`] takes a [`LoginFailureHandler`]: on `Login
+//!   authentication failed` it is called once; `true` (credentials refreshed) reconnects once
+//!   with fresh credentials, anything else stops the task with [`SinkError::LoginFailed`]
+//!   (twitch-irc alone would retry every 2 s forever).
+//! - [`TwitchSink::start_helix`] runs the same queue and pacing over `POST
+//!   {helix_base_url}/chat/messages` ([`helix::HelixAuth`]).
+//! - [`SinkHandle::stats`] and [`SinkHandle::channels`] give counters and per-channel status
+//!   (Active, Held by a chat mode, Stopped by a ban/timeout) for the daemon to show.
+//! - At shutdown, queued lines keep going out for [`TwitchSinkSettings::shutdown_drain`].
+//!
+//! Not the sink's job: `@mentions`, `!command` prefixes for other bots and links inside TikTok
+//! fragments; the template/pipeline decides those (the sink only makes the whole line safe
+//! for IRC and for Twitch's own `/` and `.` commands).
 //!
 //! Production connects with TLS to `irc.chat.twitch.tv:6697`; tests point
 //! [`TwitchSinkSettings::server`] at a fake on 127.0.0.1 with `tls = false` and use their own
