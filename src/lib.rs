@@ -14,6 +14,8 @@
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`dedupe`]: bounded memory of recent message ids (source and pipeline both drop replays).
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
+//! - [`sink`]: sanitized, paced delivery of lines to Twitch chat (twitch-irc or Helix).
+//! - [`standin`]: in-process fakes of the services (fake Twitch IRC ...) for tests and demos.
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
@@ -37,5 +39,6 @@ pub mod line;
 pub mod pipeline;
 pub mod proto;
 pub mod secret;
+pub mod sink;
 pub mod source;
 pub mod standin;

@@ -3,3 +3,4 @@
 
 pub mod oauth;
 pub mod tiktok;
+pub mod twitch;

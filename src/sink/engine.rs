@@ -1,0 +1,321 @@
+//! The one task that owns pacing: it takes lines from the queue when the pacer allows, hands
+//! them to the backend one at a time, waits for Twitch's verdict, and reacts to NOTICEs,
+//! ROOMSTATE, USERSTATE badges, reconnects and login failures (the reactions are in
+//! [`feedback`]).
+
+mod feedback;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::backend::ChatBackend;
+use super::notice::HoldReason;
+use super::pacing::Pacer;
+use super::queue::{Queued, text_key};
+use super::stats::{ChannelState, SinkState};
+use super::{LoginFailureHandler, Shared, SinkError};
+
+struct InFlight {
+    item: Queued,
+    written_at: Option<Instant>,
+}
+
+/// The pacing task's state.
+pub(super) struct Engine<B: ChatBackend> {
+    backend: B,
+    shared: Arc<Shared>,
+    pacer: Pacer,
+    ack_timeout: Duration,
+    /// How long lines still queued at shutdown may keep going out.
+    drain: Duration,
+    login_hook: Option<Arc<dyn LoginFailureHandler>>,
+    in_flight: Option<InFlight>,
+    /// Channels whose JOIN was echoed, waiting for the join's USERSTATE.
+    joining: HashSet<String>,
+    /// Channels joined on the current connection.
+    joined: HashSet<String>,
+    /// Channels held by a chat mode (the pacer holds them until a retry; ROOMSTATE lifting
+    /// the mode releases them at once).
+    holds: HashMap<String, HoldReason>,
+    stopped: HashSet<String>,
+    logged_in: bool,
+    login_retry_used: bool,
+    needs_join: bool,
+}
+
+impl<B: ChatBackend> Engine<B> {
+    pub fn new(
+        backend: B,
+        shared: Arc<Shared>,
+        pacer: Pacer,
+        ack_timeout: Duration,
+        drain: Duration,
+        login_hook: Option<Arc<dyn LoginFailureHandler>>,
+    ) -> Self {
+        let needs_join = backend.needs_join();
+        let mut engine = Self {
+            backend,
+            shared,
+            pacer,
+            ack_timeout,
+            drain,
+            login_hook,
+            in_flight: None,
+            joining: HashSet::new(),
+            joined: HashSet::new(),
+            holds: HashMap::new(),
+            stopped: HashSet::new(),
+            logged_in: !needs_join,
+            login_retry_used: false,
+            needs_join,
+        };
+        if !needs_join {
+            engine.joined = engine.shared.channels.iter().cloned().collect();
+            for ch in engine.shared.channels.clone() {
+                engine.set_state(&ch, ChannelState::Active);
+            }
+        }
+        engine
+    }
+
+    /// Runs until shutdown or a fatal error (login refused for good).
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), SinkError> {
+        let mut drain_until: Option<Instant> = None;
+        let result = loop {
+            let now = Instant::now();
+            if self.in_flight.is_none() {
+                self.try_send(now);
+            }
+            if let Some(deadline) = drain_until {
+                let idle = self.in_flight.is_none() && self.shared.lock_gate().queue.is_empty();
+                if idle || now >= deadline {
+                    break Ok(());
+                }
+            }
+            let wake = self.next_wake(now);
+            let wake = match (wake, drain_until) {
+                (Some(w), Some(d)) => Some(w.min(d)),
+                (w, d) => w.or(d),
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled(), if drain_until.is_none() => {
+                    if self.drain.is_zero() {
+                        break Ok(());
+                    }
+                    // Last lines (a "LIVE ended" notice) still go out, paced, for a while.
+                    self.shared.lock_gate().closed = true;
+                    drain_until = Some(now + self.drain);
+                }
+                ev = self.backend.next_event() => match ev {
+                    Some(ev) => {
+                        if let Err(e) = self.handle(ev).await {
+                            break Err(e);
+                        }
+                    }
+                    None => break Err(SinkError::BackendClosed),
+                },
+                _ = self.shared.wake.notified(), if self.in_flight.is_none() => {}
+                _ = sleep_until(wake.unwrap_or(now)), if wake.is_some() => self.on_timer(Instant::now()),
+            }
+        };
+        self.finish(&result);
+        result
+    }
+
+    /// A new connection: channels must be joined again (IRC only; Helix needs no JOIN).
+    fn reset_session(&mut self) {
+        if self.needs_join {
+            self.joined.clear();
+            self.joining.clear();
+        }
+    }
+
+    fn sendable(&self, channel: &str) -> bool {
+        self.logged_in && self.joined.contains(channel) && !self.stopped.contains(channel)
+    }
+
+    /// Sends the next line if one is allowed now.
+    fn try_send(&mut self, now: Instant) {
+        loop {
+            let item = {
+                let Self {
+                    shared,
+                    pacer,
+                    logged_in,
+                    joined,
+                    stopped,
+                    ..
+                } = &*self;
+                let mut gate = shared.lock_gate();
+                let queue = &mut gate.queue;
+                let item = queue.pop_ready(|ch| {
+                    *logged_in
+                        && joined.contains(ch)
+                        && !stopped.contains(ch)
+                        && pacer.ready_at(ch, now) <= now
+                });
+                let depth = queue.len() as u64;
+                shared.stats.update(|s| s.queue_depth = depth);
+                item
+            };
+            let Some(item) = item else { return };
+            let key = text_key(&item.channel, item.text.as_str());
+            if self.pacer.is_duplicate(&item.channel, key, now) {
+                self.shared.stats.update(|s| s.dropped_duplicate += 1);
+                tracing::debug!(channel = %item.channel, kind = item.kind, "duplicate within window dropped");
+                continue;
+            }
+            tracing::trace!(channel = %item.channel, seq = item.seq, "sending line");
+            self.backend.send(item.seq, &item.channel, &item.text);
+            self.shared.stats.update(|s| s.in_flight = 1);
+            self.in_flight = Some(InFlight {
+                item,
+                written_at: None,
+            });
+            return;
+        }
+    }
+
+    fn next_wake(&self, now: Instant) -> Option<Instant> {
+        if let Some(f) = &self.in_flight {
+            return f.written_at.map(|w| w + self.ack_timeout);
+        }
+        let gate = self.shared.lock_gate();
+        gate.queue
+            .channels()
+            .filter(|ch| self.sendable(ch))
+            .map(|ch| self.pacer.ready_at(ch, now))
+            .min()
+    }
+
+    fn on_timer(&mut self, now: Instant) {
+        let timed_out = self
+            .in_flight
+            .as_ref()
+            .and_then(|f| f.written_at)
+            .is_some_and(|w| now >= w + self.ack_timeout);
+        if timed_out {
+            if let Some(f) = self.in_flight.take() {
+                tracing::warn!(channel = %f.item.channel, "no USERSTATE or NOTICE for a line; counted unconfirmed");
+                // It may have been delivered: guard against repeating it.
+                let key = text_key(&f.item.channel, f.item.text.as_str());
+                self.pacer.record_delivered(&f.item.channel, key, now);
+            }
+            self.shared.stats.update(|s| {
+                s.sent += 1;
+                s.unconfirmed += 1;
+                s.in_flight = 0;
+            });
+        }
+    }
+
+    /// The in-flight line if it went to `channel`.
+    fn take_in_flight_for(&mut self, channel: &str) -> Option<InFlight> {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.item.channel == channel)
+        {
+            self.shared.stats.update(|s| s.in_flight = 0);
+            self.in_flight.take()
+        } else {
+            None
+        }
+    }
+
+    fn confirm(&mut self, channel: &str, seq: Option<u64>) {
+        let matches = self
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.item.channel == channel && seq.is_none_or(|s| s == f.item.seq));
+        if !matches {
+            return;
+        }
+        let now = Instant::now();
+        if let Some(f) = self.in_flight.take() {
+            if f.written_at.is_none() {
+                // The answer overtook the write report: the line went out just now.
+                self.pacer.record_send(&f.item.channel, now);
+            }
+            let key = text_key(&f.item.channel, f.item.text.as_str());
+            self.pacer.record_delivered(&f.item.channel, key, now);
+        }
+        self.shared.stats.update(|s| {
+            s.sent += 1;
+            s.confirmed += 1;
+            s.in_flight = 0;
+        });
+        // A line got through a held channel (the retry): the bot qualifies now.
+        if self.holds.remove(channel).is_some() {
+            tracing::info!(channel = %channel, "held channel accepts lines again");
+            if !self.stopped.contains(channel) {
+                self.set_state(channel, ChannelState::Active);
+            }
+        }
+    }
+
+    fn requeue(&mut self, f: InFlight) {
+        let shed = {
+            let mut gate = self.shared.lock_gate();
+            let shed = gate.queue.push_front(f.item);
+            let depth = gate.queue.len() as u64;
+            self.shared.stats.update(|s| {
+                s.requeued += 1;
+                s.in_flight = 0;
+                s.queue_depth = depth;
+            });
+            shed
+        };
+        if let Some(v) = shed {
+            self.shared.stats.shed(v.kind, "queue_full");
+        }
+    }
+
+    fn set_state(&self, channel: &str, state: ChannelState) {
+        self.shared.with_status(|st| {
+            st.channels.entry(channel.to_owned()).or_default().state = state;
+        });
+    }
+
+    fn finish(&mut self, result: &Result<(), SinkError>) {
+        self.backend.stop();
+        let reason = if result.is_ok() {
+            "shutdown"
+        } else {
+            "sink_stopped"
+        };
+        if let Some(f) = self.in_flight.take() {
+            if f.written_at.is_some() {
+                self.shared.stats.update(|s| {
+                    s.sent += 1;
+                    s.unconfirmed += 1;
+                });
+            } else {
+                self.shared.stats.shed(f.item.kind, reason);
+            }
+        }
+        let rest = {
+            let mut gate = self.shared.lock_gate();
+            gate.closed = true;
+            gate.queue.drain_all()
+        };
+        for q in &rest {
+            self.shared.stats.shed(q.kind, reason);
+        }
+        self.shared.stats.update(|s| {
+            s.in_flight = 0;
+            s.queue_depth = 0;
+        });
+        let text = match result {
+            Ok(()) => "shut down".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        self.shared
+            .with_status(|st| st.sink = SinkState::Stopped(text));
+    }
+}

@@ -1,0 +1,109 @@
+//! [`SinkHandle`]: the pipeline's side of the sink.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::time::Instant;
+
+use super::queue::{PushOutcome, Queued};
+use super::stats::{ChannelStatus, SinkState, StatsSnapshot};
+use super::{Shared, sanitize};
+use crate::line::Line;
+
+/// The pipeline's side of the sink: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct SinkHandle {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SinkHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkHandle")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Lowercase, without a leading `#`.
+pub(super) fn normalize_channel(channel: &str) -> String {
+    channel.trim().trim_start_matches('#').to_ascii_lowercase()
+}
+
+impl SinkHandle {
+    /// Sanitizes `line` and queues it for `channel`. Never blocks: when the queue is full the
+    /// lowest-priority line is shed (counted in [`StatsSnapshot::shed`]). Lines for a channel
+    /// that is not configured or was stopped, empty lines, and lines after the sink stopped
+    /// are shed too (reasons `unknown_channel`, `channel_stopped`, `empty`, `sink_stopped`).
+    pub fn send(&self, channel: &str, line: Line) {
+        let shared = &self.shared;
+        shared.stats.update(|s| s.lines_in += 1);
+        let channel = normalize_channel(channel);
+        if !shared.channels.contains(&channel) {
+            shared.stats.shed(line.kind, "unknown_channel");
+            return;
+        }
+        let parts = if shared.split_kinds.contains(line.kind) {
+            sanitize::sanitize_split(&line.text, shared.max_split_parts)
+        } else {
+            sanitize::sanitize(&line.text).into_iter().collect()
+        };
+        if parts.is_empty() {
+            shared.stats.shed(line.kind, "empty");
+            return;
+        }
+        let extra = parts.len() as u64 - 1;
+        shared.stats.update(|s| s.extra_parts += extra);
+        let mut gate = shared.lock_gate();
+        let now = Instant::now();
+        for text in parts {
+            if gate.closed {
+                shared.stats.shed(line.kind, "sink_stopped");
+                continue;
+            }
+            if gate.stopped_channels.contains(&channel) {
+                shared.stats.shed(line.kind, "channel_stopped");
+                continue;
+            }
+            let item = Queued {
+                channel: channel.clone(),
+                text,
+                priority: line.priority,
+                kind: line.kind,
+                msg_id: line.msg_id,
+                seq: shared.seq.fetch_add(1, Ordering::Relaxed),
+                queued_at: now,
+            };
+            match gate.queue.push(item) {
+                PushOutcome::Queued => {}
+                PushOutcome::QueuedAfterShedding(v) => shared.stats.shed(v.kind, "queue_full"),
+                PushOutcome::Shed(v) => shared.stats.shed(v.kind, "queue_full"),
+                PushOutcome::Coalesced(_) => shared.stats.update(|s| s.coalesced += 1),
+            }
+        }
+        let depth = gate.queue.len() as u64;
+        shared.stats.update(|s| s.queue_depth = depth);
+        drop(gate);
+        shared.wake.notify_one();
+    }
+
+    /// Every counter, as plain numbers.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// The sink's state (connecting, connected, stopped with the reason).
+    pub fn state(&self) -> SinkState {
+        self.shared.with_status(|s| s.sink.clone())
+    }
+
+    /// Each configured channel's status.
+    pub fn channels(&self) -> BTreeMap<String, ChannelStatus> {
+        self.shared.with_status(|s| s.channels.clone())
+    }
+
+    /// The queue's capacity.
+    pub fn queue_capacity(&self) -> usize {
+        self.shared.lock_gate().queue.capacity()
+    }
+}

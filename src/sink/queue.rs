@@ -1,0 +1,311 @@
+//! The bounded outbound queue with its priority policy.
+//!
+//! Three FIFO classes (High, Normal, Low) share one capacity. When a line arrives and the
+//! queue is full, the oldest line of the lowest non-empty class is shed, unless the newcomer
+//! itself is of a lower class than everything queued, in which case the newcomer is shed.
+//! Order is kept within a class (and so within a channel and class). An identical line
+//! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
+//! Memory is bounded by `capacity` lines of at most 500 characters each.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use tokio::time::Instant;
+
+use super::sanitize::SafeText;
+use crate::line::Priority;
+
+/// One sanitized line waiting for its turn.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The channel login (lowercase, no `#`).
+    pub channel: String,
+    /// The sanitized text.
+    pub text: SafeText,
+    /// Its priority class.
+    pub priority: Priority,
+    /// The event kind it came from, for accounting.
+    pub kind: &'static str,
+    /// The TikTok message id behind it.
+    pub msg_id: u64,
+    /// Arrival order, unique per sink.
+    pub seq: u64,
+    /// When it was queued.
+    pub queued_at: Instant,
+}
+
+impl Queued {
+    fn key(&self) -> u64 {
+        text_key(&self.channel, self.text.as_str())
+    }
+}
+
+/// A 64-bit key of (channel, text) for duplicate detection without keeping a second copy.
+pub fn text_key(channel: &str, text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    channel.hash(&mut h);
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// What happened to a pushed line.
+#[derive(Debug)]
+pub enum PushOutcome {
+    /// Queued; nothing was shed.
+    Queued,
+    /// Queued, and this older, lower-or-equal priority line was shed to make room.
+    QueuedAfterShedding(Queued),
+    /// Not queued: the queue is full of lines that outrank it.
+    Shed(Queued),
+    /// Not queued: the same text is already waiting for that channel.
+    Coalesced(Queued),
+}
+
+/// The bounded priority queue. Owned by the sink task behind a mutex shared with the handle.
+#[derive(Debug)]
+pub struct OutQueue {
+    classes: [VecDeque<Queued>; 3],
+    capacity: usize,
+    waiting: HashMap<u64, u32>,
+    per_channel: HashMap<String, usize>,
+}
+
+fn class_index(p: Priority) -> usize {
+    match p {
+        Priority::Low => 0,
+        Priority::Normal => 1,
+        Priority::High => 2,
+    }
+}
+
+impl OutQueue {
+    /// An empty queue holding at most `capacity` lines (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            classes: Default::default(),
+            capacity: capacity.max(1),
+            waiting: HashMap::new(),
+            per_channel: HashMap::new(),
+        }
+    }
+
+    /// Lines waiting.
+    pub fn len(&self) -> usize {
+        self.classes.iter().map(VecDeque::len).sum()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Channels with at least one line waiting.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.per_channel.keys().map(String::as_str)
+    }
+
+    /// Adds a line at the back of its class, applying the shedding policy.
+    pub fn push(&mut self, item: Queued) -> PushOutcome {
+        if self.waiting.contains_key(&item.key()) {
+            return PushOutcome::Coalesced(item);
+        }
+        if self.len() < self.capacity {
+            self.insert(item, false);
+            return PushOutcome::Queued;
+        }
+        let incoming = class_index(item.priority);
+        let lowest = (0..3).find(|&c| !self.classes[c].is_empty());
+        match lowest {
+            Some(low) if low <= incoming => {
+                let victim = self.classes[low].pop_front();
+                if let Some(v) = &victim {
+                    self.forget(v);
+                }
+                self.insert(item, false);
+                match victim {
+                    Some(v) => PushOutcome::QueuedAfterShedding(v),
+                    None => PushOutcome::Queued,
+                }
+            }
+            _ => PushOutcome::Shed(item),
+        }
+    }
+
+    /// Puts a line back at the FRONT of its class (it was taken but could not be sent yet).
+    /// Returns a line shed to keep the capacity, if any.
+    pub fn push_front(&mut self, item: Queued) -> Option<Queued> {
+        let shed = if self.len() >= self.capacity {
+            let low = (0..3).find(|&c| !self.classes[c].is_empty())?;
+            // Shed the newest line of the lowest class: the requeued one is older.
+            let victim = self.classes[low].pop_back();
+            if let Some(v) = &victim {
+                self.forget(v);
+            }
+            victim
+        } else {
+            None
+        };
+        self.insert(item, true);
+        shed
+    }
+
+    /// Takes the highest-priority, oldest line whose channel `is_ready`.
+    pub fn pop_ready(&mut self, mut is_ready: impl FnMut(&str) -> bool) -> Option<Queued> {
+        for class in (0..3).rev() {
+            let pos = self.classes[class]
+                .iter()
+                .position(|q| is_ready(&q.channel));
+            if let Some(pos) = pos {
+                let item = self.classes[class].remove(pos)?;
+                self.forget(&item);
+                return Some(item);
+            }
+        }
+        None
+    }
+
+    /// Removes every line for `channel` (the channel was stopped).
+    pub fn drain_channel(&mut self, channel: &str) -> Vec<Queued> {
+        let mut out = Vec::new();
+        for class in &mut self.classes {
+            let (gone, keep): (VecDeque<_>, VecDeque<_>) =
+                class.drain(..).partition(|q| q.channel == channel);
+            *class = keep;
+            out.extend(gone);
+        }
+        for q in &out {
+            self.forget(q);
+        }
+        out
+    }
+
+    /// Removes everything (shutdown).
+    pub fn drain_all(&mut self) -> Vec<Queued> {
+        let out: Vec<Queued> = self.classes.iter_mut().flat_map(|c| c.drain(..)).collect();
+        self.waiting.clear();
+        self.per_channel.clear();
+        out
+    }
+
+    fn insert(&mut self, item: Queued, front: bool) {
+        *self.waiting.entry(item.key()).or_default() += 1;
+        *self.per_channel.entry(item.channel.clone()).or_default() += 1;
+        let class = &mut self.classes[class_index(item.priority)];
+        if front {
+            class.push_front(item);
+        } else {
+            class.push_back(item);
+        }
+    }
+
+    fn forget(&mut self, item: &Queued) {
+        let key = item.key();
+        if let Some(n) = self.waiting.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.waiting.remove(&key);
+            }
+        }
+        if let Some(n) = self.per_channel.get_mut(&item.channel) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_channel.remove(&item.channel);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::sanitize::sanitize;
+
+    fn item(seq: u64, p: Priority, channel: &str) -> Queued {
+        Queued {
+            channel: channel.into(),
+            text: sanitize(&format!("line {seq}")).unwrap(),
+            priority: p,
+            kind: "chat",
+            msg_id: seq,
+            seq,
+            queued_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn full_queue_sheds_lowest_oldest_first() {
+        let mut q = OutQueue::new(3);
+        assert!(matches!(
+            q.push(item(1, Priority::Low, "a")),
+            PushOutcome::Queued
+        ));
+        assert!(matches!(
+            q.push(item(2, Priority::Low, "a")),
+            PushOutcome::Queued
+        ));
+        assert!(matches!(
+            q.push(item(3, Priority::High, "a")),
+            PushOutcome::Queued
+        ));
+        match q.push(item(4, Priority::Normal, "a")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 1),
+            other => panic!("{other:?}"),
+        }
+        match q.push(item(5, Priority::Low, "a")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 2),
+            other => panic!("{other:?}"),
+        }
+        // Now High 3, Normal 4, Low 5; another Low sheds the oldest Low (5).
+        match q.push(item(6, Priority::Low, "a")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 5),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(q.len(), 3);
+        let order: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|_| true))
+            .map(|q| q.seq)
+            .collect();
+        assert_eq!(order, vec![3, 4, 6]);
+    }
+
+    #[test]
+    fn lower_newcomer_is_shed_when_all_outrank_it() {
+        let mut q = OutQueue::new(2);
+        q.push(item(1, Priority::High, "a"));
+        q.push(item(2, Priority::Normal, "a"));
+        assert!(matches!(q.push(item(3, Priority::Low, "a")), PushOutcome::Shed(s) if s.seq == 3));
+    }
+
+    #[test]
+    fn identical_waiting_text_is_coalesced() {
+        let mut q = OutQueue::new(10);
+        q.push(item(1, Priority::Normal, "a"));
+        let mut dup = item(1, Priority::Normal, "a");
+        dup.seq = 9;
+        assert!(matches!(q.push(dup.clone()), PushOutcome::Coalesced(_)));
+        dup.channel = "b".into();
+        assert!(matches!(q.push(dup), PushOutcome::Queued));
+    }
+
+    #[test]
+    fn pop_skips_blocked_channels_and_keeps_class_order() {
+        let mut q = OutQueue::new(10);
+        q.push(item(1, Priority::Normal, "a"));
+        q.push(item(2, Priority::Normal, "b"));
+        q.push(item(3, Priority::Normal, "a"));
+        assert_eq!(q.pop_ready(|c| c == "b").unwrap().seq, 2);
+        assert_eq!(q.pop_ready(|c| c == "b").map(|q| q.seq), None);
+        assert_eq!(q.pop_ready(|_| true).unwrap().seq, 1);
+        let back = item(1, Priority::Normal, "a");
+        assert!(q.push_front(back).is_none());
+        assert_eq!(q.pop_ready(|_| true).unwrap().seq, 1);
+        assert_eq!(q.drain_channel("a").len(), 1);
+        assert!(q.is_empty());
+        assert_eq!(q.channels().count(), 0);
+    }
+}

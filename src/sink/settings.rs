@@ -1,0 +1,132 @@
+//! The sink's settings, with production defaults.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::SinkError;
+use super::handle::normalize_channel;
+use super::pacing::PacingConfig;
+use super::twitch::{self, Route};
+use crate::limits::*;
+
+/// Everything the sink needs to know, with production defaults.
+#[derive(Debug, Clone)]
+pub struct TwitchSinkSettings {
+    /// IRC server `host:port` (default `irc.chat.twitch.tv:6697`).
+    pub server: String,
+    /// Use TLS (default true).
+    pub tls: bool,
+    /// Name the TLS certificate must match; `None` = the host part of `server`.
+    pub tls_server_name: Option<String>,
+    /// PEM certificates trusted in addition to the bundled Mozilla roots (a private CA in
+    /// front of Twitch, or a test CA). `None` in production.
+    pub tls_extra_root_pem: Option<String>,
+    /// The bot's login (lowercase). Used to recognise a CLEARCHAT of the bot before its own
+    /// JOIN echo arrives; the IRC login itself comes from the credentials.
+    pub bot_login: String,
+    /// Channel logins to join and send to (lowercase, without `#`).
+    pub channels: Vec<String>,
+    /// Lines per window in channels where the bot is a normal user (default 18 of Twitch's 20).
+    pub lines_per_window: u32,
+    /// Lines per window in channels where the bot is moderator/VIP/broadcaster (default 90 of
+    /// Twitch's 100). Elevation is detected from USERSTATE badges.
+    pub lines_per_window_elevated: u32,
+    /// Twitch's window (30 s). Tests may scale it down.
+    pub rate_window: Duration,
+    /// Safety margin added to the window, for network jitter.
+    pub window_margin: Duration,
+    /// Minimum gap between two lines to one channel, non-elevated (1.1 s).
+    pub channel_gap: Duration,
+    /// Added to a channel's slow-mode delay (0.2 s).
+    pub slow_mode_margin: Duration,
+    /// Never send the same text to one channel twice within this window (30 s; 0 disables).
+    pub duplicate_window: Duration,
+    /// Lines waiting at most; beyond, the lowest priority is shed.
+    pub queue_capacity: usize,
+    /// Wait this long for USERSTATE/NOTICE after a line before counting it unconfirmed.
+    pub ack_timeout: Duration,
+    /// At shutdown, lines already queued keep going out (paced) for at most this long; new
+    /// lines are shed (`sink_stopped`). Zero stops at once.
+    pub shutdown_drain: Duration,
+    /// Event kinds whose long lines are split into numbered parts instead of truncated.
+    pub split_kinds: Vec<String>,
+    /// Parts a split line may use at most.
+    pub max_split_parts: usize,
+    /// twitch-irc's `max_waiting_messages_per_connection` (high: one connection, in order).
+    pub max_waiting_messages_per_connection: usize,
+    /// Helix API base URL (default `https://api.twitch.tv/helix`), for the Helix backend.
+    pub helix_base_url: String,
+}
+
+impl Default for TwitchSinkSettings {
+    fn default() -> Self {
+        Self {
+            server: "irc.chat.twitch.tv:6697".into(),
+            tls: true,
+            tls_server_name: None,
+            tls_extra_root_pem: None,
+            bot_login: String::new(),
+            channels: Vec::new(),
+            lines_per_window: TWITCH_LINES_PER_WINDOW,
+            lines_per_window_elevated: TWITCH_LINES_PER_WINDOW_ELEVATED,
+            rate_window: TWITCH_RATE_WINDOW,
+            window_margin: Duration::from_millis(250),
+            channel_gap: TWITCH_CHANNEL_GAP,
+            slow_mode_margin: TWITCH_SLOW_MODE_MARGIN,
+            duplicate_window: TWITCH_DUPLICATE_WINDOW,
+            queue_capacity: SINK_QUEUE_CAPACITY,
+            ack_timeout: TWITCH_ACK_TIMEOUT,
+            shutdown_drain: SINK_SHUTDOWN_DRAIN,
+            split_kinds: Vec::new(),
+            max_split_parts: MAX_SPLIT_PARTS,
+            max_waiting_messages_per_connection: TWITCH_MAX_WAITING_PER_CONNECTION,
+            helix_base_url: "https://api.twitch.tv/helix".into(),
+        }
+    }
+}
+
+impl TwitchSinkSettings {
+    pub(super) fn pacing(&self) -> PacingConfig {
+        PacingConfig {
+            window: self.rate_window,
+            window_margin: self.window_margin,
+            limit: self.lines_per_window,
+            limit_elevated: self.lines_per_window_elevated,
+            channel_gap: self.channel_gap,
+            slow_margin: self.slow_mode_margin,
+            duplicate_window: self.duplicate_window,
+        }
+    }
+
+    pub(super) fn route(&self) -> Result<Route, SinkError> {
+        let extra_roots = match &self.tls_extra_root_pem {
+            Some(pem) => twitch::parse_pem_certificates(pem).map_err(SinkError::TlsRoots)?,
+            None => Vec::new(),
+        };
+        let host = self
+            .server
+            .rsplit_once(':')
+            .map_or(self.server.as_str(), |(h, _)| h);
+        Ok(Route {
+            address: self.server.clone(),
+            tls: self.tls,
+            tls_server_name: self
+                .tls_server_name
+                .clone()
+                .unwrap_or_else(|| host.trim_matches(['[', ']']).to_owned()),
+            extra_roots,
+        })
+    }
+
+    pub(super) fn channel_set(&self) -> Result<HashSet<String>, SinkError> {
+        self.channels
+            .iter()
+            .map(|c| {
+                let c = normalize_channel(c);
+                twitch_irc::validate::validate_login(&c)
+                    .map(|()| c.clone())
+                    .map_err(|_| SinkError::InvalidChannel(c))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,164 @@
+//! The sink's counters and per-channel status, owned by one sink instance.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Counters, behind one mutex (every update is a few integer adds).
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    inner: Mutex<StatsSnapshot>,
+}
+
+/// Plain numbers: what [`SinkStats::snapshot`] returns.
+///
+/// Accounting identity (checked by the tests): every part the handle accepted ends up in
+/// exactly one of `sent`, `coalesced`, `dropped_duplicate`, `rejected`, `shed` or is still
+/// waiting (`queue_depth`, `in_flight`):
+/// `lines_in + extra_parts == sent + coalesced + dropped_duplicate + rejected + shed_total()
+/// + queue_depth + in_flight`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// `Line`s handed to [`super::SinkHandle::send`].
+    pub lines_in: u64,
+    /// Extra parts created by splitting long lines (a line in 3 parts adds 2).
+    pub extra_parts: u64,
+    /// Lines written to Twitch (confirmed or not).
+    pub sent: u64,
+    /// Of `sent`, lines Twitch confirmed (USERSTATE, or Helix `is_sent`).
+    pub confirmed: u64,
+    /// Of `sent`, lines with neither confirmation nor NOTICE within the ack timeout.
+    pub unconfirmed: u64,
+    /// Lines merged into an identical line already waiting.
+    pub coalesced: u64,
+    /// Lines dropped because the same text went to that channel within the duplicate window
+    /// (our guard, or Twitch's `msg_duplicate`).
+    pub dropped_duplicate: u64,
+    /// Lines Twitch refused for good (`msg_rejected`, `msg_banned` ... on the line itself).
+    pub rejected: u64,
+    /// Lines shed by the sink, by (event kind, reason).
+    pub shed: BTreeMap<(String, String), u64>,
+    /// Every NOTICE (or Helix drop reason) seen, by msg-id (`"none"` when it had none).
+    pub notices: BTreeMap<String, u64>,
+    /// Lines put back in the queue after `msg_ratelimit`, `msg_slowmode`, a hold or a write error.
+    pub requeued: u64,
+    /// Lines waiting now.
+    pub queue_depth: u64,
+    /// Highest `queue_depth` seen.
+    pub max_queue_depth: u64,
+    /// Lines written but not yet answered (0 or 1).
+    pub in_flight: u64,
+    /// Successful logins (001 welcomes).
+    pub logins: u64,
+    /// Logins after the first: reconnects.
+    pub reconnects: u64,
+    /// `Login authentication failed` NOTICEs.
+    pub login_failures: u64,
+    /// Errors writing a line to the client (the line was requeued).
+    pub write_errors: u64,
+}
+
+impl StatsSnapshot {
+    /// Sum of every shed counter.
+    pub fn shed_total(&self) -> u64 {
+        self.shed.values().sum()
+    }
+
+    /// Shed lines for one reason, over every kind.
+    pub fn shed_for(&self, reason: &str) -> u64 {
+        self.shed
+            .iter()
+            .filter(|((_, r), _)| r == reason)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Every part that reached a final state or still waits; equals `lines_in + extra_parts`.
+    pub fn accounted(&self) -> u64 {
+        self.sent
+            + self.coalesced
+            + self.dropped_duplicate
+            + self.rejected
+            + self.shed_total()
+            + self.queue_depth
+            + self.in_flight
+    }
+}
+
+impl SinkStats {
+    /// Applies `f` to the counters.
+    pub fn update(&self, f: impl FnOnce(&mut StatsSnapshot)) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard);
+        guard.max_queue_depth = guard.max_queue_depth.max(guard.queue_depth);
+    }
+
+    /// Counts one shed line.
+    pub fn shed(&self, kind: &str, reason: &str) {
+        self.update(|s| {
+            *s.shed
+                .entry((kind.to_owned(), reason.to_owned()))
+                .or_default() += 1
+        });
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Where one channel stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelState {
+    /// Waiting for the JOIN to be confirmed.
+    Joining,
+    /// Joined; lines flow.
+    Active,
+    /// Lines wait (followers-/subs-/emote-only) until ROOMSTATE lifts the mode.
+    Held {
+        /// `followers_only`, `subs_only` or `emote_only`.
+        reason: String,
+    },
+    /// Nothing more goes to this channel (banned, timed out, suspended ...); queued and new
+    /// lines for it are shed with reason `channel_stopped`.
+    Stopped {
+        /// The msg-id or event that stopped it.
+        reason: String,
+    },
+}
+
+/// The status of one channel, for the daemon's status output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelStatus {
+    /// Where it stands.
+    pub state: ChannelState,
+    /// The bot is moderator/VIP/broadcaster there (the large rate budget applies).
+    pub elevated: bool,
+    /// Slow-mode delay from ROOMSTATE, if any.
+    pub slow_mode: Option<Duration>,
+    /// The last NOTICE msg-id seen for the channel.
+    pub last_notice: Option<String>,
+}
+
+impl Default for ChannelStatus {
+    fn default() -> Self {
+        Self {
+            state: ChannelState::Joining,
+            elevated: false,
+            slow_mode: None,
+            last_notice: None,
+        }
+    }
+}
+
+/// The status of the whole sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkState {
+    /// Connecting / logging in.
+    Connecting,
+    /// Logged in.
+    Connected,
+    /// The sink task ended; no more lines are sent. The text says why.
+    Stopped(String),
+}
