@@ -24,6 +24,8 @@
 //! - [`config`]: the config file (TOML + `TIKTWITCH__*` env), typed and checked, reporting
 //!   every problem at once.
 //! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
+//! - [`daemon`]: `run`: every bridge (source -> pipeline -> shared sink), health, metrics,
+//!   shutdown and reload.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
@@ -31,6 +33,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dedupe;
 pub mod demo;
 pub mod event;

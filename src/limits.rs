@@ -168,3 +168,20 @@ pub const TWITCH_HOLD_RETRY: Duration = Duration::from_secs(60);
 /// How long a stopping sink keeps sending lines already queued (the "LIVE ended" notice the
 /// pipeline emits just before shutdown). Enough for a few lines at the non-mod pace.
 pub const SINK_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+// --- daemon ---
+
+/// Events buffered between a bridge's source and its pipeline. A busy room sends ~50
+/// messages/s; the pipeline is pure and fast, so this only absorbs bursts.
+pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+
+/// Lines buffered between a bridge's pipeline and the sink's fan-out (the sink's own
+/// priority queue does the shedding).
+pub const LINE_CHANNEL_CAPACITY: usize = 256;
+
+/// First wait before restarting a bridge whose source failed for good (bad key, no such
+/// user ...); doubles per failure.
+pub const BRIDGE_RESTART_MIN_DELAY: Duration = Duration::from_secs(30);
+
+/// Longest wait between restarts of a failing bridge.
+pub const BRIDGE_RESTART_MAX_DELAY: Duration = Duration::from_secs(15 * 60);

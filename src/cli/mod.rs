@@ -7,7 +7,10 @@ mod auth;
 mod check;
 pub mod connect_args;
 mod decode;
+mod demo;
+pub mod logging;
 pub mod record;
+mod run;
 mod secret;
 pub mod tail;
 
@@ -33,9 +36,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bridge(s) described by the config file.
-    Run,
+    Run(run::RunArgs),
     /// Run a simulated TikTok live into a local Twitch stand-in: no accounts, no network.
-    Demo,
+    Demo(demo::DemoArgs),
     /// Validate the config, show where each secret comes from, render sample lines.
     Check(CheckArgs),
     /// Log in to Twitch, show who is logged in, or log out.
@@ -94,6 +97,8 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Run(args) => run::run(cli.config.as_deref(), &args),
+        Command::Demo(args) => demo::run(&args),
         Command::Tail(args) => tail::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Auth(args) => auth::run(&args),

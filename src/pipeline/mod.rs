@@ -142,6 +142,17 @@ impl Pipeline {
         })
     }
 
+    /// Swaps in a new config's routes, templates and filters, keeping what is in flight
+    /// (dedupe memory, open gift streaks, summary windows, counters). The coalescing windows
+    /// keep their lengths until the bridge restarts. On error nothing changes.
+    pub fn reconfigure(&mut self, config: &PipelineConfig) -> Result<(), ConfigErrors> {
+        let fresh = Self::new(config)?;
+        self.templates = fresh.templates;
+        self.filters = fresh.filters;
+        self.config = config.clone();
+        Ok(())
+    }
+
     /// The live counters (clone it to read them from another task).
     pub fn stats(&self) -> &PipelineStats {
         &self.stats

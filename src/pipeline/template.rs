@@ -46,23 +46,27 @@ fn default_name(slot: Slot) -> String {
     format!("default:{}", slot.path())
 }
 
-/// `1240` -> `1,240`.
-fn thousands(value: Value) -> String {
-    let Some(n) = value.as_i64() else {
-        return value.to_string();
-    };
+/// `1240` -> `1,240` (the `thousands` template filter; also used in status lines).
+pub fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
+}
+
+fn thousands(value: Value) -> String {
+    match value.as_i64() {
+        Some(n) => group_thousands(n),
+        None => value.to_string(),
+    }
 }
 
 fn environment(undefined: UndefinedBehavior) -> Environment<'static> {

@@ -1,0 +1,115 @@
+//! `tiktwitch run`: every bridge of the config, until SIGINT/SIGTERM; SIGHUP reloads the
+//! routes, templates and filters.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tracing::{error, info};
+
+use super::logging::{self, LogFormat};
+use crate::config::{self, schema::LogFormat as ConfigLogFormat};
+use crate::daemon::{self, Plan, Shard};
+use crate::secret::{FileStoreMode, open_store};
+
+/// Arguments of `tiktwitch run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run only shard `i` of `n` of the `[[bridge]]` list (e.g. `0/3`): for many pods.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Log format (default: the config's `[log] format`).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(config_path)?;
+    let format = args.log_format.unwrap_or(match loaded.config.log.format {
+        ConfigLogFormat::Json => LogFormat::Json,
+        _ => LogFormat::Human,
+    });
+    logging::init(format, &loaded.config.log.filter);
+    let plan = Plan::from_config(&loaded, args.shard)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let store = open_store(&plan.secrets, FileStoreMode::Exclusive)
+            .await
+            .context("opening the secret store")?;
+        let path = loaded.path.clone();
+        let shard = args.shard;
+        let report = daemon::run(plan, store, shutdown_signal(), move |running| {
+            let reloader = running.reloader.clone();
+            tokio::spawn(reload_on_sighup(path, shard, reloader));
+        })
+        .await?;
+        let t = report.totals();
+        let shed: u64 = report.sink.shed.values().sum();
+        info!(
+            events = t.received,
+            relayed = t.relayed,
+            coalesced = t.coalesced,
+            filtered = t.filtered,
+            failed = t.failed,
+            sent = report.sink.sent,
+            shed,
+            "stopped"
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT or SIGTERM (Ctrl-C on Windows).
+pub(super) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM"),
+            _ = int.recv() => info!("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn reload_on_sighup(
+    path: std::path::PathBuf,
+    shard: Option<Shard>,
+    reloader: daemon::Reloader,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let result = config::load(Some(&path))
+                .map_err(anyhow::Error::from)
+                .and_then(|loaded| Ok(Plan::from_config(&loaded, shard)?))
+                .and_then(|plan| Ok(reloader.reload(&plan)?));
+            match result {
+                Ok(n) => info!(
+                    bridges = n,
+                    "SIGHUP: config reloaded (routes, templates, filters)"
+                ),
+                Err(e) => error!("SIGHUP: reload refused, keeping the running config: {e:#}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, shard, reloader);
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,243 @@
+//! One bridge: TikTok source -> bounded channel -> pipeline -> bounded channel -> the shared
+//! Twitch sink, one task per stage. A bridge that fails is reported and restarted with
+//! backoff; it never takes another bridge down.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use super::health::BridgeHealth;
+use super::plan::BridgePlan;
+use crate::event::Event;
+use crate::limits::{
+    BRIDGE_RESTART_MAX_DELAY, BRIDGE_RESTART_MIN_DELAY, EVENT_CHANNEL_CAPACITY,
+    LINE_CHANNEL_CAPACITY,
+};
+use crate::line::Line;
+use crate::pipeline::template::group_thousands;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::sink::SinkHandle;
+use crate::source::tiktok::{SignerBudget, SourceItem, Status, TikTokSource};
+
+/// How a bridge ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BridgeEnd {
+    /// The stream ended and the bridge does not wait for the next one.
+    StreamOver,
+    /// Shutdown was requested.
+    Shutdown,
+    /// It cannot run at all (a configuration error no retry fixes).
+    Failed(String),
+}
+
+/// Everything one bridge task needs.
+pub struct BridgeTask {
+    /// What to run.
+    pub plan: BridgePlan,
+    /// Where its state is shown.
+    pub health: BridgeHealth,
+    /// The shared sink.
+    pub sink: SinkHandle,
+    /// The signer budget every bridge shares.
+    pub budget: SignerBudget,
+    /// Its pipeline (built and checked before start).
+    pub pipeline: Pipeline,
+    /// New pipeline configs (SIGHUP reload).
+    pub reload: watch::Receiver<PipelineConfig>,
+    /// Stop.
+    pub shutdown: CancellationToken,
+}
+
+impl BridgeTask {
+    /// Runs the bridge until its stream is over (when it does not wait for the next one),
+    /// or until shutdown. Lines still in the pipeline are flushed to the sink before it
+    /// returns.
+    pub async fn run(self) -> BridgeEnd {
+        let span = info_span!("bridge", name = %self.plan.name);
+        self.run_inner().instrument(span).await
+    }
+
+    async fn run_inner(self) -> BridgeEnd {
+        let Self {
+            plan,
+            health,
+            sink,
+            budget,
+            pipeline,
+            reload,
+            shutdown,
+        } = self;
+        let (events_tx, events_rx) = mpsc::channel::<Event>(EVENT_CHANNEL_CAPACITY);
+        let (lines_tx, mut lines_rx) = mpsc::channel::<Line>(LINE_CHANNEL_CAPACITY);
+        let pipeline_task = tokio::spawn(
+            pipeline
+                .run_with_reload(events_rx, lines_tx, reload, CancellationToken::new())
+                .in_current_span(),
+        );
+        let channels = plan.channels.clone();
+        let fanout_sink = sink.clone();
+        let fanout = tokio::spawn(async move {
+            while let Some(line) = lines_rx.recv().await {
+                for channel in &channels {
+                    fanout_sink.send(channel, line.clone());
+                }
+            }
+        });
+
+        let end = feed(&plan, &health, &sink, &budget, &events_tx, &shutdown).await;
+        // Closing the event channel makes the pipeline flush what it holds (open gift
+        // streaks, summaries) and end; the fan-out ends after the last line.
+        drop(events_tx);
+        let _ = pipeline_task.await;
+        let _ = fanout.await;
+        health.update(|s| {
+            if let BridgeEnd::Failed(e) = &end {
+                s.tiktok_state = "failed".into();
+                s.last_error = Some(e.clone());
+            } else if s.tiktok_state != "failed" {
+                s.tiktok_state = "stopped".into();
+            }
+        });
+        end
+    }
+}
+
+/// Runs the source (restarting it when it fails) and forwards its events to the pipeline.
+async fn feed(
+    plan: &BridgePlan,
+    health: &BridgeHealth,
+    sink: &SinkHandle,
+    budget: &SignerBudget,
+    events: &mpsc::Sender<Event>,
+    shutdown: &CancellationToken,
+) -> BridgeEnd {
+    let mut delay = BRIDGE_RESTART_MIN_DELAY;
+    loop {
+        if shutdown.is_cancelled() {
+            return BridgeEnd::Shutdown;
+        }
+        let source = match TikTokSource::with_euler(plan.source.clone(), budget.clone()) {
+            Ok(source) => source,
+            Err(e) => {
+                error!(error = %e, "the TikTok source cannot start");
+                return BridgeEnd::Failed(e.to_string());
+            }
+        };
+        health
+            .counters
+            .source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(source.stats());
+        let (items_tx, mut items_rx) = mpsc::channel::<SourceItem>(EVENT_CHANNEL_CAPACITY);
+        let source_shutdown = shutdown.child_token();
+        let source_task = tokio::spawn(
+            async move { source.run(items_tx, source_shutdown).await }.in_current_span(),
+        );
+        while let Some(item) = items_rx.recv().await {
+            match item {
+                SourceItem::Event(event) => {
+                    health.touch();
+                    if events.send(event).await.is_err() {
+                        return BridgeEnd::Shutdown;
+                    }
+                }
+                SourceItem::Status(status) => report_status(plan, health, sink, &status),
+            }
+        }
+        match source_task.await {
+            Ok(Ok(())) if shutdown.is_cancelled() => return BridgeEnd::Shutdown,
+            Ok(Ok(())) => return BridgeEnd::StreamOver,
+            Ok(Err(e)) => {
+                error!(error = %e, retry_in = ?delay, "the bridge failed; it will be retried");
+                health.update(|s| {
+                    s.tiktok_state = "failed".into();
+                    s.last_error = Some(e.to_string());
+                    s.restarts += 1;
+                });
+            }
+            Err(join) => {
+                error!(error = %join, retry_in = ?delay, "the TikTok source task died; it will be retried");
+                health.update(|s| {
+                    s.tiktok_state = "failed".into();
+                    s.last_error = Some(join.to_string());
+                    s.restarts += 1;
+                });
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return BridgeEnd::Shutdown,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = next_delay(delay);
+    }
+}
+
+fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, status: &Status) {
+    health.update(|s| {
+        s.tiktok_state = status.name().into();
+        if let Status::Live { room_id, .. } = status {
+            s.room_id = Some(room_id.to_string());
+        }
+        if let Status::Failed { error } = status {
+            s.last_error = Some(error.clone());
+        }
+    });
+    match status {
+        Status::Live { room_id, viewers } => {
+            let viewers = viewers.map_or(String::new(), |v| {
+                format!(
+                    ", {} viewers",
+                    group_thousands(i64::try_from(v).unwrap_or(i64::MAX))
+                )
+            });
+            info!(
+                "TikTok @{} (live, room {room_id}{viewers}) -> Twitch {} ({})",
+                plan.source.username.trim_start_matches('@'),
+                plan.channels
+                    .iter()
+                    .map(|c| format!("#{c}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                pacing_summary(plan, sink)
+            );
+        }
+        Status::Reconnecting { .. } | Status::Failed { .. } => warn!("{status}"),
+        other => info!("{other}"),
+    }
+}
+
+/// `moderator: 90 lines/30 s` or `20 lines/30 s` per channel, as the sink knows it now.
+fn pacing_summary(plan: &BridgePlan, sink: &SinkHandle) -> String {
+    let channels = sink.channels();
+    let elevated = plan
+        .channels
+        .iter()
+        .any(|c| channels.get(c).is_some_and(|s| s.elevated));
+    if elevated {
+        "moderator: 90 lines/30 s".into()
+    } else {
+        "18 lines/30 s, 1.1 s apart".into()
+    }
+}
+
+/// The restart delay never exceeds its cap.
+pub fn next_delay(delay: Duration) -> Duration {
+    (delay * 2).min(BRIDGE_RESTART_MAX_DELAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_delays_double_up_to_the_cap() {
+        let mut d = BRIDGE_RESTART_MIN_DELAY;
+        for _ in 0..20 {
+            d = next_delay(d);
+        }
+        assert_eq!(d, BRIDGE_RESTART_MAX_DELAY);
+    }
+}

@@ -1,0 +1,93 @@
+//! What `/healthz`, `/metrics` and the status lines read: each bridge's live state and
+//! counters, shared between the bridge tasks and the HTTP listener.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::pipeline::PipelineStats;
+use crate::source::tiktok::SourceStats;
+use crate::source::tiktok::error::utc;
+
+/// One bridge's state, as the HTTP listener shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BridgeState {
+    /// The bridge's name.
+    pub name: String,
+    /// The TikTok creator.
+    pub tiktok: String,
+    /// The source's state (`connecting`, `live`, `waiting_for_live`, `reconnecting`,
+    /// `ended`, `failed` ...).
+    pub tiktok_state: String,
+    /// The room, once live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
+    /// When the last event arrived (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_event: Option<String>,
+    /// The last error, when the bridge failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Times the bridge failed and was restarted.
+    pub restarts: u64,
+    /// Twitch channels it posts to.
+    pub channels: Vec<String>,
+}
+
+/// The counters of one bridge, readable from any task.
+#[derive(Debug, Clone)]
+pub struct BridgeCounters {
+    /// The source's counters (replaced when the bridge restarts its source).
+    pub source: Arc<Mutex<Vec<Arc<SourceStats>>>>,
+    /// The pipeline's counters (one pipeline lives as long as the bridge).
+    pub pipeline: PipelineStats,
+}
+
+/// One bridge's shared record.
+#[derive(Debug, Clone)]
+pub struct BridgeHealth {
+    state: Arc<Mutex<BridgeState>>,
+    /// Its counters.
+    pub counters: BridgeCounters,
+}
+
+impl BridgeHealth {
+    /// A fresh record.
+    pub fn new(name: &str, tiktok: &str, channels: &[String], pipeline: PipelineStats) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(BridgeState {
+                name: name.to_owned(),
+                tiktok: tiktok.to_owned(),
+                tiktok_state: "starting".into(),
+                channels: channels.to_vec(),
+                ..BridgeState::default()
+            })),
+            counters: BridgeCounters {
+                source: Arc::default(),
+                pipeline,
+            },
+        }
+    }
+
+    /// Changes the state under the lock.
+    pub fn update(&self, f: impl FnOnce(&mut BridgeState)) {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// A copy of the state.
+    pub fn snapshot(&self) -> BridgeState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Notes that an event just arrived.
+    pub fn touch(&self) {
+        let now = utc(SystemTime::now());
+        self.update(|s| s.last_event = Some(now));
+    }
+
+    /// True when the bridge is not failing.
+    pub fn is_healthy(&self) -> bool {
+        self.snapshot().tiktok_state != "failed"
+    }
+}

@@ -1,0 +1,335 @@
+//! `/metrics` in the Prometheus text format (version 0.0.4), built from the components'
+//! own counter snapshots.
+
+use std::fmt::Write;
+
+use crate::auth::AuthStatsSnapshot;
+use crate::pipeline::PipelineSnapshot;
+use crate::sink::StatsSnapshot;
+use crate::source::tiktok::SourceStatsSnapshot;
+
+/// Accumulates metric families; each family's `# HELP`/`# TYPE` header is written once.
+#[derive(Default)]
+pub struct Exposition {
+    out: String,
+    declared: std::collections::HashSet<&'static str>,
+}
+
+impl Exposition {
+    /// One sample. `labels` values are escaped here.
+    pub fn sample(
+        &mut self,
+        name: &'static str,
+        kind: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        if self.declared.insert(name) {
+            let _ = writeln!(self.out, "# HELP {name} {help}");
+            let _ = writeln!(self.out, "# TYPE {name} {kind}");
+        }
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+
+    /// A counter sample.
+    pub fn counter(&mut self, name: &'static str, help: &str, labels: &[(&str, &str)], value: u64) {
+        self.sample(name, "counter", help, labels, value as f64);
+    }
+
+    /// A gauge sample.
+    pub fn gauge(&mut self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.sample(name, "gauge", help, labels, value);
+    }
+
+    /// The finished text. Samples of one family must be added together (they are, below).
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// One bridge's counters for `/metrics`.
+pub struct BridgeSample<'a> {
+    /// The bridge's name.
+    pub name: &'a str,
+    /// The source's counters, summed over its restarts.
+    pub source: SourceStatsSnapshot,
+    /// The pipeline's counters.
+    pub pipeline: PipelineSnapshot,
+}
+
+/// Renders every family. Families are written one after another, each with all its
+/// samples, as the format requires.
+pub fn render(
+    bridges: &[BridgeSample<'_>],
+    sink: &StatsSnapshot,
+    auth: Option<&AuthStatsSnapshot>,
+) -> String {
+    let mut e = Exposition::default();
+    type SourceField = (&'static str, &'static str, fn(&SourceStatsSnapshot) -> u64);
+    let source_fields: [SourceField; 12] = [
+        (
+            "tiktwitch_tiktok_frames_total",
+            "WebSocket frames received from TikTok.",
+            |s| s.frames,
+        ),
+        (
+            "tiktwitch_tiktok_messages_total",
+            "Messages decoded from TikTok.",
+            |s| s.messages,
+        ),
+        (
+            "tiktwitch_tiktok_duplicates_total",
+            "Messages dropped as replays.",
+            |s| s.duplicates,
+        ),
+        (
+            "tiktwitch_tiktok_frame_errors_total",
+            "Frames that failed to decode.",
+            |s| s.frame_errors,
+        ),
+        (
+            "tiktwitch_tiktok_message_errors_total",
+            "Messages that failed to decode.",
+            |s| s.message_errors,
+        ),
+        ("tiktwitch_tiktok_acks_total", "Acks sent to TikTok.", |s| {
+            s.acks
+        }),
+        (
+            "tiktwitch_tiktok_heartbeats_total",
+            "Heartbeats sent to TikTok.",
+            |s| s.heartbeats,
+        ),
+        (
+            "tiktwitch_tiktok_connects_total",
+            "WebSocket connections opened.",
+            |s| s.connects,
+        ),
+        (
+            "tiktwitch_tiktok_reconnects_total",
+            "Reconnects after a drop.",
+            |s| s.reconnects,
+        ),
+        (
+            "tiktwitch_signer_calls_total",
+            "Calls to the signer.",
+            |s| s.signer_calls,
+        ),
+        (
+            "tiktwitch_signer_rate_limited_total",
+            "Signer answers 429.",
+            |s| s.signer_rate_limited,
+        ),
+        (
+            "tiktwitch_signer_failures_total",
+            "Other signer failures.",
+            |s| s.signer_failures,
+        ),
+    ];
+    for (name, help, get) in source_fields {
+        for b in bridges {
+            e.counter(name, help, &[("bridge", b.name)], get(&b.source));
+        }
+    }
+    type KindField = (
+        &'static str,
+        &'static str,
+        fn(&crate::pipeline::KindCounts) -> u64,
+    );
+    let kind_fields: [KindField; 5] = [
+        (
+            "tiktwitch_events_in_total",
+            "Events that entered the pipeline.",
+            |k| k.received,
+        ),
+        (
+            "tiktwitch_events_relayed_total",
+            "Events relayed as a line.",
+            |k| k.relayed,
+        ),
+        (
+            "tiktwitch_events_filtered_total",
+            "Events dropped on purpose by a filter.",
+            |k| k.filtered,
+        ),
+        (
+            "tiktwitch_events_coalesced_total",
+            "Events folded into another line.",
+            |k| k.coalesced,
+        ),
+        (
+            "tiktwitch_events_failed_total",
+            "Events that could not be rendered.",
+            |k| k.failed,
+        ),
+    ];
+    for (name, help, get) in kind_fields {
+        for b in bridges {
+            for (kind, counts) in &b.pipeline.kinds {
+                e.counter(
+                    name,
+                    help,
+                    &[("bridge", b.name), ("kind", kind)],
+                    get(counts),
+                );
+            }
+        }
+    }
+    for b in bridges {
+        for (rule, n) in &b.pipeline.filtered_by_rule {
+            e.counter(
+                "tiktwitch_filtered_by_rule_total",
+                "Events filtered, by rule.",
+                &[("bridge", b.name), ("rule", rule)],
+                *n,
+            );
+        }
+    }
+    for b in bridges {
+        for (kind, n) in &b.pipeline.lines {
+            e.counter(
+                "tiktwitch_lines_rendered_total",
+                "Lines the pipeline produced, by kind.",
+                &[("bridge", b.name), ("kind", kind)],
+                *n,
+            );
+        }
+    }
+    e.counter(
+        "tiktwitch_twitch_lines_in_total",
+        "Lines handed to the Twitch sink.",
+        &[],
+        sink.lines_in,
+    );
+    e.counter(
+        "tiktwitch_twitch_sent_total",
+        "Lines written to Twitch.",
+        &[],
+        sink.sent,
+    );
+    e.counter(
+        "tiktwitch_twitch_confirmed_total",
+        "Lines Twitch confirmed (USERSTATE).",
+        &[],
+        sink.confirmed,
+    );
+    e.counter(
+        "tiktwitch_twitch_rejected_total",
+        "Lines Twitch refused (NOTICE).",
+        &[],
+        sink.rejected,
+    );
+    e.counter(
+        "tiktwitch_twitch_duplicates_dropped_total",
+        "Lines not sent: same text within 30 s.",
+        &[],
+        sink.dropped_duplicate,
+    );
+    for ((kind, reason), n) in &sink.shed {
+        e.counter(
+            "tiktwitch_twitch_shed_total",
+            "Lines shed by the sink, by kind and reason.",
+            &[("kind", kind), ("reason", reason)],
+            *n,
+        );
+    }
+    for (msg_id, n) in &sink.notices {
+        e.counter(
+            "tiktwitch_twitch_notices_total",
+            "NOTICEs from Twitch, by msg-id.",
+            &[("msg_id", msg_id)],
+            *n,
+        );
+    }
+    e.counter(
+        "tiktwitch_twitch_reconnects_total",
+        "Twitch reconnects.",
+        &[],
+        sink.reconnects,
+    );
+    e.counter(
+        "tiktwitch_twitch_login_failures_total",
+        "Twitch login failures.",
+        &[],
+        sink.login_failures,
+    );
+    e.gauge(
+        "tiktwitch_twitch_queue_depth",
+        "Lines waiting in the sink's queue.",
+        &[],
+        sink.queue_depth as f64,
+    );
+    if let Some(auth) = auth {
+        e.counter(
+            "tiktwitch_oauth_refreshes_total",
+            "Twitch token refreshes.",
+            &[],
+            auth.refreshes,
+        );
+        e.counter(
+            "tiktwitch_oauth_validations_total",
+            "Twitch token validations.",
+            &[],
+            auth.validations,
+        );
+    }
+    e.finish()
+}
+
+/// Sums the counters of every source a bridge has run (one per restart).
+pub fn sum_sources(
+    snapshots: impl IntoIterator<Item = SourceStatsSnapshot>,
+) -> SourceStatsSnapshot {
+    snapshots
+        .into_iter()
+        .fold(SourceStatsSnapshot::default(), |a, b| SourceStatsSnapshot {
+            frames: a.frames + b.frames,
+            messages: a.messages + b.messages,
+            history: a.history + b.history,
+            duplicates: a.duplicates + b.duplicates,
+            frame_errors: a.frame_errors + b.frame_errors,
+            message_errors: a.message_errors + b.message_errors,
+            acks: a.acks + b.acks,
+            heartbeats: a.heartbeats + b.heartbeats,
+            connects: a.connects + b.connects,
+            reconnects: a.reconnects + b.reconnects,
+            room_lookups: a.room_lookups + b.room_lookups,
+            signer_calls: a.signer_calls + b.signer_calls,
+            signer_rate_limited: a.signer_rate_limited + b.signer_rate_limited,
+            signer_failures: a.signer_failures + b.signer_failures,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_are_declared_once_and_labels_escaped() {
+        let mut e = Exposition::default();
+        e.counter("x_total", "An x.", &[("a", "q\"uote")], 1);
+        e.counter("x_total", "An x.", &[("a", "b")], 2);
+        let text = e.finish();
+        assert_eq!(text.matches("# TYPE x_total counter").count(), 1);
+        assert!(text.contains("x_total{a=\"q\\\"uote\"} 1"));
+        assert!(text.contains("x_total{a=\"b\"} 2"));
+    }
+}

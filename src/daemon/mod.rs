@@ -1,0 +1,356 @@
+//! The daemon: every bridge of the config (or of this shard) in one process, one Twitch
+//! sink per bot account, one signer budget, an optional health and metrics listener, and
+//! one shutdown that drains the sink.
+//!
+//! ```text
+//! bridge "a": TikTok source ─Event→ pipeline ─Line→ fan-out ─┐
+//! bridge "b": TikTok source ─Event→ pipeline ─Line→ fan-out ─┼→ Twitch sink (paced) → IRC
+//! bridge "c": ...                                            ─┘
+//! ```
+//!
+//! [`run`] takes the shutdown as a future (mini-redis style) so tests and `demo` pass their
+//! own; it returns when shutdown is requested, or when every bridge's stream is over and
+//! none waits for the next one.
+
+pub mod bridge;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod plan;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::auth::{AuthError, SystemClock, TokenManager};
+use crate::config::ConfigErrors;
+use crate::limits::SIGNER_CALLS_PER_MINUTE;
+use crate::pipeline::{Pipeline, PipelineConfig, PipelineSnapshot};
+use crate::secret::{SecretError, SecretStore};
+use crate::sink::{LoginFailureHandler, SinkError, SinkHandle, StatsSnapshot, TwitchSink};
+use crate::source::tiktok::SignerBudget;
+
+pub use bridge::BridgeEnd;
+pub use health::{BridgeHealth, BridgeState};
+pub use plan::{Plan, Shard};
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// No bridge is configured for this process.
+    #[error("no bridge to run{}", .shard.as_ref().map(|s| format!(" in shard {s}")).unwrap_or_default())]
+    NoBridges {
+        /// The shard asked for.
+        shard: Option<String>,
+    },
+    /// A feature the config asks for is not available in `run`.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A bridge's pipeline config does not check out.
+    #[error("bridge {bridge}: {errors}")]
+    Pipeline {
+        /// The bridge.
+        bridge: String,
+        /// Every problem.
+        errors: ConfigErrors,
+    },
+    /// Reading a secret failed.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The Twitch login is not usable.
+    #[error("Twitch login: {0}")]
+    Auth(#[from] AuthError),
+    /// The Twitch sink could not start or stopped for good.
+    #[error("Twitch: {0}")]
+    Sink(#[from] SinkError),
+    /// The health listener could not bind.
+    #[error("health listener on {bind}: {source}")]
+    Http {
+        /// The address.
+        bind: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Each bridge: how it ended, its pipeline counters.
+    pub bridges: Vec<(String, BridgeEnd, PipelineSnapshot)>,
+    /// The sink's counters after draining.
+    pub sink: StatsSnapshot,
+}
+
+impl RunReport {
+    /// Events in, summed over bridges, and how they ended.
+    pub fn totals(&self) -> crate::pipeline::KindCounts {
+        let mut t = crate::pipeline::KindCounts::default();
+        for (_, _, p) in &self.bridges {
+            let k = p.total();
+            t.received += k.received;
+            t.relayed += k.relayed;
+            t.filtered += k.filtered;
+            t.coalesced += k.coalesced;
+            t.failed += k.failed;
+            t.pending += k.pending;
+        }
+        t
+    }
+}
+
+/// Lets the sink refresh the token once when Twitch refuses the login.
+struct RefreshOnLoginFailure(Arc<TokenManager>);
+
+#[async_trait]
+impl LoginFailureHandler for RefreshOnLoginFailure {
+    async fn on_login_failed(&self) -> bool {
+        match self.0.force_refresh().await {
+            Ok(()) => true,
+            Err(e) => {
+                error!(error = %e, "refreshing the Twitch token after a refused login failed");
+                false
+            }
+        }
+    }
+}
+
+/// A handle to send new pipeline configs to running bridges (SIGHUP reload).
+#[derive(Debug, Clone, Default)]
+pub struct Reloader {
+    senders: Vec<(String, watch::Sender<PipelineConfig>)>,
+}
+
+impl Reloader {
+    /// Checks every bridge's new config first; applies them only if all check out.
+    pub fn reload(&self, plan: &Plan) -> Result<usize, DaemonError> {
+        for bridge in &plan.bridges {
+            Pipeline::new(&bridge.pipeline).map_err(|errors| DaemonError::Pipeline {
+                bridge: bridge.name.clone(),
+                errors,
+            })?;
+        }
+        let mut applied = 0;
+        for (name, tx) in &self.senders {
+            if let Some(bridge) = plan.bridges.iter().find(|b| &b.name == name) {
+                let _ = tx.send(bridge.pipeline.clone());
+                applied += 1;
+            }
+        }
+        Ok(applied)
+    }
+}
+
+/// What `run` hands out once everything has started: for the HTTP listener, the demo and
+/// reload.
+#[derive(Clone)]
+pub struct Running {
+    /// The shared sink.
+    pub sink: SinkHandle,
+    /// Each bridge's state and counters.
+    pub bridges: Vec<BridgeHealth>,
+    /// The token manager.
+    pub auth: Arc<TokenManager>,
+    /// Reload.
+    pub reloader: Reloader,
+}
+
+impl Running {
+    /// The metrics text of this moment.
+    pub fn metrics(&self) -> String {
+        let samples: Vec<_> = self
+            .bridges
+            .iter()
+            .map(|b| {
+                let name = b.snapshot().name;
+                let sources = b
+                    .counters
+                    .source
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|s| s.snapshot())
+                    .collect::<Vec<_>>();
+                (
+                    name,
+                    metrics::sum_sources(sources),
+                    b.counters.pipeline.snapshot(),
+                )
+            })
+            .collect();
+        let samples: Vec<metrics::BridgeSample<'_>> = samples
+            .iter()
+            .map(|(name, source, pipeline)| metrics::BridgeSample {
+                name,
+                source: *source,
+                pipeline: pipeline.clone(),
+            })
+            .collect();
+        metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()))
+    }
+}
+
+/// Runs the plan until `shutdown` resolves or every bridge's stream is over. `secrets` is
+/// the opened secret store; `on_start` sees the running parts once everything started.
+pub async fn run(
+    mut plan: Plan,
+    secrets: Arc<dyn SecretStore>,
+    shutdown: impl Future<Output = ()>,
+    on_start: impl FnOnce(&Running),
+) -> Result<RunReport, DaemonError> {
+    plan.resolve_secrets(secrets.as_ref()).await?;
+    // Every pipeline is checked before anything connects.
+    let mut pipelines = Vec::new();
+    for bridge in &plan.bridges {
+        let pipeline = Pipeline::new(&bridge.pipeline).map_err(|errors| DaemonError::Pipeline {
+            bridge: bridge.name.clone(),
+            errors,
+        })?;
+        pipelines.push(pipeline);
+    }
+
+    let manager = TokenManager::load(&plan.auth, secrets.clone(), Arc::new(SystemClock)).await?;
+    let info = manager.start().await?;
+    info!(
+        login = info.login.as_deref().unwrap_or("?"),
+        "Twitch token valid"
+    );
+    let stop_everything = CancellationToken::new();
+    let auth_task = tokio::spawn(manager.clone().run(stop_everything.child_token()));
+
+    let sink_shutdown = CancellationToken::new();
+    let (sink, sink_task) = TwitchSink::new(plan.sink.clone())
+        .on_login_failed(Arc::new(RefreshOnLoginFailure(manager.clone())))
+        .start(manager.credentials(), sink_shutdown.clone())?;
+
+    let budget = SignerBudget::new(SIGNER_CALLS_PER_MINUTE);
+    let bridge_shutdown = CancellationToken::new();
+    let mut reloader = Reloader::default();
+    let mut healths = Vec::new();
+    let mut tasks = Vec::new();
+    for (bridge, pipeline) in plan.bridges.iter().zip(pipelines) {
+        let health = BridgeHealth::new(
+            &bridge.name,
+            &bridge.source.username,
+            &bridge.channels,
+            pipeline.stats().clone(),
+        );
+        let (reload_tx, reload_rx) = watch::channel(bridge.pipeline.clone());
+        reloader.senders.push((bridge.name.clone(), reload_tx));
+        healths.push(health.clone());
+        let task = bridge::BridgeTask {
+            plan: bridge.clone(),
+            health,
+            sink: sink.clone(),
+            budget: budget.clone(),
+            pipeline,
+            reload: reload_rx,
+            shutdown: bridge_shutdown.child_token(),
+        };
+        let name = bridge.name.clone();
+        tasks.push(tokio::spawn(async move { (name, task.run().await) }));
+    }
+    let running = Running {
+        sink: sink.clone(),
+        bridges: healths.clone(),
+        auth: manager.clone(),
+        reloader,
+    };
+    let http_task = match &plan.http_bind {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|source| DaemonError::Http {
+                    bind: bind.clone(),
+                    source,
+                })?;
+            info!(addr = %listener.local_addr().map_or(bind.clone(), |a| a.to_string()), "health and metrics listening");
+            Some(tokio::spawn(http::serve(
+                listener,
+                running.clone(),
+                stop_everything.child_token(),
+            )))
+        }
+        None => None,
+    };
+    on_start(&running);
+
+    // Wait for shutdown, for every bridge to finish, or for a fatal Twitch-side failure.
+    let all_bridges = futures_util::future::join_all(tasks);
+    tokio::pin!(all_bridges, shutdown);
+    let mut auth_task = auth_task;
+    let mut sink_task = sink_task;
+    let mut fatal: Option<DaemonError> = None;
+    let mut sink_done = None;
+    let ends = tokio::select! {
+        ends = &mut all_bridges => Some(ends),
+        () = &mut shutdown => {
+            info!("shutting down: draining the Twitch queue");
+            None
+        }
+        auth = &mut auth_task => {
+            if let Ok(Err(e)) = auth {
+                error!(error = %e, "the Twitch login is gone; stopping");
+                fatal = Some(DaemonError::Auth(e));
+            }
+            None
+        }
+        sink = &mut sink_task => {
+            if let Ok(Err(e)) = &sink {
+                error!(error = %e, "the Twitch sink stopped; stopping");
+            }
+            sink_done = Some(sink);
+            None
+        }
+    };
+    // Stop the sources; each pipeline flushes into the sink before its bridge task ends.
+    bridge_shutdown.cancel();
+    let ends = match ends {
+        Some(ends) => ends,
+        None => all_bridges.await,
+    };
+    // The sink drains what is queued (paced) for up to the grace period, then sheds the
+    // rest, counted.
+    sink_shutdown.cancel();
+    let sink_result = match sink_done {
+        Some(done) => done,
+        None => sink_task.await,
+    };
+    stop_everything.cancel();
+    if let Some(http) = http_task {
+        let _ = http.await;
+    }
+    if !auth_task.is_finished() {
+        auth_task.abort();
+    }
+    if let Ok(Err(e)) = sink_result
+        && fatal.is_none()
+    {
+        fatal = Some(DaemonError::Sink(e));
+    }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    let bridges = ends
+        .into_iter()
+        .zip(&healths)
+        .map(|(end, health)| {
+            let (name, end) =
+                end.unwrap_or_else(|e| ("?".into(), BridgeEnd::Failed(e.to_string())));
+            (name, end, health.counters.pipeline.snapshot())
+        })
+        .collect::<Vec<_>>();
+    for (name, end, _) in &bridges {
+        if let BridgeEnd::Failed(e) = end {
+            warn!(bridge = %name, error = %e, "bridge failed");
+        }
+    }
+    Ok(RunReport {
+        bridges,
+        sink: sink.stats(),
+    })
+}

@@ -1,0 +1,247 @@
+//! The run plan: the loaded config mapped onto each component's own settings, with the
+//! bridges of this shard. Pure: no I/O except reading secrets from the store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::AuthSettings;
+use crate::config::schema::{SecretStoreKind as ConfigStoreKind, SinkKind, TwitchConfig};
+use crate::config::{Bridge, Loaded};
+use crate::pipeline::PipelineConfig;
+use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
+use crate::sink::TwitchSinkSettings;
+use crate::source::tiktok::TikTokSettings;
+
+use super::DaemonError;
+
+/// This process runs bridge `index` of every `count` (`--shard i/n`), so a StatefulSet of
+/// `n` pods covers every bridge exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Zero-based shard index.
+    pub index: u32,
+    /// How many shards there are.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not i/n (e.g. 0/3)"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("{i:?} is not a shard index"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("{n:?} is not a shard count"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {index}/{count}: the index must be below the count"
+            ));
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl Shard {
+    /// True when the bridge at `position` (in config order) belongs to this shard.
+    pub fn owns(&self, position: usize) -> bool {
+        position as u64 % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// One bridge, ready to run.
+#[derive(Debug, Clone)]
+pub struct BridgePlan {
+    /// Its name (for logs, health and metrics).
+    pub name: String,
+    /// The source's settings (secrets filled in at start).
+    pub source: TikTokSettings,
+    /// Name of the signer API key secret.
+    pub signer_key_secret: String,
+    /// Name of the TikTok session id secret, if any.
+    pub session_id_secret: Option<String>,
+    /// The pipeline's config.
+    pub pipeline: PipelineConfig,
+    /// Twitch channels its lines go to.
+    pub channels: Vec<String>,
+}
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The config file it came from.
+    pub config_path: PathBuf,
+    /// The bridges this process runs.
+    pub bridges: Vec<BridgePlan>,
+    /// The Twitch sink (one bot account, every bridge's channels).
+    pub sink: TwitchSinkSettings,
+    /// The Twitch login.
+    pub auth: AuthSettings,
+    /// Where secrets live.
+    pub secrets: SecretStoreSettings,
+    /// The health and metrics listener, when enabled.
+    pub http_bind: Option<String>,
+    /// How long the sink may drain at shutdown.
+    pub grace: Duration,
+}
+
+impl Plan {
+    /// Maps a loaded config (every bridge already merged and validated) onto settings.
+    pub fn from_config(loaded: &Loaded, shard: Option<Shard>) -> Result<Self, DaemonError> {
+        let config = &loaded.config;
+        let bridges: Vec<&Bridge> = loaded
+            .bridges
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.owns(*i)))
+            .map(|(_, b)| b)
+            .collect();
+        if bridges.is_empty() {
+            return Err(DaemonError::NoBridges {
+                shard: shard.map(|s| format!("{}/{}", s.index, s.count)),
+            });
+        }
+        let twitch = &config.twitch;
+        if twitch.sink == SinkKind::Helix {
+            return Err(DaemonError::Unsupported(
+                "twitch.sink = \"helix\" is not wired into `run` yet; use \"irc\"".into(),
+            ));
+        }
+        let mut channels: Vec<String> = bridges
+            .iter()
+            .flat_map(|b| b.twitch.channels.iter().cloned())
+            .collect();
+        channels.sort();
+        channels.dedup();
+        let grace = Duration::from_secs(config.shutdown.grace_secs);
+        let secrets = store_settings(config.secret_store, config.state_dir.clone());
+        Ok(Self {
+            config_path: loaded.path.clone(),
+            bridges: bridges.iter().map(|b| bridge_plan(b)).collect(),
+            sink: sink_settings(twitch, channels, grace),
+            auth: auth_settings(twitch, &secrets),
+            secrets,
+            http_bind: config.http.enabled.then(|| config.http.bind.clone()),
+            grace,
+        })
+    }
+
+    /// Fills each bridge's secrets (signer key, session id) from `store`. A missing signer
+    /// key is not an error here: a self-hosted signer may need none.
+    pub async fn resolve_secrets(&mut self, store: &dyn SecretStore) -> Result<(), DaemonError> {
+        for bridge in &mut self.bridges {
+            bridge.source.signer_api_key = store
+                .get(&bridge.signer_key_secret)
+                .await?
+                .map(|s| s.expose().to_owned());
+            if let Some(name) = &bridge.session_id_secret {
+                bridge.source.session_id = store.get(name).await?.map(|s| s.expose().to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretStoreSettings {
+    let mut settings = SecretStoreSettings {
+        kind: match kind {
+            ConfigStoreKind::Keyring => SecretStoreKind::Keyring,
+            ConfigStoreKind::File => SecretStoreKind::File,
+            ConfigStoreKind::Env => SecretStoreKind::Env,
+        },
+        ..SecretStoreSettings::default()
+    };
+    if let Some(dir) = state_dir {
+        settings.state_dir = dir;
+    }
+    settings
+}
+
+fn bridge_plan(bridge: &Bridge) -> BridgePlan {
+    let t = &bridge.tiktok;
+    let source = TikTokSettings {
+        username: t.username.clone(),
+        web_base_url: t.web_base_url.clone(),
+        webcast_base_url: t.webcast_base_url.clone(),
+        signer_base_url: t.signer_base_url.clone(),
+        proxy: t.proxy.clone(),
+        wait_for_live: t.wait_for_live,
+        poll_interval: Duration::from_secs(t.poll_interval_secs),
+        heartbeat: Duration::from_secs(t.heartbeat_secs),
+        max_backoff: Duration::from_secs(t.reconnect_max_backoff_secs),
+        ..TikTokSettings::default()
+    };
+    BridgePlan {
+        name: bridge.name.clone(),
+        source,
+        signer_key_secret: t.signer_api_key.clone(),
+        session_id_secret: t.session_id.clone(),
+        pipeline: bridge.pipeline.clone(),
+        channels: bridge.twitch.channels.clone(),
+    }
+}
+
+fn sink_settings(
+    twitch: &TwitchConfig,
+    channels: Vec<String>,
+    grace: Duration,
+) -> TwitchSinkSettings {
+    let mut sink = TwitchSinkSettings {
+        server: twitch.server.clone(),
+        tls: twitch.tls,
+        bot_login: twitch.bot_login.to_ascii_lowercase(),
+        channels,
+        queue_capacity: twitch.queue_capacity,
+        duplicate_window: Duration::from_secs(twitch.dedupe_window_secs),
+        helix_base_url: twitch.helix_base_url.clone(),
+        shutdown_drain: grace,
+        ..TwitchSinkSettings::default()
+    };
+    if let Some(n) = twitch.lines_per_30s {
+        // An explicit override applies whatever the bot's badges say.
+        sink.lines_per_window = n;
+        sink.lines_per_window_elevated = n;
+    }
+    sink
+}
+
+fn auth_settings(twitch: &TwitchConfig, store: &SecretStoreSettings) -> AuthSettings {
+    AuthSettings {
+        client_id: twitch.client_id.clone(),
+        client_secret_name: twitch.client_secret.clone(),
+        oauth_url: twitch.oauth_base_url.clone(),
+        helix_scopes: twitch.sink == SinkKind::Helix,
+        secret_store: store.kind,
+        keyring_backend: store.keyring_backend,
+        state_dir: store.state_dir.clone(),
+        token_secret_name: twitch.token.clone(),
+        expected_login: (!twitch.bot_login.is_empty())
+            .then(|| twitch.bot_login.to_ascii_lowercase()),
+        ..AuthSettings::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_bridges_exactly_once() {
+        let shards: Vec<Shard> = ["0/3", "1/3", "2/3"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        for position in 0..10 {
+            assert_eq!(shards.iter().filter(|s| s.owns(position)).count(), 1);
+        }
+        for bad in ["3/3", "1", "a/2", "0/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}
