@@ -257,6 +257,7 @@ fn resolve_bridges(
             overridden: &mut overridden,
             problems,
         };
+        let tiktok: Option<TiktokConfig> = section.merged("tiktok", entry.tiktok.as_ref());
         let routes: Option<RoutesConfig> = section.merged("routes", entry.routes.as_ref());
         let filters: Option<FiltersConfig> = section.merged("filters", entry.filters.as_ref());
         let coalesce: Option<CoalesceConfig> = section.merged("coalesce", entry.coalesce.as_ref());
@@ -289,7 +290,7 @@ fn resolve_bridges(
         }
         bridges.push(Bridge {
             name: entry.name.clone(),
-            tiktok: tiktok_for(&config.tiktok, username),
+            tiktok: tiktok_for(tiktok.as_ref().unwrap_or(&config.tiktok), username),
             twitch: twitch_for(&config.twitch, channels),
             pipeline,
         });

@@ -230,6 +230,9 @@ pub struct BridgeEntry {
     pub tiktok_username: String,
     /// Twitch channels for this bridge; empty means `twitch.channels`.
     pub twitch_channels: Vec<String>,
+    /// TikTok overrides, merged over `[tiktok]` (e.g. a proxy or a signer key of its own).
+    #[serde(skip_serializing)]
+    pub tiktok: Option<config::Value>,
     /// Route overrides, merged over `[routes]` (e.g. `[bridge.routes.gift]`).
     #[serde(skip_serializing)]
     pub routes: Option<config::Value>,

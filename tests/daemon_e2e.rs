@@ -1,0 +1,301 @@
+//! The whole bridge in one process: three TikTok stand-ins, one Twitch stand-in and one
+//! OAuth stand-in on 127.0.0.1, a real config file, `daemon::run`. One bridge points at a
+//! creator who does not exist: it is reported and retried, and the other two are
+//! untouched. Paused tokio time: the restart backoff costs no real time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tiktwitch::config;
+use tiktwitch::daemon::{self, BridgeEnd, Plan, Running};
+use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
+use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
+use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
+
+const SIGNER_KEY: &str = "e2e-signer-key";
+
+async fn creator(name: &str, room_id: u64, chats: &[&str]) -> FakeTikTok {
+    let fake = FakeTikTok::start(FakeTikTokConfig {
+        username: name.into(),
+        room_id,
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut steps = Vec::new();
+    for (i, text) in chats.iter().enumerate() {
+        let msg_id = room_id + 1 + i as u64;
+        steps.push(Step::Pause(Duration::from_millis(300)));
+        steps.push(Step::Frame(frames::single(
+            msg_id,
+            frames::chat_message(msg_id, room_id, &format!("{name}_fan"), text),
+        )));
+    }
+    fake.push_script(steps);
+    fake
+}
+
+fn config_text(bridges: &[(&str, &FakeTikTok, &str)], twitch: &str, oauth: &str) -> String {
+    let mut text = format!(
+        r#"secret_store = "env"
+
+[tiktok]
+signer_api_key = "signer-api-key"
+
+[twitch]
+bot_login = "tiktwitch_bot"
+server = "{twitch}"
+tls = false
+client_id = "e2e-client"
+oauth_base_url = "{oauth}"
+
+[http]
+enabled = true
+bind = "127.0.0.1:0"
+
+[shutdown]
+grace_secs = 30
+"#
+    );
+    for (name, fake, channel) in bridges {
+        text.push_str(&format!(
+            r#"
+[[bridge]]
+name = "{name}"
+tiktok_username = "{user}"
+twitch_channels = ["{channel}"]
+[bridge.tiktok]
+web_base_url = "{base}"
+signer_base_url = "{base}"
+"#,
+            user = fake.username(),
+            base = fake.base_url(),
+        ));
+    }
+    text
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_bridges_one_failing_lines_reach_the_right_channels() {
+    let alice = creator(
+        "alice",
+        7_000_000_000_000_000_000,
+        &["hello from alice", "alice again"],
+    )
+    .await;
+    let bob = creator("bob", 7_100_000_000_000_000_000, &["bob says hi"]).await;
+    let ghost = creator("ghost", 7_200_000_000_000_000_000, &["never seen"]).await;
+    ghost.set_lookup(LookupMode::NotFound);
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: "e2e-client".into(),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
+    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        config_text(
+            &[
+                ("a", &alice, "chan_a"),
+                ("b", &bob, "chan_b"),
+                ("c", &ghost, "chan_c"),
+            ],
+            &twitch.addr().to_string(),
+            &oauth.base_url(),
+        ),
+    )
+    .unwrap();
+    let loaded = config::load(Some(&path)).unwrap();
+    assert_eq!(loaded.bridges.len(), 3);
+    let plan = Plan::from_config(&loaded, None).unwrap();
+    let secrets = MemoryStore::new();
+    secrets
+        .set(tiktwitch::auth::BARE_TOKEN_SECRET, &Secret::new(access))
+        .await
+        .unwrap();
+    secrets
+        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+        .await
+        .unwrap();
+
+    let running: Arc<Mutex<Option<Running>>> = Arc::default();
+    let seen = running.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopper = stop.clone();
+    let daemon = tokio::spawn(async move {
+        daemon::run(
+            plan,
+            Arc::new(secrets),
+            stopper.cancelled_owned(),
+            move |r| {
+                *seen.lock().unwrap() = Some(r.clone());
+            },
+        )
+        .await
+    });
+
+    // Wait (in virtual time) until the two good bridges' lines are delivered and the
+    // failing bridge was retried at least once.
+    let mut waited = 0;
+    let running = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(
+            waited < 600,
+            "the lines and the retry never came (virtual time)"
+        );
+        let Some(r) = running.lock().unwrap().clone() else {
+            continue;
+        };
+        let delivered = twitch.delivered().len();
+        let ghost_restarts = r.bridges[2].snapshot().restarts;
+        if delivered >= 3 && ghost_restarts >= 1 {
+            break r;
+        }
+    };
+
+    let delivered = twitch.delivered();
+    let in_channel = |c: &str| -> Vec<String> {
+        delivered
+            .iter()
+            .filter(|p| p.channel == c)
+            .map(|p| p.text.clone())
+            .collect()
+    };
+    let a = in_channel("chan_a");
+    let b = in_channel("chan_b");
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(
+        a[0].contains("hello from alice") && a[1].contains("alice again"),
+        "{a:?}"
+    );
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(b[0].contains("bob says hi"));
+    assert!(in_channel("chan_c").is_empty());
+    assert!(twitch.violations().is_empty(), "{:?}", twitch.violations());
+
+    let states: Vec<_> = running.bridges.iter().map(|b| b.snapshot()).collect();
+    assert_eq!(states[0].tiktok_state, "live");
+    assert_eq!(states[1].tiktok_state, "live");
+    assert!(
+        states[2]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("ghost"),
+        "{:?}",
+        states[2]
+    );
+    assert!(states[2].restarts >= 1);
+
+    // /metrics: parses as Prometheus text, and the accounting adds up per bridge and kind.
+    let metrics = running.metrics();
+    let samples = parse_prometheus(&metrics);
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    };
+    for bridge in ["a", "b"] {
+        let received = value("tiktwitch_events_in_total", &[("bridge", bridge)]);
+        let outcomes: f64 = [
+            "tiktwitch_events_relayed_total",
+            "tiktwitch_events_filtered_total",
+            "tiktwitch_events_coalesced_total",
+            "tiktwitch_events_failed_total",
+        ]
+        .iter()
+        .map(|n| value(n, &[("bridge", bridge)]))
+        .sum();
+        assert!(received >= 1.0, "{bridge}: {metrics}");
+        assert_eq!(
+            received, outcomes,
+            "bridge {bridge}: in = relayed + filtered + coalesced + failed"
+        );
+    }
+    assert_eq!(
+        value(
+            "tiktwitch_events_relayed_total",
+            &[("bridge", "a"), ("kind", "chat")]
+        ),
+        2.0
+    );
+    assert_eq!(value("tiktwitch_twitch_sent_total", &[]), 3.0);
+
+    stop.cancel();
+    let report = daemon.await.unwrap().unwrap();
+    let ends: Vec<_> = report
+        .bridges
+        .iter()
+        .map(|(n, e, _)| (n.clone(), e.clone()))
+        .collect();
+    assert_eq!(ends[0], ("a".into(), BridgeEnd::Shutdown));
+    assert_eq!(ends[1], ("b".into(), BridgeEnd::Shutdown));
+    // Twitch saw one connection, and every line the sink took is accounted for.
+    assert_eq!(report.sink.sent, 3);
+    assert_eq!(report.sink.shed.values().sum::<u64>(), 0);
+}
+
+/// One parsed sample: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// A small Prometheus text parser: (name, labels, value) per sample; panics on a line that
+/// is not valid exposition format, so the test proves the text parses.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut typed = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind));
+            assert!(
+                typed.insert(name.to_owned()),
+                "family {name} declared twice"
+            );
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (head, value) = line.rsplit_once(' ').expect("sample value");
+        let value: f64 = value.parse().expect("numeric value");
+        let (name, labels) = match head.split_once('{') {
+            Some((name, rest)) => {
+                let body = rest.strip_suffix('}').expect("closing brace");
+                let labels = body
+                    .split("\",")
+                    .filter(|s| !s.is_empty())
+                    .map(|kv| {
+                        let (k, v) = kv.split_once("=\"").expect("label=\"value\"");
+                        (k.to_owned(), v.trim_end_matches('"').to_owned())
+                    })
+                    .collect();
+                (name.to_owned(), labels)
+            }
+            None => (head.to_owned(), Vec::new()),
+        };
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name {name}"
+        );
+        assert!(typed.contains(&name), "sample {name} before its TYPE");
+        out.push((name, labels, value));
+    }
+    out
+}
