@@ -1,0 +1,145 @@
+//! `tiktwitch run` as a user runs it: the real binary, a real config file, secrets from the
+//! environment, stand-ins on 127.0.0.1. SIGTERM drains the queued lines and exits 0.
+//!
+//! The test waits on what the Twitch stand-in reports (with generous deadlines), never on
+//! fixed sleeps.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
+use tiktwitch::standin::twitch::{FakeEvent, FakeTwitch, FakeTwitchConfig};
+
+const SIGNER_KEY: &str = "process-signer-key";
+const CHATS: usize = 6;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_queue_and_exits_zero() {
+    let room_id = 7_300_000_000_000_000_000;
+    let tiktok = FakeTikTok::start(FakeTikTokConfig {
+        username: "carol".into(),
+        room_id,
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    // Six chats at once: the sink paces them 1.1 s apart, so most are still queued when
+    // SIGTERM arrives.
+    tiktok.push_script(
+        (0..CHATS as u64)
+            .map(|i| {
+                let msg_id = room_id + 1 + i;
+                Step::Frame(frames::single(
+                    msg_id,
+                    frames::chat_message(msg_id, room_id, "fan", &format!("message number {i}")),
+                ))
+            })
+            .collect(),
+    );
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: "process-client".into(),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
+    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let mut events = twitch.subscribe();
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"secret_store = "env"
+
+[tiktok]
+username = "@carol"
+web_base_url = "{tiktok}"
+signer_base_url = "{tiktok}"
+signer_api_key = "signer-api-key"
+
+[twitch]
+channels = ["carol_tv"]
+bot_login = "tiktwitch_bot"
+server = "{twitch}"
+tls = false
+client_id = "process-client"
+oauth_base_url = "{oauth}"
+
+[shutdown]
+grace_secs = 30
+"#,
+            tiktok = tiktok.base_url(),
+            twitch = twitch.addr(),
+            oauth = oauth.base_url(),
+        ),
+    )
+    .unwrap();
+
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &access)
+        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
+        .env("RUST_LOG", "tiktwitch=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // The first line arrives: the bridge is up end to end.
+    let first = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.recv().await {
+                Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => break p,
+                Ok(_) => {}
+                Err(e) => panic!("fake Twitch events ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("no line reached Twitch within 60 s");
+    assert_eq!(first.channel, "carol_tv");
+    assert!(first.text.contains("message number 0"), "{}", first.text);
+
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the bridge did not exit within 60 s of SIGTERM")
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "exit {:?}\n{log}", output.status);
+
+    // Everything queued at SIGTERM was still delivered, in order, within Twitch's rules.
+    let delivered: Vec<String> = twitch.delivered().into_iter().map(|p| p.text).collect();
+    assert_eq!(delivered.len(), CHATS, "{delivered:?}\n{log}");
+    for (i, text) in delivered.iter().enumerate() {
+        assert!(
+            text.contains(&format!("message number {i}")),
+            "{delivered:?}"
+        );
+    }
+    assert!(twitch.violations().is_empty(), "{:?}", twitch.violations());
+    assert!(log.contains("SIGTERM"), "{log}");
+    // No secret in the logs, even at debug.
+    assert!(
+        !log.contains(&access),
+        "the access token leaked into the log"
+    );
+    assert!(
+        !log.contains(SIGNER_KEY),
+        "the signer key leaked into the log"
+    );
+}

@@ -1,0 +1,65 @@
+//! `tiktwitch demo`, run as the README says: it prints the show as Twitch chat shows it,
+//! then a summary, and exits 0. Runs at 4x speed (Twitch's pacing stays real: ~20 s).
+
+use std::process::Command;
+
+#[test]
+fn the_demo_prints_the_show_and_exits_zero() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+        .args(["demo", "--speed", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    for expected in [
+        "hi from TikTok! 👋",
+        "Привет из Москвы",
+        "こんにちは",
+        "مرحبا من القاهرة",
+        "5× Rose",
+        "Universe",
+        "followed",
+        "shared",
+        "subscribed",
+        "ended",
+        "0 rule violations",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    // The hostile line arrives as harmless text on one line: no second IRC command, no
+    // chat command at the start of the message.
+    let hostile = stdout
+        .lines()
+        .find(|l| l.contains("pwned"))
+        .unwrap_or_else(|| panic!("the hostile line is missing:\n{stdout}"));
+    assert!(
+        hostile.contains("/ban streamer PRIVMSG #other :pwned"),
+        "{hostile}"
+    );
+    assert!(!stdout.lines().any(|l| l.starts_with("PRIVMSG")));
+    // Pacing is visible: lines to one channel are at least 1.1 s apart (mm:ss.d stamps).
+    let stamps: Vec<f64> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix('['))
+        .filter_map(|l| l.get(..7))
+        .filter_map(|t| {
+            let (m, s) = t.split_once(':')?;
+            Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+        })
+        .collect();
+    assert!(stamps.len() >= 10, "{stdout}");
+    for pair in stamps.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 1.0,
+            "lines closer than the channel gap: {pair:?}"
+        );
+    }
+}
