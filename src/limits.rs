@@ -185,3 +185,7 @@ pub const BRIDGE_RESTART_MIN_DELAY: Duration = Duration::from_secs(30);
 
 /// Longest wait between restarts of a failing bridge.
 pub const BRIDGE_RESTART_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
+/// Events a slow event-feed subscriber may fall behind before it misses some (the bridge
+/// never waits for it).
+pub const FEED_CHANNEL_CAPACITY: usize = 1024;

@@ -140,6 +140,7 @@ async fn feed(
             match item {
                 SourceItem::Event(event) => {
                     health.touch();
+                    health.publish(&event);
                     if events.send(event).await.is_err() {
                         return BridgeEnd::Shutdown;
                     }

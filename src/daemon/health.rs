@@ -5,6 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::event::Event;
+use crate::limits::FEED_CHANNEL_CAPACITY;
 
 use crate::pipeline::PipelineStats;
 use crate::source::tiktok::SourceStats;
@@ -50,6 +54,11 @@ pub struct BridgeHealth {
     state: Arc<Mutex<BridgeState>>,
     /// Its counters.
     pub counters: BridgeCounters,
+    /// Every event the bridge receives from TikTok (before filtering), for the event
+    /// feed, webhooks and the REST ring. A receiver that falls more than
+    /// [`FEED_CHANNEL_CAPACITY`] events behind misses events (it sees `Lagged`) instead of
+    /// slowing the bridge.
+    pub feed: broadcast::Sender<Arc<Event>>,
 }
 
 impl BridgeHealth {
@@ -67,6 +76,7 @@ impl BridgeHealth {
                 source: Arc::default(),
                 pipeline,
             },
+            feed: broadcast::channel(FEED_CHANNEL_CAPACITY).0,
         }
     }
 
@@ -78,6 +88,13 @@ impl BridgeHealth {
     /// A copy of the state.
     pub fn snapshot(&self) -> BridgeState {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Offers an event to the feed's subscribers (if any).
+    pub fn publish(&self, event: &Event) {
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(Arc::new(event.clone()));
+        }
     }
 
     /// Notes that an event just arrived.

@@ -22,12 +22,17 @@ struct Healthz {
     bridges: Vec<BridgeState>,
 }
 
-/// Serves until `shutdown`.
-pub async fn serve(listener: TcpListener, running: Running, shutdown: CancellationToken) {
-    let app = Router::new()
+/// The listener's routes. More services (the event feed, the REST API) merge theirs here.
+pub fn router(running: Running) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(running);
+        .with_state(running)
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(listener: TcpListener, running: Running, shutdown: CancellationToken) {
+    let app = router(running);
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
