@@ -16,6 +16,16 @@ use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
 const SIGNER_KEY: &str = "e2e-signer-key";
 
 async fn creator(name: &str, room_id: u64, chats: &[&str]) -> FakeTikTok {
+    creator_with_late(name, room_id, chats, None).await
+}
+
+/// A creator whose script sends `chats`, then after two quiet minutes `late`.
+async fn creator_with_late(
+    name: &str,
+    room_id: u64,
+    chats: &[&str],
+    late: Option<&str>,
+) -> FakeTikTok {
     let fake = FakeTikTok::start(FakeTikTokConfig {
         username: name.into(),
         room_id,
@@ -28,6 +38,14 @@ async fn creator(name: &str, room_id: u64, chats: &[&str]) -> FakeTikTok {
     for (i, text) in chats.iter().enumerate() {
         let msg_id = room_id + 1 + i as u64;
         steps.push(Step::Pause(Duration::from_millis(300)));
+        steps.push(Step::Frame(frames::single(
+            msg_id,
+            frames::chat_message(msg_id, room_id, &format!("{name}_fan"), text),
+        )));
+    }
+    if let Some(text) = late {
+        let msg_id = room_id + 100;
+        steps.push(Step::Pause(Duration::from_secs(120)));
         steps.push(Step::Frame(frames::single(
             msg_id,
             frames::chat_message(msg_id, room_id, &format!("{name}_fan"), text),
@@ -79,10 +97,11 @@ signer_base_url = "{base}"
 
 #[tokio::test(start_paused = true)]
 async fn three_bridges_one_failing_lines_reach_the_right_channels() {
-    let alice = creator(
+    let alice = creator_with_late(
         "alice",
         7_000_000_000_000_000_000,
         &["hello from alice", "alice again"],
+        Some("after the reload"),
     )
     .await;
     let bob = creator("bob", 7_100_000_000_000_000_000, &["bob says hi"]).await;
@@ -238,6 +257,70 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     );
     assert_eq!(value("tiktwitch_twitch_sent_total", &[]), 3.0);
 
+    // /healthz and /metrics over HTTP, as a probe or Prometheus sees them.
+    let base = format!("http://{}", running.http_addr.expect("[http] is enabled"));
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(
+        health.status(),
+        503,
+        "a failing bridge makes the process degraded"
+    );
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["twitch"], "connected");
+    assert_eq!(health["bridges"][0]["name"], "a");
+    assert_eq!(health["bridges"][0]["tiktok_state"], "live");
+    assert!(health["bridges"][0]["last_event"].is_string());
+    assert_eq!(health["bridges"][2]["tiktok_state"], "failed");
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    parse_prometheus(&metrics.text().await.unwrap());
+
+    // SIGHUP-style reload: a new chat template applies to the next line, connections stay.
+    std::fs::write(
+        &path,
+        config_text(
+            &[
+                ("a", &alice, "chan_a"),
+                ("b", &bob, "chan_b"),
+                ("c", &ghost, "chan_c"),
+            ],
+            &twitch.addr().to_string(),
+            &oauth.base_url(),
+        ) + "\n[routes.chat]\ntemplate = \"[reloaded] {{ user.nickname }}: {{ text }}\"\n",
+    )
+    .unwrap();
+    let reloaded = Plan::from_config(&config::load(Some(&path)).unwrap(), None).unwrap();
+    assert_eq!(running.reloader.reload(&reloaded).unwrap(), 3);
+    let mut waited = 0;
+    while twitch
+        .delivered()
+        .iter()
+        .filter(|p| p.channel == "chan_a")
+        .count()
+        < 3
+    {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(waited < 600, "the late line never came");
+    }
+    let last = twitch
+        .delivered()
+        .into_iter()
+        .rfind(|p| p.channel == "chan_a")
+        .unwrap();
+    assert_eq!(last.text, "[reloaded] ALICE_FAN: after the reload");
+    assert_eq!(
+        twitch.connections(),
+        1,
+        "a reload keeps the Twitch connection"
+    );
+
     stop.cancel();
     let report = daemon.await.unwrap().unwrap();
     let ends: Vec<_> = report
@@ -248,7 +331,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     assert_eq!(ends[0], ("a".into(), BridgeEnd::Shutdown));
     assert_eq!(ends[1], ("b".into(), BridgeEnd::Shutdown));
     // Twitch saw one connection, and every line the sink took is accounted for.
-    assert_eq!(report.sink.sent, 3);
+    assert_eq!(report.sink.sent, 4);
     assert_eq!(report.sink.shed.values().sum::<u64>(), 0);
 }
 

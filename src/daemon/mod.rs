@@ -157,6 +157,8 @@ pub struct Running {
     pub auth: Arc<TokenManager>,
     /// Reload.
     pub reloader: Reloader,
+    /// Where `/healthz` and `/metrics` listen, when enabled.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl Running {
@@ -254,29 +256,34 @@ pub async fn run(
         let name = bridge.name.clone();
         tasks.push(tokio::spawn(async move { (name, task.run().await) }));
     }
+    let listener = match &plan.http_bind {
+        Some(bind) => Some(
+            tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|source| DaemonError::Http {
+                    bind: bind.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let running = Running {
         sink: sink.clone(),
         bridges: healths.clone(),
         auth: manager.clone(),
         reloader,
+        http_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
     };
-    let http_task = match &plan.http_bind {
-        Some(bind) => {
-            let listener = tokio::net::TcpListener::bind(bind)
-                .await
-                .map_err(|source| DaemonError::Http {
-                    bind: bind.clone(),
-                    source,
-                })?;
-            info!(addr = %listener.local_addr().map_or(bind.clone(), |a| a.to_string()), "health and metrics listening");
-            Some(tokio::spawn(http::serve(
-                listener,
-                running.clone(),
-                stop_everything.child_token(),
-            )))
+    let http_task = listener.map(|listener| {
+        if let Some(addr) = running.http_addr {
+            info!(%addr, "health and metrics listening");
         }
-        None => None,
-    };
+        tokio::spawn(http::serve(
+            listener,
+            running.clone(),
+            stop_everything.child_token(),
+        ))
+    });
     on_start(&running);
 
     // Wait for shutdown, for every bridge to finish, or for a fatal Twitch-side failure.
