@@ -91,13 +91,7 @@ impl RunReport {
     pub fn totals(&self) -> crate::pipeline::KindCounts {
         let mut t = crate::pipeline::KindCounts::default();
         for (_, _, p) in &self.bridges {
-            let k = p.total();
-            t.received += k.received;
-            t.relayed += k.relayed;
-            t.filtered += k.filtered;
-            t.coalesced += k.coalesced;
-            t.failed += k.failed;
-            t.pending += k.pending;
+            t.add(&p.total());
         }
         t
     }

@@ -6,13 +6,12 @@
 //! share, viewer counts, a hostile message that tries IRC and chat-command injection, and
 //! the stream's end.
 
-use std::io::Write;
 use std::time::Duration;
 
-use flate2::{Compression, write::GzEncoder};
 use prost::Message;
 
 use crate::proto;
+use crate::standin::tiktok::frames;
 
 /// The room id the show pretends to be.
 pub const DEMO_ROOM_ID: u64 = 7_437_640_865_532_228_085;
@@ -321,25 +320,10 @@ impl Show {
             heartbeat_duration: 10_000,
             ..Default::default()
         };
-        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-        gz.write_all(&batch.encode_to_vec())
-            .expect("writing to a Vec cannot fail");
-        let payload = gz.finish().expect("writing to a Vec cannot fail");
-        let frame = proto::WebcastPushFrame {
-            seq_id: seq,
-            log_id: 1_000_000 + seq,
-            headers: vec![proto::PushHeader {
-                key: "compress_type".into(),
-                value: "gzip".into(),
-            }],
-            payload_encoding: "pb".into(),
-            payload_type: "msg".into(),
-            payload: payload.into(),
-            ..Default::default()
-        };
+        let bytes = frames::msg_frame(seq, 1_000_000 + seq, &batch);
         self.frames.borrow_mut().push(ScriptedFrame {
             delay: Duration::from_millis(delay_ms),
-            bytes: frame.encode_to_vec(),
+            bytes: bytes.to_vec(),
         });
     }
 }

@@ -35,7 +35,8 @@ impl KindCounts {
         self.received == self.relayed + self.filtered + self.coalesced + self.failed + self.pending
     }
 
-    fn add(&mut self, other: &KindCounts) {
+    /// Adds another set of counts (summing kinds, or bridges).
+    pub fn add(&mut self, other: &KindCounts) {
         self.received += other.received;
         self.relayed += other.relayed;
         self.filtered += other.filtered;
