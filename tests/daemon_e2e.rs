@@ -256,6 +256,12 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
         2.0
     );
     assert_eq!(value("tiktwitch_twitch_sent_total", &[]), 3.0);
+    // Every confirmed line has a send latency; the +Inf bucket holds them all.
+    assert_eq!(value("tiktwitch_twitch_send_latency_seconds_count", &[]), 3.0);
+    assert_eq!(
+        value("tiktwitch_twitch_send_latency_seconds_bucket", &[("le", "+Inf")]),
+        3.0
+    );
 
     // /healthz and /metrics over HTTP, as a probe or Prometheus sees them.
     let base = format!("http://{}", running.http_addr.expect("[http] is enabled"));
@@ -377,7 +383,11 @@ fn parse_prometheus(text: &str) -> Vec<Sample> {
             name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
             "bad metric name {name}"
         );
-        assert!(typed.contains(&name), "sample {name} before its TYPE");
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix).filter(|base| typed.contains(*base)))
+            .unwrap_or(&name);
+        assert!(typed.contains(family), "sample {name} before its TYPE");
         out.push((name, labels, value));
     }
     out

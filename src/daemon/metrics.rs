@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::auth::AuthStatsSnapshot;
 use crate::pipeline::PipelineSnapshot;
 use crate::sink::StatsSnapshot;
+use crate::sink::stats::LATENCY_BOUNDS_MS;
 use crate::source::tiktok::SourceStatsSnapshot;
 
 /// Accumulates metric families; each family's `# HELP`/`# TYPE` header is written once.
@@ -51,6 +52,27 @@ impl Exposition {
     /// A gauge sample.
     pub fn gauge(&mut self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
         self.sample(name, "gauge", help, labels, value);
+    }
+
+    /// A histogram family: cumulative `_bucket{le=...}` samples (bounds in seconds), then
+    /// `_sum` (seconds) and `_count`.
+    pub fn histogram(
+        &mut self,
+        name: &'static str,
+        help: &str,
+        bounds_secs: &[f64],
+        cumulative: &[u64],
+        sum_secs: f64,
+        count: u64,
+    ) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} histogram");
+        for (bound, n) in bounds_secs.iter().zip(cumulative) {
+            let _ = writeln!(self.out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(self.out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(self.out, "{name}_sum {sum_secs}");
+        let _ = writeln!(self.out, "{name}_count {count}");
     }
 
     /// The finished text. Samples of one family must be added together (they are, below).
@@ -276,6 +298,19 @@ pub fn render(
         "Lines waiting in the sink's queue.",
         &[],
         sink.queue_depth as f64,
+    );
+    let latency = &sink.send_latency;
+    let bounds: Vec<f64> = LATENCY_BOUNDS_MS
+        .iter()
+        .map(|ms| *ms as f64 / 1000.0)
+        .collect();
+    e.histogram(
+        "tiktwitch_twitch_send_latency_seconds",
+        "Seconds from a line entering the sink's queue to Twitch confirming it (pacing included).",
+        &bounds,
+        &latency.buckets,
+        latency.sum_micros as f64 / 1e6,
+        latency.count,
     );
     if let Some(auth) = auth {
         e.counter(

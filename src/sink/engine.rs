@@ -237,6 +237,7 @@ impl<B: ChatBackend> Engine<B> {
             return;
         }
         let now = Instant::now();
+        let mut latency = None;
         if let Some(f) = self.in_flight.take() {
             if f.written_at.is_none() {
                 // The answer overtook the write report: the line went out just now.
@@ -244,11 +245,15 @@ impl<B: ChatBackend> Engine<B> {
             }
             let key = text_key(&f.item.channel, f.item.text.as_str());
             self.pacer.record_delivered(&f.item.channel, key, now);
+            latency = Some(now.saturating_duration_since(f.item.queued_at));
         }
         self.shared.stats.update(|s| {
             s.sent += 1;
             s.confirmed += 1;
             s.in_flight = 0;
+            if let Some(latency) = latency {
+                s.send_latency.observe(latency);
+            }
         });
         // A line got through a held channel (the retry): the bot qualifies now.
         if self.holds.remove(channel).is_some() {

@@ -56,6 +56,51 @@ pub struct StatsSnapshot {
     pub login_failures: u64,
     /// Errors writing a line to the client (the line was requeued).
     pub write_errors: u64,
+    /// Time from a line entering the queue to Twitch confirming it (pacing included).
+    pub send_latency: LatencyHistogram,
+}
+
+/// A cumulative latency histogram with fixed bounds (Prometheus style).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    /// Observations at or under each bound in [`LATENCY_BOUNDS_MS`], cumulative.
+    pub buckets: [u64; LATENCY_BOUNDS_MS.len()],
+    /// Observations in all.
+    pub count: u64,
+    /// Their sum, in microseconds.
+    pub sum_micros: u64,
+}
+
+/// Upper bounds of the latency buckets, in milliseconds: from a line sent at once to one
+/// that waited out a whole 30 s rate window or more.
+pub const LATENCY_BOUNDS_MS: [u64; 12] = [
+    1, 5, 25, 100, 250, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
+];
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: [0; LATENCY_BOUNDS_MS.len()],
+            count: 0,
+            sum_micros: 0,
+        }
+    }
+}
+
+impl LatencyHistogram {
+    /// Records one observation.
+    pub fn observe(&mut self, latency: Duration) {
+        let ms = latency.as_millis();
+        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BOUNDS_MS) {
+            if ms <= u128::from(bound) {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_micros = self
+            .sum_micros
+            .saturating_add(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    }
 }
 
 impl StatsSnapshot {
