@@ -257,9 +257,15 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     );
     assert_eq!(value("tiktwitch_twitch_sent_total", &[]), 3.0);
     // Every confirmed line has a send latency; the +Inf bucket holds them all.
-    assert_eq!(value("tiktwitch_twitch_send_latency_seconds_count", &[]), 3.0);
     assert_eq!(
-        value("tiktwitch_twitch_send_latency_seconds_bucket", &[("le", "+Inf")]),
+        value("tiktwitch_twitch_send_latency_seconds_count", &[]),
+        3.0
+    );
+    assert_eq!(
+        value(
+            "tiktwitch_twitch_send_latency_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
         3.0
     );
 
@@ -385,7 +391,10 @@ fn parse_prometheus(text: &str) -> Vec<Sample> {
         );
         let family = ["_bucket", "_sum", "_count"]
             .iter()
-            .find_map(|suffix| name.strip_suffix(suffix).filter(|base| typed.contains(*base)))
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|base| typed.contains(*base))
+            })
             .unwrap_or(&name);
         assert!(typed.contains(family), "sample {name} before its TYPE");
         out.push((name, labels, value));

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
-use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
 use tiktwitch::standin::twitch::{FakeEvent, FakeTwitch, FakeTwitchConfig};
 
 const SIGNER_KEY: &str = "process-signer-key";
@@ -27,17 +27,41 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     .unwrap();
     // Six chats at once: the sink paces them 1.1 s apart, so most are still queued when
     // SIGTERM arrives.
+    // (After a pause, so the other bridge's line is delivered first.)
     tiktok.push_script(
-        (0..CHATS as u64)
-            .map(|i| {
+        std::iter::once(Step::Pause(Duration::from_secs(2)))
+            .chain((0..CHATS as u64).map(|i| {
                 let msg_id = room_id + 1 + i;
                 Step::Frame(frames::single(
                     msg_id,
                     frames::chat_message(msg_id, room_id, "fan", &format!("message number {i}")),
                 ))
-            })
+            }))
             .collect(),
     );
+    // A second creator with one line, and a third who does not exist (that bridge fails
+    // and is reported; the other two are untouched).
+    let dave_room = 7_400_000_000_000_000_000;
+    let dave = FakeTikTok::start(FakeTikTokConfig {
+        username: "dave".into(),
+        room_id: dave_room,
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    dave.push_script(vec![Step::Frame(frames::single(
+        dave_room + 1,
+        frames::chat_message(dave_room + 1, dave_room, "dfan", "dave's only line"),
+    ))]);
+    let ghost = FakeTikTok::start(FakeTikTokConfig {
+        username: "ghost".into(),
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    ghost.set_lookup(LookupMode::NotFound);
     let oauth = FakeOAuth::start(FakeOAuthConfig {
         client_id: "process-client".into(),
         ..FakeOAuthConfig::default()
@@ -58,13 +82,9 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
             r#"secret_store = "env"
 
 [tiktok]
-username = "@carol"
-web_base_url = "{tiktok}"
-signer_base_url = "{tiktok}"
 signer_api_key = "signer-api-key"
 
 [twitch]
-channels = ["carol_tv"]
 bot_login = "tiktwitch_bot"
 server = "{twitch}"
 tls = false
@@ -73,7 +93,33 @@ oauth_base_url = "{oauth}"
 
 [shutdown]
 grace_secs = 30
+
+[[bridge]]
+name = "carol"
+tiktok_username = "@carol"
+twitch_channels = ["carol_tv"]
+[bridge.tiktok]
+web_base_url = "{tiktok}"
+signer_base_url = "{tiktok}"
+
+[[bridge]]
+name = "dave"
+tiktok_username = "@dave"
+twitch_channels = ["dave_tv"]
+[bridge.tiktok]
+web_base_url = "{dave}"
+signer_base_url = "{dave}"
+
+[[bridge]]
+name = "ghost"
+tiktok_username = "@ghost"
+twitch_channels = ["ghost_tv"]
+[bridge.tiktok]
+web_base_url = "{ghost}"
+signer_base_url = "{ghost}"
 "#,
+            dave = dave.base_url(),
+            ghost = ghost.base_url(),
             tiktok = tiktok.base_url(),
             twitch = twitch.addr(),
             oauth = oauth.base_url(),
@@ -94,11 +140,18 @@ grace_secs = 30
         .spawn()
         .unwrap();
 
-    // The first line arrives: the bridge is up end to end.
+    // Dave's line, then carol's first: both bridges are up end to end.
     let first = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut dave_seen = false;
         loop {
             match events.recv().await {
-                Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => break p,
+                Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => {
+                    dave_seen |= p.channel == "dave_tv";
+                    if p.channel == "carol_tv" {
+                        assert!(dave_seen, "carol's line came before dave's");
+                        break p;
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => panic!("fake Twitch events ended: {e}"),
             }
@@ -106,7 +159,6 @@ grace_secs = 30
     })
     .await
     .expect("no line reached Twitch within 60 s");
-    assert_eq!(first.channel, "carol_tv");
     assert!(first.text.contains("message number 0"), "{}", first.text);
 
     let pid = child.id().expect("running").to_string();
@@ -122,8 +174,22 @@ grace_secs = 30
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "exit {:?}\n{log}", output.status);
 
-    // Everything queued at SIGTERM was still delivered, in order, within Twitch's rules.
-    let delivered: Vec<String> = twitch.delivered().into_iter().map(|p| p.text).collect();
+    // Everything queued at SIGTERM was still delivered, in order, within Twitch's rules,
+    // each bridge's lines in its own channel.
+    let all = twitch.delivered();
+    let dave_lines: Vec<_> = all.iter().filter(|p| p.channel == "dave_tv").collect();
+    assert_eq!(dave_lines.len(), 1, "{all:?}");
+    assert!(dave_lines[0].text.contains("dave's only line"));
+    assert!(all.iter().all(|p| p.channel != "ghost_tv"));
+    assert!(
+        log.contains("ghost"),
+        "the failing bridge is reported:\n{log}"
+    );
+    let delivered: Vec<String> = all
+        .into_iter()
+        .filter(|p| p.channel == "carol_tv")
+        .map(|p| p.text)
+        .collect();
     assert_eq!(delivered.len(), CHATS, "{delivered:?}\n{log}");
     for (i, text) in delivered.iter().enumerate() {
         assert!(
