@@ -27,18 +27,18 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     .unwrap();
     // Six chats at once: the sink paces them 1.1 s apart, so most are still queued when
     // SIGTERM arrives.
-    // (After a pause, so the other bridge's line is delivered first.)
-    tiktok.push_script(
-        std::iter::once(Step::Pause(Duration::from_secs(2)))
-            .chain((0..CHATS as u64).map(|i| {
-                let msg_id = room_id + 1 + i;
-                Step::Frame(frames::single(
-                    msg_id,
-                    frames::chat_message(msg_id, room_id, "fan", &format!("message number {i}")),
-                ))
-            }))
-            .collect(),
-    );
+    // One push frame carrying all six (so the first line delivered means the whole batch
+    // was received), after a pause so the other bridge's line is delivered first.
+    let chats = (0..CHATS as u64)
+        .map(|i| {
+            let msg_id = room_id + 1 + i;
+            frames::chat_message(msg_id, room_id, "fan", &format!("message number {i}"))
+        })
+        .collect();
+    tiktok.push_script(vec![
+        Step::Pause(Duration::from_secs(2)),
+        Step::Frame(frames::msg_frame(1, 1, &frames::batch(chats, "ext-1"))),
+    ]);
     // A second creator with one line, and a third who does not exist (that bridge fails
     // and is reported; the other two are untouched).
     let dave_room = 7_400_000_000_000_000_000;
