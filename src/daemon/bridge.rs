@@ -195,7 +195,7 @@ fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, st
                 )
             });
             info!(
-                "TikTok @{} (live, room {room_id}{viewers}) -> Twitch {} ({})",
+                "TikTok @{} (live, room {room_id}{viewers}) -> Twitch {} as {} ({})",
                 plan.source.username.trim_start_matches('@'),
                 plan.channels
                     .iter()

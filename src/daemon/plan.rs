@@ -70,6 +70,8 @@ pub struct BridgePlan {
     pub pipeline: PipelineConfig,
     /// Twitch channels its lines go to.
     pub channels: Vec<String>,
+    /// The bot account that posts them (for status lines).
+    pub bot_login: String,
 }
 
 /// Everything `run` needs.
@@ -123,7 +125,10 @@ impl Plan {
         let secrets = store_settings(config.secret_store, config.state_dir.clone());
         Ok(Self {
             config_path: loaded.path.clone(),
-            bridges: bridges.iter().map(|b| bridge_plan(b)).collect(),
+            bridges: bridges
+                .iter()
+                .map(|b| bridge_plan(b, &twitch.bot_login))
+                .collect(),
             sink: sink_settings(twitch, channels, grace),
             auth: auth_settings(twitch, &secrets),
             secrets,
@@ -163,7 +168,7 @@ fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretSt
     settings
 }
 
-fn bridge_plan(bridge: &Bridge) -> BridgePlan {
+fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
     let t = &bridge.tiktok;
     let source = TikTokSettings {
         username: t.username.clone(),
@@ -184,6 +189,7 @@ fn bridge_plan(bridge: &Bridge) -> BridgePlan {
         session_id_secret: t.session_id.clone(),
         pipeline: bridge.pipeline.clone(),
         channels: bridge.twitch.channels.clone(),
+        bot_login: bot_login.to_ascii_lowercase(),
     }
 }
 
