@@ -202,6 +202,7 @@ fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, st
                     .map(|c| format!("#{c}"))
                     .collect::<Vec<_>>()
                     .join(" "),
+                plan.bot_login,
                 pacing_summary(plan, sink)
             );
         }
