@@ -5,6 +5,7 @@
 
 mod auth;
 mod check;
+mod config_file;
 pub mod connect_args;
 mod decode;
 mod demo;
@@ -99,10 +100,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Run(args) => run::run(cli.config.as_deref(), &args),
         Command::Demo(args) => demo::run(&args),
-        Command::Tail(args) => tail::run(&args),
-        Command::Record(args) => record::run(&args),
-        Command::Auth(args) => auth::run(&args),
-        Command::Secret(args) => secret::run(&args),
+        Command::Tail(args) => tail::run(&args, cli.config.as_deref()),
+        Command::Record(args) => record::run(&args, cli.config.as_deref()),
+        Command::Auth(args) => auth::run(&args, cli.config.as_deref()),
+        Command::Secret(args) => secret::run(&args, cli.config.as_deref()),
         Command::Check(args) => check::run(cli.config.as_deref(), &args),
         other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
     }
