@@ -180,14 +180,20 @@ async fn online_check_validates_the_token_and_resolves_every_room() {
         "{shown}"
     );
     assert!(oauth.count("validate") >= 1);
-    assert!(!shown.contains(&access) && !shown.contains(&refresh), "{shown}");
+    assert!(
+        !shown.contains(&access) && !shown.contains(&refresh),
+        "{shown}"
+    );
 
     // A creator TikTok does not know makes the config unusable.
     bob.set_lookup(LookupMode::NotFound);
     let out = check(&config, true).await;
     let shown = text(&out);
     assert!(!out.status.success(), "{shown}");
-    assert!(shown.contains("bridge `b`: TikTok @bob: NOT usable"), "{shown}");
+    assert!(
+        shown.contains("bridge `b`: TikTok @bob: NOT usable"),
+        "{shown}"
+    );
 
     // So does a revoked token without a way to renew it.
     bob.set_lookup(LookupMode::Normal);

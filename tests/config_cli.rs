@@ -115,7 +115,10 @@ sink = "{sink}"
     // Validation needs the config's client id and OAuth URL.
     assert!(shown.contains("validation:   valid"), "{shown}");
     assert!(shown.contains(&state.display().to_string()), "{shown}");
-    assert!(shown.contains("problems (see `tiktwitch check`)"), "{shown}");
+    assert!(
+        shown.contains("problems (see `tiktwitch check`)"),
+        "{shown}"
+    );
     assert!(!shown.contains(&access) && !shown.contains(&refresh));
 
     // The Helix sink in the config asks for the Helix scopes.
@@ -148,12 +151,23 @@ sink = "{sink}"
     let shown = text(&out);
     assert!(shown.contains("validation:   valid"), "{shown}");
     let out = output(
-        tiktwitch(&["--config", &config, "auth", "status", "--token-name", "other"]),
+        tiktwitch(&[
+            "--config",
+            &config,
+            "auth",
+            "status",
+            "--token-name",
+            "other",
+        ]),
         None,
     )
     .await;
     assert!(!out.status.success());
-    assert!(text(&out).contains("no Twitch login is stored"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no Twitch login is stored"),
+        "{}",
+        text(&out)
+    );
 
     // `secret set` writes into the config's store and state directory...
     let out = output(
@@ -182,7 +196,9 @@ sink = "{sink}"
     let read = |dir: &Path| {
         let dir = dir.to_path_buf();
         async move {
-            let store = FileStore::open(&dir, FileStoreMode::ReadOnly).await.unwrap();
+            let store = FileStore::open(&dir, FileStoreMode::ReadOnly)
+                .await
+                .unwrap();
             store
                 .get("signer-api-key")
                 .await
@@ -260,7 +276,10 @@ async fn tail_takes_the_creator_origins_and_signer_key_from_the_config() {
     let room = fake.room_id();
     fake.push_script(vec![
         Step::Pause(Duration::from_millis(200)),
-        Step::Frame(single(11, chat_message(11, room, "fan", "hello from config"))),
+        Step::Frame(single(
+            11,
+            chat_message(11, room, "fan", "hello from config"),
+        )),
         Step::Frame(single(12, control_message(12, room, 3))),
     ]);
     let dir = tempfile::tempdir().unwrap();

@@ -116,4 +116,3 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
     }
     Ok(usable)
 }
-

@@ -87,12 +87,10 @@ impl ConnectArgs {
                 Ok::<_, crate::secret::SecretError>((key, session))
             };
             // An unreadable store is not fatal: the live may not need these secrets.
-            let (key, session) = super::auth::runtime()?
-                .block_on(read)
-                .unwrap_or_else(|e| {
-                    eprintln!("note: the TikTok secrets could not be read from the store: {e}");
-                    (None, None)
-                });
+            let (key, session) = super::auth::runtime()?.block_on(read).unwrap_or_else(|e| {
+                eprintln!("note: the TikTok secrets could not be read from the store: {e}");
+                (None, None)
+            });
             if let Some(key) = key {
                 settings.signer_api_key = Some(key.expose().to_owned());
             }
@@ -125,7 +123,10 @@ impl ConnectArgs {
             return Ok((user, Some(tiktok.clone())));
         }
         if let Some(name) = &self.bridge {
-            anyhow::bail!("{}: no valid [[bridge]] named {name:?}", file.path.display());
+            anyhow::bail!(
+                "{}: no valid [[bridge]] named {name:?}",
+                file.path.display()
+            );
         }
         let global = file.config.tiktok.clone();
         let user = match user {

@@ -11,6 +11,7 @@ mod decode;
 mod demo;
 pub mod logging;
 pub mod record;
+pub mod replay;
 mod run;
 mod secret;
 pub mod tail;
@@ -51,7 +52,7 @@ pub enum Command {
     /// Record a TikTok live's raw frames to a capture file.
     Record(connect_args::RecordArgs),
     /// Push a capture through the pipeline and print (or send) the lines.
-    Replay,
+    Replay(replay::ReplayArgs),
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
 }
@@ -105,6 +106,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Auth(args) => auth::run(&args, cli.config.as_deref()),
         Command::Secret(args) => secret::run(&args, cli.config.as_deref()),
         Command::Check(args) => check::run(cli.config.as_deref(), &args),
-        other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
+        Command::Replay(args) => replay::run(cli.config.as_deref(), &args),
     }
 }

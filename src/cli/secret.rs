@@ -48,9 +48,7 @@ impl StoreOptions {
     /// The store settings: these flags over the config file `file` (if any) over the
     /// defaults.
     pub fn settings(&self, file: Option<&Config>) -> SecretStoreSettings {
-        let mut settings = file
-            .map(plan::secret_store_settings)
-            .unwrap_or_default();
+        let mut settings = file.map(plan::secret_store_settings).unwrap_or_default();
         settings.keyring_backend = self.keyring_backend;
         if let Some(kind) = self.secret_store {
             settings.kind = kind;

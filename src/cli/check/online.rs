@@ -10,12 +10,12 @@ use crate::auth::{AuthError, SystemClock};
 use crate::config::Loaded;
 use crate::daemon::plan;
 use crate::secret::SecretStore;
+use crate::source::tiktok::SourceError;
 use crate::source::tiktok::TikTokSettings;
 use crate::source::tiktok::http::build_client;
 use crate::source::tiktok::preset;
 use crate::source::tiktok::proxy::ProxyConfig;
 use crate::source::tiktok::room::{RoomInfo, RoomLookup};
-use crate::source::tiktok::SourceError;
 
 /// Writes the online section; true when the token and every room are usable.
 pub(super) async fn report(
@@ -27,7 +27,10 @@ pub(super) async fn report(
     let mut usable = match store {
         Some(store) => twitch(loaded, store.as_ref(), out).await?,
         None => {
-            writeln!(out, "  Twitch: NOT checked (the secret store cannot be opened)")?;
+            writeln!(
+                out,
+                "  Twitch: NOT checked (the secret store cannot be opened)"
+            )?;
             false
         }
     };
@@ -75,10 +78,7 @@ async fn twitch(
     let status = match account::status(&settings, store, &SystemClock).await {
         Ok(status) => status,
         Err(AuthError::NotLoggedIn { .. }) => {
-            writeln!(
-                out,
-                "  Twitch: NOT logged in (run `tiktwitch auth twitch`)"
-            )?;
+            writeln!(out, "  Twitch: NOT logged in (run `tiktwitch auth twitch`)")?;
             return Ok(false);
         }
         Err(e) => {
