@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use tiktwitch::source::tiktok::capture::write_frame;
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
