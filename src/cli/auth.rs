@@ -1,13 +1,19 @@
 //! `tiktwitch auth twitch | status | logout`: thin wrappers over [`crate::auth::account`].
+//!
+//! Settings come from the config file's `[twitch]` section and `secret_store`/`state_dir`
+//! when there is one; every flag overrides it, and without a file the flags alone work.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
 use super::secret::StoreOptions;
 use crate::auth::{AuthSettings, DeviceCode, SystemClock, TWITCH_OAUTH_URL, account};
-use crate::secret::{FileStoreMode, open_store};
+use crate::config::schema::Config;
+use crate::daemon::plan;
+use crate::secret::{FileStoreMode, SecretStoreSettings, open_store};
 
 /// Arguments of `tiktwitch auth`.
 #[derive(Debug, clap::Args)]
@@ -16,15 +22,22 @@ pub struct AuthArgs {
     #[command(subcommand)]
     pub command: AuthCommand,
     /// The Twitch app's client id (dev.twitch.tv/console; a Public client needs no secret).
+    /// Default: the config's `twitch.client_id`.
     #[arg(long, global = true, env = "TIKTWITCH_CLIENT_ID")]
     pub client_id: Option<String>,
     /// Name of the client secret in the secret store (confidential clients only).
+    /// Default: the config's `twitch.client_secret`.
     #[arg(long, global = true, env = "TIKTWITCH_CLIENT_SECRET_NAME")]
     pub client_secret_name: Option<String>,
-    /// Twitch's OAuth base URL.
-    #[arg(long, global = true, env = "TIKTWITCH_OAUTH_URL", default_value = TWITCH_OAUTH_URL)]
-    pub oauth_url: String,
-    /// Also require the Helix chat scopes (user:write:chat user:bot).
+    /// Twitch's OAuth base URL (default: the config's `twitch.oauth_base_url`, else
+    /// https://id.twitch.tv/oauth2).
+    #[arg(long, global = true, env = "TIKTWITCH_OAUTH_URL")]
+    pub oauth_url: Option<String>,
+    /// Name of the token secret (default: the config's `twitch.token`, else twitch-token).
+    #[arg(long, global = true)]
+    pub token_name: Option<String>,
+    /// Also require the Helix chat scopes (user:write:chat user:bot); implied by the
+    /// config's `twitch.sink = "helix"`.
     #[arg(long, global = true)]
     pub helix: bool,
     /// Where secrets live.
@@ -52,19 +65,34 @@ pub enum AuthCommand {
 }
 
 impl AuthArgs {
-    /// The auth settings these flags give.
-    pub fn settings(&self) -> AuthSettings {
-        let store = self.store.settings();
-        AuthSettings {
-            client_id: self.client_id.clone().unwrap_or_default(),
-            client_secret_name: self.client_secret_name.clone(),
-            oauth_url: self.oauth_url.clone(),
-            helix_scopes: self.helix,
-            secret_store: store.kind,
-            keyring_backend: store.keyring_backend,
-            state_dir: store.state_dir,
-            ..AuthSettings::default()
+    /// The auth and store settings: these flags over the config file `file` (if any) over
+    /// the defaults.
+    pub fn settings(&self, file: Option<&Config>) -> (AuthSettings, SecretStoreSettings) {
+        let store = self.store.settings(file);
+        let mut auth = match file {
+            Some(config) => plan::twitch_auth_settings(config, &store),
+            None => AuthSettings {
+                oauth_url: TWITCH_OAUTH_URL.to_string(),
+                secret_store: store.kind,
+                keyring_backend: store.keyring_backend,
+                state_dir: store.state_dir.clone(),
+                ..AuthSettings::default()
+            },
+        };
+        if let Some(id) = &self.client_id {
+            auth.client_id = id.clone();
         }
+        if let Some(name) = &self.client_secret_name {
+            auth.client_secret_name = Some(name.clone());
+        }
+        if let Some(url) = &self.oauth_url {
+            auth.oauth_url = url.clone();
+        }
+        if let Some(name) = &self.token_name {
+            auth.token_secret_name = name.clone();
+        }
+        auth.helix_scopes |= self.helix;
+        (auth, store)
     }
 }
 
@@ -75,14 +103,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Runs `tiktwitch auth ...`.
-pub fn run(args: &AuthArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.settings();
-    let store_settings = args.store.settings();
+/// Runs `tiktwitch auth ...` with the config file at `config_path` (or the default path;
+/// none is fine: the flags alone work).
+pub fn run(args: &AuthArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let file = super::config_file::read(config_path)?;
+    let (settings, store_settings) = args.settings(file.as_ref().map(|f| &f.config));
     runtime()?.block_on(async {
         let clock = SystemClock;
         match &args.command {
             AuthCommand::Twitch { token, no_qr } => {
+                anyhow::ensure!(
+                    !settings.client_id.is_empty(),
+                    "no Twitch client id: set `twitch.client_id` in the config or pass --client-id \
+                     (register an app at dev.twitch.tv/console)"
+                );
                 let store = open_store(&store_settings, FileStoreMode::Exclusive).await?;
                 let info = if *token {
                     let access = super::secret::read_secret("access token: ")?;

@@ -2,27 +2,44 @@
 //! store answers for each secret (names only, never values), and print what every enabled
 //! line will look like, rendered from sample events.
 //!
-//! Exit code 0 only when the config is usable.
+//! `--online` also asks Twitch about the token and TikTok about each bridge's room
+//! ([`online`]).
+//!
+//! Exit code 0 only when everything checked is usable.
 
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::schema::SecretStoreKind;
 use crate::config::{self, LoadError, Loaded, Slot};
 use crate::pipeline::Pipeline;
 
 use super::CheckArgs;
 
+mod online;
+mod secrets;
+
 pub(super) fn run(config_path: Option<&Path>, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
-    let usable = report(config_path, &mut out)?;
+    let Some(loaded) = load(config_path, &mut out)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut usable = report(&loaded, &mut out)?;
+    let runtime = super::auth::runtime()?;
+    let store = runtime.block_on(secrets::report(&loaded, &mut out))?;
+    usable &= store.usable;
     if args.online {
-        // SEAM(online): the lead wires the Twitch token validation and TikTok room lookup
-        // here once the sink and source exist.
-        writeln!(out, "\n--online: not available yet (offline checks only)")?;
-        return Ok(ExitCode::from(2));
+        usable &= runtime.block_on(online::report(&loaded, store.store, &mut out))?;
     }
+    writeln!(
+        out,
+        "\n{}",
+        if usable {
+            "usable"
+        } else {
+            "NOT usable (see above)"
+        }
+    )?;
     Ok(if usable {
         ExitCode::SUCCESS
     } else {
@@ -30,19 +47,23 @@ pub(super) fn run(config_path: Option<&Path>, args: &CheckArgs) -> anyhow::Resul
     })
 }
 
-/// Writes the report; true when the config is usable.
-fn report(config_path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bool> {
-    let loaded = match config::load(config_path) {
-        Ok(loaded) => loaded,
+/// Loads the config, or reports why it cannot be.
+fn load(config_path: Option<&Path>, out: &mut impl Write) -> io::Result<Option<Loaded>> {
+    match config::load(config_path) {
+        Ok(loaded) => Ok(Some(loaded)),
         Err(LoadError::Invalid { path, errors }) => {
             writeln!(out, "{}: NOT usable, {errors}", path.display())?;
-            return Ok(false);
+            Ok(None)
         }
         Err(other) => {
             writeln!(out, "NOT usable: {other}")?;
-            return Ok(false);
+            Ok(None)
         }
-    };
+    }
+}
+
+/// Writes the config part of the report; true when the config is usable.
+fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
     writeln!(
         out,
         "{}: ok ({} bridge{})",
@@ -50,7 +71,6 @@ fn report(config_path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bo
         loaded.bridges.len(),
         if loaded.bridges.len() == 1 { "" } else { "s" }
     )?;
-    secrets(&loaded, out)?;
     let mut usable = true;
     for bridge in &loaded.bridges {
         let channels: Vec<String> = bridge
@@ -95,51 +115,4 @@ fn report(config_path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bo
         }
     }
     Ok(usable)
-}
-
-/// Each secret the config names, and the store that would answer for it.
-fn secrets(loaded: &Loaded, out: &mut impl Write) -> io::Result<()> {
-    let c = &loaded.config;
-    let store = c.secret_store;
-    writeln!(out, "\nsecrets (store: {}):", store.name())?;
-    let mut named: Vec<(&str, &str)> = vec![
-        ("tiktok.signer_api_key", &c.tiktok.signer_api_key),
-        ("twitch.token", &c.twitch.token),
-    ];
-    if let Some(name) = &c.tiktok.session_id {
-        named.push(("tiktok.session_id", name));
-    }
-    if let Some(name) = &c.twitch.client_secret {
-        named.push(("twitch.client_secret", name));
-    }
-    for (key, name) in named {
-        // SEAM(secret-store): once the secret store lands, ask it whether `name` is present
-        // (never print the value) and count a missing required secret as not usable.
-        writeln!(
-            out,
-            "  {key:<24} `{name}` in {} (presence not checked yet)",
-            where_it_lives(store, name)
-        )?;
-    }
-    Ok(())
-}
-
-fn where_it_lives(store: SecretStoreKind, name: &str) -> String {
-    match store {
-        SecretStoreKind::Keyring => "the OS keyring".into(),
-        SecretStoreKind::File => "the secrets file under state_dir".into(),
-        SecretStoreKind::Env => {
-            let var: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            format!("$TIKTWITCH_SECRET_{var}")
-        }
-    }
 }

@@ -5,11 +5,13 @@
 
 mod auth;
 mod check;
+mod config_file;
 pub mod connect_args;
 mod decode;
 mod demo;
 pub mod logging;
 pub mod record;
+pub mod replay;
 mod run;
 mod secret;
 pub mod tail;
@@ -50,7 +52,7 @@ pub enum Command {
     /// Record a TikTok live's raw frames to a capture file.
     Record(connect_args::RecordArgs),
     /// Push a capture through the pipeline and print (or send) the lines.
-    Replay,
+    Replay(replay::ReplayArgs),
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
 }
@@ -99,11 +101,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Run(args) => run::run(cli.config.as_deref(), &args),
         Command::Demo(args) => demo::run(&args),
-        Command::Tail(args) => tail::run(&args),
-        Command::Record(args) => record::run(&args),
-        Command::Auth(args) => auth::run(&args),
-        Command::Secret(args) => secret::run(&args),
+        Command::Tail(args) => tail::run(&args, cli.config.as_deref()),
+        Command::Record(args) => record::run(&args, cli.config.as_deref()),
+        Command::Auth(args) => auth::run(&args, cli.config.as_deref()),
+        Command::Secret(args) => secret::run(&args, cli.config.as_deref()),
         Command::Check(args) => check::run(cli.config.as_deref(), &args),
-        other => anyhow::bail!("`{}` is not built yet", format!("{other:?}").to_lowercase()),
+        Command::Replay(args) => replay::run(cli.config.as_deref(), &args),
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,8 +14,8 @@ use super::connect_args::{RecordArgs, block_on_with_ctrl_c};
 use crate::source::tiktok::capture::write_frame;
 use crate::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
 
-pub(super) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.connect.settings(&args.user);
+pub(super) fn run(args: &RecordArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = args.connect.resolve(args.user.as_deref(), config_path)?;
     let source = TikTokSource::with_euler(settings, SignerBudget::default())?;
     let file = File::create(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;

@@ -4,29 +4,32 @@
 //! `ps`).
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::config::schema::Config;
+use crate::daemon::plan;
 use crate::secret::{
     FileStoreMode, KeyringBackend, Secret, SecretStoreKind, SecretStoreSettings, open_store,
     validate_name,
 };
 
-/// Where secrets live: flags shared by `auth` and `secret` (the config file will set these
-/// once it exists).
+/// Where secrets live: flags shared by `auth` and `secret`. Each flag overrides the config
+/// file (`secret_store`, `state_dir`); with neither, the defaults apply (the `file` store).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreOptions {
-    /// Where secrets are kept: keyring, file or env.
-    #[arg(long, global = true, env = "TIKTWITCH_SECRET_STORE", default_value = "file", value_parser = parse_kind)]
-    pub secret_store: SecretStoreKind,
+    /// Where secrets are kept: keyring, file or env (default: the config's `secret_store`,
+    /// else file).
+    #[arg(long, global = true, env = "TIKTWITCH_SECRET_STORE", value_parser = parse_kind)]
+    pub secret_store: Option<SecretStoreKind>,
     /// Which OS keyring `--secret-store keyring` uses: secret-service or keyutils.
     #[arg(long, global = true, env = "TIKTWITCH_KEYRING_BACKEND", default_value = "secret-service", value_parser = parse_backend)]
     pub keyring_backend: KeyringBackend,
-    /// The state directory (default: $STATE_DIRECTORY, $XDG_STATE_HOME/tiktwitch or
-    /// ~/.local/state/tiktwitch).
+    /// The state directory (default: the config's `state_dir`, else $STATE_DIRECTORY,
+    /// $XDG_STATE_HOME/tiktwitch or ~/.local/state/tiktwitch).
     #[arg(long, global = true, env = "TIKTWITCH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -42,13 +45,14 @@ fn parse_backend(s: &str) -> Result<KeyringBackend, String> {
 }
 
 impl StoreOptions {
-    /// The store settings these flags give.
-    pub fn settings(&self) -> SecretStoreSettings {
-        let mut settings = SecretStoreSettings {
-            kind: self.secret_store,
-            keyring_backend: self.keyring_backend,
-            ..SecretStoreSettings::default()
-        };
+    /// The store settings: these flags over the config file `file` (if any) over the
+    /// defaults.
+    pub fn settings(&self, file: Option<&Config>) -> SecretStoreSettings {
+        let mut settings = file.map(plan::secret_store_settings).unwrap_or_default();
+        settings.keyring_backend = self.keyring_backend;
+        if let Some(kind) = self.secret_store {
+            settings.kind = kind;
+        }
         if let Some(dir) = &self.state_dir {
             settings.state_dir = dir.clone();
         }
@@ -82,11 +86,13 @@ pub enum SecretCommand {
     },
 }
 
-/// Runs `tiktwitch secret ...`.
-pub fn run(args: &SecretArgs) -> anyhow::Result<ExitCode> {
+/// Runs `tiktwitch secret ...` with the config file at `config_path` (or the default path;
+/// none is fine).
+pub fn run(args: &SecretArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let file = super::config_file::read(config_path)?;
+    let settings = args.store.settings(file.as_ref().map(|f| &f.config));
     let runtime = super::auth::runtime()?;
     runtime.block_on(async {
-        let settings = args.store.settings();
         match &args.command {
             SecretCommand::Set { name } => {
                 validate_name(name)?;

@@ -2,6 +2,7 @@
 //! line whenever the connection changes state.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use tokio::sync::mpsc;
@@ -11,8 +12,8 @@ use super::connect_args::{TailArgs, block_on_with_ctrl_c};
 use crate::event::{Event, EventKind};
 use crate::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
 
-pub(super) fn run(args: &TailArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.connect.settings(&args.user);
+pub(super) fn run(args: &TailArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let settings = args.connect.resolve(args.user.as_deref(), config_path)?;
     let source = TikTokSource::with_euler(settings, SignerBudget::default())?;
     let token = CancellationToken::new();
     block_on_with_ctrl_c(token.clone(), async move {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::auth::AuthSettings;
 use crate::config::schema::{SecretStoreKind as ConfigStoreKind, SinkKind, TwitchConfig};
-use crate::config::{Bridge, Loaded};
+use crate::config::{Bridge, Config, Loaded};
 use crate::pipeline::PipelineConfig;
 use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
 use crate::sink::TwitchSinkSettings;
@@ -153,6 +153,18 @@ impl Plan {
     }
 }
 
+/// The secret store a config names (`secret_store`, `state_dir`), for commands that open
+/// the store without running a bridge (`check`, `auth`, `secret`, `tail`, `replay`).
+pub fn secret_store_settings(config: &Config) -> SecretStoreSettings {
+    store_settings(config.secret_store, config.state_dir.clone())
+}
+
+/// The Twitch login a config describes (`[twitch]` client id, OAuth URL, token name, bot
+/// login, Helix scopes) over the store `store`.
+pub fn twitch_auth_settings(config: &Config, store: &SecretStoreSettings) -> AuthSettings {
+    auth_settings(&config.twitch, store)
+}
+
 fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretStoreSettings {
     let mut settings = SecretStoreSettings {
         kind: match kind {
@@ -168,7 +180,9 @@ fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretSt
     settings
 }
 
-fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
+/// One bridge's source settings and secret names (secrets not read yet); `bot_login` is
+/// the account that posts its lines.
+pub fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
     let t = &bridge.tiktok;
     let source = TikTokSettings {
         username: t.username.clone(),
