@@ -3,20 +3,20 @@
 //! Failure is contained at the smallest unit that failed: a frame whose envelope or gzip
 //! stream is broken is rejected as a whole (there is nothing to salvage), but inside a good
 //! batch one malformed message becomes one [`MessageError`] and its neighbours still decode.
-//! Nothing here panics on any input, allocates more than [`MAX_INFLATED_BYTES`] for an
-//! inflated batch, or trusts a length prefix beyond the bytes actually present.
-
-use std::io::Read;
+//! Nothing here panics on any input, allocates more than
+//! [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES) for an inflated batch, or
+//! trusts a length prefix beyond the bytes actually present.
 
 use bytes::Bytes;
-use flate2::read::MultiGzDecoder;
 use prost::Message;
 
 use crate::event::{
     BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta, Roles, User,
 };
-use crate::limits::MAX_INFLATED_BYTES;
 use crate::proto;
+
+mod inflate;
+pub use inflate::Inflater;
 
 /// The gzip magic number; TikTok's batches start with it when compressed.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -30,7 +30,7 @@ pub enum FrameError {
     /// The gzip stream is corrupt, truncated, or fails its CRC.
     #[error("payload does not gunzip: {0}")]
     Gunzip(#[source] std::io::Error),
-    /// The payload inflates past [`MAX_INFLATED_BYTES`].
+    /// The payload inflates past [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES).
     #[error("payload inflates past {limit} bytes; dropped as a gzip bomb")]
     TooLarge {
         /// The limit that was exceeded.
@@ -173,28 +173,10 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
 }
 
 /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
-/// [`MAX_INFLATED_BYTES`].
+/// [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES). Uses a per-thread
+/// [`Inflater`], so repeated calls reuse one zlib-rs state.
 pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
-    // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the usual
-    // single-member batch; never trust it beyond the limit.
-    let hint = compressed
-        .len()
-        .checked_sub(4)
-        .and_then(|at| compressed.get(at..))
-        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
-        .map_or(0, |isize| u32::from_le_bytes(isize) as usize)
-        .min(MAX_INFLATED_BYTES);
-    let mut out = Vec::with_capacity(hint);
-    MultiGzDecoder::new(compressed)
-        .take(MAX_INFLATED_BYTES as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(FrameError::Gunzip)?;
-    if out.len() > MAX_INFLATED_BYTES {
-        return Err(FrameError::TooLarge {
-            limit: MAX_INFLATED_BYTES,
-        });
-    }
-    Ok(out)
+    inflate::gunzip_shared(compressed)
 }
 
 /// Decodes one message's payload by its `method`. A method we do not map is
@@ -514,6 +496,7 @@ fn clamp_u64(n: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_INFLATED_BYTES;
     use flate2::{Compression, write::GzEncoder};
     use std::io::Write;
 
