@@ -142,20 +142,23 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
         .messages
         .into_iter()
         .map(|base| {
-            let method = base.method;
-            let mut event =
-                decode_message(&method, base.payload).map_err(|source| MessageError {
-                    method: method.clone(),
-                    msg_id: base.msg_id,
-                    source,
-                })?;
+            let (common, kind) = match decode_kind(&base.method, base.payload) {
+                Ok(decoded) => decoded,
+                Err(source) => {
+                    return Err(MessageError {
+                        method: base.method,
+                        msg_id: base.msg_id,
+                        source,
+                    });
+                }
+            };
+            let mut event = event(base.method, common, kind);
             // The envelope's id is always there in real pushes; the header's is the
             // fallback (and the only one in payload captures).
             if base.msg_id != 0 {
                 event.meta.msg_id = base.msg_id;
             }
             event.meta.history |= base.is_history;
-            event.meta.method = method;
             Ok(event)
         })
         .collect();
@@ -183,8 +186,32 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
+    let (common, kind) = decode_kind(method, payload)?;
+    Ok(event(method.to_owned(), common, kind))
+}
+
+/// An event from its parts: `method` is moved in, so a batch allocates it once.
+fn event(method: String, common: Option<proto::CommonMessageData>, kind: EventKind) -> Event {
+    let common = common.unwrap_or_default();
+    Event {
+        meta: Meta {
+            method,
+            msg_id: common.msg_id,
+            room_id: common.room_id,
+            create_time_ms: common.create_time,
+            history: false,
+        },
+        kind,
+    }
+}
+
+/// Decodes one payload by its `method` into its common header and its kind.
+fn decode_kind(
+    method: &str,
+    payload: Bytes,
+) -> Result<(Option<proto::CommonMessageData>, EventKind), prost::DecodeError> {
     use proto::*;
-    let (common, kind) = match method {
+    Ok(match method {
         "WebcastChatMessage" => {
             let m = WebcastChatMessage::decode(payload)?;
             let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
@@ -431,17 +458,6 @@ pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::Deco
             let common = UnmappedMessage::decode(payload).ok().and_then(|m| m.common);
             (common, EventKind::Unknown)
         }
-    };
-    let common = common.unwrap_or_default();
-    Ok(Event {
-        meta: Meta {
-            method: method.to_owned(),
-            msg_id: common.msg_id,
-            room_id: common.room_id,
-            create_time_ms: common.create_time,
-            history: false,
-        },
-        kind,
     })
 }
 
