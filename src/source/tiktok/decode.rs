@@ -6,6 +6,11 @@
 //! Nothing here panics on any input, allocates more than
 //! [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES) for an inflated batch, or
 //! trusts a length prefix beyond the bytes actually present.
+//!
+//! Speed: gzip batches inflate through a per-thread [`Inflater`] (one zlib-rs state reused
+//! for every frame, no zero-filling of the output), the inflated batch is sliced into its
+//! messages without copying (`Bytes`), and each message's `method` is allocated once.
+//! `BENCHMARKS.md` has the numbers.
 
 use bytes::Bytes;
 use prost::Message;
