@@ -49,18 +49,24 @@ fn args() -> Args {
     args
 }
 
-/// The cold time and the median of the warm passes of one configuration.
+/// The cold time and the median of the warm passes of one configuration, in wall-clock
+/// seconds and in this thread's on-CPU seconds.
 #[derive(Default)]
 struct Timing {
     seconds: Vec<f64>,
+    cpu_seconds: Vec<f64>,
     count: u64,
 }
 
 impl Timing {
     fn run(&mut self, pass: impl FnOnce() -> u64) {
+        let cpu = thread_cpu_seconds();
         let start = Instant::now();
         self.count = black_box(pass());
         self.seconds.push(start.elapsed().as_secs_f64());
+        if let (Some(before), Some(after)) = (cpu, thread_cpu_seconds()) {
+            self.cpu_seconds.push(after - before);
+        }
     }
 
     fn cold(&self) -> f64 {
@@ -68,10 +74,28 @@ impl Timing {
     }
 
     fn warm(&self) -> f64 {
-        let mut warm = self.seconds[1..].to_vec();
-        warm.sort_by(f64::total_cmp);
-        warm[warm.len() / 2]
+        median_warm(&self.seconds)
     }
+
+    /// On-CPU time of the warm passes (median), when the platform reports it.
+    fn warm_cpu(&self) -> Option<f64> {
+        (self.cpu_seconds.len() == self.seconds.len()).then(|| median_warm(&self.cpu_seconds))
+    }
+}
+
+fn median_warm(seconds: &[f64]) -> f64 {
+    let mut warm = seconds[1..].to_vec();
+    warm.sort_by(f64::total_cmp);
+    warm[warm.len() / 2]
+}
+
+/// Time this thread has spent on a CPU (Linux `schedstat`, nanoseconds). Unlike wall-clock
+/// time it does not grow while other processes hold the cores, so ratios measured on a
+/// busy shared machine stay comparable.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }
 
 /// The old inflater path, for reference: a fresh `MultiGzDecoder` (and zlib-rs state) per
@@ -145,6 +169,11 @@ fn main() {
     let (gz_cold, gz_warm, inflated) = (floor.cold(), floor.warm(), floor.count);
     let (cold, warm, messages) = (full.cold(), full.warm(), full.count);
     let ref_warm = reference.warm();
+    let cpu = floor
+        .warm_cpu()
+        .zip(full.warm_cpu())
+        .zip(reference.warm_cpu())
+        .map(|((floor, full), reference)| (floor, full, reference));
 
     let per_s = messages as f64 / warm;
     let floor_per_s = messages as f64 / gz_warm;
@@ -167,6 +196,9 @@ fn main() {
                 "gunzip_only_messages_per_s": floor_per_s,
                 "full_over_gunzip": ratio,
                 "flate2_read_gunzip_messages_per_s": messages as f64 / ref_warm,
+                "cpu_messages_per_s": cpu.map(|(_, full, _)| messages as f64 / full),
+                "cpu_gunzip_only_messages_per_s": cpu.map(|(floor, _, _)| messages as f64 / floor),
+                "cpu_full_over_gunzip": cpu.map(|(floor, full, _)| full / floor),
             })
         );
     } else {
@@ -186,5 +218,15 @@ fn main() {
             messages as f64 / ref_warm
         );
         println!("full decode / gunzip only = {ratio:.2}x");
+        if let Some((floor, full, reference)) = cpu {
+            println!(
+                "on-CPU time (immune to other processes): full {:.0}/s, gunzip only {:.0}/s, \
+                 reference {:.0}/s; full / gunzip only = {:.2}x",
+                messages as f64 / full,
+                messages as f64 / floor,
+                messages as f64 / reference,
+                full / floor
+            );
+        }
     }
 }
