@@ -3,20 +3,25 @@
 //! Failure is contained at the smallest unit that failed: a frame whose envelope or gzip
 //! stream is broken is rejected as a whole (there is nothing to salvage), but inside a good
 //! batch one malformed message becomes one [`MessageError`] and its neighbours still decode.
-//! Nothing here panics on any input, allocates more than [`MAX_INFLATED_BYTES`] for an
-//! inflated batch, or trusts a length prefix beyond the bytes actually present.
-
-use std::io::Read;
+//! Nothing here panics on any input, allocates more than
+//! [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES) for an inflated batch, or
+//! trusts a length prefix beyond the bytes actually present.
+//!
+//! Speed: gzip batches inflate through a per-thread [`Inflater`] (one zlib-rs state reused
+//! for every frame, no zero-filling of the output), the inflated batch is sliced into its
+//! messages without copying (`Bytes`), and each message's `method` is allocated once.
+//! `BENCHMARKS.md` has the numbers.
 
 use bytes::Bytes;
-use flate2::read::MultiGzDecoder;
 use prost::Message;
 
 use crate::event::{
     BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta, Roles, User,
 };
-use crate::limits::MAX_INFLATED_BYTES;
 use crate::proto;
+
+mod inflate;
+pub use inflate::Inflater;
 
 /// The gzip magic number; TikTok's batches start with it when compressed.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -30,7 +35,7 @@ pub enum FrameError {
     /// The gzip stream is corrupt, truncated, or fails its CRC.
     #[error("payload does not gunzip: {0}")]
     Gunzip(#[source] std::io::Error),
-    /// The payload inflates past [`MAX_INFLATED_BYTES`].
+    /// The payload inflates past [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES).
     #[error("payload inflates past {limit} bytes; dropped as a gzip bomb")]
     TooLarge {
         /// The limit that was exceeded.
@@ -142,20 +147,23 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
         .messages
         .into_iter()
         .map(|base| {
-            let method = base.method;
-            let mut event =
-                decode_message(&method, base.payload).map_err(|source| MessageError {
-                    method: method.clone(),
-                    msg_id: base.msg_id,
-                    source,
-                })?;
+            let (common, kind) = match decode_kind(&base.method, base.payload) {
+                Ok(decoded) => decoded,
+                Err(source) => {
+                    return Err(MessageError {
+                        method: base.method,
+                        msg_id: base.msg_id,
+                        source,
+                    });
+                }
+            };
+            let mut event = event(base.method, common, kind);
             // The envelope's id is always there in real pushes; the header's is the
             // fallback (and the only one in payload captures).
             if base.msg_id != 0 {
                 event.meta.msg_id = base.msg_id;
             }
             event.meta.history |= base.is_history;
-            event.meta.method = method;
             Ok(event)
         })
         .collect();
@@ -173,36 +181,42 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
 }
 
 /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
-/// [`MAX_INFLATED_BYTES`].
+/// [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES). Uses a per-thread
+/// [`Inflater`], so repeated calls reuse one zlib-rs state.
 pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
-    // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the usual
-    // single-member batch; never trust it beyond the limit.
-    let hint = compressed
-        .len()
-        .checked_sub(4)
-        .and_then(|at| compressed.get(at..))
-        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
-        .map_or(0, |isize| u32::from_le_bytes(isize) as usize)
-        .min(MAX_INFLATED_BYTES);
-    let mut out = Vec::with_capacity(hint);
-    MultiGzDecoder::new(compressed)
-        .take(MAX_INFLATED_BYTES as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(FrameError::Gunzip)?;
-    if out.len() > MAX_INFLATED_BYTES {
-        return Err(FrameError::TooLarge {
-            limit: MAX_INFLATED_BYTES,
-        });
-    }
-    Ok(out)
+    inflate::gunzip_shared(compressed)
 }
 
 /// Decodes one message's payload by its `method`. A method we do not map is
 /// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
+    let (common, kind) = decode_kind(method, payload)?;
+    Ok(event(method.to_owned(), common, kind))
+}
+
+/// An event from its parts: `method` is moved in, so a batch allocates it once.
+fn event(method: String, common: Option<proto::CommonMessageData>, kind: EventKind) -> Event {
+    let common = common.unwrap_or_default();
+    Event {
+        meta: Meta {
+            method,
+            msg_id: common.msg_id,
+            room_id: common.room_id,
+            create_time_ms: common.create_time,
+            history: false,
+        },
+        kind,
+    }
+}
+
+/// Decodes one payload by its `method` into its common header and its kind.
+fn decode_kind(
+    method: &str,
+    payload: Bytes,
+) -> Result<(Option<proto::CommonMessageData>, EventKind), prost::DecodeError> {
     use proto::*;
-    let (common, kind) = match method {
+    Ok(match method {
         "WebcastChatMessage" => {
             let m = WebcastChatMessage::decode(payload)?;
             let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
@@ -449,17 +463,6 @@ pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::Deco
             let common = UnmappedMessage::decode(payload).ok().and_then(|m| m.common);
             (common, EventKind::Unknown)
         }
-    };
-    let common = common.unwrap_or_default();
-    Ok(Event {
-        meta: Meta {
-            method: method.to_owned(),
-            msg_id: common.msg_id,
-            room_id: common.room_id,
-            create_time_ms: common.create_time,
-            history: false,
-        },
-        kind,
     })
 }
 
@@ -514,6 +517,7 @@ fn clamp_u64(n: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_INFLATED_BYTES;
     use flate2::{Compression, write::GzEncoder};
     use std::io::Write;
 
