@@ -194,7 +194,7 @@ pub const FEED_CHANNEL_CAPACITY: usize = 1024;
 
 /// Events a WebSocket feed client may have queued (not yet written to its socket) before it
 /// is dropped as too slow; the bridge never waits for it.
-pub const FEED_CLIENT_QUEUE: usize = 256;
+pub const FEED_CLIENT_QUEUE: usize = 1024;
 
 /// WebSocket feed clients connected at once, over every bridge; more are refused (503).
 pub const FEED_MAX_CLIENTS: usize = 256;
