@@ -340,6 +340,34 @@ signer_base_url = "{base}"
         .collect();
     assert_eq!(hook_texts, ["first line", "while paused", "after resume"]);
 
+    // /metrics has the feed's families; / serves the page.
+    wait_until("the webhook counted its deliveries", || {
+        running.feed.webhook_stats()[0].1.delivered == 3
+    })
+    .await;
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tiktwitch_lines_paused_total{bridge=\"a\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "tiktwitch_webhook_events_total{{webhook=\"{hook_url}\",outcome=\"delivered\"}} 3\n"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tiktwitch_feed_clients 1\n"), "{metrics}");
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("new WebSocket("));
+
     stop.cancel();
     daemon.await.unwrap().unwrap();
 }

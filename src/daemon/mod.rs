@@ -202,7 +202,9 @@ impl Running {
                 pipeline: pipeline.clone(),
             })
             .collect();
-        metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()))
+        let mut text = metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
+        text.push_str(&crate::feed::metrics::render(&self.feed));
+        text
     }
 }
 

@@ -13,12 +13,14 @@
 //!   a bounded queue and a dead-letter count; [`webhook::verify`] checks a signature.
 //! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
+//! - [`metrics`](mod@metrics): the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
 //!
 //! Not done here (yet): SQLite persistence of the ring, enrichment (gift catalogue,
 //! profiles, coin prices).
 
 pub mod api;
+pub mod metrics;
 pub mod page;
 pub mod ring;
 pub mod webhook;
