@@ -82,8 +82,9 @@ impl Default for ApiConfig {
     }
 }
 
-/// One `[[webhook]]`: events POSTed as JSON to a URL, signed with HMAC-SHA256.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// One `[[webhook]]`: events POSTed as JSON to a URL, signed with HMAC-SHA256. `Debug`
+/// hides the URL's credentials and query.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to POST (`http://` or `https://`). Required.
@@ -106,6 +107,23 @@ pub struct WebhookConfig {
     pub max_backoff_secs: u64,
     /// Events waiting for delivery at most; past this new events are dropped (counted).
     pub queue_capacity: usize,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &crate::feed::webhook::redacted_url(&self.url))
+            .field("events", &self.events)
+            .field("bridges", &self.bridges)
+            .field("secret", &self.secret)
+            .field("batch_max", &self.batch_max)
+            .field("batch_wait_secs", &self.batch_wait_secs)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_backoff_secs", &self.max_backoff_secs)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish()
+    }
 }
 
 impl Default for WebhookConfig {

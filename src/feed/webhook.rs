@@ -36,8 +36,8 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// The attempt number header.
 pub const ATTEMPT_HEADER: &str = "x-tiktwitch-attempt";
 
-/// One webhook.
-#[derive(Debug, Clone)]
+/// One webhook. `Debug` hides the URL's credentials and query (where tokens hide).
+#[derive(Clone)]
 pub struct WebhookSettings {
     /// Where to POST.
     pub url: String,
@@ -78,6 +78,24 @@ impl Default for WebhookSettings {
             max_backoff: Duration::from_secs(60),
             queue_capacity: WEBHOOK_QUEUE_CAPACITY,
         }
+    }
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &redacted_url(&self.url))
+            .field("events", &self.events)
+            .field("bridges", &self.bridges)
+            .field("secret", &self.secret)
+            .field("batch_max", &self.batch_max)
+            .field("batch_wait", &self.batch_wait)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("min_backoff", &self.min_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish()
     }
 }
 
@@ -455,6 +473,16 @@ mod tests {
         assert_eq!(
             redacted_url("https://me:pw@example.com/hook?token=abc"),
             "https://example.com/hook"
+        );
+        let settings = WebhookSettings {
+            url: "https://example.com/hook?token=abc".into(),
+            secret: Secret::new("whsec-value"),
+            ..WebhookSettings::default()
+        };
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("abc") && !debug.contains("whsec-value"),
+            "{debug}"
         );
     }
 }

@@ -29,6 +29,8 @@ use crate::event::Event;
 const CLOSE_TOO_SLOW: u16 = 1008;
 /// Close code at shutdown ("going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// The largest message a feed client may send (they are ignored anyway).
+const CLIENT_MESSAGE_MAX: usize = 16 * 1024;
 /// How long the close frame may take at shutdown.
 const SHUTDOWN_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -85,7 +87,10 @@ async fn upgrade(
     // Subscribed now, so every event after the handshake reaches the client.
     let rx = feed.health.feed.subscribe();
     let name = feed.name.clone();
-    ws.on_upgrade(move |socket| serve_client(hub, name, socket, rx, types))
+    // Clients have nothing to say beyond pings and close: keep what they may send small.
+    ws.max_message_size(CLIENT_MESSAGE_MAX)
+        .max_frame_size(CLIENT_MESSAGE_MAX)
+        .on_upgrade(move |socket| serve_client(hub, name, socket, rx, types))
 }
 
 /// `None`: every type.
