@@ -221,3 +221,25 @@ async fn the_feed_token_is_required_when_configured() {
     };
     assert!(text.as_str().contains("secret room"));
 }
+
+#[tokio::test]
+async fn clients_are_told_at_shutdown() {
+    let a = bridge("a");
+    let (hub, tasks, addr) = start(ws_on(), std::slice::from_ref(&a)).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/a"))
+        .await
+        .unwrap();
+    a.publish(&chat(1, "before"));
+    let Some(Ok(Message::Text(_))) = ws.next().await else {
+        panic!("no event")
+    };
+    tasks.finish(std::time::Duration::from_secs(5)).await;
+    match ws.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    // The count drops once the session ends.
+    while hub.ws_stats().connected != 0 {
+        tokio::task::yield_now().await;
+    }
+}
