@@ -211,6 +211,7 @@ pub const WEBHOOK_QUEUE_CAPACITY: usize = 10_000;
 /// First wait before retrying a failed webhook POST; doubles per failure.
 pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 
-/// A webhook signature older (or newer) than this is refused by [`crate::feed::webhook::verify`]:
-/// a captured request cannot be replayed later.
+/// The clock skew a webhook receiver should allow when it checks a signature with
+/// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
+/// replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);

@@ -38,7 +38,7 @@ async fn webhook_receiver() -> (Hooked, String) {
             signature,
             &body,
             SystemTime::now(),
-            Duration::from_secs(300),
+            tiktwitch::limits::WEBHOOK_SIGNATURE_TOLERANCE,
         )
         .is_ok();
         seen.lock().unwrap().push((ok, body));

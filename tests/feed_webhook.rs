@@ -108,7 +108,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         signature,
         &body,
         SystemTime::now(),
-        Duration::from_secs(300),
+        tiktwitch::limits::WEBHOOK_SIGNATURE_TOLERANCE,
     )
     .is_ok();
     if !signature_ok(signature, &body) || !library_ok || key.is_empty() {
