@@ -26,6 +26,8 @@
 //! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
 //! - [`daemon`]: `run`: every bridge (source -> pipeline -> shared sink), health, metrics,
 //!   shutdown and reload.
+//! - [`feed`]: beyond chat: the live event WebSocket feed and page, signed webhooks and the
+//!   REST API (`/api/status`, `/api/events`, pause/resume).
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 #![warn(missing_docs)]
@@ -37,6 +39,7 @@ pub mod daemon;
 pub mod dedupe;
 pub mod demo;
 pub mod event;
+pub mod feed;
 pub mod limits;
 pub mod line;
 pub mod pipeline;

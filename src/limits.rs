@@ -189,3 +189,29 @@ pub const BRIDGE_RESTART_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Events a slow event-feed subscriber may fall behind before it misses some (the bridge
 /// never waits for it).
 pub const FEED_CHANNEL_CAPACITY: usize = 1024;
+
+// --- feed ---
+
+/// Events a WebSocket feed client may have queued (not yet written to its socket) before it
+/// is dropped as too slow; the bridge never waits for it.
+pub const FEED_CLIENT_QUEUE: usize = 1024;
+
+/// WebSocket feed clients connected at once, over every bridge; more are refused (503).
+pub const FEED_MAX_CLIENTS: usize = 256;
+
+/// Recent events kept per bridge for `GET /api/events`.
+pub const API_RING_CAPACITY: usize = 1000;
+
+/// Events `GET /api/events` returns at most per request.
+pub const API_EVENTS_MAX_LIMIT: usize = 1000;
+
+/// Events waiting for one webhook's delivery at most; past this new ones are dropped.
+pub const WEBHOOK_QUEUE_CAPACITY: usize = 10_000;
+
+/// First wait before retrying a failed webhook POST; doubles per failure.
+pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
+
+/// The clock skew a webhook receiver should allow when it checks a signature with
+/// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
+/// replayed later.
+pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);

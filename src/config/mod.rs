@@ -16,12 +16,14 @@
 //! - [`load`](mod@load): reading, env layering, collecting serde errors instead of stopping at one.
 //! - [`validate`]: required values, names, URLs, zero thresholds.
 //! - [`slot`]: template slots, their defaults and variables.
+//! - [`feed`](mod@feed): `[feed]`, `[api]`, `[[webhook]]` (event feed, REST API, webhooks).
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
 //! `TIKTWITCH__TWITCH__CHANNELS=a,b`, `TIKTWITCH__SECRET_STORE=env`. Because every section
 //! denies unknown keys, a stray `TIKTWITCH__*` variable is reported like a typo in the file.
 
+pub mod feed;
 pub mod load;
 pub mod names;
 pub mod routes;

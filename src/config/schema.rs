@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::feed::{ApiConfig, FeedConfig, WebhookConfig};
 use super::routes::{CoalesceConfig, FiltersConfig, RoutesConfig};
 
 /// The whole config file.
@@ -30,6 +31,13 @@ pub struct Config {
     pub bridge: Vec<BridgeEntry>,
     /// The health and metrics HTTP listener.
     pub http: HttpConfig,
+    /// The live event feed (WebSocket + page) on the HTTP listener.
+    pub feed: FeedConfig,
+    /// The REST API on the HTTP listener.
+    pub api: ApiConfig,
+    /// Signed webhooks: events POSTed as JSON to URLs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub webhook: Vec<WebhookConfig>,
     /// Logging.
     pub log: LogConfig,
     /// Shutdown behaviour.

@@ -25,6 +25,19 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             .with_hint("e.g. \"127.0.0.1:9464\" (or \"0.0.0.0:9464\" in a container)"),
         );
     }
+    let bridge_names: Vec<String> = if implicit {
+        vec!["default".into()]
+    } else {
+        config.bridge.iter().map(|b| b.name.clone()).collect()
+    };
+    super::feed::validate(
+        &config.feed,
+        &config.api,
+        &config.webhook,
+        config.http.enabled,
+        &bridge_names,
+        &mut problems,
+    );
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         problems.push(
             Problem::new("log.filter", format!("not a log filter: {e}"))
@@ -209,7 +222,7 @@ pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_url(path: &str, value: &str, schemes: &[&str], problems: &mut Vec<Problem>) {
+pub(crate) fn check_url(path: &str, value: &str, schemes: &[&str], problems: &mut Vec<Problem>) {
     // A proxy URL may carry a password: never echo it.
     let is_proxy = path.ends_with("proxy");
     let shown = if is_proxy {

@@ -78,8 +78,17 @@ impl BridgeTask {
         );
         let channels = plan.channels.clone();
         let fanout_sink = sink.clone();
+        let fanout_health = health.clone();
         let fanout = tokio::spawn(async move {
             while let Some(line) = lines_rx.recv().await {
+                if fanout_health.is_paused() {
+                    // Paused through the API: the line is withheld, counted.
+                    fanout_health
+                        .counters
+                        .paused_lines
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
                 for channel in &channels {
                     fanout_sink.send(channel, line.clone());
                 }

@@ -1,6 +1,7 @@
 //! What `/healthz`, `/metrics` and the status lines read: each bridge's live state and
 //! counters, shared between the bridge tasks and the HTTP listener.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -46,6 +47,8 @@ pub struct BridgeCounters {
     pub source: Arc<Mutex<Vec<Arc<SourceStats>>>>,
     /// The pipeline's counters (one pipeline lives as long as the bridge).
     pub pipeline: PipelineStats,
+    /// Lines not sent to Twitch because the bridge was paused (`POST /api/.../pause`).
+    pub paused_lines: Arc<AtomicU64>,
 }
 
 /// One bridge's shared record.
@@ -59,6 +62,9 @@ pub struct BridgeHealth {
     /// [`FEED_CHANNEL_CAPACITY`] events behind misses events (it sees `Lagged`) instead of
     /// slowing the bridge.
     pub feed: broadcast::Sender<Arc<Event>>,
+    /// While set, the bridge's lines are not sent to Twitch (counted in
+    /// [`BridgeCounters::paused_lines`]); events still reach the feed.
+    paused: Arc<AtomicBool>,
 }
 
 impl BridgeHealth {
@@ -75,8 +81,10 @@ impl BridgeHealth {
             counters: BridgeCounters {
                 source: Arc::default(),
                 pipeline,
+                paused_lines: Arc::default(),
             },
             feed: broadcast::channel(FEED_CHANNEL_CAPACITY).0,
+            paused: Arc::default(),
         }
     }
 
@@ -95,6 +103,16 @@ impl BridgeHealth {
         if self.feed.receiver_count() > 0 {
             let _ = self.feed.send(Arc::new(event.clone()));
         }
+    }
+
+    /// Pauses (or resumes) relaying this bridge's lines to Twitch.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// True while relaying to Twitch is paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
     }
 
     /// Notes that an event just arrived.

@@ -1,5 +1,6 @@
 //! The optional health and metrics listener (loopback by default): `GET /healthz` (per
-//! bridge: TikTok state, Twitch state, last event) and `GET /metrics` (Prometheus text).
+//! bridge: TikTok state, Twitch state, last event) and `GET /metrics` (Prometheus text),
+//! plus the routes of [`crate::feed`] that are enabled (`/ws/{bridge}`, `/`, `/api/...`).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -24,10 +25,12 @@ struct Healthz {
 
 /// The listener's routes. More services (the event feed, the REST API) merge theirs here.
 pub fn router(running: Running) -> Router {
+    let feed = running.feed.router();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(running)
+        .merge(feed)
 }
 
 /// Serves until `shutdown`.

@@ -67,6 +67,16 @@ pub enum DaemonError {
     /// The Twitch sink could not start or stopped for good.
     #[error("Twitch: {0}")]
     Sink(#[from] SinkError),
+    /// A secret the config names is not in the store.
+    #[error(
+        "{what}: no secret named {name:?} in the secret store (store it with `tiktwitch secret set {name}`)"
+    )]
+    MissingSecret {
+        /// The config key naming it.
+        what: String,
+        /// The secret's name.
+        name: String,
+    },
     /// The health listener could not bind.
     #[error("health listener on {bind}: {source}")]
     Http {
@@ -153,6 +163,8 @@ pub struct Running {
     pub reloader: Reloader,
     /// Where `/healthz` and `/metrics` listen, when enabled.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// The event feed, REST API and webhooks (their routes join the HTTP listener's).
+    pub feed: crate::feed::Hub,
 }
 
 impl Running {
@@ -186,7 +198,9 @@ impl Running {
                 pipeline: pipeline.clone(),
             })
             .collect();
-        metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()))
+        let mut text = metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
+        text.push_str(&crate::feed::metrics::render(&self.feed));
+        text
     }
 }
 
@@ -226,21 +240,29 @@ pub async fn run(
     let budget = SignerBudget::new(SIGNER_CALLS_PER_MINUTE);
     let bridge_shutdown = CancellationToken::new();
     let mut reloader = Reloader::default();
-    let mut healths = Vec::new();
+    let healths: Vec<BridgeHealth> = plan
+        .bridges
+        .iter()
+        .zip(&pipelines)
+        .map(|(bridge, pipeline)| {
+            BridgeHealth::new(
+                &bridge.name,
+                &bridge.source.username,
+                &bridge.channels,
+                pipeline.stats().clone(),
+            )
+        })
+        .collect();
+    // The feed subscribes before any bridge runs, so it misses no event.
+    let (feed, feed_tasks) =
+        crate::feed::Hub::start(plan.feed.clone(), &healths, Some(sink.clone()));
     let mut tasks = Vec::new();
-    for (bridge, pipeline) in plan.bridges.iter().zip(pipelines) {
-        let health = BridgeHealth::new(
-            &bridge.name,
-            &bridge.source.username,
-            &bridge.channels,
-            pipeline.stats().clone(),
-        );
+    for ((bridge, pipeline), health) in plan.bridges.iter().zip(pipelines).zip(&healths) {
         let (reload_tx, reload_rx) = watch::channel(bridge.pipeline.clone());
         reloader.senders.push((bridge.name.clone(), reload_tx));
-        healths.push(health.clone());
         let task = bridge::BridgeTask {
             plan: bridge.clone(),
-            health,
+            health: health.clone(),
             sink: sink.clone(),
             budget: budget.clone(),
             pipeline,
@@ -267,6 +289,7 @@ pub async fn run(
         auth: manager.clone(),
         reloader,
         http_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
+        feed,
     };
     let http_task = listener.map(|listener| {
         if let Some(addr) = running.http_addr {
@@ -315,12 +338,17 @@ pub async fn run(
         None => all_bridges.await,
     };
     // The sink drains what is queued (paced) for up to the grace period, then sheds the
-    // rest, counted.
+    // rest, counted; meanwhile the webhooks deliver what they have queued.
     sink_shutdown.cancel();
-    let sink_result = match sink_done {
-        Some(done) => done,
-        None => sink_task.await,
-    };
+    let (sink_result, ()) = tokio::join!(
+        async {
+            match sink_done {
+                Some(done) => done,
+                None => sink_task.await,
+            }
+        },
+        feed_tasks.finish(plan.grace)
+    );
     stop_everything.cancel();
     if let Some(http) = http_task {
         let _ = http.await;

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::AuthSettings;
+use crate::config::feed::{ApiConfig, FeedConfig, WebhookConfig};
 use crate::config::schema::{SecretStoreKind as ConfigStoreKind, SinkKind, TwitchConfig};
 use crate::config::{Bridge, Config, Loaded};
+use crate::feed::{FeedSettings, WebhookSettings};
+use crate::limits::WEBHOOK_RETRY_MIN_DELAY;
 use crate::pipeline::PipelineConfig;
 use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
 use crate::sink::TwitchSinkSettings;
@@ -91,6 +94,21 @@ pub struct Plan {
     pub http_bind: Option<String>,
     /// How long the sink may drain at shutdown.
     pub grace: Duration,
+    /// The event feed, REST API and webhooks (tokens filled in from the secret store).
+    pub feed: FeedSettings,
+    /// Names of the secrets the feed needs.
+    pub feed_secrets: FeedSecretNames,
+}
+
+/// The secrets `[feed]`, `[api]` and `[[webhook]]` name.
+#[derive(Debug, Clone, Default)]
+pub struct FeedSecretNames {
+    /// The feed's token (must exist when named).
+    pub ws_token: Option<String>,
+    /// The API's token (when the API is on; missing: state changes are refused).
+    pub api_token: Option<String>,
+    /// Each webhook's HMAC key (must exist).
+    pub webhooks: Vec<String>,
 }
 
 impl Plan {
@@ -134,6 +152,12 @@ impl Plan {
             secrets,
             http_bind: config.http.enabled.then(|| config.http.bind.clone()),
             grace,
+            feed: feed_settings(&config.feed, &config.api, &config.webhook),
+            feed_secrets: FeedSecretNames {
+                ws_token: config.feed.token.clone().filter(|_| config.feed.enabled),
+                api_token: config.api.enabled.then(|| config.api.token.clone()),
+                webhooks: config.webhook.iter().map(|w| w.secret.clone()).collect(),
+            },
         })
     }
 
@@ -149,6 +173,39 @@ impl Plan {
                 bridge.source.session_id = store.get(name).await?.map(|s| s.expose().to_owned());
             }
         }
+        let missing = |what: &str, name: &str| DaemonError::MissingSecret {
+            what: what.to_owned(),
+            name: name.to_owned(),
+        };
+        if let Some(name) = &self.feed_secrets.ws_token {
+            self.feed.ws_token = Some(
+                store
+                    .get(name)
+                    .await?
+                    .ok_or_else(|| missing("feed.token", name))?,
+            );
+        }
+        if let Some(name) = &self.feed_secrets.api_token {
+            self.feed.api_token = store.get(name).await?;
+            if self.feed.api_token.is_none() {
+                tracing::warn!(
+                    secret = %name,
+                    "no API token stored: pause/resume requests will be refused"
+                );
+            }
+        }
+        for (i, (hook, name)) in self
+            .feed
+            .webhooks
+            .iter_mut()
+            .zip(&self.feed_secrets.webhooks)
+            .enumerate()
+        {
+            hook.secret = store
+                .get(name)
+                .await?
+                .ok_or_else(|| missing(&format!("webhook[{i}].secret"), name))?;
+        }
         Ok(())
     }
 }
@@ -163,6 +220,32 @@ pub fn secret_store_settings(config: &Config) -> SecretStoreSettings {
 /// login, Helix scopes) over the store `store`.
 pub fn twitch_auth_settings(config: &Config, store: &SecretStoreSettings) -> AuthSettings {
     auth_settings(&config.twitch, store)
+}
+
+fn feed_settings(feed: &FeedConfig, api: &ApiConfig, webhooks: &[WebhookConfig]) -> FeedSettings {
+    FeedSettings {
+        ws_enabled: feed.enabled,
+        client_queue: feed.client_queue,
+        api_enabled: api.enabled,
+        ring_capacity: api.ring_capacity,
+        webhooks: webhooks
+            .iter()
+            .map(|w| WebhookSettings {
+                url: w.url.clone(),
+                events: w.events.clone(),
+                bridges: w.bridges.clone(),
+                batch_max: w.batch_max,
+                batch_wait: Duration::from_secs(w.batch_wait_secs),
+                timeout: Duration::from_secs(w.timeout_secs),
+                max_attempts: w.max_attempts,
+                min_backoff: WEBHOOK_RETRY_MIN_DELAY,
+                max_backoff: Duration::from_secs(w.max_backoff_secs),
+                queue_capacity: w.queue_capacity,
+                ..WebhookSettings::default()
+            })
+            .collect(),
+        ..FeedSettings::default()
+    }
 }
 
 fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretStoreSettings {

@@ -1,0 +1,272 @@
+//! `[feed]`, `[api]` and `[[webhook]]`: the event feed for overlays (WebSocket + page), the
+//! REST API and signed webhooks. All off by default; `[feed]` and `[api]` are served on the
+//! `[http]` listener.
+
+use serde::{Deserialize, Serialize};
+
+use super::Problem;
+use super::names::check_secret_name;
+use super::validate::{check_url, non_zero};
+
+/// Every event type name of the JSON event schema (`"type"`), for `types`/`events` lists.
+pub const EVENT_TYPES: &[&str] = &[
+    "chat",
+    "emote",
+    "gift",
+    "like",
+    "join",
+    "member",
+    "follow",
+    "share",
+    "social",
+    "viewers",
+    "subscribe",
+    "question",
+    "envelope",
+    "battle",
+    "control",
+    "delete",
+    "intro",
+    "system",
+    "caption",
+    "goal",
+    "poll",
+    "barrage",
+    "unknown",
+];
+
+/// `[feed]`: `GET /ws/{bridge}` streams every event of a bridge as JSON, and `/` serves a
+/// small page showing one bridge's live feed.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Serve `/ws/{bridge}` and the page at `/` (needs `[http] enabled`).
+    pub enabled: bool,
+    /// Name of the secret holding a token WebSocket clients must present
+    /// (`Authorization: Bearer ...` or `?token=...`); none means the feed is open.
+    pub token: Option<String>,
+    /// Events a client may have queued before it is dropped as too slow.
+    pub client_queue: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token: None,
+            client_queue: crate::limits::FEED_CLIENT_QUEUE,
+        }
+    }
+}
+
+/// `[api]`: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve `/api/...` (needs `[http] enabled`).
+    pub enabled: bool,
+    /// Name of the secret holding the bearer token that every request changing state
+    /// (pause, resume) must present; while the secret is missing those requests are refused.
+    pub token: String,
+    /// Recent events kept per bridge for `GET /api/events`.
+    pub ring_capacity: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token: "api-token".into(),
+            ring_capacity: crate::limits::API_RING_CAPACITY,
+        }
+    }
+}
+
+/// One `[[webhook]]`: events POSTed as JSON to a URL, signed with HMAC-SHA256. `Debug`
+/// hides the URL's credentials and query.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST (`http://` or `https://`). Required.
+    pub url: String,
+    /// Event types to send (`chat`, `gift` ...); empty means every type.
+    pub events: Vec<String>,
+    /// Bridges whose events are sent; empty means every bridge.
+    pub bridges: Vec<String>,
+    /// Name of the secret holding the HMAC key the signature is made with. Required.
+    pub secret: String,
+    /// Events per POST at most; 1 sends one document per event.
+    pub batch_max: usize,
+    /// Seconds to wait for more events before sending a partial batch.
+    pub batch_wait_secs: u64,
+    /// Seconds one POST may take before it counts as failed and is retried.
+    pub timeout_secs: u64,
+    /// Attempts per delivery (the first included) before it is dead-lettered.
+    pub max_attempts: u32,
+    /// Upper bound of the retry back-off, in seconds (it starts at 1 s and doubles).
+    pub max_backoff_secs: u64,
+    /// Events waiting for delivery at most; past this new events are dropped (counted).
+    pub queue_capacity: usize,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &crate::feed::webhook::redacted_url(&self.url))
+            .field("events", &self.events)
+            .field("bridges", &self.bridges)
+            .field("secret", &self.secret)
+            .field("batch_max", &self.batch_max)
+            .field("batch_wait_secs", &self.batch_wait_secs)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_backoff_secs", &self.max_backoff_secs)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish()
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            events: Vec::new(),
+            bridges: Vec::new(),
+            secret: "webhook-secret".into(),
+            batch_max: 1,
+            batch_wait_secs: 1,
+            timeout_secs: 10,
+            max_attempts: 8,
+            max_backoff_secs: 60,
+            queue_capacity: crate::limits::WEBHOOK_QUEUE_CAPACITY,
+        }
+    }
+}
+
+/// Every problem of `[feed]`, `[api]` and `[[webhook]]`. `bridge_names` are the configured
+/// bridges (for `webhook[i].bridges`).
+pub fn validate(
+    feed: &FeedConfig,
+    api: &ApiConfig,
+    webhooks: &[WebhookConfig],
+    http_enabled: bool,
+    bridge_names: &[String],
+    problems: &mut Vec<Problem>,
+) {
+    if feed.enabled && !http_enabled {
+        problems.push(
+            Problem::new("feed.enabled", "the feed is served on the [http] listener")
+                .with_hint("set [http] enabled = true"),
+        );
+    }
+    if let Some(name) = &feed.token {
+        secret("feed.token", name, problems);
+    }
+    non_zero("feed.client_queue", feed.client_queue as u64, problems);
+    if api.enabled && !http_enabled {
+        problems.push(
+            Problem::new("api.enabled", "the API is served on the [http] listener")
+                .with_hint("set [http] enabled = true"),
+        );
+    }
+    secret("api.token", &api.token, problems);
+    non_zero("api.ring_capacity", api.ring_capacity as u64, problems);
+    for (i, hook) in webhooks.iter().enumerate() {
+        let at = |key: &str| format!("webhook[{i}].{key}");
+        if hook.url.trim().is_empty() {
+            problems.push(Problem::new(at("url"), "missing: where should events go?"));
+        } else {
+            check_url(&at("url"), &hook.url, &["http", "https"], problems);
+        }
+        for (j, kind) in hook.events.iter().enumerate() {
+            if !EVENT_TYPES.contains(&kind.as_str()) {
+                problems.push(
+                    Problem::new(
+                        format!("{}[{j}]", at("events")),
+                        format!("`{kind}` is not an event type"),
+                    )
+                    .with_hint(format!("one of: {}", EVENT_TYPES.join(", "))),
+                );
+            }
+        }
+        for (j, bridge) in hook.bridges.iter().enumerate() {
+            if !bridge_names.contains(bridge) {
+                problems.push(
+                    Problem::new(
+                        format!("{}[{j}]", at("bridges")),
+                        format!("`{bridge}` is not a bridge"),
+                    )
+                    .with_hint(format!("bridges: {}", bridge_names.join(", "))),
+                );
+            }
+        }
+        secret(&at("secret"), &hook.secret, problems);
+        non_zero(&at("batch_max"), hook.batch_max as u64, problems);
+        non_zero(&at("batch_wait_secs"), hook.batch_wait_secs, problems);
+        non_zero(&at("timeout_secs"), hook.timeout_secs, problems);
+        non_zero(&at("max_attempts"), u64::from(hook.max_attempts), problems);
+        non_zero(&at("max_backoff_secs"), hook.max_backoff_secs, problems);
+        non_zero(&at("queue_capacity"), hook.queue_capacity as u64, problems);
+    }
+}
+
+fn secret(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    if let Err(e) = check_secret_name(name) {
+        problems.push(Problem::new(path, e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_match_the_event_schema() {
+        use crate::event::EventKind;
+        // A few kinds built by hand; the rest of the table is checked by the names' shape.
+        assert!(EVENT_TYPES.contains(&EventKind::Unknown.type_name()));
+        let viewers = EventKind::Viewers {
+            current: 1,
+            cumulative: 1,
+        };
+        assert!(EVENT_TYPES.contains(&viewers.type_name()));
+        assert_eq!(EVENT_TYPES.len(), 23);
+    }
+
+    #[test]
+    fn every_problem_of_the_new_sections_is_listed() {
+        let feed = FeedConfig {
+            enabled: true,
+            token: Some("oauth:abc".into()),
+            ..FeedConfig::default()
+        };
+        let api = ApiConfig {
+            enabled: true,
+            ring_capacity: 0,
+            ..ApiConfig::default()
+        };
+        let hooks = vec![WebhookConfig {
+            url: "ftp://x".into(),
+            events: vec!["chat".into(), "gfit".into()],
+            bridges: vec!["nope".into()],
+            batch_max: 0,
+            ..WebhookConfig::default()
+        }];
+        let mut problems = Vec::new();
+        validate(&feed, &api, &hooks, false, &["a".into()], &mut problems);
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "feed.enabled",
+                "feed.token",
+                "api.enabled",
+                "api.ring_capacity",
+                "webhook[0].url",
+                "webhook[0].events[1]",
+                "webhook[0].bridges[0]",
+                "webhook[0].batch_max"
+            ]
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The feed's families for `/metrics`: paused lines per bridge, WebSocket clients, and each
+//! webhook's outcomes. Appended after the daemon's own families (names do not overlap).
+
+use std::sync::atomic::Ordering;
+
+use super::Hub;
+use crate::daemon::metrics::Exposition;
+
+/// The feed's samples in the Prometheus text format.
+pub fn render(hub: &Hub) -> String {
+    let mut x = Exposition::default();
+    for bridge in hub.bridges() {
+        x.counter(
+            "tiktwitch_lines_paused_total",
+            "Lines not sent to Twitch because the bridge was paused through the API.",
+            &[("bridge", &bridge.name)],
+            bridge.health.counters.paused_lines.load(Ordering::Relaxed),
+        );
+    }
+    for bridge in hub.bridges() {
+        x.gauge(
+            "tiktwitch_bridge_paused",
+            "1 while relaying the bridge to Twitch is paused.",
+            &[("bridge", &bridge.name)],
+            if bridge.health.is_paused() { 1.0 } else { 0.0 },
+        );
+    }
+    let ws = hub.ws_stats();
+    x.gauge(
+        "tiktwitch_feed_clients",
+        "WebSocket feed clients connected.",
+        &[],
+        ws.connected as f64,
+    );
+    x.counter(
+        "tiktwitch_feed_events_sent_total",
+        "Events written to WebSocket feed clients.",
+        &[],
+        ws.sent,
+    );
+    x.counter(
+        "tiktwitch_feed_clients_dropped_total",
+        "WebSocket feed clients dropped, by reason.",
+        &[("reason", "too_slow")],
+        ws.dropped_slow,
+    );
+    x.counter(
+        "tiktwitch_feed_clients_dropped_total",
+        "WebSocket feed clients dropped, by reason.",
+        &[("reason", "refused_auth")],
+        ws.refused_auth,
+    );
+    x.counter(
+        "tiktwitch_feed_clients_dropped_total",
+        "WebSocket feed clients dropped, by reason.",
+        &[("reason", "refused_full")],
+        ws.refused_full,
+    );
+    let hooks = hub.webhook_stats();
+    const EVENTS_HELP: &str = "Webhook events by outcome.";
+    for (url, s) in &hooks {
+        for (outcome, n) in [
+            ("delivered", s.delivered),
+            ("dead_lettered", s.dead_lettered),
+            ("dropped_queue_full", s.dropped_queue_full),
+        ] {
+            x.counter(
+                "tiktwitch_webhook_events_total",
+                EVENTS_HELP,
+                &[("webhook", url), ("outcome", outcome)],
+                n,
+            );
+        }
+    }
+    for (url, s) in &hooks {
+        x.counter(
+            "tiktwitch_webhook_attempts_total",
+            "Webhook POSTs tried, retries included.",
+            &[("webhook", url)],
+            s.attempts,
+        );
+    }
+    for (url, s) in &hooks {
+        x.gauge(
+            "tiktwitch_webhook_queue_depth",
+            "Webhook events waiting or in flight.",
+            &[("webhook", url)],
+            s.queued as f64,
+        );
+    }
+    x.finish()
+}

@@ -1,0 +1,457 @@
+//! Beyond chat: the events of every bridge for overlays and tools, next to `/healthz` and
+//! `/metrics` on the `[http]` listener, and pushed to webhooks.
+//!
+//! ```text
+//! bridge feed (broadcast, never waits) ─┬→ tap: seq number → ring (GET /api/events)
+//!                                       │                  → webhook queues → signed POSTs
+//!                                       └→ one task per WebSocket client (GET /ws/{bridge})
+//! ```
+//!
+//! - [`ws`]: `GET /ws/{bridge}?types=chat,gift`: every event as the JSON event schema; a
+//!   client that falls behind is dropped (counted), never waits the bridge.
+//! - [`webhook`]: `[[webhook]]`: JSON POSTs signed with HMAC-SHA256, retried with back-off,
+//!   a bounded queue and a dead-letter count; [`webhook::verify`] checks a signature.
+//! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
+//! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
+//! - [`metrics`](mod@metrics): the feed's families for `/metrics`.
+//! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
+//!
+//! Not done here (yet): SQLite persistence of the ring, enrichment (gift catalogue,
+//! profiles, coin prices).
+
+pub mod api;
+pub mod metrics;
+pub mod page;
+pub mod ring;
+pub mod webhook;
+pub mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span, warn};
+
+use crate::daemon::BridgeHealth;
+use crate::event::Event;
+use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS};
+use crate::secret::Secret;
+use crate::sink::SinkHandle;
+
+pub use ring::Ring;
+pub use webhook::{WebhookSettings, WebhookStatsSnapshot};
+
+/// What the feed, the API and the webhooks do. `Default`: all off.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// Serve `/ws/{bridge}` and the page at `/`.
+    pub ws_enabled: bool,
+    /// The token WebSocket clients must present; `None`: the feed is open.
+    pub ws_token: Option<Secret>,
+    /// Events a WebSocket client may have queued before it is dropped as too slow.
+    pub client_queue: usize,
+    /// WebSocket clients at once, over every bridge.
+    pub max_clients: usize,
+    /// Serve `/api/...`.
+    pub api_enabled: bool,
+    /// The bearer token for requests that change state; `None`: those are refused.
+    pub api_token: Option<Secret>,
+    /// Recent events kept per bridge.
+    pub ring_capacity: usize,
+    /// Where events are POSTed.
+    pub webhooks: Vec<WebhookSettings>,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            ws_enabled: false,
+            ws_token: None,
+            client_queue: FEED_CLIENT_QUEUE,
+            max_clients: FEED_MAX_CLIENTS,
+            api_enabled: false,
+            api_token: None,
+            ring_capacity: API_RING_CAPACITY,
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+impl FeedSettings {
+    /// True when anything here needs the bridges' events.
+    pub fn any_enabled(&self) -> bool {
+        self.ws_enabled || self.api_enabled || !self.webhooks.is_empty()
+    }
+}
+
+/// One event as the API and the webhooks send it: which bridge, its sequence number (one
+/// counter over all bridges of this process, so `since` works across bridges) and the
+/// event in the JSON event schema.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// Increases by one per event over all bridges; starts at 1.
+    pub seq: u64,
+    /// The bridge's name.
+    pub bridge: Arc<str>,
+    /// The event.
+    pub event: Arc<Event>,
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            seq: u64,
+            bridge: &'a str,
+            event: &'a Event,
+        }
+        Wire {
+            seq: self.seq,
+            bridge: &self.bridge,
+            event: &self.event,
+        }
+        .serialize(s)
+    }
+}
+
+impl Envelope {
+    /// The key a receiver deduplicates on: TikTok's message id, or `bridge-seq` for the
+    /// rare event without one.
+    pub fn idempotency_key(&self) -> String {
+        match self.event.meta.msg_id {
+            0 => format!("{}-{}", self.bridge, self.seq),
+            id => id.to_string(),
+        }
+    }
+}
+
+/// The WebSocket feed's counters.
+#[derive(Debug, Default)]
+pub struct WsStats {
+    connected: AtomicU64,
+    accepted: AtomicU64,
+    sent: AtomicU64,
+    dropped_slow: AtomicU64,
+    refused_auth: AtomicU64,
+    refused_full: AtomicU64,
+}
+
+/// [`WsStats`] now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WsStatsSnapshot {
+    /// Clients connected now.
+    pub connected: u64,
+    /// Clients accepted since start.
+    pub accepted: u64,
+    /// Events written to clients.
+    pub sent: u64,
+    /// Clients dropped because they fell behind.
+    pub dropped_slow: u64,
+    /// Upgrades refused for a missing or wrong token.
+    pub refused_auth: u64,
+    /// Upgrades refused because `max_clients` were connected.
+    pub refused_full: u64,
+}
+
+impl WsStats {
+    /// A copy of the counters.
+    pub fn snapshot(&self) -> WsStatsSnapshot {
+        WsStatsSnapshot {
+            connected: self.connected.load(Ordering::Relaxed),
+            accepted: self.accepted.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            dropped_slow: self.dropped_slow.load(Ordering::Relaxed),
+            refused_auth: self.refused_auth.load(Ordering::Relaxed),
+            refused_full: self.refused_full.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One bridge as the feed sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct BridgeFeed {
+    pub(crate) name: Arc<str>,
+    pub(crate) health: BridgeHealth,
+    pub(crate) ring: Ring,
+}
+
+struct Inner {
+    settings: FeedSettings,
+    bridges: Vec<BridgeFeed>,
+    sink: Option<SinkHandle>,
+    ws: WsStats,
+    webhooks: Vec<(String, Arc<webhook::WebhookStats>)>,
+    tap_missed: AtomicU64,
+    /// Cancelled at shutdown: WebSocket clients are sent a close frame.
+    closing: CancellationToken,
+}
+
+/// The feed's shared state: settings, each bridge's ring, counters. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("settings", &self.inner.settings)
+            .field("bridges", &self.inner.bridges.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The feed's background tasks (taps and webhook senders).
+#[derive(Debug)]
+pub struct HubTasks {
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl HubTasks {
+    /// Stops reading new events (what the bridges already published is still taken), lets
+    /// the webhooks deliver what is queued for up to `grace`, then stops them; what is still
+    /// undelivered then is lost (logged).
+    pub async fn finish(mut self, grace: Duration) {
+        self.shutdown.cancel();
+        let all = futures_util::future::join_all(self.tasks.iter_mut());
+        if tokio::time::timeout(grace, all).await.is_err() {
+            warn!("webhook deliveries still pending at shutdown were abandoned");
+            for task in &self.tasks {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// Subscribes to every bridge's feed (before the bridges start, so nothing is missed)
+    /// and starts the taps and webhook senders. `sink` (when given) adds Twitch's state to
+    /// `/api/status`.
+    pub fn start(
+        settings: FeedSettings,
+        bridges: &[BridgeHealth],
+        sink: Option<SinkHandle>,
+    ) -> (Self, HubTasks) {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let feeds: Vec<BridgeFeed> = bridges
+            .iter()
+            .map(|health| BridgeFeed {
+                name: health.snapshot().name.into(),
+                health: health.clone(),
+                ring: Ring::new(if settings.api_enabled {
+                    settings.ring_capacity
+                } else {
+                    0
+                }),
+            })
+            .collect();
+        // One queue per webhook; the taps feed them, one sender task drains each.
+        let mut hook_queues = Vec::new();
+        let mut hook_stats = Vec::new();
+        for hook in &settings.webhooks {
+            let (tx, rx) = mpsc::channel(hook.queue_capacity.max(1));
+            let stats = Arc::new(webhook::WebhookStats::default());
+            hook_stats.push((webhook::redacted_url(&hook.url), stats.clone()));
+            hook_queues.push((hook.clone(), tx, stats.clone()));
+            let span = info_span!("webhook", url = %webhook::redacted_url(&hook.url));
+            tasks.push(tokio::spawn(
+                webhook::deliver_all(hook.clone(), rx, stats).instrument(span),
+            ));
+        }
+        let inner = Arc::new(Inner {
+            bridges: feeds.clone(),
+            sink,
+            ws: WsStats::default(),
+            webhooks: hook_stats,
+            tap_missed: AtomicU64::new(0),
+            closing: shutdown.clone(),
+            settings,
+        });
+        let seq = Arc::new(AtomicU64::new(0));
+        let tap_needed = inner.settings.api_enabled || !hook_queues.is_empty();
+        for bridge in feeds.iter().filter(|_| tap_needed) {
+            let targets: Vec<_> = hook_queues
+                .iter()
+                .filter(|(hook, _, _)| {
+                    hook.bridges.is_empty() || hook.bridges.iter().any(|b| **b == *bridge.name)
+                })
+                .cloned()
+                .collect();
+            let tap = Tap {
+                bridge: bridge.clone(),
+                rx: bridge.health.feed.subscribe(),
+                seq: seq.clone(),
+                targets,
+                hub: inner.clone(),
+                shutdown: shutdown.clone(),
+            };
+            tasks.push(tokio::spawn(tap.run()));
+        }
+        drop(hook_queues);
+        (Self { inner }, HubTasks { shutdown, tasks })
+    }
+
+    /// The routes of what is enabled (`/ws/{bridge}` and `/`, `/api/...`), to merge into the
+    /// HTTP listener's router.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new();
+        if self.inner.settings.ws_enabled {
+            router = router.merge(ws::router(self.clone()));
+            router = router.merge(page::router());
+        }
+        if self.inner.settings.api_enabled {
+            router = router.merge(api::router(self.clone()));
+        }
+        router
+    }
+
+    /// The WebSocket feed's counters.
+    pub fn ws_stats(&self) -> WsStatsSnapshot {
+        self.inner.ws.snapshot()
+    }
+
+    /// Each webhook's URL (password hidden) and counters.
+    pub fn webhook_stats(&self) -> Vec<(String, WebhookStatsSnapshot)> {
+        self.inner
+            .webhooks
+            .iter()
+            .map(|(url, stats)| (url.clone(), stats.snapshot()))
+            .collect()
+    }
+
+    pub(crate) fn bridge(&self, name: &str) -> Option<&BridgeFeed> {
+        self.inner.bridges.iter().find(|b| &*b.name == name)
+    }
+
+    pub(crate) fn bridges(&self) -> &[BridgeFeed] {
+        &self.inner.bridges
+    }
+
+    pub(crate) fn settings(&self) -> &FeedSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn ws(&self) -> &WsStats {
+        &self.inner.ws
+    }
+
+    pub(crate) fn sink(&self) -> Option<&SinkHandle> {
+        self.inner.sink.as_ref()
+    }
+
+    pub(crate) fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
+    }
+
+    pub(crate) fn tap_missed(&self) -> u64 {
+        self.inner.tap_missed.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads one bridge's feed: numbers each event, keeps it in the ring, queues it for the
+/// webhooks that want it.
+struct Tap {
+    bridge: BridgeFeed,
+    rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    seq: Arc<AtomicU64>,
+    targets: Vec<(
+        WebhookSettings,
+        mpsc::Sender<Envelope>,
+        Arc<webhook::WebhookStats>,
+    )>,
+    hub: Arc<Inner>,
+    shutdown: CancellationToken,
+}
+
+impl Tap {
+    async fn run(mut self) {
+        loop {
+            let received = tokio::select! {
+                biased;
+                r = self.rx.recv() => r,
+                () = self.shutdown.cancelled() => break,
+            };
+            match received {
+                Ok(event) => self.take(event),
+                Err(RecvError::Lagged(n)) => {
+                    self.hub.tap_missed.fetch_add(n, Ordering::Relaxed);
+                    warn!(bridge = %self.bridge.name, missed = n, "the event tap fell behind");
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+        // Shutdown: what the bridge already published is still taken.
+        while let Ok(event) = self.rx.try_recv() {
+            self.take(event);
+        }
+    }
+
+    fn take(&self, event: Arc<Event>) {
+        let envelope = Envelope {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            bridge: self.bridge.name.clone(),
+            event,
+        };
+        for (hook, queue, stats) in &self.targets {
+            if hook.wants(envelope.event.type_name()) {
+                stats.offer(queue.try_send(envelope.clone()).is_ok());
+            }
+        }
+        self.bridge.ring.push(envelope);
+    }
+}
+
+/// The token a request presents: `Authorization: Bearer ...`, else `?token=...` (browsers
+/// cannot set headers on a WebSocket).
+pub(crate) fn presented_token<'a>(
+    headers: &'a HeaderMap,
+    query_token: Option<&'a str>,
+) -> Option<&'a str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .or(query_token)
+}
+
+/// Compares without an early exit, so the time taken does not tell how much matched.
+pub(crate) fn token_matches(expected: &Secret, presented: Option<&str>) -> bool {
+    let Some(presented) = presented else {
+        return false;
+    };
+    let (a, b) = (expected.expose().as_bytes(), presented.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_exactly() {
+        let secret = Secret::new("s3cret-token");
+        assert!(token_matches(&secret, Some("s3cret-token")));
+        for wrong in ["s3cret-toke", "s3cret-tokenx", "", "S3cret-token"] {
+            assert!(!token_matches(&secret, Some(wrong)), "{wrong}");
+        }
+        assert!(!token_matches(&secret, None));
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer abc".parse().unwrap());
+        assert_eq!(presented_token(&headers, Some("q")), Some("abc"));
+        assert_eq!(presented_token(&HeaderMap::new(), Some("q")), Some("q"));
+    }
+}

@@ -1,0 +1,373 @@
+//! The feed, the REST API and a webhook on the real daemon: a config file with `[feed]`,
+//! `[api]` and `[[webhook]]`, the TikTok / Twitch / OAuth stand-ins, `daemon::run`, and the
+//! daemon's own HTTP router. Pause stops a bridge's lines to Twitch (counted) and needs the
+//! token; resume brings them back; the API answers with the documented JSON. Paused time.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tiktwitch::config;
+use tiktwitch::daemon::{self, Plan, Running};
+use tiktwitch::feed::webhook::verify;
+use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
+use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
+use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
+use tokio_tungstenite::tungstenite::Message;
+
+const SIGNER_KEY: &str = "feed-signer-key";
+const API_TOKEN: &str = "api-s3cret-token";
+const HOOK_KEY: &str = "whsec-daemon";
+const ROOM: u64 = 7_000_000_000_000_000_000;
+
+type Hooked = Arc<Mutex<Vec<(bool, Bytes)>>>;
+
+async fn webhook_receiver() -> (Hooked, String) {
+    async fn take(State(seen): State<Hooked>, headers: HeaderMap, body: Bytes) -> StatusCode {
+        let signature = headers
+            .get("x-tiktwitch-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let ok = verify(
+            &Secret::new(HOOK_KEY),
+            signature,
+            &body,
+            SystemTime::now(),
+            tiktwitch::limits::WEBHOOK_SIGNATURE_TOLERANCE,
+        )
+        .is_ok();
+        seen.lock().unwrap().push((ok, body));
+        StatusCode::NO_CONTENT
+    }
+    let seen: Hooked = Arc::default();
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(take))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (seen, url)
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("never happened (virtual time): {what}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_resume_status_events_ws_and_webhook_on_the_real_daemon() {
+    let fake = FakeTikTok::start(FakeTikTokConfig {
+        username: "alice".into(),
+        room_id: ROOM,
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut steps = Vec::new();
+    for (i, (wait, text)) in [
+        (1, "first line"),
+        (60, "while paused"),
+        (60, "after resume"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let msg_id = ROOM + 1 + i as u64;
+        steps.push(Step::Pause(Duration::from_secs(*wait)));
+        steps.push(Step::Frame(frames::single(
+            msg_id,
+            frames::chat_message(msg_id, ROOM, "alice_fan", text),
+        )));
+    }
+    fake.push_script(steps);
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: "feed-client".into(),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
+    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let (hooked, hook_url) = webhook_receiver().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"secret_store = "env"
+
+[tiktok]
+signer_api_key = "signer-api-key"
+
+[twitch]
+bot_login = "tiktwitch_bot"
+server = "{twitch}"
+tls = false
+client_id = "feed-client"
+oauth_base_url = "{oauth}"
+
+[http]
+enabled = true
+bind = "127.0.0.1:0"
+
+[feed]
+enabled = true
+
+[api]
+enabled = true
+token = "api-token"
+
+[[webhook]]
+url = "{hook_url}"
+secret = "hook-key"
+events = ["chat"]
+
+[[bridge]]
+name = "a"
+tiktok_username = "alice"
+twitch_channels = ["chan_a"]
+[bridge.tiktok]
+web_base_url = "{base}"
+signer_base_url = "{base}"
+"#,
+            twitch = twitch.addr(),
+            oauth = oauth.base_url(),
+            base = fake.base_url(),
+        ),
+    )
+    .unwrap();
+    let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan::from_config(&loaded, None).unwrap();
+    let secrets = MemoryStore::new();
+    for (name, value) in [
+        (tiktwitch::auth::BARE_TOKEN_SECRET, access.as_str()),
+        ("signer-api-key", SIGNER_KEY),
+        ("api-token", API_TOKEN),
+        ("hook-key", HOOK_KEY),
+    ] {
+        secrets.set(name, &Secret::new(value)).await.unwrap();
+    }
+    let running: Arc<Mutex<Option<Running>>> = Arc::default();
+    let seen = running.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopper = stop.clone();
+    let daemon = tokio::spawn(async move {
+        daemon::run(
+            plan,
+            Arc::new(secrets),
+            stopper.cancelled_owned(),
+            move |r| {
+                *seen.lock().unwrap() = Some(r.clone());
+            },
+        )
+        .await
+    });
+    wait_until("the daemon started", || running.lock().unwrap().is_some()).await;
+    let running = running.lock().unwrap().clone().unwrap();
+    // The daemon's own router (healthz, metrics and the merged feed/API routes).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = daemon::http::router(running.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/a?types=chat"))
+        .await
+        .unwrap();
+    wait_until("the first line reached Twitch", || {
+        !twitch.delivered().is_empty()
+    })
+    .await;
+
+    // Pause: refused without the token, or with a wrong one.
+    let pause = format!("{base}/api/bridges/a/pause");
+    let r = http.post(&pause).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http.post(&pause).bearer_auth("nope").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .post(&pause)
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"bridge": "a", "paused": true}));
+    let r = http
+        .post(format!("{base}/api/bridges/zzz/pause"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let status = || async {
+        http.get(format!("{base}/api/status"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    for _ in 0..600 {
+        if status().await["bridges"][0]["paused_lines"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let s = status().await;
+    assert_eq!(s["bridges"][0]["paused_lines"], 1, "{s}");
+    assert_eq!(s["bridges"][0]["paused"], true, "{s}");
+    assert_eq!(
+        twitch.delivered().len(),
+        1,
+        "nothing reaches Twitch while paused"
+    );
+
+    let r = http
+        .post(format!("{base}/api/bridges/a/resume"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    wait_until("the line after resume reached Twitch", || {
+        twitch.delivered().len() >= 2
+    })
+    .await;
+    let delivered: Vec<String> = twitch.delivered().iter().map(|p| p.text.clone()).collect();
+    assert!(delivered[0].contains("first line"), "{delivered:?}");
+    assert!(delivered[1].contains("after resume"), "{delivered:?}");
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+
+    // GET /api/status: the documented shape.
+    let s = status().await;
+    let bridge = &s["bridges"][0];
+    assert_eq!(bridge["name"], "a");
+    assert_eq!(bridge["tiktok_state"], "live");
+    assert_eq!(bridge["channels"], serde_json::json!(["chan_a"]));
+    assert_eq!(bridge["paused"], false);
+    assert_eq!(bridge["events"]["received"], 3, "{s}");
+    assert_eq!(bridge["events"]["relayed"], 3, "{s}");
+    assert_eq!(bridge["ring"]["held"], 3, "{s}");
+    assert_eq!(s["twitch"]["state"], "connected");
+    assert_eq!(s["twitch"]["sent"], 2);
+    assert_eq!(s["feed"]["connected"], 1);
+    assert_eq!(s["feed"]["dropped_slow"], 0);
+
+    // GET /api/events: oldest first, sequence numbers, since and limit.
+    let events = |query: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}/api/events{query}"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let all = events("?bridge=a").await;
+    let texts: Vec<&str> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["first line", "while paused", "after resume"]);
+    assert_eq!(all["events"][0]["seq"], 1);
+    assert_eq!(all["events"][0]["bridge"], "a");
+    assert_eq!(all["events"][0]["event"]["type"], "chat");
+    assert_eq!(all["next_since"], 3);
+    let page = events("?since=1&limit=1").await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+    assert_eq!(page["events"][0]["seq"], 2);
+    assert_eq!(page["next_since"], 2);
+    assert_eq!(events("?since=3").await["events"], serde_json::json!([]));
+    let r = http
+        .get(format!("{base}/api/events?bridge=nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The WebSocket client saw the two events after it connected, in order (and the
+    // paused one: the feed is not paused, only the relay to Twitch).
+    let mut ws_texts = Vec::new();
+    while ws_texts.last().map(String::as_str) != Some("after resume") {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("the feed closed")
+        };
+        let v: Value = serde_json::from_str(text.as_str()).unwrap();
+        ws_texts.push(v["text"].as_str().unwrap().to_owned());
+    }
+    let all3 = ["first line", "while paused", "after resume"];
+    assert!(ws_texts.len() >= 2, "{ws_texts:?}");
+    assert_eq!(ws_texts, all3[3 - ws_texts.len()..], "in order, none lost");
+
+    // The webhook got each chat once, signed.
+    wait_until("the webhook got every chat", || {
+        hooked.lock().unwrap().len() >= 3
+    })
+    .await;
+    let hooked = hooked.lock().unwrap().clone();
+    assert!(hooked.iter().all(|(ok, _)| *ok), "every signature verifies");
+    let hook_texts: Vec<String> = hooked
+        .iter()
+        .map(|(_, body)| {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            v["event"]["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(hook_texts, ["first line", "while paused", "after resume"]);
+
+    // /metrics has the feed's families; / serves the page.
+    wait_until("the webhook counted its deliveries", || {
+        running.feed.webhook_stats()[0].1.delivered == 3
+    })
+    .await;
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tiktwitch_lines_paused_total{bridge=\"a\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "tiktwitch_webhook_events_total{{webhook=\"{hook_url}\",outcome=\"delivered\"}} 3\n"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tiktwitch_feed_clients 1\n"), "{metrics}");
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("new WebSocket("));
+
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
+}

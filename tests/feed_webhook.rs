@@ -1,0 +1,376 @@
+//! Webhooks against a receiver on 127.0.0.1 (axum) that checks every signature itself
+//! (HMAC-SHA256 computed here, not by the code under test), answers with injected 500s,
+//! slow answers past the sender's timeout and 4xx, and keeps each event by its idempotency
+//! key. Paused tokio time: timeouts and back-off cost no real time.
+
+mod feed_support;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use bytes::Bytes;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use tiktwitch::feed::webhook::{WebhookStatsSnapshot, verify};
+use tiktwitch::feed::{FeedSettings, Hub, WebhookSettings};
+use tiktwitch::secret::Secret;
+
+use feed_support::{bridge, chat, gift};
+
+const SECRET: &str = "whsec_test_key";
+
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Ok,
+    Fail500,
+    /// Takes the event, then answers long after the sender gave up (the answer is lost).
+    AcceptThenStall,
+    Refuse400,
+}
+
+#[derive(Default)]
+struct Receiver {
+    script: Mutex<VecDeque<Answer>>,
+    always: Mutex<Option<Answer>>,
+    /// Requests seen, bad signatures among them.
+    requests: Mutex<u64>,
+    bad_signatures: Mutex<Vec<String>>,
+    /// Each key's body as first taken, in the order taken.
+    taken: Mutex<Vec<(String, Bytes)>>,
+    /// Retries of a key already taken (answered 200 again, not taken twice).
+    replays: Mutex<u64>,
+    /// A retry whose body differed from the first attempt's.
+    changed_bodies: Mutex<Vec<String>>,
+}
+
+impl Receiver {
+    fn take_once(&self, key: &str, body: &Bytes) {
+        let mut taken = self.taken.lock().unwrap();
+        if let Some((_, first)) = taken.iter().find(|(k, _)| k == key) {
+            *self.replays.lock().unwrap() += 1;
+            if first != body {
+                self.changed_bodies.lock().unwrap().push(key.to_owned());
+            }
+        } else {
+            taken.push((key.to_owned(), body.clone()));
+        }
+    }
+}
+
+/// The receiver's own check: `t=<secs>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`.
+fn signature_ok(header: &str, body: &[u8]) -> bool {
+    let Some((t, v1)) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let Ok(t_secs) = t.parse::<u64>() else {
+        return false;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if now.abs_diff(t_secs) > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hex == v1
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    *r.requests.lock().unwrap() += 1;
+    let signature = headers
+        .get("x-tiktwitch-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let library_ok = verify(
+        &Secret::new(SECRET),
+        signature,
+        &body,
+        SystemTime::now(),
+        tiktwitch::limits::WEBHOOK_SIGNATURE_TOLERANCE,
+    )
+    .is_ok();
+    if !signature_ok(signature, &body) || !library_ok || key.is_empty() {
+        r.bad_signatures.lock().unwrap().push(signature.to_owned());
+        return StatusCode::UNAUTHORIZED;
+    }
+    let answer = r
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or(*r.always.lock().unwrap())
+        .unwrap_or(Answer::Ok);
+    match answer {
+        Answer::Ok => {
+            r.take_once(&key, &body);
+            StatusCode::OK
+        }
+        Answer::Fail500 => StatusCode::INTERNAL_SERVER_ERROR,
+        Answer::Refuse400 => StatusCode::BAD_REQUEST,
+        Answer::AcceptThenStall => {
+            r.take_once(&key, &body);
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::OK
+        }
+    }
+}
+
+async fn receiver() -> (Arc<Receiver>, SocketAddr) {
+    let state = Arc::new(Receiver::default());
+    let app = axum::Router::new()
+        .route("/hook", post(receive))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (state, addr)
+}
+
+fn hook(addr: SocketAddr) -> WebhookSettings {
+    WebhookSettings {
+        url: format!("http://{addr}/hook"),
+        secret: Secret::new(SECRET),
+        timeout: Duration::from_secs(2),
+        max_attempts: 10,
+        max_backoff: Duration::from_secs(8),
+        ..WebhookSettings::default()
+    }
+}
+
+/// Waits (virtual time) until every event offered is settled.
+async fn settled(hub: &Hub, offered: u64) -> WebhookStatsSnapshot {
+    for _ in 0..3_600 {
+        let stats = hub.webhook_stats()[0].1;
+        if stats.delivered + stats.dead_lettered + stats.dropped_queue_full >= offered
+            && stats.queued == 0
+        {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("deliveries never settled: {:?}", hub.webhook_stats());
+}
+
+fn keys(r: &Receiver) -> Vec<String> {
+    r.taken
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_event_exactly_once_signed_across_500s_and_timeouts() {
+    let (r, addr) = receiver().await;
+    r.script.lock().unwrap().extend([
+        Answer::Fail500,
+        Answer::Ok,
+        Answer::AcceptThenStall, // taken, answer lost: the retry must not be taken twice
+        Answer::Ok,
+        Answer::Fail500,
+        Answer::Fail500,
+        Answer::Fail500,
+        Answer::Ok,
+        Answer::AcceptThenStall,
+        Answer::AcceptThenStall,
+    ]);
+    let a = bridge("a");
+    let settings = FeedSettings {
+        webhooks: vec![hook(addr)],
+        ..FeedSettings::default()
+    };
+    let (hub, tasks) = Hub::start(settings, std::slice::from_ref(&a), None);
+    let ids: Vec<u64> = (1..=30).map(|i| 7_300_000_000_000_000_000 + i).collect();
+    for (i, id) in ids.iter().enumerate() {
+        if i % 3 == 0 {
+            a.publish(&gift(*id));
+        } else {
+            a.publish(&chat(*id, &format!("message {i}")));
+        }
+    }
+    let stats = settled(&hub, 30).await;
+    assert!(r.bad_signatures.lock().unwrap().is_empty());
+    let expected: Vec<String> = ids.iter().map(u64::to_string).collect();
+    assert_eq!(keys(&r), expected, "every event once, in order");
+    assert!(r.changed_bodies.lock().unwrap().is_empty());
+    assert!(
+        *r.replays.lock().unwrap() >= 3,
+        "the lost answers were retried"
+    );
+    assert_eq!(stats.delivered, 30, "{stats:?}");
+    assert_eq!(stats.dead_lettered, 0, "{stats:?}");
+    assert!(stats.retries >= 7, "{stats:?}");
+    // The documented body: {"seq":N,"bridge":"a","event":{...the event schema...}}.
+    let (_, body) = r.taken.lock().unwrap()[1].clone();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["seq"], 2);
+    assert_eq!(json["bridge"], "a");
+    assert_eq!(
+        json["event"],
+        serde_json::to_value(chat(ids[1], "message 1")).unwrap()
+    );
+    tasks.finish(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_carry_every_event_once_and_filters_apply() {
+    let (r, addr) = receiver().await;
+    r.script
+        .lock()
+        .unwrap()
+        .extend([Answer::Fail500, Answer::AcceptThenStall]);
+    let a = bridge("a");
+    let b = bridge("b");
+    let settings = FeedSettings {
+        webhooks: vec![WebhookSettings {
+            batch_max: 7,
+            events: vec!["chat".into()],
+            bridges: vec!["a".into()],
+            ..hook(addr)
+        }],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, &[a.clone(), b.clone()], None);
+    for id in 1..=40u64 {
+        a.publish(&chat(id, "to a"));
+        a.publish(&gift(1000 + id)); // not a chat: not sent
+        b.publish(&chat(2000 + id, "to b")); // not bridge a: not sent
+    }
+    let stats = settled(&hub, 40).await;
+    assert_eq!(stats.delivered, 40, "{stats:?}");
+    assert!(r.bad_signatures.lock().unwrap().is_empty());
+    let mut seen = Vec::new();
+    for (key, body) in r.taken.lock().unwrap().iter() {
+        assert!(key.starts_with("batch-"), "{key}");
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let events = json["events"].as_array().unwrap();
+        assert!(!events.is_empty() && events.len() <= 7);
+        for e in events {
+            assert_eq!(e["bridge"], "a");
+            assert_eq!(e["event"]["type"], "chat");
+            seen.push(
+                e["event"]["msg_id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            );
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=40).collect::<Vec<_>>(),
+        "each event once, in order"
+    );
+    assert!(r.changed_bodies.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_are_dead_lettered_after_the_attempts_and_4xx_is_final() {
+    // Always 500: every delivery is tried max_attempts times, then dead-lettered.
+    let (r, addr) = receiver().await;
+    *r.always.lock().unwrap() = Some(Answer::Fail500);
+    let a = bridge("a");
+    let settings = FeedSettings {
+        webhooks: vec![WebhookSettings {
+            max_attempts: 3,
+            ..hook(addr)
+        }],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, std::slice::from_ref(&a), None);
+    for id in 1..=4 {
+        a.publish(&chat(id, "x"));
+    }
+    let stats = settled(&hub, 4).await;
+    assert_eq!(
+        (stats.dead_lettered, stats.attempts, stats.delivered),
+        (4, 12, 0),
+        "{stats:?}"
+    );
+    assert_eq!(*r.requests.lock().unwrap(), 12);
+
+    // A 400 is not retried.
+    *r.always.lock().unwrap() = Some(Answer::Refuse400);
+    let b = bridge("b");
+    let settings = FeedSettings {
+        webhooks: vec![hook(addr)],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, std::slice::from_ref(&b), None);
+    b.publish(&chat(9, "x"));
+    let stats = settled(&hub, 1).await;
+    assert_eq!((stats.dead_lettered, stats.attempts), (1, 1), "{stats:?}");
+
+    // Nobody listening (connection refused): retried, then dead-lettered.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let c = bridge("c");
+    let settings = FeedSettings {
+        webhooks: vec![WebhookSettings {
+            max_attempts: 4,
+            ..hook(closed)
+        }],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, std::slice::from_ref(&c), None);
+    c.publish(&chat(10, "x"));
+    let stats = settled(&hub, 1).await;
+    assert_eq!(
+        (stats.dead_lettered, stats.attempts, stats.retries),
+        (1, 4, 3),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_drops_new_events_counted() {
+    let (r, addr) = receiver().await;
+    // Every attempt fails and is retried after a back-off, so the queue backs up.
+    *r.always.lock().unwrap() = Some(Answer::Fail500);
+    let a = bridge("a");
+    let settings = FeedSettings {
+        webhooks: vec![WebhookSettings {
+            queue_capacity: 5,
+            max_attempts: 2,
+            ..hook(addr)
+        }],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, std::slice::from_ref(&a), None);
+    for id in 1..=20 {
+        a.publish(&chat(id, "x"));
+    }
+    let stats = settled(&hub, 20).await;
+    assert!(stats.dropped_queue_full >= 14, "{stats:?}");
+    assert_eq!(
+        stats.delivered + stats.dead_lettered + stats.dropped_queue_full,
+        20,
+        "every event accounted for: {stats:?}"
+    );
+}
