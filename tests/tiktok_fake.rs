@@ -19,6 +19,7 @@ async fn a_careless_client_is_caught() {
         42,
         chat_message(42, room, "ann", "hi"),
     ))]);
+    assert_eq!(fake.pending_scripts(), 1);
     let signer = EulerSigner::new(
         reqwest::Client::new(),
         &fake.base_url(),
@@ -58,6 +59,7 @@ async fn a_careless_client_is_caught() {
             break;
         }
     }
+    assert_eq!(fake.pending_scripts(), 0, "the connection took its script");
     ws.send(Message::Binary(ack_frame(41, "whatever")))
         .await
         .unwrap();

@@ -298,6 +298,12 @@ impl FakeTikTok {
         self.shared.lock().scripts.push_back(steps);
     }
 
+    /// Scripts queued and not yet taken by a connection (a long-running driver tops the
+    /// queue up without cloning the whole [`FakeReport`]).
+    pub fn pending_scripts(&self) -> usize {
+        self.shared.lock().scripts.len()
+    }
+
     /// Queues a signer fault for the next signer call.
     pub fn fail_signer(&self, fault: SignerFault) {
         self.shared.lock().signer_faults.push_back(fault);
