@@ -67,6 +67,9 @@ async fn a_careless_client_is_caught() {
     while ws.next().await.is_some() {}
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 
+    let first_conn = &fake.report().connections[0];
+    assert_eq!(first_conn.sent_msg_ids, [42]);
+    assert_eq!(first_conn.sent_at.len(), 1, "one write time per message sent");
     let violations = fake.violations().join("\n");
     for expected in [
         "version_code appears 1 times",

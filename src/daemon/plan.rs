@@ -8,6 +8,7 @@ use crate::auth::AuthSettings;
 use crate::config::schema::{SecretStoreKind as ConfigStoreKind, SinkKind, TwitchConfig};
 use crate::config::{Bridge, Loaded};
 use crate::pipeline::PipelineConfig;
+use crate::limits::SIGNER_CALLS_PER_MINUTE;
 use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
 use crate::sink::TwitchSinkSettings;
 use crate::source::tiktok::TikTokSettings;
@@ -89,6 +90,9 @@ pub struct Plan {
     pub http_bind: Option<String>,
     /// How long the sink may drain at shutdown.
     pub grace: Duration,
+    /// Signer calls per minute shared by every bridge ([`SIGNER_CALLS_PER_MINUTE`]; not in
+    /// the config file yet: benchmarks that start a thousand bridges at once raise it).
+    pub signer_calls_per_minute: u32,
 }
 
 impl Plan {
@@ -129,6 +133,7 @@ impl Plan {
             secrets,
             http_bind: config.http.enabled.then(|| config.http.bind.clone()),
             grace,
+            signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
         })
     }
 
