@@ -23,12 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use prost::Message;
 use tiktwitch::daemon;
-use tiktwitch::proto::{BaseProtoMessage, ProtoMessageFetchResult, WebcastChatMessage, WebcastPushFrame};
-use tiktwitch::source::tiktok::capture::FrameReader;
-use tiktwitch::source::tiktok::decode::gunzip;
-use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};
 use tiktwitch::standin::twitch::FakeTwitch;
 use tokio::time::Instant;
 
@@ -64,44 +60,6 @@ fn args() -> Args {
     args
 }
 
-/// The corpus' chat messages, each re-tagged `~~<seq>~~ <text>` with msg_id `seq`, framed
-/// one per push frame (gzip, ack requested), until `n` (cycling if the corpus has fewer).
-fn chat_frames(corpus: &std::path::Path, n: usize) -> Vec<Bytes> {
-    let file = std::fs::File::open(corpus.join("frames.bin")).expect("corpus frames.bin");
-    let mut chats: Vec<WebcastChatMessage> = Vec::new();
-    for frame in FrameReader::new(std::io::BufReader::new(file)) {
-        let frame = WebcastPushFrame::decode(frame.expect("corpus record")).expect("frame");
-        let raw = gunzip(&frame.payload).expect("gzip");
-        let result = ProtoMessageFetchResult::decode(raw.as_slice()).expect("fetch result");
-        for m in result.messages {
-            if m.method == "WebcastChatMessage" {
-                chats.push(WebcastChatMessage::decode(m.payload).expect("chat"));
-            }
-        }
-        if chats.len() >= n {
-            break;
-        }
-    }
-    assert!(!chats.is_empty(), "no chat message in the corpus");
-    (0..n)
-        .map(|i| {
-            let seq = i as u64 + 1;
-            let mut chat = chats[i % chats.len()].clone();
-            chat.content = format!("~~{seq}~~ {}", chat.content);
-            let common = chat.common.get_or_insert_with(Default::default);
-            common.msg_id = seq;
-            common.room_id = ROOM;
-            let base = BaseProtoMessage {
-                method: "WebcastChatMessage".into(),
-                payload: chat.encode_to_vec().into(),
-                msg_id: seq,
-                ..Default::default()
-            };
-            frames::single(seq, base)
-        })
-        .collect()
-}
-
 fn tag(text: &str) -> Option<u64> {
     let rest = text.split("~~").nth(1)?;
     rest.parse().ok()
@@ -109,7 +67,7 @@ fn tag(text: &str) -> Option<u64> {
 
 fn main() {
     let args = args();
-    let frames = chat_frames(&args.corpus, args.messages);
+    let frames = support::chat_frames(&args.corpus, args.messages, ROOM);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -190,7 +148,12 @@ async fn run(args: &Args, frames: Vec<Bytes>) -> (Vec<Duration>, usize) {
     let plan = support::lifted_plan(&path, 1);
     let secrets = Arc::new(support::secrets(&oauth).await);
     let stop = tokio_util::sync::CancellationToken::new();
-    let daemon = tokio::spawn(daemon::run(plan, secrets, stop.clone().cancelled_owned(), |_| {}));
+    let daemon = tokio::spawn(daemon::run(
+        plan,
+        secrets,
+        stop.clone().cancelled_owned(),
+        |_| {},
+    ));
 
     let deadline = Instant::now() + args.interval * n as u32 + Duration::from_secs(30);
     while delivered(&twitch) < n && Instant::now() < deadline {

@@ -69,7 +69,11 @@ async fn a_careless_client_is_caught() {
 
     let first_conn = &fake.report().connections[0];
     assert_eq!(first_conn.sent_msg_ids, [42]);
-    assert_eq!(first_conn.sent_at.len(), 1, "one write time per message sent");
+    assert_eq!(
+        first_conn.sent_at.len(),
+        1,
+        "one write time per message sent"
+    );
     let violations = fake.violations().join("\n");
     for expected in [
         "version_code appears 1 times",

@@ -4,7 +4,16 @@
 #![allow(dead_code)] // each bench uses a subset
 
 use std::path::Path;
+
+use bytes::Bytes;
+use prost::Message;
 use std::time::Duration;
+use tiktwitch::proto::{
+    BaseProtoMessage, ProtoMessageFetchResult, WebcastChatMessage, WebcastPushFrame,
+};
+use tiktwitch::source::tiktok::capture::FrameReader;
+use tiktwitch::source::tiktok::decode::gunzip;
+use tiktwitch::standin::tiktok::frames;
 
 use tiktwitch::config;
 use tiktwitch::daemon::Plan;
@@ -117,6 +126,44 @@ pub async fn secrets(oauth: &FakeOAuth) -> MemoryStore {
     store
 }
 
+/// The corpus' chat messages, each re-tagged `~~<seq>~~ <text>` with msg_id `seq`, framed
+/// one per push frame (gzip, ack requested), until `n` (cycling if the corpus has fewer).
+pub fn chat_frames(corpus: &Path, n: usize, room: u64) -> Vec<Bytes> {
+    let file = std::fs::File::open(corpus.join("frames.bin")).expect("corpus frames.bin");
+    let mut chats: Vec<WebcastChatMessage> = Vec::new();
+    for frame in FrameReader::new(std::io::BufReader::new(file)) {
+        let frame = WebcastPushFrame::decode(frame.expect("corpus record")).expect("frame");
+        let raw = gunzip(&frame.payload).expect("gzip");
+        let result = ProtoMessageFetchResult::decode(raw.as_slice()).expect("fetch result");
+        for m in result.messages {
+            if m.method == "WebcastChatMessage" {
+                chats.push(WebcastChatMessage::decode(m.payload).expect("chat"));
+            }
+        }
+        if chats.len() >= n {
+            break;
+        }
+    }
+    assert!(!chats.is_empty(), "no chat message in the corpus");
+    (0..n)
+        .map(|i| {
+            let seq = i as u64 + 1;
+            let mut chat = chats[i % chats.len()].clone();
+            chat.content = format!("~~{seq}~~ {}", chat.content);
+            let common = chat.common.get_or_insert_with(Default::default);
+            common.msg_id = seq;
+            common.room_id = room;
+            let base = BaseProtoMessage {
+                method: "WebcastChatMessage".into(),
+                payload: chat.encode_to_vec().into(),
+                msg_id: seq,
+                ..Default::default()
+            };
+            frames::single(seq, base)
+        })
+        .collect()
+}
+
 /// The `q`-quantile (0..=1) of sorted samples.
 pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -148,6 +195,11 @@ pub fn cpu_time() -> Duration {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the line; `state` (field 3) is index 0 here.
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
