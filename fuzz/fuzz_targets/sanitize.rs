@@ -15,7 +15,10 @@ fn check(part: &SafeText) {
         "part of {} chars",
         text.chars().count()
     );
-    assert!(!text.chars().any(char::is_control), "control char in {text:?}");
+    assert!(
+        !text.chars().any(char::is_control),
+        "control char in {text:?}"
+    );
     assert!(!text.starts_with(['/', '.']), "command prefix in {text:?}");
     assert!(!text.contains('\u{2028}') && !text.contains('\u{2029}'));
 }

@@ -84,7 +84,11 @@ fuzz_target!(|data: &[u8]| {
             e.meta.msg_id += 1_000;
             e
         };
-        for line in pipeline.push(event, start).into_iter().chain(pipeline.push(again, start)) {
+        for line in pipeline
+            .push(event, start)
+            .into_iter()
+            .chain(pipeline.push(again, start))
+        {
             // Rendering is capped (the sink then cuts to Twitch's 500).
             let chars = line.text.chars().count();
             assert!(chars <= MAX_RENDERED_CHARS + 16, "a line of {chars} chars");
