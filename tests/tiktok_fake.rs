@@ -19,6 +19,7 @@ async fn a_careless_client_is_caught() {
         42,
         chat_message(42, room, "ann", "hi"),
     ))]);
+    assert_eq!(fake.pending_scripts(), 1);
     let signer = EulerSigner::new(
         reqwest::Client::new(),
         &fake.base_url(),
@@ -58,6 +59,7 @@ async fn a_careless_client_is_caught() {
             break;
         }
     }
+    assert_eq!(fake.pending_scripts(), 0, "the connection took its script");
     ws.send(Message::Binary(ack_frame(41, "whatever")))
         .await
         .unwrap();
@@ -65,6 +67,13 @@ async fn a_careless_client_is_caught() {
     while ws.next().await.is_some() {}
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 
+    let first_conn = &fake.report().connections[0];
+    assert_eq!(first_conn.sent_msg_ids, [42]);
+    assert_eq!(
+        first_conn.sent_at.len(),
+        1,
+        "one write time per message sent"
+    );
     let violations = fake.violations().join("\n");
     for expected in [
         "version_code appears 1 times",

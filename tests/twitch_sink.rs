@@ -102,6 +102,32 @@ async fn stop(shutdown: CancellationToken, task: JoinHandle<Result<(), SinkError
     assert!(res.is_ok(), "{res:?}");
 }
 
+/// Past twitch-irc's 90 channels per connection a second connection would join the rest,
+/// while lines still go out on the first: every line must go out where its channel is joined.
+#[tokio::test(start_paused = true)]
+async fn many_channels_share_one_connection() {
+    let fake = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..120).map(|i| format!("chan_{i}")).collect();
+    let channels: Vec<&str> = names.iter().map(String::as_str).collect();
+    let shutdown = CancellationToken::new();
+    let (handle, task) = TwitchSink::new(settings(&fake, &channels))
+        .start_on::<RoutedTcp<1>, _>(creds(), shutdown.clone())
+        .unwrap();
+    until_active(&handle, "chan_119").await;
+    for (i, channel) in [0, 95, 119].into_iter().enumerate() {
+        handle.send(&names[channel], chat(format!("hello {channel}"), i as u64));
+    }
+    until("three lines delivered", Duration::from_secs(60), || {
+        fake.delivered().len() == 3
+    })
+    .await;
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    assert_eq!(fake.connections(), 1);
+    stop(shutdown, task).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn burst_of_10000_events_stays_within_twitch_limits() {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())

@@ -139,7 +139,7 @@ async fn feed(
             .source
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(source.stats());
+            .replace(source.stats());
         let (items_tx, mut items_rx) = mpsc::channel::<SourceItem>(EVENT_CHANNEL_CAPACITY);
         let source_shutdown = shutdown.child_token();
         let source_task = tokio::spawn(

@@ -44,11 +44,38 @@ pub struct BridgeState {
 #[derive(Debug, Clone)]
 pub struct BridgeCounters {
     /// The source's counters (replaced when the bridge restarts its source).
-    pub source: Arc<Mutex<Vec<Arc<SourceStats>>>>,
+    pub source: Arc<Mutex<SourceCounters>>,
     /// The pipeline's counters (one pipeline lives as long as the bridge).
     pub pipeline: PipelineStats,
     /// Lines not sent to Twitch because the bridge was paused (`POST /api/.../pause`).
     pub paused_lines: Arc<AtomicU64>,
+}
+
+/// A bridge's source counters across restarts: the running source's live counters plus the
+/// sum of every source that ran before it (so restarts never grow memory).
+#[derive(Debug, Default)]
+pub struct SourceCounters {
+    finished: crate::source::tiktok::SourceStatsSnapshot,
+    current: Option<Arc<SourceStats>>,
+}
+
+impl SourceCounters {
+    /// A new source starts: the previous one's counters are folded into the total.
+    pub fn replace(&mut self, next: Arc<SourceStats>) {
+        if let Some(previous) = self.current.replace(next) {
+            self.finished = super::metrics::sum_sources([self.finished, previous.snapshot()]);
+        }
+    }
+
+    /// Everything counted so far.
+    pub fn snapshot(&self) -> crate::source::tiktok::SourceStatsSnapshot {
+        let current = self
+            .current
+            .as_ref()
+            .map(|s| s.snapshot())
+            .unwrap_or_default();
+        super::metrics::sum_sources([self.finished, current])
+    }
 }
 
 /// One bridge's shared record.
@@ -124,5 +151,29 @@ impl BridgeHealth {
     /// True when the bridge is not failing.
     pub fn is_healthy(&self) -> bool {
         self.snapshot().tiktok_state != "failed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn source_counters_fold_restarts_without_keeping_old_sources() {
+        let mut counters = SourceCounters::default();
+        let first = Arc::new(SourceStats::default());
+        first.messages.fetch_add(3, Ordering::Relaxed);
+        counters.replace(first.clone());
+        let second = Arc::new(SourceStats::default());
+        second.messages.fetch_add(2, Ordering::Relaxed);
+        counters.replace(second.clone());
+        second.messages.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(counters.snapshot().messages, 6);
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the old source's counters are not kept"
+        );
     }
 }

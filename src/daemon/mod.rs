@@ -28,7 +28,6 @@ use tracing::{error, info, warn};
 
 use crate::auth::{AuthError, SystemClock, TokenManager};
 use crate::config::ConfigErrors;
-use crate::limits::SIGNER_CALLS_PER_MINUTE;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineSnapshot};
 use crate::secret::{SecretError, SecretStore};
 use crate::sink::{LoginFailureHandler, SinkError, SinkHandle, StatsSnapshot, TwitchSink};
@@ -175,19 +174,13 @@ impl Running {
             .iter()
             .map(|b| {
                 let name = b.snapshot().name;
-                let sources = b
+                let source = b
                     .counters
                     .source
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .map(|s| s.snapshot())
-                    .collect::<Vec<_>>();
-                (
-                    name,
-                    metrics::sum_sources(sources),
-                    b.counters.pipeline.snapshot(),
-                )
+                    .snapshot();
+                (name, source, b.counters.pipeline.snapshot())
             })
             .collect();
         let samples: Vec<metrics::BridgeSample<'_>> = samples
@@ -237,7 +230,7 @@ pub async fn run(
         .on_login_failed(Arc::new(RefreshOnLoginFailure(manager.clone())))
         .start(manager.credentials(), sink_shutdown.clone())?;
 
-    let budget = SignerBudget::new(SIGNER_CALLS_PER_MINUTE);
+    let budget = SignerBudget::new(plan.signer_calls_per_minute);
     let bridge_shutdown = CancellationToken::new();
     let mut reloader = Reloader::default();
     let healths: Vec<BridgeHealth> = plan

@@ -191,6 +191,11 @@ impl<T: Transport, L: LoginCredentials + Clone> IrcBackend<T, L> {
     fn open(&mut self) {
         let mut config = ClientConfig::new_simple(self.credentials.clone());
         config.max_waiting_messages_per_connection = self.max_waiting;
+        // Every channel on the one connection: past twitch-irc's default of 90 channels a
+        // JOIN opens a second connection, while sends keep going out on the first, which
+        // never joined those channels (found by the scale bench at 100 bridges).
+        config.max_channels_per_connection =
+            config.max_channels_per_connection.max(self.channels.len());
         let (incoming, client) = TwitchIRCClient::<T, L>::new(config);
         for channel in &self.channels {
             if let Err(e) = client.join(channel.clone()) {

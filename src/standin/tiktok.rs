@@ -156,6 +156,9 @@ pub struct ConnectionLog {
     pub acks: Vec<(u64, String)>,
     /// Message ids of every event the fake sent on this connection, in order.
     pub sent_msg_ids: Vec<u64>,
+    /// When each of `sent_msg_ids` was written to the socket (same order; every message of
+    /// one frame shares its frame's time). For latency benchmarks.
+    pub sent_at: Vec<tokio::time::Instant>,
     /// `log_id`s sent with `need_ack` and not acked when the connection ended.
     pub unacked: Vec<u64>,
     /// The client closed the connection (rather than the fake).
@@ -296,6 +299,12 @@ impl FakeTikTok {
     /// Queues the script of the next WebSocket connection.
     pub fn push_script(&self, steps: Vec<Step>) {
         self.shared.lock().scripts.push_back(steps);
+    }
+
+    /// Scripts queued and not yet taken by a connection (a long-running driver tops the
+    /// queue up without cloning the whole [`FakeReport`]).
+    pub fn pending_scripts(&self) -> usize {
+        self.shared.lock().scripts.len()
     }
 
     /// Queues a signer fault for the next signer call.

@@ -339,6 +339,7 @@ impl Conn {
         self.next_step_at = Some(Instant::now());
         match step {
             Step::Frame(bytes) => {
+                let mut ids = Vec::new();
                 if let Ok(frame) = decode_frame(bytes.clone())
                     && let Some(batch) = frame.batch
                 {
@@ -346,15 +347,21 @@ impl Conn {
                         self.expected_acks
                             .insert(frame.log_id, batch.internal_ext.clone());
                     }
-                    let ids: Vec<u64> = batch
+                    ids = batch
                         .messages
                         .iter()
                         .filter_map(|m| m.as_ref().ok())
                         .map(|e| e.meta.msg_id)
                         .collect();
-                    self.log(|log| log.sent_msg_ids.extend(ids));
                 }
-                ws.send(Message::Binary(bytes)).await.is_ok()
+                let sent = ws.send(Message::Binary(bytes)).await.is_ok();
+                // Stamped once the frame is on the socket (what a latency bench measures from).
+                let at = Instant::now();
+                self.log(|log| {
+                    log.sent_at.extend(std::iter::repeat_n(at, ids.len()));
+                    log.sent_msg_ids.extend(ids);
+                });
+                sent
             }
             Step::Pause(delay) => {
                 self.next_step_at = Some(Instant::now() + delay);

@@ -1,0 +1,246 @@
+//! Scale: one process running N bridges at a realistic event rate (10 chat messages/s per
+//! room, the corpus' real-sized chats), against the stand-ins running in ANOTHER process so
+//! their memory and CPU are not counted. Run by `benches/scale.sh`, which starts
+//!
+//! ```sh
+//! scale fakes   --bridges N --dir D --secs S   # N creators' worth of fake TikTok, fake Twitch and OAuth; writes D/config.toml
+//! scale bridges --bridges N --dir D --secs S   # daemon::run over D/config.toml; prints one JSON line
+//! ```
+//!
+//! The bridges process is `daemon::run` itself (source, decode, ack, heartbeat, pipeline,
+//! the shared Twitch sink with its production pacing: Twitch lets a bot post 20 lines per
+//! 30 s, so at this rate most lines are shed, counted, as in production). Only the signer
+//! budget is raised (the fake signer has no quota; the real one would take N/10 minutes
+//! to start N bridges). Several bridges share one fake creator (each bridge still has its
+//! own source, socket, pipeline); the fake TikTok plays each connection its own script.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tiktwitch::daemon::{self, Running};
+use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
+use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};
+use tiktwitch::standin::twitch::FakeTwitch;
+
+const ROOM: u64 = 7_500_000_000_000_000_000;
+/// Bridges per fake creator (each fake is a listener, an HTTP router and a WebSocket
+/// server: a thousand of them would only measure the fakes).
+const BRIDGES_PER_CREATOR: usize = 50;
+/// Messages per second per room.
+const RATE: u64 = 10;
+
+struct Args {
+    mode: String,
+    bridges: usize,
+    dir: PathBuf,
+    secs: u64,
+    corpus: PathBuf,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        mode: String::new(),
+        bridges: 1,
+        dir: std::env::temp_dir().join("tiktwitch-scale"),
+        secs: 30,
+        corpus: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "fakes" | "bridges" => args.mode = arg,
+            "--bridges" => {
+                args.bridges = it.next().and_then(|n| n.parse().ok()).expect("--bridges N")
+            }
+            "--secs" => args.secs = it.next().and_then(|n| n.parse().ok()).expect("--secs S"),
+            "--dir" => args.dir = it.next().map(PathBuf::from).expect("--dir D"),
+            "--corpus" => args.corpus = it.next().map(PathBuf::from).expect("--corpus DIR"),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    args
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match args.mode.as_str() {
+        "fakes" => runtime.block_on(fakes(&args)),
+        "bridges" => runtime.block_on(bridges(&args)),
+        _ => eprintln!(
+            "usage: scale (fakes|bridges) --bridges N --dir D --secs S; see benches/scale.sh"
+        ),
+    }
+}
+
+async fn fakes(args: &Args) {
+    std::fs::create_dir_all(&args.dir).expect("dir");
+    // One script, shared by every connection (the frames are reference-counted bytes):
+    // a pause while everything connects, then RATE chats a second for the whole run.
+    let frames = support::chat_frames(
+        &args.corpus,
+        (args.secs * 3 + 120) as usize * RATE as usize,
+        ROOM,
+    );
+    let mut script = vec![Step::Pause(Duration::from_secs(1))];
+    for frame in frames {
+        script.push(Step::Pause(Duration::from_millis(1000 / RATE)));
+        script.push(Step::Frame(frame));
+    }
+    let creators = args.bridges.div_ceil(BRIDGES_PER_CREATOR);
+    let mut fakes = Vec::new();
+    let mut specs = Vec::new();
+    for c in 0..creators {
+        let fake = FakeTikTok::start(FakeTikTokConfig {
+            username: format!("scale{c}"),
+            room_id: ROOM,
+            api_key: Some(support::SIGNER_KEY.into()),
+            ..FakeTikTokConfig::default()
+        })
+        .await
+        .expect("fake TikTok");
+        let served = BRIDGES_PER_CREATOR.min(args.bridges - c * BRIDGES_PER_CREATOR);
+        // A few spare scripts for reconnects.
+        for _ in 0..served + 5 {
+            fake.push_script(script.clone());
+        }
+        for b in 0..served {
+            let i = c * BRIDGES_PER_CREATOR + b;
+            specs.push(support::BridgeSpec {
+                name: format!("b{i}"),
+                base_url: fake.base_url(),
+                user: fake.username().into(),
+                channel: format!("scale_{i}"),
+            });
+        }
+        fakes.push(fake);
+    }
+    let twitch = FakeTwitch::start(support::lifted_twitch_config())
+        .await
+        .expect("fake Twitch");
+    let oauth = support::oauth().await;
+    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
+    std::fs::write(
+        args.dir.join("config.toml"),
+        support::config_text(&specs, &twitch.addr().to_string(), &oauth.base_url()),
+    )
+    .expect("config");
+    std::fs::write(args.dir.join("token"), access).expect("token");
+    println!("ready");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::time::sleep(Duration::from_secs(args.secs * 3 + 120)) => {}
+    }
+    let sent: usize = fakes
+        .iter()
+        .map(|f| {
+            f.report()
+                .connections
+                .iter()
+                .map(|c| c.sent_msg_ids.len())
+                .sum::<usize>()
+        })
+        .sum();
+    let mut rules = std::collections::BTreeMap::<&str, (usize, String)>::new();
+    for v in twitch.violations() {
+        let e = rules.entry(v.rule).or_insert((0, v.line.clone()));
+        e.0 += 1;
+    }
+    eprintln!(
+        "fakes: {sent} chats sent, {} lines delivered to Twitch, Twitch violations: {rules:?}",
+        twitch.delivered().len(),
+    );
+}
+
+async fn bridges(args: &Args) {
+    let started = Instant::now();
+    let mut plan = support::lifted_plan(&args.dir.join("config.toml"), args.bridges);
+    // Production pacing: lift only the signer budget.
+    plan.sink = tiktwitch::sink::TwitchSinkSettings {
+        server: plan.sink.server.clone(),
+        tls: plan.sink.tls,
+        bot_login: plan.sink.bot_login.clone(),
+        channels: plan.sink.channels.clone(),
+        shutdown_drain: Duration::ZERO,
+        ..tiktwitch::sink::TwitchSinkSettings::default()
+    };
+    let token = std::fs::read_to_string(args.dir.join("token")).expect("token");
+    let store = MemoryStore::new();
+    store
+        .set(tiktwitch::auth::BARE_TOKEN_SECRET, &Secret::new(token))
+        .await
+        .expect("secret");
+    store
+        .set("signer-api-key", &Secret::new(support::SIGNER_KEY))
+        .await
+        .expect("secret");
+    let running: Arc<Mutex<Option<Running>>> = Arc::default();
+    let seen = running.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let daemon = tokio::spawn(daemon::run(
+        plan,
+        Arc::new(store),
+        stop.clone().cancelled_owned(),
+        move |r| *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone()),
+    ));
+    // Wait until every bridge is live (or two minutes).
+    let running = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = running.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(r) = r {
+            let live = r
+                .bridges
+                .iter()
+                .filter(|b| b.snapshot().tiktok_state == "live")
+                .count();
+            if live == args.bridges || started.elapsed() > Duration::from_secs(120) {
+                break r;
+            }
+        }
+        assert!(!daemon.is_finished(), "the daemon stopped early");
+    };
+    let startup = started.elapsed();
+    let received = |r: &Running| -> u64 {
+        r.bridges
+            .iter()
+            .map(|b| b.counters.pipeline.snapshot().total().received)
+            .sum()
+    };
+    // Measure a steady window after a short settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (cpu0, wall0, events0) = (support::cpu_time(), Instant::now(), received(&running));
+    tokio::time::sleep(Duration::from_secs(args.secs)).await;
+    let (cpu1, wall, events1) = (support::cpu_time(), wall0.elapsed(), received(&running));
+    let (hwm, rss) = support::memory_kib();
+    let live = running
+        .bridges
+        .iter()
+        .filter(|b| b.snapshot().tiktok_state == "live")
+        .count();
+    let sink = running.sink.stats();
+    stop.cancel();
+    let _ = daemon.await;
+    let cpu_share = (cpu1 - cpu0).as_secs_f64() / wall.as_secs_f64();
+    let events_per_s = (events1 - events0) as f64 / wall.as_secs_f64();
+    println!(
+        "{{\"bench\":\"scale\",\"bridges\":{},\"live\":{live},\"startup_s\":{:.1},\"window_s\":{:.1},\"events_per_s\":{:.0},\"cpu_share\":{:.3},\"vmhwm_mib\":{:.1},\"rss_mib\":{:.1},\"sink_sent\":{},\"sink_shed\":{}}}",
+        args.bridges,
+        startup.as_secs_f64(),
+        wall.as_secs_f64(),
+        events_per_s,
+        cpu_share,
+        hwm as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        sink.sent,
+        sink.shed_total(),
+    );
+}
