@@ -3,11 +3,11 @@
 //! creator who does not exist: it is reported and retried, and the other two are
 //! untouched. Paused tokio time: the restart backoff costs no real time.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tiktwitch::config;
-use tiktwitch::daemon::{self, BridgeEnd, Plan, Running};
+use tiktwitch::daemon::{self, BridgeEnd, Plan};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
@@ -146,21 +146,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
         .await
         .unwrap();
 
-    let running: Arc<Mutex<Option<Running>>> = Arc::default();
-    let seen = running.clone();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopper = stop.clone();
-    let daemon = tokio::spawn(async move {
-        daemon::run(
-            plan,
-            Arc::new(secrets),
-            stopper.cancelled_owned(),
-            move |r| {
-                *seen.lock().unwrap() = Some(r.clone());
-            },
-        )
-        .await
-    });
+    let daemon = daemon::spawn(plan, Arc::new(secrets));
 
     // Wait (in virtual time) until the two good bridges' lines are delivered and the
     // failing bridge was retried at least once.
@@ -172,7 +158,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
             waited < 600,
             "the lines and the retry never came (virtual time)"
         );
-        let Some(r) = running.lock().unwrap().clone() else {
+        let Some(r) = daemon.running() else {
             continue;
         };
         let delivered = twitch.delivered().len();
@@ -333,8 +319,8 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
         "a reload keeps the Twitch connection"
     );
 
-    stop.cancel();
-    let report = daemon.await.unwrap().unwrap();
+    daemon.stop();
+    let report = daemon.join().await.unwrap().unwrap();
     let ends: Vec<_> = report
         .bridges
         .iter()

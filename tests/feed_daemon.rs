@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
 use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan, Running};
+use tiktwitch::daemon::{self, Plan};
 use tiktwitch::feed::webhook::verify;
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
@@ -161,23 +161,9 @@ signer_base_url = "{base}"
     ] {
         secrets.set(name, &Secret::new(value)).await.unwrap();
     }
-    let running: Arc<Mutex<Option<Running>>> = Arc::default();
-    let seen = running.clone();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopper = stop.clone();
-    let daemon = tokio::spawn(async move {
-        daemon::run(
-            plan,
-            Arc::new(secrets),
-            stopper.cancelled_owned(),
-            move |r| {
-                *seen.lock().unwrap() = Some(r.clone());
-            },
-        )
-        .await
-    });
-    wait_until("the daemon started", || running.lock().unwrap().is_some()).await;
-    let running = running.lock().unwrap().clone().unwrap();
+    let daemon = daemon::spawn(plan, Arc::new(secrets));
+    wait_until("the daemon started", || daemon.running().is_some()).await;
+    let running = daemon.running().unwrap();
     // The daemon's own router (healthz, metrics and the merged feed/API routes).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -368,6 +354,6 @@ signer_base_url = "{base}"
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("new WebSocket("));
 
-    stop.cancel();
-    daemon.await.unwrap().unwrap();
+    daemon.stop();
+    daemon.join().await.unwrap().unwrap();
 }

@@ -16,14 +16,14 @@
 //! failure can be replayed and a longer soak run by hand.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tiktwitch::auth::StoredToken;
 use tiktwitch::config;
-use tiktwitch::daemon::{self, BridgeEnd, Plan, Running};
+use tiktwitch::daemon::{self, BridgeEnd, Plan};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{
@@ -246,21 +246,7 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
         tiktok.push_script(scripter.script());
     }
 
-    let running: Arc<Mutex<Option<Running>>> = Arc::default();
-    let seen = running.clone();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopper = stop.clone();
-    let daemon = tokio::spawn(async move {
-        daemon::run(
-            plan,
-            Arc::new(secrets),
-            stopper.cancelled_owned(),
-            move |r| {
-                *seen.lock().unwrap() = Some(r.clone());
-            },
-        )
-        .await
-    });
+    let daemon = daemon::spawn(plan, Arc::new(secrets));
 
     let ticks = minutes * 60 / TICK.as_secs();
     let mut faults = FaultCounts::default();
@@ -353,7 +339,7 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
             oauth.fail_next_validations(1);
             faults.hit("oauth_validation_refused");
         }
-        if let Some(r) = running.lock().unwrap().as_ref() {
+        if let Some(r) = daemon.running() {
             max_queue_seen = max_queue_seen.max(r.sink.stats().queue_depth);
         }
         assert!(!twitch.locked_out(), "locked out at tick {tick}");
@@ -363,11 +349,15 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
     // Let the sink catch up with what is queued (paced: at most 64 lines, ~2 min).
     tokio::time::sleep(Duration::from_secs(300)).await;
 
-    let running = running.lock().unwrap().clone().expect("the daemon started");
+    let running = daemon.running().expect("the daemon started");
     let bridge = running.bridges[0].clone();
     let source_stats = bridge.counters.source.lock().unwrap().snapshot();
-    stop.cancel();
-    let report = daemon.await.expect("no panic").expect("the daemon ran");
+    daemon.stop();
+    let report = daemon
+        .join()
+        .await
+        .expect("no panic")
+        .expect("the daemon ran");
     assert_eq!(report.bridges[0].1, BridgeEnd::Shutdown);
     let rss_end = rss_bytes();
 

@@ -197,6 +197,54 @@ impl Running {
     }
 }
 
+/// A daemon running in the background (for embedding, tests and benchmarks): started by
+/// [`spawn`], stopped by [`Background::stop`].
+pub struct Background {
+    running: Arc<std::sync::Mutex<Option<Running>>>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<RunReport, DaemonError>>,
+}
+
+impl Background {
+    /// The running parts, once everything has started.
+    pub fn running(&self) -> Option<Running> {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the daemon to shut down (drain and stop), as SIGTERM does.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Waits for the daemon to end; `Err` only when its task panicked.
+    pub async fn join(self) -> Result<Result<RunReport, DaemonError>, tokio::task::JoinError> {
+        self.task.await
+    }
+}
+
+/// Runs the plan in a background task until [`Background::stop`] (or until every bridge's
+/// stream is over).
+pub fn spawn(plan: Plan, secrets: Arc<dyn SecretStore>) -> Background {
+    let running: Arc<std::sync::Mutex<Option<Running>>> = Arc::default();
+    let seen = running.clone();
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        run(plan, secrets, stopped.cancelled_owned(), move |r| {
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
+        })
+        .await
+    });
+    Background {
+        running,
+        stop,
+        task,
+    }
+}
+
 /// Runs the plan until `shutdown` resolves or every bridge's stream is over. `secrets` is
 /// the opened secret store; `on_start` sees the running parts once everything started.
 pub async fn run(
