@@ -219,7 +219,7 @@ fn decode_kind(
     Ok(match method {
         "WebcastChatMessage" => {
             let m = WebcastChatMessage::decode(payload)?;
-            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let roles = roles(m.user_identity.as_ref());
             let kind = EventKind::Chat {
                 user: user_with_roles(m.user, roles),
                 text: m.content,
@@ -229,7 +229,7 @@ fn decode_kind(
         }
         "WebcastEmoteChatMessage" => {
             let m = WebcastEmoteChatMessage::decode(payload)?;
-            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let roles = roles(m.user_identity.as_ref());
             let kind = EventKind::Emote {
                 user: user_with_roles(m.user, roles),
                 emote_ids: m.emote_list.into_iter().map(|e| e.emote_id).collect(),
@@ -238,7 +238,7 @@ fn decode_kind(
         }
         "WebcastGiftMessage" => {
             let m = WebcastGiftMessage::decode(payload)?;
-            let roles = roles(m.user_identity.as_ref(), m.user.as_ref());
+            let roles = roles(m.user_identity.as_ref());
             let details = m.gift.unwrap_or_default();
             let streakable = details.r#type == 1;
             let kind = EventKind::Gift {
@@ -493,7 +493,7 @@ fn user_with_roles(u: Option<proto::User>, roles: Roles) -> User {
     out
 }
 
-fn roles(identity: Option<&proto::UserIdentity>, _user: Option<&proto::User>) -> Roles {
+fn roles(identity: Option<&proto::UserIdentity>) -> Roles {
     identity.map_or_else(Roles::default, |i| Roles {
         follower: i.is_follower_of_anchor || i.is_mutual_following_with_anchor,
         subscriber: i.is_subscriber_of_anchor,
