@@ -9,9 +9,8 @@ use std::time::Duration;
 use tiktwitch::config;
 use tiktwitch::daemon::{self, BridgeEnd, Plan};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
-use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
-use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
 
 const SIGNER_KEY: &str = "e2e-signer-key";
 
@@ -107,16 +106,12 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     let bob = creator("bob", 7_100_000_000_000_000_000, &["bob says hi"]).await;
     let ghost = creator("ghost", 7_200_000_000_000_000_000, &["never seen"]).await;
     ghost.set_lookup(LookupMode::NotFound);
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: "e2e-client".into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await
-    .unwrap();
-    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
-    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
+    let TwitchSide {
+        oauth,
+        twitch,
+        access_token: access,
+        ..
+    } = TwitchSide::start("e2e-client").await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");

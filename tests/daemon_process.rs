@@ -7,9 +7,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
-use tiktwitch::standin::twitch::{FakeEvent, FakeTwitch, FakeTwitchConfig};
+use tiktwitch::standin::twitch::FakeEvent;
 
 const SIGNER_KEY: &str = "process-signer-key";
 const CHATS: usize = 6;
@@ -62,16 +62,12 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     .await
     .unwrap();
     ghost.set_lookup(LookupMode::NotFound);
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: "process-client".into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await
-    .unwrap();
-    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
-    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
+    let TwitchSide {
+        oauth,
+        twitch,
+        access_token: access,
+        ..
+    } = TwitchSide::start("process-client").await.unwrap();
     let mut events = twitch.subscribe();
 
     let dir = tempfile::tempdir().unwrap();

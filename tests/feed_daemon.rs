@@ -15,9 +15,8 @@ use tiktwitch::config;
 use tiktwitch::daemon::{self, Plan};
 use tiktwitch::feed::webhook::verify;
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
-use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
-use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
 use tokio_tungstenite::tungstenite::Message;
 
 const SIGNER_KEY: &str = "feed-signer-key";
@@ -91,16 +90,12 @@ async fn pause_resume_status_events_ws_and_webhook_on_the_real_daemon() {
         )));
     }
     fake.push_script(steps);
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: "feed-client".into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await
-    .unwrap();
-    let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
-    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
+    let TwitchSide {
+        oauth,
+        twitch,
+        access_token: access,
+        ..
+    } = TwitchSide::start("feed-client").await.unwrap();
     let (hooked, hook_url) = webhook_receiver().await;
 
     let dir = tempfile::tempdir().unwrap();

@@ -25,11 +25,11 @@ use tiktwitch::auth::StoredToken;
 use tiktwitch::config;
 use tiktwitch::daemon::{self, BridgeEnd, Plan};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
-use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{
     FakeTikTok, FakeTikTokConfig, HandshakeFault, SignerFault, Step, frames,
 };
-use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
+use tiktwitch::standin::twitch::FakeTwitch;
 
 const SIGNER_KEY: &str = "soak-signer-key";
 const CLIENT_ID: &str = "soak-client";
@@ -194,16 +194,12 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
     })
     .await
     .unwrap();
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: CLIENT_ID.into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await
-    .unwrap();
-    let (access, refresh) = oauth.mint(&["chat:read", "chat:edit"]);
-    let twitch = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
+    let TwitchSide {
+        oauth,
+        twitch,
+        access_token: access,
+        refresh_token: refresh,
+    } = TwitchSide::start(CLIENT_ID).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");

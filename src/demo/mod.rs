@@ -14,9 +14,9 @@ use tokio::time::Instant;
 use crate::config;
 use crate::daemon::{self, DaemonError, Plan, RunReport};
 use crate::secret::{MemoryStore, Secret, SecretError, SecretStore};
-use crate::standin::oauth::{FakeOAuth, FakeOAuthConfig};
+use crate::standin::TwitchSide;
 use crate::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};
-use crate::standin::twitch::{FakeEvent, FakeTwitch, FakeTwitchConfig};
+use crate::standin::twitch::FakeEvent;
 
 /// The demo's channel, creator and keys (all stand-ins).
 const CHANNEL: &str = "demo_channel";
@@ -83,13 +83,12 @@ pub async fn run(
             })
             .collect(),
     );
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: CLIENT_ID.into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await?;
-    let (access_token, _refresh) = oauth.mint(&["chat:read", "chat:edit"]);
-    let twitch = FakeTwitch::start(FakeTwitchConfig::default()).await?;
+    let TwitchSide {
+        oauth,
+        twitch,
+        access_token,
+        ..
+    } = TwitchSide::start(CLIENT_ID).await?;
 
     // The config a user would write, pointed at the stand-ins.
     let dir = std::env::temp_dir().join(format!("tiktwitch-demo-{}", std::process::id()));
