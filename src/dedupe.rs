@@ -29,13 +29,13 @@ pub struct RecentIds {
 }
 
 impl RecentIds {
-    /// Remembers at most `capacity` ids (at least 1).
+    /// Remembers at most `capacity` ids (at least 1). Nothing is reserved up front: a
+    /// process with a thousand quiet bridges should not hold a thousand full tables.
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
         Self {
-            seen: HashSet::with_capacity(capacity.min(4096)),
-            order: VecDeque::with_capacity(capacity.min(4096)),
-            capacity,
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
         }
     }
 

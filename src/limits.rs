@@ -12,6 +12,11 @@ pub const MAX_INFLATED_BYTES: usize = 8 * 1024 * 1024;
 /// corrupt length prefix allocating gigabytes.
 pub const MAX_CAPTURE_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
+/// What the push socket reserves for reading (tungstenite's default is 128 KiB per socket,
+/// which a thousand bridges would hold idle). Push frames average ~3.6 KB compressed;
+/// a larger one grows the buffer as needed.
+pub const WS_READ_BUFFER_BYTES: usize = 16 * 1024;
+
 /// TikTok's default heartbeat interval (`heartbeat_duration=10000` in the socket URL).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 
@@ -187,8 +192,10 @@ pub const BRIDGE_RESTART_MIN_DELAY: Duration = Duration::from_secs(30);
 pub const BRIDGE_RESTART_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 
 /// Events a slow event-feed subscriber may fall behind before it misses some (the bridge
-/// never waits for it).
-pub const FEED_CHANNEL_CAPACITY: usize = 1024;
+/// never waits for it). The subscribers are in-process tasks that move each event on to
+/// their own queues at once; the buffer is allocated whole for every bridge, so it is
+/// kept small.
+pub const FEED_CHANNEL_CAPACITY: usize = 256;
 
 // --- feed ---
 

@@ -6,6 +6,9 @@
 //! fails anyway (a value the sample did not have, the fuel limit) is counted and replaced by
 //! the slot's default template.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use super::samples::sample_context;
@@ -23,10 +26,24 @@ const ROLE_FIELDS: &[&str] = &[
     "creator",
 ];
 
-/// Every slot's template, compiled.
-#[derive(Debug)]
+/// Every slot's template, compiled. Pipelines with the same template text share one
+/// compiled set (see [`shared`]).
+#[derive(Debug, Clone)]
 pub struct Templates {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
+}
+
+/// The template texts of every slot, in [`Slot::ALL`] order: what a compiled set is keyed by.
+type TemplateKey = Vec<String>;
+
+/// Compiled sets alive in the process, by their texts. minijinja reserves ~23 KB for each
+/// compiled template and a bridge has two per slot (configured and default): a thousand
+/// bridges on the same templates share one set instead of holding ~400 MB of copies.
+/// Entries are weak, so a set goes when its last pipeline does.
+fn shared() -> &'static Mutex<HashMap<TemplateKey, Weak<Environment<'static>>>> {
+    static SHARED: OnceLock<Mutex<HashMap<TemplateKey, Weak<Environment<'static>>>>> =
+        OnceLock::new();
+    SHARED.get_or_init(Mutex::default)
 }
 
 /// A rendered line.
@@ -83,6 +100,22 @@ impl Templates {
     /// Compiles every slot's template (enabled or not, so turning a route on later cannot
     /// break) and checks it. Every problem is reported with its key path.
     pub fn compile(routes: &RoutesConfig) -> Result<Self, Vec<Problem>> {
+        let key: TemplateKey = Slot::ALL
+            .iter()
+            .map(|&slot| routes.template(slot).to_owned())
+            .collect();
+        // The same texts compiled and checked before: checking is a pure function of them.
+        let mut sets = shared().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(env) = sets.get(&key).and_then(Weak::upgrade) {
+            return Ok(Self { env });
+        }
+        let env = Arc::new(Self::compile_checked(routes)?);
+        sets.retain(|_, set| set.strong_count() > 0);
+        sets.insert(key, Arc::downgrade(&env));
+        Ok(Self { env })
+    }
+
+    fn compile_checked(routes: &RoutesConfig) -> Result<Environment<'static>, Vec<Problem>> {
         let mut env = environment(UndefinedBehavior::Lenient);
         let mut check = environment(UndefinedBehavior::SemiStrict);
         let mut problems = Vec::new();
@@ -125,7 +158,7 @@ impl Templates {
             }
         }
         if problems.is_empty() {
-            Ok(Self { env })
+            Ok(env)
         } else {
             Err(problems)
         }
@@ -257,6 +290,24 @@ mod tests {
             assert!(!r.fell_back, "{slot:?}");
             assert!(r.text.starts_with("[TT]"), "{slot:?}: {}", r.text);
         }
+    }
+
+    #[test]
+    fn the_same_templates_share_one_compiled_set() {
+        let custom = |text: &str| routes_with(|r| r.chat.template = text.into());
+        let a = Templates::compile(&custom("[x] {{ user.nickname }}: {{ text }}")).unwrap();
+        let b = Templates::compile(&custom("[x] {{ user.nickname }}: {{ text }}")).unwrap();
+        let c = Templates::compile(&custom("[y] {{ user.nickname }}: {{ text }}")).unwrap();
+        assert!(Arc::ptr_eq(&a.env, &b.env));
+        assert!(!Arc::ptr_eq(&a.env, &c.env));
+        let rendered = c.render(Slot::Chat, &sample_context(Slot::Chat, "creator"));
+        assert!(rendered.unwrap().text.starts_with("[y]"));
+        // The cache holds no set alive, and a bad text is never cached.
+        let weak = Arc::downgrade(&c.env);
+        drop(c);
+        assert!(weak.upgrade().is_none());
+        assert!(Templates::compile(&custom("{{ nope }}")).is_err());
+        assert!(Templates::compile(&custom("{{ nope }}")).is_err());
     }
 
     #[test]

@@ -1,14 +1,46 @@
-//! The HTTP client every TikTok and signer request goes through.
+//! The HTTP client every TikTok and signer request goes through, and the TLS settings of
+//! the push socket.
+//!
+//! Both are built once per process and shared by every bridge: a reqwest client carries
+//! its own connection pool and a rustls root store (~130 KB of trust anchors), and a
+//! process running a thousand bridges should hold one of each, not two thousand. Our
+//! clients keep no cookie jar (cookies travel explicitly), so sharing leaks nothing
+//! between bridges.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::proxy::ProxyConfig;
 use crate::source::tiktok::error::SourceError;
 
-/// Builds the reqwest client: the proxy (or none: the environment is read by
-/// [`ProxyConfig::resolve`], not by reqwest, so HTTP and the socket agree), a request
-/// timeout, a cookie jar.
+/// What a shared client differs by.
+type ClientKey = (Option<ProxyConfig>, Duration);
+
+/// The process's reqwest client for this proxy and timeout (built on first use, then
+/// shared; see the module comment).
 pub fn build_client(
+    proxy: Option<&ProxyConfig>,
+    timeout: Duration,
+) -> Result<reqwest::Client, SourceError> {
+    static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
+    let key = (proxy.cloned(), timeout);
+    let mut clients = CLIENTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(client) = clients.get(&key) {
+        return Ok(client.clone());
+    }
+    let client = new_client(proxy, timeout)?;
+    clients.insert(key, client.clone());
+    Ok(client)
+}
+
+/// A new reqwest client: the proxy (or none: the environment is read by
+/// [`ProxyConfig::resolve`], not by reqwest, so HTTP and the socket agree) and a request
+/// timeout.
+fn new_client(
     proxy: Option<&ProxyConfig>,
     timeout: Duration,
 ) -> Result<reqwest::Client, SourceError> {
@@ -22,6 +54,25 @@ pub fn build_client(
     builder
         .build()
         .map_err(|e| SourceError::Client(e.to_string()))
+}
+
+/// The TLS settings of every `wss://` push socket (webpki roots, aws-lc-rs), built once.
+/// `None` only if rustls refuses its own safe defaults; tokio-tungstenite then builds its own.
+pub fn websocket_tls() -> Option<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .ok()?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(Arc::new(config))
+        })
+        .clone()
 }
 
 /// Reads a response body, refusing more than `limit` bytes.

@@ -16,7 +16,7 @@ use super::error::ProxyError;
 const MAX_CONNECT_RESPONSE: usize = 8 * 1024;
 
 /// How the proxy is spoken to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProxyScheme {
     /// An HTTP proxy; HTTPS and WebSocket traffic goes through `CONNECT`.
     Http,
@@ -27,7 +27,7 @@ pub enum ProxyScheme {
 }
 
 /// A parsed proxy URL.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ProxyConfig {
     url: String,
     /// How to speak to it.

@@ -23,7 +23,7 @@ use super::error::SessionError;
 use super::proxy::{ProxyConfig, dial};
 use super::stats::{SourceStats, bump};
 use super::wire;
-use crate::limits::{MAX_CAPTURE_RECORD_BYTES, SILENT_HEARTBEATS};
+use crate::limits::{MAX_CAPTURE_RECORD_BYTES, SILENT_HEARTBEATS, WS_READ_BUFFER_BYTES};
 
 /// The socket type.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -74,13 +74,15 @@ pub async fn connect(h: Handshake<'_>) -> Result<WsStream, SessionError> {
         headers.insert("Cookie", header(&cookie)?);
     }
     let config = WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .max_message_size(Some(MAX_CAPTURE_RECORD_BYTES))
         .max_frame_size(Some(MAX_CAPTURE_RECORD_BYTES));
     let handshake = async {
         let tcp = dial(h.proxy, &host, port)
             .await
             .map_err(|e| SessionError::Handshake(format!("connecting to {host}:{port}: {e}")))?;
-        tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), None)
+        let tls = super::http::websocket_tls().map(tokio_tungstenite::Connector::Rustls);
+        tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), tls)
             .await
             .map_err(handshake_error)
     };
