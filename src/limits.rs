@@ -192,10 +192,8 @@ pub const BRIDGE_RESTART_MIN_DELAY: Duration = Duration::from_secs(30);
 pub const BRIDGE_RESTART_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 
 /// Events a slow event-feed subscriber may fall behind before it misses some (the bridge
-/// never waits for it). The subscribers are in-process tasks that move each event on to
-/// their own queues at once; the buffer is allocated whole for every bridge, so it is
-/// kept small.
-pub const FEED_CHANNEL_CAPACITY: usize = 256;
+/// never waits for it). The buffer is allocated whole, on the first subscription.
+pub const FEED_CHANNEL_CAPACITY: usize = 1024;
 
 // --- feed ---
 

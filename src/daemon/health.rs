@@ -2,7 +2,7 @@
 //! counters, shared between the bridge tasks and the HTTP listener.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -85,10 +85,9 @@ pub struct BridgeHealth {
     /// Its counters.
     pub counters: BridgeCounters,
     /// Every event the bridge receives from TikTok (before filtering), for the event
-    /// feed, webhooks and the REST ring. A receiver that falls more than
-    /// [`FEED_CHANNEL_CAPACITY`] events behind misses events (it sees `Lagged`) instead of
-    /// slowing the bridge.
-    pub feed: broadcast::Sender<Arc<Event>>,
+    /// feed, webhooks and the REST ring: see [`BridgeHealth::subscribe`]. Made on the first
+    /// subscription (its buffer is allocated whole, and most processes run no feed).
+    feed: Arc<OnceLock<broadcast::Sender<Arc<Event>>>>,
     /// While set, the bridge's lines are not sent to Twitch (counted in
     /// [`BridgeCounters::paused_lines`]); events still reach the feed.
     paused: Arc<AtomicBool>,
@@ -110,7 +109,7 @@ impl BridgeHealth {
                 pipeline,
                 paused_lines: Arc::default(),
             },
-            feed: broadcast::channel(FEED_CHANNEL_CAPACITY).0,
+            feed: Arc::default(),
             paused: Arc::default(),
         }
     }
@@ -125,10 +124,21 @@ impl BridgeHealth {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Every event the bridge receives from now on. A receiver that falls more than
+    /// [`FEED_CHANNEL_CAPACITY`] events behind misses events (it sees `Lagged`) instead of
+    /// slowing the bridge.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.feed
+            .get_or_init(|| broadcast::channel(FEED_CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
     /// Offers an event to the feed's subscribers (if any).
     pub fn publish(&self, event: &Event) {
-        if self.feed.receiver_count() > 0 {
-            let _ = self.feed.send(Arc::new(event.clone()));
+        if let Some(feed) = self.feed.get()
+            && feed.receiver_count() > 0
+        {
+            let _ = feed.send(Arc::new(event.clone()));
         }
     }
 

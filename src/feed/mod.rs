@@ -288,7 +288,7 @@ impl Hub {
                 .collect();
             let tap = Tap {
                 bridge: bridge.clone(),
-                rx: bridge.health.feed.subscribe(),
+                rx: bridge.health.subscribe(),
                 seq: seq.clone(),
                 targets,
                 hub: inner.clone(),

@@ -85,7 +85,7 @@ async fn upgrade(
         );
     }
     // Subscribed now, so every event after the handshake reaches the client.
-    let rx = feed.health.feed.subscribe();
+    let rx = feed.health.subscribe();
     let name = feed.name.clone();
     // Clients have nothing to say beyond pings and close: keep what they may send small.
     ws.max_message_size(CLIENT_MESSAGE_MAX)
