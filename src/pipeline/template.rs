@@ -6,7 +6,11 @@
 //! fails anyway (a value the sample did not have, the fuel limit) is counted and replaced by
 //! the slot's default template.
 
+use std::sync::Arc;
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use super::money::CoinPrices;
 
 use super::samples::sample_context;
 use crate::config::names::nearest;
@@ -69,22 +73,36 @@ fn thousands(value: Value) -> String {
     }
 }
 
-fn environment(undefined: UndefinedBehavior) -> Environment<'static> {
+fn environment(undefined: UndefinedBehavior, prices: &Arc<CoinPrices>) -> Environment<'static> {
     let mut env = Environment::new();
     // Chat is plain text: nothing is escaped, and TikTok text is only ever a value.
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_undefined_behavior(undefined);
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.add_filter("thousands", thousands);
+    let prices = Arc::clone(prices);
+    env.add_filter("money", move |value: Value, currency: Option<String>| {
+        prices.filter(&value, currency.as_deref())
+    });
     env
 }
 
 impl Templates {
     /// Compiles every slot's template (enabled or not, so turning a route on later cannot
-    /// break) and checks it. Every problem is reported with its key path.
+    /// break) and checks it, with the built-in coin prices. Every problem is reported with
+    /// its key path.
     pub fn compile(routes: &RoutesConfig) -> Result<Self, Vec<Problem>> {
-        let mut env = environment(UndefinedBehavior::Lenient);
-        let mut check = environment(UndefinedBehavior::SemiStrict);
+        Self::compile_priced(routes, CoinPrices::default())
+    }
+
+    /// [`Templates::compile`] with the coin prices of the `money` filter. A template that
+    /// asks for a currency without a price fails its sample render here, so the mistake
+    /// is a config error; one hidden in a branch the sample does not take falls back to
+    /// the default template at runtime (counted).
+    pub fn compile_priced(routes: &RoutesConfig, prices: CoinPrices) -> Result<Self, Vec<Problem>> {
+        let prices = Arc::new(prices);
+        let mut env = environment(UndefinedBehavior::Lenient, &prices);
+        let mut check = environment(UndefinedBehavior::SemiStrict, &prices);
         let mut problems = Vec::new();
         for slot in Slot::ALL {
             let source = routes.template(slot).to_owned();
