@@ -38,6 +38,7 @@ tiktok_username = "{user}"
 [bridge.tiktok]
 web_base_url = "{base}"
 signer_base_url = "{base}"
+webcast_base_url = "{base}"
 "#
         ));
     }

@@ -408,3 +408,47 @@ mod tests {
         assert_eq!(one_line("keeps   inner  spaces"), "keeps   inner  spaces");
     }
 }
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+    use crate::config::pricing::PricingConfig;
+
+    #[test]
+    fn the_money_filter_renders_and_unpriced_currencies_are_load_errors() {
+        let mut pricing = PricingConfig::default();
+        pricing.coin_prices.insert("EUR".into(), 0.01);
+        let mut routes = RoutesConfig::default();
+        routes.gift.template = "{{ gift.name }} x{{ count }} = {{ total_diamonds | money }} / {{ total_diamonds | money(\"EUR\") }}".into();
+        let t = Templates::compile_priced(&routes, pricing.prices()).unwrap();
+        let r = t
+            .render(Slot::Gift, &sample_context(Slot::Gift, "c"))
+            .unwrap();
+        // The sample: 12 Roses of 1 coin.
+        assert_eq!(r.text, "Rose x12 = $0.16 / €0.12");
+
+        routes.gift.template = "{{ total_diamonds | money(\"CHF\") }}".into();
+        let problems = Templates::compile_priced(&routes, pricing.prices()).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "routes.gift.template");
+        assert!(
+            problems[0].message.contains("no coin price for currency \"CHF\""),
+            "{problems:?}"
+        );
+
+        // Hidden in a branch the sample does not take: the line falls back, never breaks.
+        routes.gift.template =
+            "{% if count > 1000 %}{{ total_diamonds | money(\"CHF\") }}{% else %}ok{% endif %}"
+                .into();
+        let t = Templates::compile_priced(&routes, pricing.prices()).unwrap();
+        let big = Value::from_pairs([
+            ("user", Value::from_pairs([("name", "x")])),
+            ("gift", Value::from_pairs([("name", "Rose")])),
+            ("count", Value::from(5000)),
+            ("total_diamonds", Value::from(5000)),
+        ]);
+        let r = t.render(Slot::Gift, &big).unwrap();
+        assert!(r.fell_back, "{r:?}");
+        assert!(r.text.contains("5000× Rose"), "{r:?}");
+    }
+}

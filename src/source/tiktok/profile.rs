@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(p.nickname.chars().count(), PROFILE_TEXT_MAX_CHARS);
         assert_eq!(p.avatar_url, None, "only http(s) avatars");
         assert_eq!((p.user_id, p.followers, p.following), (None, None, None));
-        assert_eq!((p.room_title, p.viewers, p.room_id), (None, None, None));
+        assert_eq!((p.room_title.as_deref(), p.viewers, p.room_id), (None, None, None));
         assert_eq!((p.live, p.status), (false, "offline"));
         let json = serde_json::to_value(&p).unwrap();
         for absent in ["user_id", "avatar_url", "followers", "room_title", "room_id"] {
