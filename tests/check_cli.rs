@@ -180,6 +180,18 @@ async fn online_check_validates_the_token_and_resolves_every_room() {
         shown.contains("bridge `b`: TikTok @bob: not live now"),
         "{shown}"
     );
+    // The creator's profile, from the same lookup.
+    assert!(
+        shown.contains(&format!(
+            "    profile: Fake Creator (@alice), 12,345 followers, 67 following, title \"fake live\", avatar {}/avatar/alice.webp",
+            alice.base_url()
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("    profile: Fake Creator (@bob), 12,345 followers"),
+        "{shown}"
+    );
     assert!(oauth.count("validate") >= 1);
     assert!(
         !shown.contains(&access) && !shown.contains(&refresh),
