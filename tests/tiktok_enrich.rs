@@ -17,7 +17,9 @@ use tiktwitch::event::{Event, EventKind, Gift};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
 use tiktwitch::standin::TwitchSide;
-use tiktwitch::standin::tiktok::frames::{GiftSpec, chat_message, control_message, gift_message, single};
+use tiktwitch::standin::tiktok::frames::{
+    GiftSpec, chat_message, control_message, gift_message, single,
+};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, GiftListMode, Step};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -53,7 +55,9 @@ fn gifts(items: &[SourceItem]) -> Vec<(Gift, bool)> {
 
 #[tokio::test(start_paused = true)]
 async fn bare_gift_messages_get_the_catalogue_name_value_image_and_streak_rule() {
-    let fake = FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap();
+    let fake = FakeTikTok::start(FakeTikTokConfig::default())
+        .await
+        .unwrap();
     let room = fake.room_id();
     fake.push_script(vec![
         Step::Pause(SECOND),
@@ -144,7 +148,10 @@ async fn bare_gift_messages_get_the_catalogue_name_value_image_and_streak_rule()
         .expect("a profile after the lookup");
     assert_eq!(profile.unique_id, "fakecreator");
     assert_eq!(profile.nickname, "Fake Creator");
-    assert_eq!((profile.followers, profile.following), (Some(12_345), Some(67)));
+    assert_eq!(
+        (profile.followers, profile.following),
+        (Some(12_345), Some(67))
+    );
     assert_eq!((profile.live, profile.viewers), (true, Some(1234)));
     assert_eq!(profile.room_title.as_deref(), Some("fake live"));
 }
@@ -157,7 +164,9 @@ async fn a_failing_catalogue_never_stops_the_live_and_is_counted() {
         GiftListMode::Oversized,
         GiftListMode::Stall,
     ] {
-        let fake = FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap();
+        let fake = FakeTikTok::start(FakeTikTokConfig::default())
+            .await
+            .unwrap();
         fake.set_gift_list(mode);
         let room = fake.room_id();
         fake.push_script(vec![
@@ -196,7 +205,9 @@ async fn a_failing_catalogue_never_stops_the_live_and_is_counted() {
 
 #[tokio::test(start_paused = true)]
 async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
-    let fake = FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap();
+    let fake = FakeTikTok::start(FakeTikTokConfig::default())
+        .await
+        .unwrap();
     let room = fake.room_id();
     // The first connection drops; the source reconnects to the same room.
     fake.push_script(vec![Step::Pause(SECOND), Step::Close]);
@@ -212,7 +223,9 @@ async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
     assert_eq!(fake.report().gift_list_calls, 1, "once per room");
     assert_eq!(gifts(&items)[0].0.name, "Finger Heart");
 
-    let fake = FakeTikTok::start(FakeTikTokConfig::default()).await.unwrap();
+    let fake = FakeTikTok::start(FakeTikTokConfig::default())
+        .await
+        .unwrap();
     let room = fake.room_id();
     fake.push_script(vec![
         gift_frame(41, room, bare(5487, 1, true, 5)),

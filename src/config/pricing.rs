@@ -65,12 +65,19 @@ pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
         }
         if !(price.is_finite() && *price > 0.0) {
             problems.push(
-                Problem::new(&path, format!("the price of a coin must be above 0, not {price}"))
-                    .with_hint("e.g. USD = 0.0133 (one coin costs about 1.3 US cents)"),
+                Problem::new(
+                    &path,
+                    format!("the price of a coin must be above 0, not {price}"),
+                )
+                .with_hint("e.g. USD = 0.0133 (one coin costs about 1.3 US cents)"),
             );
         }
     }
-    if !pricing.prices().codes().contains(&pricing.currency.as_str()) {
+    if !pricing
+        .prices()
+        .codes()
+        .contains(&pricing.currency.as_str())
+    {
         problems.push(
             Problem::new(
                 "pricing.currency",

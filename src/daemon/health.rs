@@ -12,8 +12,8 @@ use crate::event::Event;
 use crate::limits::FEED_CHANNEL_CAPACITY;
 
 use crate::pipeline::PipelineStats;
-use crate::source::tiktok::{Profile, SourceStats};
 use crate::source::tiktok::error::utc;
+use crate::source::tiktok::{Profile, SourceStats};
 
 /// One bridge's state, as the HTTP listener shows it.
 #[derive(Debug, Clone, Default, Serialize)]

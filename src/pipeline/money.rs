@@ -57,7 +57,8 @@ pub const CURRENCIES: &[(&str, &str, usize)] = &[
 /// retail (70 coins for $0.99 is 1.41 ¢; 100 for $1.29 is 1.29 ¢; packs, stores and regions
 /// differ), so 0.0133 is a round middle. EUR and GBP are that figure converted at 2025
 /// rates (×0.92, ×0.79), not TikTok's own price lists. Override them in `[pricing]`.
-pub const DEFAULT_COIN_PRICES: &[(&str, f64)] = &[("USD", 0.0133), ("EUR", 0.0123), ("GBP", 0.0105)];
+pub const DEFAULT_COIN_PRICES: &[(&str, f64)] =
+    &[("USD", 0.0133), ("EUR", 0.0123), ("GBP", 0.0105)];
 
 /// The currency `money` uses without an argument, unless `[pricing] currency` says otherwise.
 pub const DEFAULT_CURRENCY: &str = "USD";
@@ -169,9 +170,21 @@ mod tests {
         assert_eq!(p.format(100.0, "USD").as_deref(), Some("$1.33"));
         assert_eq!(p.format(100_000.0, "USD").as_deref(), Some("$1,330.00"));
         assert_eq!(p.format(0.0, "USD").as_deref(), Some("$0.00"));
-        assert_eq!(p.format(150.0, "EUR").as_deref(), Some("€1.50"), "overridden");
-        assert_eq!(p.format(1234.0, "JPY").as_deref(), Some("¥2,468"), "no decimals");
-        assert_eq!(p.format(100.0, "GBP").as_deref(), Some("£1.05"), "a bad override is ignored");
+        assert_eq!(
+            p.format(150.0, "EUR").as_deref(),
+            Some("€1.50"),
+            "overridden"
+        );
+        assert_eq!(
+            p.format(1234.0, "JPY").as_deref(),
+            Some("¥2,468"),
+            "no decimals"
+        );
+        assert_eq!(
+            p.format(100.0, "GBP").as_deref(),
+            Some("£1.05"),
+            "a bad override is ignored"
+        );
         assert_eq!(p.format(1.0, "XXX"), None, "unknown codes are never priced");
         assert_eq!(p.format(1.0, "CHF"), None, "known but not priced");
         assert_eq!(p.codes(), ["EUR", "GBP", "JPY", "USD"]);
@@ -184,7 +197,10 @@ mod tests {
         assert_eq!(p.filter(&Value::from(100), Some("eur")).unwrap(), "€1.23");
         assert_eq!(p.filter(&Value::from(2.5), Some("USD")).unwrap(), "$0.03");
         let e = p.filter(&Value::from(1), Some("CHF")).unwrap_err();
-        assert!(e.to_string().contains("no coin price for currency \"CHF\""), "{e}");
+        assert!(
+            e.to_string().contains("no coin price for currency \"CHF\""),
+            "{e}"
+        );
         assert!(p.filter(&Value::from("many"), None).is_err());
     }
 }

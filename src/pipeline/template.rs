@@ -432,7 +432,9 @@ mod money_tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].path, "routes.gift.template");
         assert!(
-            problems[0].message.contains("no coin price for currency \"CHF\""),
+            problems[0]
+                .message
+                .contains("no coin price for currency \"CHF\""),
             "{problems:?}"
         );
 

@@ -185,7 +185,9 @@ fn gift_from_json(v: &Value) -> Option<CatalogueGift> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     };
-    let id = u64::try_from(number(v.get("id"))?).ok().filter(|id| *id != 0)?;
+    let id = u64::try_from(number(v.get("id"))?)
+        .ok()
+        .filter(|id| *id != 0)?;
     let name = v
         .get("name")
         .and_then(Value::as_str)
@@ -227,7 +229,10 @@ pub async fn fetch_gift_catalogue(
     let base = webcast_base.trim_end_matches('/');
     let response = http
         .get(format!("{base}/webcast/gift/list/"))
-        .query(&[("aid", "1988".to_string()), ("room_id", room_id.to_string())])
+        .query(&[
+            ("aid", "1988".to_string()),
+            ("room_id", room_id.to_string()),
+        ])
         .header("User-Agent", preset.user_agent)
         .header("Accept", "application/json, text/plain, */*")
         .header("Referer", "https://www.tiktok.com/")
@@ -274,9 +279,15 @@ mod tests {
         );
         assert_eq!(rose.image.as_deref(), Some("https://cdn/rose.webp"));
         let lion = c.get(6369).unwrap();
-        assert_eq!((lion.name.as_str(), lion.diamonds, lion.image.as_deref()), ("Lion", 29_999, None));
+        assert_eq!(
+            (lion.name.as_str(), lion.diamonds, lion.image.as_deref()),
+            ("Lion", 29_999, None)
+        );
         let odd = c.get(7).unwrap();
-        assert_eq!((odd.name.as_str(), odd.diamonds, odd.image.as_deref()), ("", 0, None));
+        assert_eq!(
+            (odd.name.as_str(), odd.diamonds, odd.image.as_deref()),
+            ("", 0, None)
+        );
     }
 
     #[test]
@@ -348,7 +359,10 @@ mod tests {
             )
         };
         let mut tick = bare(5655, false);
-        assert!(parts(&tick).1, "without details the decoder calls it complete");
+        assert!(
+            parts(&tick).1,
+            "without details the decoder calls it complete"
+        );
         assert!(c.enrich(&mut tick));
         let (gift, complete) = parts(&tick);
         assert_eq!((gift.name.as_str(), gift.diamonds), ("Rose", 1));
@@ -360,7 +374,18 @@ mod tests {
         // A non-streakable gift stays complete.
         let mut lion = bare(6369, false);
         c.enrich(&mut lion);
-        assert_eq!(parts(&lion), (Gift { id: 6369, name: "Lion".into(), diamonds: 29_999, ..Gift::default() }, true));
+        assert_eq!(
+            parts(&lion),
+            (
+                Gift {
+                    id: 6369,
+                    name: "Lion".into(),
+                    diamonds: 29_999,
+                    ..Gift::default()
+                },
+                true
+            )
+        );
         // What the message said wins.
         let said = Gift {
             id: 5655,

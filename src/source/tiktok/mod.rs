@@ -29,9 +29,9 @@ pub mod status;
 pub mod wire;
 
 pub use client::{TikTokSource, run};
+pub use error::{LookupError, SessionError, SignerError, SourceError};
 pub use gifts::{CatalogueGift, GiftCatalogue};
 pub use profile::Profile;
-pub use error::{LookupError, SessionError, SignerError, SourceError};
 pub use settings::TikTokSettings;
 pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
 pub use stats::{SourceStats, SourceStatsSnapshot};

@@ -89,9 +89,7 @@ impl Profile {
                 .and_then(Value::as_str)
                 .and_then(web_url),
             followers: stats.and_then(|s| s.get("followerCount")).and_then(number),
-            following: stats
-                .and_then(|s| s.get("followingCount"))
-                .and_then(number),
+            following: stats.and_then(|s| s.get("followingCount")).and_then(number),
             live: status == 2 && room_id != 0,
             status: status_name(status),
             room_id: (room_id != 0).then_some(room_id),
@@ -188,7 +186,10 @@ mod tests {
         let info = parse_api_response(body, "maya_fami").unwrap();
         let p = &info.profile;
         assert_eq!(p.user_id, Some(6_000_000_000_000_000_001));
-        assert_eq!((p.unique_id.as_str(), p.nickname.as_str()), ("maya_fami", "Maya"));
+        assert_eq!(
+            (p.unique_id.as_str(), p.nickname.as_str()),
+            ("maya_fami", "Maya")
+        );
         assert_eq!(
             p.avatar_url.as_deref(),
             Some("https://p16.tiktokcdn.com/a.webp?x-expires=1")
@@ -223,10 +224,19 @@ mod tests {
         assert_eq!(p.nickname.chars().count(), PROFILE_TEXT_MAX_CHARS);
         assert_eq!(p.avatar_url, None, "only http(s) avatars");
         assert_eq!((p.user_id, p.followers, p.following), (None, None, None));
-        assert_eq!((p.room_title.as_deref(), p.viewers, p.room_id), (None, None, None));
+        assert_eq!(
+            (p.room_title.as_deref(), p.viewers, p.room_id),
+            (None, None, None)
+        );
         assert_eq!((p.live, p.status), (false, "offline"));
         let json = serde_json::to_value(&p).unwrap();
-        for absent in ["user_id", "avatar_url", "followers", "room_title", "room_id"] {
+        for absent in [
+            "user_id",
+            "avatar_url",
+            "followers",
+            "room_title",
+            "room_id",
+        ] {
             assert!(json.get(absent).is_none(), "{absent}: {json}");
         }
         // A bare user object still makes a profile.

@@ -294,7 +294,10 @@ async fn gift_list(
             shared.shutdown.cancelled().await;
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
-        GiftListMode::Garbage => ([(header::CONTENT_TYPE, "application/json")], "{\"data\":{\"gifts\":[{\"id\":1,")
+        GiftListMode::Garbage => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\":{\"gifts\":[{\"id\":1,",
+        )
             .into_response(),
         GiftListMode::Oversized => {
             let mut json = gift_list_json(&shared);
