@@ -84,6 +84,9 @@ pub struct Gift {
     pub diamonds: u32,
     /// True when TikTok sends this gift as a streak (gift type 1).
     pub streakable: bool,
+    /// The gift's image URL, from the room's gift catalogue (omitted when unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// A stream lifecycle change.
@@ -537,6 +540,7 @@ mod tests {
                     name: "Rose".into(),
                     diamonds: 1,
                     streakable: true,
+                    image: None,
                 },
                 count: 7,
                 streak_end: true,
@@ -555,6 +559,7 @@ mod tests {
         assert_eq!(json["streak_id"], "1739382910000");
         assert!(json.get("msg_id").is_none(), "absent msg_id is omitted");
         assert!(json.get("to_user").is_none());
+        assert!(json["gift"].get("image").is_none(), "no image: omitted");
     }
 
     #[test]

@@ -220,3 +220,22 @@ pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 /// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
 /// replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+// --- enrichment from TikTok ---
+
+/// Characters kept of a profile's text fields (nickname, room title) from TikTok.
+pub const PROFILE_TEXT_MAX_CHARS: usize = 200;
+
+/// Longest avatar / gift image URL kept (TikTok's signed CDN links run ~300 characters).
+pub const PROFILE_URL_MAX_CHARS: usize = 2048;
+
+/// Largest `webcast/gift/list` body read (the real one is about 2.6 MB); past it the
+/// catalogue fetch fails and the bridge goes on without it.
+pub const MAX_GIFT_LIST_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Gifts kept of one catalogue at most (the real list has a few hundred); the rest are
+/// ignored.
+pub const MAX_CATALOGUE_GIFTS: usize = 4096;
+
+/// Characters kept of a catalogue gift's name.
+pub const GIFT_NAME_MAX_CHARS: usize = 100;

@@ -38,6 +38,7 @@ tiktok_username = "{user}"
 [bridge.tiktok]
 web_base_url = "{base}"
 signer_base_url = "{base}"
+webcast_base_url = "{base}"
 "#
         ));
     }
@@ -177,6 +178,18 @@ async fn online_check_validates_the_token_and_resolves_every_room() {
     );
     assert!(
         shown.contains("bridge `b`: TikTok @bob: not live now"),
+        "{shown}"
+    );
+    // The creator's profile, from the same lookup.
+    assert!(
+        shown.contains(&format!(
+            "    profile: Fake Creator (@alice), 12,345 followers, 67 following, title \"fake live\", avatar {}/avatar/alice.webp",
+            alice.base_url()
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("    profile: Fake Creator (@bob), 12,345 followers"),
         "{shown}"
     );
     assert!(oauth.count("validate") >= 1);

@@ -302,6 +302,7 @@ state_dir = "{state}"
 username = "@dora"
 web_base_url = "{base}"
 signer_base_url = "{base}"
+webcast_base_url = "{base}"
 signer_api_key = "dora-signer"
 wait_for_live = false
 "#,

@@ -86,6 +86,7 @@ twitch_channels = ["{channel}"]
 [bridge.tiktok]
 web_base_url = "{base}"
 signer_base_url = "{base}"
+webcast_base_url = "{base}"
 "#,
             user = fake.username(),
             base = fake.base_url(),

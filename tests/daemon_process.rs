@@ -97,6 +97,7 @@ twitch_channels = ["carol_tv"]
 [bridge.tiktok]
 web_base_url = "{tiktok}"
 signer_base_url = "{tiktok}"
+webcast_base_url = "{tiktok}"
 
 [[bridge]]
 name = "dave"
@@ -105,6 +106,7 @@ twitch_channels = ["dave_tv"]
 [bridge.tiktok]
 web_base_url = "{dave}"
 signer_base_url = "{dave}"
+webcast_base_url = "{dave}"
 
 [[bridge]]
 name = "ghost"
@@ -113,6 +115,7 @@ twitch_channels = ["ghost_tv"]
 [bridge.tiktok]
 web_base_url = "{ghost}"
 signer_base_url = "{ghost}"
+webcast_base_url = "{ghost}"
 "#,
             dave = dave.base_url(),
             ghost = ghost.base_url(),

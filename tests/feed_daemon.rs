@@ -138,6 +138,7 @@ twitch_channels = ["chan_a"]
 [bridge.tiktok]
 web_base_url = "{base}"
 signer_base_url = "{base}"
+webcast_base_url = "{base}"
 "#,
             twitch = twitch.addr(),
             oauth = oauth.base_url(),

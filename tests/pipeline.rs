@@ -51,6 +51,7 @@ fn rose(msg_id: u64, streak: u64, count: u32, end: bool) -> Event {
                 name: "Rose".into(),
                 diamonds: 1,
                 streakable: true,
+                image: None,
             },
             count,
             streak_end: end,
@@ -461,7 +462,8 @@ mod accounting {
                         id: 1,
                         name: "Rose".into(),
                         diamonds: 1,
-                        streakable
+                        streakable,
+                        image: None,
                     },
                     count,
                     streak_end: end,

@@ -11,7 +11,7 @@ use tiktwitch::cli::record::record;
 use tiktwitch::cli::tail::tail;
 use tiktwitch::source::tiktok::capture::FrameReader;
 use tiktwitch::source::tiktok::decode::decode_frame;
-use tiktwitch::source::tiktok::{SignerBudget, TikTokSource};
+use tiktwitch::source::tiktok::{SignerBudget, TikTokSettings, TikTokSource};
 use tiktwitch::standin::tiktok::frames::{control_message, single};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};
 use tokio_util::sync::CancellationToken;
@@ -66,7 +66,12 @@ async fn tail_json_prints_the_corpus_events_in_order() {
     let (Some((fake, frames)), Some(mut want_ids)) = (corpus_show().await, expected_ids()) else {
         return;
     };
-    let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
+    // Without the gift catalogue, which adds image URLs `decode` (offline) cannot know.
+    let settings = TikTokSettings {
+        gift_catalogue: false,
+        ..settings(&fake)
+    };
+    let source = TikTokSource::with_euler(settings, SignerBudget::new(0)).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let _ticker = fine_clock();
     tail(

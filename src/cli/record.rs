@@ -60,7 +60,7 @@ pub async fn record(
             },
             item = items.recv(), if items_open => match item {
                 Some(SourceItem::Status(s)) => writeln!(status, "-- {s}")?,
-                Some(SourceItem::Event(_)) => {}
+                Some(SourceItem::Event(_) | SourceItem::Profile(_)) => {}
                 None => items_open = false,
             },
             done = &mut run, if result.is_none() => result = Some(done),

@@ -72,6 +72,8 @@ fn print_item(
             writeln!(out)
         }
         SourceItem::Event(event) => writeln!(out, "{}", describe(event)),
+        // The profile is for `check --online` and `/api/status`, not the event stream.
+        SourceItem::Profile(_) => Ok(()),
     }
 }
 

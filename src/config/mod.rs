@@ -17,6 +17,7 @@
 //! - [`validate`]: required values, names, URLs, zero thresholds.
 //! - [`slot`]: template slots, their defaults and variables.
 //! - [`feed`](mod@feed): `[feed]`, `[api]`, `[[webhook]]` (event feed, REST API, webhooks).
+//! - [`pricing`]: `[pricing]` (what a TikTok coin costs, for the `money` template filter).
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
@@ -26,6 +27,7 @@
 pub mod feed;
 pub mod load;
 pub mod names;
+pub mod pricing;
 pub mod routes;
 pub mod schema;
 pub mod slot;
@@ -234,6 +236,7 @@ fn resolve_bridges(
         coalesce: config.coalesce.clone(),
         relay_history: config.tiktok.relay_history,
         streamer: String::new(),
+        pricing: config.pricing.clone(),
     };
     if let Err(errors) = Pipeline::new(&global_pipeline) {
         problems.extend(errors.problems);
@@ -279,6 +282,7 @@ fn resolve_bridges(
             coalesce: coalesce.unwrap_or_default(),
             relay_history: config.tiktok.relay_history,
             streamer: names::normalize_tiktok_username(username).unwrap_or_default(),
+            pricing: config.pricing.clone(),
         };
         if let Err(errors) = Pipeline::new(&pipeline) {
             let own = errors.problems.into_iter().filter(|p| {

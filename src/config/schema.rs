@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::feed::{ApiConfig, FeedConfig, WebhookConfig};
+pub use super::pricing::PricingConfig;
 use super::routes::{CoalesceConfig, FiltersConfig, RoutesConfig};
 
 /// The whole config file.
@@ -48,6 +49,8 @@ pub struct Config {
     pub filters: FiltersConfig,
     /// Gift streaks, like/join summaries, viewer counts and chat floods.
     pub coalesce: CoalesceConfig,
+    /// What one TikTok coin costs, for the `money` template filter.
+    pub pricing: PricingConfig,
 }
 
 /// The secret stores.
@@ -84,8 +87,12 @@ pub struct TiktokConfig {
     pub username: String,
     /// TikTok's web origin (room lookup).
     pub web_base_url: String,
-    /// TikTok's WebCast API origin (fetch, socket URL).
+    /// TikTok's WebCast API origin (the gift catalogue).
     pub webcast_base_url: String,
+    /// Fetch the room's gift catalogue (once per live, ~2.6 MB) so gifts show their name,
+    /// diamond value and image even when a gift message leaves them out. Optional: when
+    /// the fetch fails the bridge goes on with what the messages say.
+    pub gift_catalogue: bool,
     /// The signing service origin.
     pub signer_base_url: String,
     /// Name of the secret holding the signer API key (not the key itself).
@@ -112,6 +119,7 @@ impl fmt::Debug for TiktokConfig {
             .field("username", &self.username)
             .field("web_base_url", &self.web_base_url)
             .field("webcast_base_url", &self.webcast_base_url)
+            .field("gift_catalogue", &self.gift_catalogue)
             .field("signer_base_url", &self.signer_base_url)
             .field("signer_api_key", &self.signer_api_key)
             .field("session_id", &self.session_id)
@@ -147,6 +155,7 @@ impl Default for TiktokConfig {
             username: String::new(),
             web_base_url: "https://www.tiktok.com".into(),
             webcast_base_url: "https://webcast.tiktok.com".into(),
+            gift_catalogue: true,
             signer_base_url: "https://api.eulerstream.com".into(),
             signer_api_key: "tiktok-signer-api-key".into(),
             session_id: None,

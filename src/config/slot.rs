@@ -153,7 +153,7 @@ impl Slot {
     /// attributes of object variables.
     pub fn variables(self) -> &'static [(&'static str, &'static [&'static str])] {
         const USER: &[&str] = &["id", "username", "nickname", "name", "roles"];
-        const GIFT: &[&str] = &["id", "name", "diamonds", "streakable"];
+        const GIFT: &[&str] = &["id", "name", "diamonds", "streakable", "image"];
         match self {
             Self::Chat => &[("user", USER), ("text", &[]), ("language", &[])],
             Self::ChatFlood => &[("text", &[]), ("count", &[]), ("window_secs", &[])],

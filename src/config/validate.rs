@@ -38,6 +38,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &bridge_names,
         &mut problems,
     );
+    super::pricing::validate(&config.pricing, &mut problems);
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         problems.push(
             Problem::new("log.filter", format!("not a log filter: {e}"))

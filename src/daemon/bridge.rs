@@ -155,6 +155,7 @@ async fn feed(
                     }
                 }
                 SourceItem::Status(status) => report_status(plan, health, sink, &status),
+                SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
             }
         }
         match source_task.await {

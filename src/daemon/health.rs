@@ -12,8 +12,8 @@ use crate::event::Event;
 use crate::limits::FEED_CHANNEL_CAPACITY;
 
 use crate::pipeline::PipelineStats;
-use crate::source::tiktok::SourceStats;
 use crate::source::tiktok::error::utc;
+use crate::source::tiktok::{Profile, SourceStats};
 
 /// One bridge's state, as the HTTP listener shows it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -38,6 +38,9 @@ pub struct BridgeState {
     pub restarts: u64,
     /// Twitch channels it posts to.
     pub channels: Vec<String>,
+    /// The creator's profile from the latest successful room lookup (absent until one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
 }
 
 /// The counters of one bridge, readable from any task.

@@ -106,7 +106,7 @@ pub fn render(
 ) -> String {
     let mut e = Exposition::default();
     type SourceField = (&'static str, &'static str, fn(&SourceStatsSnapshot) -> u64);
-    let source_fields: [SourceField; 12] = [
+    let source_fields: [SourceField; 15] = [
         (
             "tiktwitch_tiktok_frames_total",
             "WebSocket frames received from TikTok.",
@@ -164,6 +164,21 @@ pub fn render(
             "tiktwitch_signer_failures_total",
             "Other signer failures.",
             |s| s.signer_failures,
+        ),
+        (
+            "tiktwitch_tiktok_gift_catalogues_total",
+            "Gift catalogues fetched (once per room).",
+            |s| s.gift_catalogues,
+        ),
+        (
+            "tiktwitch_tiktok_gift_catalogue_failures_total",
+            "Gift catalogue fetches that failed (the live went on without one).",
+            |s| s.gift_catalogue_failures,
+        ),
+        (
+            "tiktwitch_tiktok_gifts_enriched_total",
+            "Gift events completed from the gift catalogue.",
+            |s| s.gifts_enriched,
         ),
     ];
     for (name, help, get) in source_fields {
@@ -350,6 +365,9 @@ pub fn sum_sources(
             signer_calls: a.signer_calls + b.signer_calls,
             signer_rate_limited: a.signer_rate_limited + b.signer_rate_limited,
             signer_failures: a.signer_failures + b.signer_failures,
+            gift_catalogues: a.gift_catalogues + b.gift_catalogues,
+            gift_catalogue_failures: a.gift_catalogue_failures + b.gift_catalogue_failures,
+            gifts_enriched: a.gifts_enriched + b.gifts_enriched,
         })
 }
 

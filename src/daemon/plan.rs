@@ -275,6 +275,7 @@ pub fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
         username: t.username.clone(),
         web_base_url: t.web_base_url.clone(),
         webcast_base_url: t.webcast_base_url.clone(),
+        gift_catalogue: t.gift_catalogue,
         signer_base_url: t.signer_base_url.clone(),
         proxy: t.proxy.clone(),
         wait_for_live: t.wait_for_live,

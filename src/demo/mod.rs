@@ -184,6 +184,7 @@ secret_store = "env"
 username = "@{CREATOR}"
 web_base_url = "{tiktok}"
 signer_base_url = "{tiktok}"
+webcast_base_url = "{tiktok}"
 signer_api_key = "signer-api-key"
 wait_for_live = false
 

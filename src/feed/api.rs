@@ -1,7 +1,13 @@
 //! The REST API (on the `[http]` listener, next to `/healthz`):
 //!
-//! - `GET /api/status`: Twitch's state, each bridge (state, paused, counters, ring), the
-//!   feed's and each webhook's counters.
+//! - `GET /api/status`: Twitch's state, each bridge (state, paused, counters, ring, and the
+//!   creator's `profile` once a room lookup answered), the feed's and each webhook's
+//!   counters. `profile` is [`crate::source::tiktok::Profile`]:
+//!   `{"user_id":"6000..","unique_id":"alice","nickname":"Alice","avatar_url":"https://..",
+//!   "followers":12345,"following":67,"live":true,"status":"live","room_id":"7300..",
+//!   "room_title":"cooking","viewers":42,"via":"api","checked_at":"2026-11-24T06:00:00Z"}`
+//!   (`status`: `live`, `paused`, `offline` or `unknown`; fields TikTok did not give are
+//!   left out; ids are strings).
 //! - `GET /api/events?bridge=a&since=0&limit=100`: recent events (all bridges without
 //!   `bridge`), oldest first, as `{"events":[{"seq":..,"bridge":..,"event":{..}}],
 //!   "next_since":N}`; poll again with `since=next_since`. Sequence numbers increase by one
@@ -63,7 +69,7 @@ pub struct TwitchStatus {
 /// One bridge, in `/api/status`.
 #[derive(Debug, Serialize)]
 pub struct BridgeStatus {
-    /// Name, TikTok state, room, last event, channels ...
+    /// Name, TikTok state, room, last event, channels, the creator's profile ...
     #[serde(flatten)]
     pub state: BridgeState,
     /// Relaying to Twitch is paused.

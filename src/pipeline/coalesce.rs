@@ -204,6 +204,7 @@ pub(crate) mod tests {
                     name: "Rose".into(),
                     diamonds: 1,
                     streakable,
+                    image: None,
                 },
                 count,
                 streak_end: end,

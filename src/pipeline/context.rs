@@ -89,6 +89,8 @@ pub fn event_context(slot: Slot, event: &Event, streamer: &str) -> Value {
                     ("name", Value::from(gift.name.as_str())),
                     ("diamonds", Value::from(gift.diamonds)),
                     ("streakable", Value::from(gift.streakable)),
+                    // "" when unknown, so `{% if gift.image %}` works.
+                    ("image", Value::from(gift.image.as_deref().unwrap_or(""))),
                 ]),
             );
             vars.insert("count", Value::from(*count));

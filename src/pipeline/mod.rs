@@ -32,6 +32,7 @@ pub mod coalesce;
 pub mod context;
 pub mod filter;
 pub mod flood;
+pub mod money;
 pub mod route;
 mod run;
 pub mod samples;
@@ -61,7 +62,7 @@ use summary::{JoinSummary, JoinWindow, LikeSummary, LikeWindow, ViewerGate};
 use template::Templates;
 
 /// Everything the pipeline is configured by: one bridge's `[routes]`, `[filters]`,
-/// `[coalesce]`, plus `tiktok.relay_history` and the creator's handle.
+/// `[coalesce]`, plus `tiktok.relay_history`, the creator's handle and `[pricing]`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PipelineConfig {
     /// Per event kind: on/off and template.
@@ -74,6 +75,8 @@ pub struct PipelineConfig {
     pub relay_history: bool,
     /// The creator's @handle, offered to templates as `streamer`.
     pub streamer: String,
+    /// What a coin costs, for the `money` template filter (`[pricing]`).
+    pub pricing: crate::config::pricing::PricingConfig,
 }
 
 /// What the coalescers let go at one moment.
@@ -123,7 +126,8 @@ impl Pipeline {
         ] {
             non_zero(&format!("coalesce.{key}"), value, &mut problems);
         }
-        let templates = Templates::compile(&config.routes).map_err(|p| problems.extend(p));
+        let templates = Templates::compile_priced(&config.routes, config.pricing.prices())
+            .map_err(|p| problems.extend(p));
         let filters = Filters::new(&config.filters).map_err(|p| problems.extend(p));
         let (Ok(templates), Ok(filters), true) = (templates, filters, problems.is_empty()) else {
             return Err(ConfigErrors { problems });

@@ -62,6 +62,7 @@ pub fn sample_event(slot: Slot) -> Option<Event> {
                     name: "Rose".into(),
                     diamonds: 1,
                     streakable: true,
+                    image: Some("https://example.com/gifts/rose.webp".into()),
                 },
                 count: 12,
                 streak_end: true,

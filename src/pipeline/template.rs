@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
+use super::money::CoinPrices;
+
 use super::samples::sample_context;
 use crate::config::names::nearest;
 use crate::config::{Problem, RoutesConfig, Slot};
@@ -33,7 +35,8 @@ pub struct Templates {
     env: Arc<Environment<'static>>,
 }
 
-/// The template texts of every slot, in [`Slot::ALL`] order: what a compiled set is keyed by.
+/// The template texts of every slot, in [`Slot::ALL`] order, then the coin prices: what a
+/// compiled set is keyed by.
 type TemplateKey = Vec<String>;
 
 /// Compiled sets alive in the process, by their texts. minijinja reserves ~23 KB for each
@@ -86,38 +89,57 @@ fn thousands(value: Value) -> String {
     }
 }
 
-fn environment(undefined: UndefinedBehavior) -> Environment<'static> {
+fn environment(undefined: UndefinedBehavior, prices: &Arc<CoinPrices>) -> Environment<'static> {
     let mut env = Environment::new();
     // Chat is plain text: nothing is escaped, and TikTok text is only ever a value.
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_undefined_behavior(undefined);
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.add_filter("thousands", thousands);
+    let prices = Arc::clone(prices);
+    env.add_filter("money", move |value: Value, currency: Option<String>| {
+        prices.filter(&value, currency.as_deref())
+    });
     env
 }
 
 impl Templates {
     /// Compiles every slot's template (enabled or not, so turning a route on later cannot
-    /// break) and checks it. Every problem is reported with its key path.
+    /// break) and checks it, with the built-in coin prices. Every problem is reported with
+    /// its key path.
     pub fn compile(routes: &RoutesConfig) -> Result<Self, Vec<Problem>> {
-        let key: TemplateKey = Slot::ALL
+        Self::compile_priced(routes, CoinPrices::default())
+    }
+
+    /// [`Templates::compile`] with the coin prices of the `money` filter. A template that
+    /// asks for a currency without a price fails its sample render here, so the mistake
+    /// is a config error; one hidden in a branch the sample does not take falls back to
+    /// the default template at runtime (counted).
+    pub fn compile_priced(routes: &RoutesConfig, prices: CoinPrices) -> Result<Self, Vec<Problem>> {
+        let mut key: TemplateKey = Slot::ALL
             .iter()
             .map(|&slot| routes.template(slot).to_owned())
             .collect();
-        // The same texts compiled and checked before: checking is a pure function of them.
+        key.push(format!("{prices:?}"));
+        // The same texts and prices compiled and checked before: checking is a pure
+        // function of them.
         let mut sets = shared().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(env) = sets.get(&key).and_then(Weak::upgrade) {
             return Ok(Self { env });
         }
-        let env = Arc::new(Self::compile_checked(routes)?);
+        let env = Arc::new(Self::compile_checked(routes, prices)?);
         sets.retain(|_, set| set.strong_count() > 0);
         sets.insert(key, Arc::downgrade(&env));
         Ok(Self { env })
     }
 
-    fn compile_checked(routes: &RoutesConfig) -> Result<Environment<'static>, Vec<Problem>> {
-        let mut env = environment(UndefinedBehavior::Lenient);
-        let mut check = environment(UndefinedBehavior::SemiStrict);
+    fn compile_checked(
+        routes: &RoutesConfig,
+        prices: CoinPrices,
+    ) -> Result<Environment<'static>, Vec<Problem>> {
+        let prices = Arc::new(prices);
+        let mut env = environment(UndefinedBehavior::Lenient, &prices);
+        let mut check = environment(UndefinedBehavior::SemiStrict, &prices);
         let mut problems = Vec::new();
         for slot in Slot::ALL {
             let source = routes.template(slot).to_owned();
@@ -300,6 +322,15 @@ mod tests {
         let c = Templates::compile(&custom("[y] {{ user.nickname }}: {{ text }}")).unwrap();
         assert!(Arc::ptr_eq(&a.env, &b.env));
         assert!(!Arc::ptr_eq(&a.env, &c.env));
+        // Other coin prices are another `money` filter: another set.
+        let mut usd = std::collections::BTreeMap::new();
+        usd.insert("USD".to_owned(), 0.02);
+        let priced = Templates::compile_priced(
+            &custom("[x] {{ user.nickname }}: {{ text }}"),
+            CoinPrices::new(&usd, "USD"),
+        )
+        .unwrap();
+        assert!(!Arc::ptr_eq(&a.env, &priced.env));
         let rendered = c.render(Slot::Chat, &sample_context(Slot::Chat, "creator"));
         assert!(rendered.unwrap().text.starts_with("[y]"));
         // The cache holds no set alive, and a bad text is never cached.
@@ -439,5 +470,51 @@ mod tests {
     fn multi_line_templates_become_one_line() {
         assert_eq!(one_line("  a\n  b\r\n c  \n\n"), "a b c");
         assert_eq!(one_line("keeps   inner  spaces"), "keeps   inner  spaces");
+    }
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+    use crate::config::pricing::PricingConfig;
+
+    #[test]
+    fn the_money_filter_renders_and_unpriced_currencies_are_load_errors() {
+        let mut pricing = PricingConfig::default();
+        pricing.coin_prices.insert("EUR".into(), 0.01);
+        let mut routes = RoutesConfig::default();
+        routes.gift.template = "{{ gift.name }} x{{ count }} = {{ total_diamonds | money }} / {{ total_diamonds | money(\"EUR\") }}".into();
+        let t = Templates::compile_priced(&routes, pricing.prices()).unwrap();
+        let r = t
+            .render(Slot::Gift, &sample_context(Slot::Gift, "c"))
+            .unwrap();
+        // The sample: 12 Roses of 1 coin.
+        assert_eq!(r.text, "Rose x12 = $0.16 / €0.12");
+
+        routes.gift.template = "{{ total_diamonds | money(\"CHF\") }}".into();
+        let problems = Templates::compile_priced(&routes, pricing.prices()).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "routes.gift.template");
+        assert!(
+            problems[0]
+                .message
+                .contains("no coin price for currency \"CHF\""),
+            "{problems:?}"
+        );
+
+        // Hidden in a branch the sample does not take: the line falls back, never breaks.
+        routes.gift.template =
+            "{% if count > 1000 %}{{ total_diamonds | money(\"CHF\") }}{% else %}ok{% endif %}"
+                .into();
+        let t = Templates::compile_priced(&routes, pricing.prices()).unwrap();
+        let big = Value::from_pairs([
+            ("user", Value::from_pairs([("name", "x")])),
+            ("gift", Value::from_pairs([("name", "Rose")])),
+            ("count", Value::from(5000)),
+            ("total_diamonds", Value::from(5000)),
+        ]);
+        let r = t.render(Slot::Gift, &big).unwrap();
+        assert!(r.fell_back, "{r:?}");
+        assert!(r.text.contains("5000× Rose"), "{r:?}");
     }
 }

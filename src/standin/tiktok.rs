@@ -98,6 +98,33 @@ pub enum LookupMode {
     Captcha,
 }
 
+/// How `/webcast/gift/list/` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GiftListMode {
+    /// The catalogue of [`FAKE_GIFTS`].
+    #[default]
+    Normal,
+    /// HTTP 500.
+    ServerError,
+    /// Never answers (the client's timeout must fire).
+    Stall,
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// HTTP 200 with a valid catalogue padded past
+    /// [`crate::limits::MAX_GIFT_LIST_BODY_BYTES`].
+    Oversized,
+}
+
+/// The fake's gift catalogue: `(id, name, diamonds, type)`. Type 1 streaks.
+pub const FAKE_GIFTS: &[(u64, &str, u32, i64)] = &[
+    (5655, "Rose", 1, 1),
+    (5269, "TikTok", 1, 1),
+    (5487, "Finger Heart", 5, 1),
+    (5879, "Doughnut", 30, 1),
+    (11046, "Galaxy", 1000, 1),
+    (6369, "Lion", 29_999, 2),
+];
+
 /// The fake's fixed setup.
 #[derive(Debug, Clone)]
 pub struct FakeTikTokConfig {
@@ -118,6 +145,10 @@ pub struct FakeTikTokConfig {
     pub first_fetch: Option<Bytes>,
     /// `heartbeat_duration` in the first fetch result, in ms (0: leave it out).
     pub heartbeat_ms: i64,
+    /// The creator's followers, as the room lookup reports them.
+    pub followers: u64,
+    /// Accounts the creator follows.
+    pub following: u64,
 }
 
 impl Default for FakeTikTokConfig {
@@ -131,6 +162,8 @@ impl Default for FakeTikTokConfig {
             ttwid: "1%7Cfake-ttwid".into(),
             first_fetch: None,
             heartbeat_ms: 10_000,
+            followers: 12_345,
+            following: 67,
         }
     }
 }
@@ -172,6 +205,8 @@ pub struct FakeReport {
     pub api_lookups: u64,
     /// `/@user/live` page loads.
     pub page_lookups: u64,
+    /// `webcast/gift/list` calls.
+    pub gift_list_calls: u64,
     /// Signer calls.
     pub signer_calls: u64,
     /// The `user_agent` of each signer call.
@@ -199,6 +234,7 @@ struct State {
     room_id: u64,
     live: bool,
     lookup: LookupMode,
+    gift_list: GiftListMode,
     signer_faults: VecDeque<SignerFault>,
     handshake_faults: VecDeque<HandshakeFault>,
     scripts: VecDeque<Vec<Step>>,
@@ -248,6 +284,7 @@ impl FakeTikTok {
                 room_id: config.room_id,
                 live: config.live,
                 lookup: LookupMode::Normal,
+                gift_list: GiftListMode::Normal,
                 signer_faults: VecDeque::new(),
                 handshake_faults: VecDeque::new(),
                 scripts: VecDeque::new(),
@@ -320,6 +357,11 @@ impl FakeTikTok {
     /// Sets how the room endpoints answer from now on.
     pub fn set_lookup(&self, mode: LookupMode) {
         self.shared.lock().lookup = mode;
+    }
+
+    /// Sets how the gift list answers from now on.
+    pub fn set_gift_list(&self, mode: GiftListMode) {
+        self.shared.lock().gift_list = mode;
     }
 
     /// Goes live under `room_id` now.

@@ -49,6 +49,7 @@ pub fn gift(msg_id: u64) -> Event {
                 name: "Rose".into(),
                 diamonds: 1,
                 streakable: false,
+                image: None,
             },
             count: 1,
             streak_end: true,

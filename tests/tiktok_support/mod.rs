@@ -149,7 +149,7 @@ pub fn events(items: &[SourceItem]) -> Vec<&Event> {
         .iter()
         .filter_map(|i| match i {
             SourceItem::Event(e) => Some(e),
-            SourceItem::Status(_) => None,
+            SourceItem::Status(_) | SourceItem::Profile(_) => None,
         })
         .collect()
 }
@@ -169,7 +169,7 @@ pub fn statuses(items: &[SourceItem]) -> Vec<&Status> {
         .iter()
         .filter_map(|i| match i {
             SourceItem::Status(s) => Some(s),
-            SourceItem::Event(_) => None,
+            SourceItem::Event(_) | SourceItem::Profile(_) => None,
         })
         .collect()
 }

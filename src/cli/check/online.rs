@@ -1,6 +1,7 @@
 //! `check --online`: asks Twitch whether the stored token is good (`/validate`: who, which
 //! scopes, until when) and TikTok whether each bridge's creator resolves to a room (the
-//! unsigned lookup: no signer budget is spent). Reads only: nothing is refreshed or stored.
+//! unsigned lookup: no signer budget is spent), printing the creator's profile from the same
+//! answer. Reads only: nothing is refreshed or stored.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ pub(super) async fn report(
     };
     for bridge in &loaded.bridges {
         let source = plan::bridge_plan(bridge, "").source;
-        let verdict = match room(&source).await {
+        let looked_up = room(&source).await;
+        let verdict = match &looked_up {
             Ok(info) if info.is_live() => {
                 let viewers = info
                     .viewers
@@ -63,6 +65,9 @@ pub(super) async fn report(
             "  bridge `{}`: TikTok @{}: {verdict}",
             bridge.name, source.username
         )?;
+        if let Ok(info) = &looked_up {
+            writeln!(out, "    profile: {}", info.profile.summary())?;
+        }
     }
     Ok(usable)
 }

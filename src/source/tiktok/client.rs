@@ -2,7 +2,7 @@
 //! unexpected close reconnect with backoff, redoing the signer step (signed URLs expire in
 //! about 30 s) and re-resolving the room (its id changes when the creator restarts).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::backoff;
 use super::decode::{MessageError, decode_fetch_result};
 use super::error::{SignerError, SourceError};
+use super::gifts::{GiftCatalogue, fetch_gift_catalogue};
 use super::http::build_client;
 use super::preset::{self, DevicePreset};
 use super::proxy::ProxyConfig;
@@ -25,6 +26,7 @@ use super::stats::{SourceStats, SourceStatsSnapshot, bump};
 use super::status::{SourceItem, Status};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{ControlAction, Event, EventKind};
+use crate::limits::MAX_GIFT_LIST_BODY_BYTES;
 
 /// Why an attempt stopped short of a stream end.
 enum Stop {
@@ -62,6 +64,27 @@ struct Run<'a> {
     failures: u32,
     /// The room that just ended: TikTok can report it live for a while after the end.
     ended_room: Option<u64>,
+    /// The plain HTTP client (for the gift catalogue).
+    http: reqwest::Client,
+    /// The gift catalogue of the current room, once fetched.
+    catalogue: CatalogueSlot,
+}
+
+/// The gift catalogue of one room, filled in the background (never blocking the live).
+#[derive(Default)]
+struct CatalogueSlot {
+    /// The room it is (being) fetched for.
+    room_id: Option<u64>,
+    /// The catalogue, when the fetch succeeded.
+    ready: Arc<Mutex<Option<Arc<GiftCatalogue>>>>,
+    /// Cancels the fetch when the room changes or the run ends.
+    _fetch: Option<tokio_util::sync::DropGuard>,
+}
+
+impl CatalogueSlot {
+    fn get(&self) -> Option<Arc<GiftCatalogue>> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl TikTokSource {
@@ -133,7 +156,9 @@ impl TikTokSource {
         let http = build_client(proxy.as_ref(), s.request_timeout)?;
         let preset = preset::pick(s.preset.as_deref());
         let mut run = Run {
-            lookup: RoomLookup::new(http, &s.web_base_url, preset),
+            lookup: RoomLookup::new(http.clone(), &s.web_base_url, preset),
+            http,
+            catalogue: CatalogueSlot::default(),
             username,
             preset,
             proxy,
@@ -188,6 +213,7 @@ impl TikTokSource {
         };
         emit(run, SourceItem::Status(connecting)).await?;
         let room = self.wait_until_live(run).await?;
+        self.start_catalogue(run, room.room_id);
 
         // Sign (never before the room is live: the signer's budget is precious).
         self.take_budget(run).await?;
@@ -293,6 +319,7 @@ impl TikTokSource {
         loop {
             bump(&self.stats.room_lookups);
             let room = run.lookup.resolve(&run.username).await?;
+            emit(run, SourceItem::Profile(room.profile.clone())).await?;
             if !room.is_live() {
                 run.ended_room = None;
             } else if run.ended_room != Some(room.room_id) {
@@ -313,6 +340,49 @@ impl TikTokSource {
             emit(run, SourceItem::Status(waiting)).await?;
             sleep(run.shutdown, s.poll_interval).await?;
         }
+    }
+
+    /// Starts fetching the gift catalogue of `room_id` in the background, once per room (a
+    /// reconnect to the same room reuses it; a failure is not retried for that room).
+    fn start_catalogue(&self, run: &mut Run<'_>, room_id: u64) {
+        if !self.settings.gift_catalogue || run.catalogue.room_id == Some(room_id) {
+            return;
+        }
+        let cancel = run.shutdown.child_token();
+        run.catalogue = CatalogueSlot {
+            room_id: Some(room_id),
+            ready: Arc::default(),
+            _fetch: Some(cancel.clone().drop_guard()),
+        };
+        let ready = Arc::clone(&run.catalogue.ready);
+        let stats = Arc::clone(&self.stats);
+        let http = run.http.clone();
+        let base = self.settings.webcast_base_url.clone();
+        let preset = run.preset;
+        tokio::spawn(async move {
+            let fetch =
+                fetch_gift_catalogue(&http, &base, room_id, preset, MAX_GIFT_LIST_BODY_BYTES);
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return,
+                result = fetch => result,
+            };
+            match result {
+                Ok(catalogue) => {
+                    bump(&stats.gift_catalogues);
+                    tracing::debug!(
+                        room_id,
+                        gifts = catalogue.len(),
+                        skipped = catalogue.skipped,
+                        "gift catalogue loaded"
+                    );
+                    *ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(catalogue));
+                }
+                Err(error) => {
+                    bump(&stats.gift_catalogue_failures);
+                    tracing::warn!(%error, room_id, "no gift catalogue; gifts show what their messages say");
+                }
+            }
+        });
     }
 
     /// Waits until the shared signer budget allows a call.
@@ -348,6 +418,12 @@ impl TikTokSource {
             return Ok(None);
         }
         event.meta.history |= history;
+        if matches!(event.kind, EventKind::Gift { .. })
+            && let Some(catalogue) = run.catalogue.get()
+            && catalogue.enrich(&mut event)
+        {
+            bump(&self.stats.gifts_enriched);
+        }
         bump(&self.stats.messages);
         if event.meta.history {
             bump(&self.stats.history);

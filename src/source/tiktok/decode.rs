@@ -252,6 +252,7 @@ fn decode_kind(
                     name: details.name,
                     diamonds: clamp_u32(details.diamond_count),
                     streakable,
+                    image: None,
                 },
                 count: clamp_u32(i64::from(m.repeat_count)),
                 streak_end: m.repeat_end == 1,

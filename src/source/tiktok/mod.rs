@@ -1,6 +1,7 @@
 //! The TikTok LIVE source: from a username to a live, resumable stream of events.
 //!
-//! - [`room`]: unsigned room lookup (`@user` -> room id + live status).
+//! - [`room`]: unsigned room lookup (`@user` -> room id + live status + [`profile`]).
+//! - [`gifts`]: the room's gift catalogue (names, diamond values, images), optional.
 //! - [`signer`]: the signed first fetch behind the [`signer::Signer`] trait (Euler Stream's
 //!   contract by default), with a shared [`signer::SignerBudget`].
 //! - [`socket_url`], [`session`], [`wire`]: the push WebSocket and the client's duties.
@@ -13,8 +14,10 @@ pub mod capture;
 pub mod client;
 pub mod decode;
 pub mod error;
+pub mod gifts;
 pub mod http;
 pub mod preset;
+pub mod profile;
 pub mod proxy;
 pub mod room;
 pub mod session;
@@ -27,6 +30,8 @@ pub mod wire;
 
 pub use client::{TikTokSource, run};
 pub use error::{LookupError, SessionError, SignerError, SourceError};
+pub use gifts::{CatalogueGift, GiftCatalogue};
+pub use profile::Profile;
 pub use settings::TikTokSettings;
 pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
 pub use stats::{SourceStats, SourceStatsSnapshot};

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::LookupError;
 use super::http::{describe, read_limited};
 use super::preset::DevicePreset;
+use super::profile::Profile;
 use crate::limits::MAX_LOOKUP_BODY_BYTES;
 
 /// TikTok's "no such user" code (`message: user_not_found`).
@@ -69,6 +70,8 @@ pub struct RoomInfo {
     pub checked_at: SystemTime,
     /// Which path answered.
     pub via: LookupPath,
+    /// The creator's profile, from the same answer.
+    pub profile: Profile,
 }
 
 impl RoomInfo {
@@ -250,7 +253,8 @@ pub fn parse_live_html(html: &str, username: &str) -> Result<RoomInfo, LookupErr
     })
 }
 
-/// Reads `{ user: {roomId, status}, liveRoom: {status, liveRoomStats: {userCount}} }`.
+/// Reads `{ user: {roomId, status}, liveRoom: {status, liveRoomStats: {userCount}} }` and
+/// the profile around it.
 fn room_from_json(data: &Value, username: &str, via: LookupPath) -> Option<RoomInfo> {
     let user = data.get("user")?;
     let room_id = match user.get("roomId") {
@@ -267,13 +271,15 @@ fn room_from_json(data: &Value, username: &str, via: LookupPath) -> Option<RoomI
     let viewers = live_room
         .and_then(|r| r.pointer("/liveRoomStats/userCount"))
         .and_then(Value::as_u64);
+    let checked_at = SystemTime::now();
     Some(RoomInfo {
         username: username.into(),
         room_id,
         status,
         viewers,
-        checked_at: SystemTime::now(),
+        checked_at,
         via,
+        profile: Profile::from_json(data, username, room_id, status, via, checked_at),
     })
 }
 

@@ -12,10 +12,13 @@ pub struct TikTokSettings {
     pub username: String,
     /// TikTok's web origin (room lookup, `/@user/live`).
     pub web_base_url: String,
-    /// TikTok's WebCast API origin (`room/info`, `room/check_alive`). Reserved: nothing on
-    /// the connect path needs it today (room lookup is on `web_base_url`, the socket host
-    /// comes from the fetch result).
+    /// TikTok's WebCast API origin: the gift catalogue (`webcast/gift/list`). Nothing on the
+    /// connect path needs it (room lookup is on `web_base_url`, the socket host comes from
+    /// the fetch result).
     pub webcast_base_url: String,
+    /// Fetch the room's gift catalogue once per room, to fill gift names, values and images
+    /// that gift messages leave out. Optional: a failure is counted and the live goes on.
+    pub gift_catalogue: bool,
     /// The signer (Euler Stream or a self-hosted server with the same contract).
     pub signer_base_url: String,
     /// The signer API key (`x-api-key`). Secret: never logged.
@@ -61,6 +64,7 @@ impl Default for TikTokSettings {
             username: String::new(),
             web_base_url: "https://www.tiktok.com".into(),
             webcast_base_url: "https://webcast.tiktok.com".into(),
+            gift_catalogue: true,
             signer_base_url: "https://api.eulerstream.com".into(),
             signer_api_key: None,
             signer_client: "tiktwitch".into(),
@@ -112,6 +116,7 @@ impl fmt::Debug for TikTokSettings {
             .field("username", &self.username)
             .field("web_base_url", &self.web_base_url)
             .field("webcast_base_url", &self.webcast_base_url)
+            .field("gift_catalogue", &self.gift_catalogue)
             .field("signer_base_url", &self.signer_base_url)
             .field("signer_api_key", &redacted(&self.signer_api_key))
             .field("signer_client", &self.signer_client)

@@ -20,6 +20,9 @@ pub struct SourceStats {
     pub(crate) signer_calls: AtomicU64,
     pub(crate) signer_rate_limited: AtomicU64,
     pub(crate) signer_failures: AtomicU64,
+    pub(crate) gift_catalogues: AtomicU64,
+    pub(crate) gift_catalogue_failures: AtomicU64,
+    pub(crate) gifts_enriched: AtomicU64,
 }
 
 /// A point-in-time copy of [`SourceStats`].
@@ -53,6 +56,12 @@ pub struct SourceStatsSnapshot {
     pub signer_rate_limited: u64,
     /// Signer calls that failed otherwise.
     pub signer_failures: u64,
+    /// Gift catalogues fetched and parsed (once per room).
+    pub gift_catalogues: u64,
+    /// Gift catalogue fetches that failed (the live went on without one).
+    pub gift_catalogue_failures: u64,
+    /// Gift events whose name, value or image came from the catalogue.
+    pub gifts_enriched: u64,
 }
 
 impl SourceStats {
@@ -74,6 +83,9 @@ impl SourceStats {
             signer_calls: get(&self.signer_calls),
             signer_rate_limited: get(&self.signer_rate_limited),
             signer_failures: get(&self.signer_failures),
+            gift_catalogues: get(&self.gift_catalogues),
+            gift_catalogue_failures: get(&self.gift_catalogue_failures),
+            gifts_enriched: get(&self.gifts_enriched),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use super::error::utc;
+use super::profile::Profile;
 use crate::event::{ControlAction, Event};
 
 /// One thing the source sends downstream.
@@ -13,6 +14,8 @@ pub enum SourceItem {
     Event(Event),
     /// A lifecycle change.
     Status(Status),
+    /// The creator's profile, after each successful room lookup.
+    Profile(Profile),
 }
 
 /// The source's lifecycle.

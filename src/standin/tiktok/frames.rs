@@ -1,5 +1,5 @@
 //! Builders for the frames the fake pushes: `msg` push frames around fetch results, and
-//! the few messages a script needs (chat, control).
+//! the few messages a script needs (chat, gift, control).
 
 use std::io::Write;
 
@@ -76,6 +76,65 @@ pub fn chat_message(
     proto::BaseProtoMessage {
         method: "WebcastChatMessage".into(),
         payload: chat.encode_to_vec().into(),
+        msg_id,
+        ..Default::default()
+    }
+}
+
+/// What a scripted gift message says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GiftSpec<'a> {
+    /// TikTok's gift id (5655 is the Rose).
+    pub gift_id: u64,
+    /// The count so far (the final count at the streak's end).
+    pub repeat_count: i32,
+    /// The streak ended (`repeat_end = 1`).
+    pub repeat_end: bool,
+    /// The streak id.
+    pub group_id: u64,
+    /// The message's own gift struct `(name, diamonds, type)`; `None` leaves it out, as
+    /// some real messages do, so only the gift catalogue can name the gift.
+    pub details: Option<(&'a str, i64, i64)>,
+}
+
+/// A `WebcastGiftMessage` from `username`.
+pub fn gift_message(
+    msg_id: u64,
+    room_id: u64,
+    username: &str,
+    spec: GiftSpec<'_>,
+) -> proto::BaseProtoMessage {
+    let GiftSpec {
+        gift_id,
+        repeat_count,
+        repeat_end,
+        group_id,
+        details,
+    } = spec;
+    let gift = proto::WebcastGiftMessage {
+        common: common(msg_id, room_id),
+        gift_id,
+        repeat_count,
+        repeat_end: i32::from(repeat_end),
+        group_id,
+        user: Some(proto::User {
+            id: 6_000_000_000_000_000_000 + msg_id % 1_000_000,
+            nickname: username.to_uppercase(),
+            display_id: username.into(),
+            ..Default::default()
+        }),
+        gift: details.map(|(name, diamond_count, kind)| proto::GiftStruct {
+            id: gift_id,
+            name: name.into(),
+            diamond_count,
+            r#type: kind,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    proto::BaseProtoMessage {
+        method: "WebcastGiftMessage".into(),
+        payload: gift.encode_to_vec().into(),
         msg_id,
         ..Default::default()
     }

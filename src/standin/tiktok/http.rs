@@ -13,7 +13,7 @@ use prost::Message;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::{FakeTikTok, LookupMode, Shared, SignerFault};
+use super::{FAKE_GIFTS, FakeTikTok, GiftListMode, LookupMode, Shared, SignerFault};
 
 /// Hands axum the connections the dispatcher decided are plain HTTP.
 pub(super) struct ChannelListener {
@@ -45,6 +45,7 @@ pub(super) fn router(shared: Shared_) -> Router {
         .route("/api-live/user/room/", get(room_api))
         .route("/{handle}/live", get(live_page))
         .route("/webcast/fetch", get(signer_fetch))
+        .route("/webcast/gift/list/", get(gift_list))
         .with_state(shared)
 }
 
@@ -58,8 +59,13 @@ fn room_json(shared: &Shared) -> serde_json::Value {
             "id": "6000000000000000001",
             "uniqueId": shared.config.username,
             "nickname": "Fake Creator",
+            "avatarLarger": format!("http://{}/avatar/{}.webp", shared.addr, shared.config.username),
             "roomId": state.room_id.to_string(),
             "status": status,
+        },
+        "stats": {
+            "followerCount": shared.config.followers,
+            "followingCount": shared.config.following,
         },
         "liveRoom": {
             "status": status,
@@ -240,4 +246,64 @@ async fn signer_fetch(
         result.encode_to_vec(),
     )
         .into_response()
+}
+
+/// `{"data":{"gifts":[..]},"status_code":0}` of [`FAKE_GIFTS`], plus one entry without an id
+/// (real lists have odd entries too).
+pub(super) fn gift_list_json(shared: &Shared) -> serde_json::Value {
+    let mut gifts: Vec<serde_json::Value> = FAKE_GIFTS
+        .iter()
+        .map(|(id, name, diamonds, kind)| {
+            serde_json::json!({
+                "id": id,
+                "name": name,
+                "diamond_count": diamonds,
+                "type": kind,
+                "describe": format!("sent {name}"),
+                "image": {
+                    "url_list": [format!("http://{}/gift/{id}.webp", shared.addr)],
+                    "uri": format!("webcast-va/{id}"),
+                },
+            })
+        })
+        .collect();
+    gifts.push(serde_json::json!({"name": "no id", "diamond_count": 3}));
+    serde_json::json!({"data": {"gifts": gifts}, "extra": {"now": 0}, "status_code": 0})
+}
+
+async fn gift_list(
+    State(shared): State<Shared_>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (mode, room_id) = {
+        let mut state = shared.lock();
+        state.report.gift_list_calls += 1;
+        (state.gift_list, state.room_id)
+    };
+    if query.get("aid").map(String::as_str) != Some("1988")
+        || query.get("room_id") != Some(&room_id.to_string())
+    {
+        shared.violation(format!(
+            "gift list called without aid=1988 and the live room {room_id}: {query:?}"
+        ));
+    }
+    match mode {
+        GiftListMode::Normal => axum::Json(gift_list_json(&shared)).into_response(),
+        GiftListMode::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        GiftListMode::Stall => {
+            shared.shutdown.cancelled().await;
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        GiftListMode::Garbage => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\":{\"gifts\":[{\"id\":1,",
+        )
+            .into_response(),
+        GiftListMode::Oversized => {
+            let mut json = gift_list_json(&shared);
+            json["extra"]["padding"] =
+                serde_json::Value::from("x".repeat(crate::limits::MAX_GIFT_LIST_BODY_BYTES));
+            axum::Json(json).into_response()
+        }
+    }
 }

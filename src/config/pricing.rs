@@ -1,0 +1,134 @@
+//! `[pricing]`: what one TikTok coin costs, for templates that show money
+//! (`{{ total_diamonds | money("EUR") }}`). Built-in prices
+//! ([`crate::pipeline::money::DEFAULT_COIN_PRICES`]) apply unless overridden here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Problem;
+use crate::pipeline::money::{CURRENCIES, CoinPrices, DEFAULT_CURRENCY, currency};
+
+/// `[pricing]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricingConfig {
+    /// The price of one coin by ISO 4217 code (upper case), e.g.
+    /// `{ USD = 0.0133, EUR = 0.0123 }`. Entries add to or replace the built-in prices.
+    pub coin_prices: BTreeMap<String, f64>,
+    /// The currency of `money` without an argument.
+    pub currency: String,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        Self {
+            coin_prices: BTreeMap::new(),
+            currency: DEFAULT_CURRENCY.into(),
+        }
+    }
+}
+
+impl PricingConfig {
+    /// The table templates use: the built-in prices with these over them.
+    pub fn prices(&self) -> CoinPrices {
+        CoinPrices::new(&self.coin_prices, &self.currency)
+    }
+}
+
+/// Every problem of `[pricing]`: unknown or lower-case codes, prices that are not a
+/// positive number, a default currency without a price.
+pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
+    let known = || {
+        format!(
+            "known codes: {}",
+            CURRENCIES
+                .iter()
+                .map(|(c, _, _)| *c)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    for (code, price) in &pricing.coin_prices {
+        let path = format!("pricing.coin_prices.{code}");
+        if currency(code).is_none() {
+            let upper = code.to_ascii_uppercase();
+            let hint = if currency(&upper).is_some() {
+                format!("write it in upper case: {upper}")
+            } else {
+                known()
+            };
+            problems.push(
+                Problem::new(&path, format!("`{code}` is not a known currency code"))
+                    .with_hint(hint),
+            );
+        }
+        if !(price.is_finite() && *price > 0.0) {
+            problems.push(
+                Problem::new(
+                    &path,
+                    format!("the price of a coin must be above 0, not {price}"),
+                )
+                .with_hint("e.g. USD = 0.0133 (one coin costs about 1.3 US cents)"),
+            );
+        }
+    }
+    if !pricing
+        .prices()
+        .codes()
+        .contains(&pricing.currency.as_str())
+    {
+        problems.push(
+            Problem::new(
+                "pricing.currency",
+                format!("no coin price for `{}`", pricing.currency),
+            )
+            .with_hint(format!(
+                "priced: {}; add it under coin_prices (codes in upper case)",
+                pricing.prices().codes().join(", ")
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_price_is_reported_with_its_path() {
+        let mut pricing = PricingConfig {
+            currency: "CHF".into(),
+            ..PricingConfig::default()
+        };
+        for (code, price) in [
+            ("USD", 0.012),
+            ("EUR", 0.0),
+            ("usd", 0.01),
+            ("XYZ", 1.0),
+            ("GBP", f64::NAN),
+        ] {
+            pricing.coin_prices.insert(code.into(), price);
+        }
+        let mut problems = Vec::new();
+        validate(&pricing, &mut problems);
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 5, "{text:#?}");
+        let has = |path: &str, words: &str| {
+            assert!(
+                text.iter()
+                    .any(|p| p.starts_with(&format!("{path}: ")) && p.contains(words)),
+                "{path} {words}: {text:#?}"
+            );
+        };
+        has("pricing.coin_prices.EUR", "must be above 0");
+        has("pricing.coin_prices.GBP", "must be above 0, not NaN");
+        has("pricing.coin_prices.usd", "upper case: USD");
+        has("pricing.coin_prices.XYZ", "known codes: USD, EUR");
+        has("pricing.currency", "no coin price for `CHF`");
+
+        let mut fine = Vec::new();
+        validate(&PricingConfig::default(), &mut fine);
+        assert!(fine.is_empty(), "{fine:?}");
+    }
+}
