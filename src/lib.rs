@@ -30,21 +30,40 @@
 //!   REST API (`/api/status`, `/api/events`, pause/resume).
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
+//!
+//! The `runtime` feature (on by default) brings everything that touches the network or the
+//! OS: `auth`, `cli`, `daemon`, `demo`, `feed`, `secret`, `standin`, the sink and the
+//! source's client. Without it the crate is the pure core (event model, decoder,
+//! sanitizer, config, pipeline), which is what the fuzz targets build.
+
 #![warn(missing_docs)]
 
+#[cfg(feature = "runtime")]
 pub mod auth;
+#[cfg(feature = "runtime")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "runtime")]
 pub mod daemon;
 pub mod dedupe;
+#[cfg(feature = "runtime")]
 pub mod demo;
 pub mod event;
+#[cfg(feature = "runtime")]
 pub mod feed;
 pub mod limits;
 pub mod line;
 pub mod pipeline;
 pub mod proto;
+#[cfg(feature = "runtime")]
 pub mod secret;
+#[cfg(feature = "runtime")]
 pub mod sink;
+/// Without the `runtime` feature the sink is only its (pure) sanitizer.
+#[cfg(not(feature = "runtime"))]
+pub mod sink {
+    pub mod sanitize;
+}
 pub mod source;
+#[cfg(feature = "runtime")]
 pub mod standin;

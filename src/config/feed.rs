@@ -112,7 +112,7 @@ pub struct WebhookConfig {
 impl std::fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookConfig")
-            .field("url", &crate::feed::webhook::redacted_url(&self.url))
+            .field("url", &redacted_url(&self.url))
             .field("events", &self.events)
             .field("bridges", &self.bridges)
             .field("secret", &self.secret)
@@ -213,6 +213,19 @@ pub fn validate(
 fn secret(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if let Err(e) = check_secret_name(name) {
         problems.push(Problem::new(path, e));
+    }
+}
+
+/// The URL without user info or query (where tokens hide), for logs and `/api/status`.
+pub fn redacted_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.to_string()
+        }
+        Err(_) => "(unparseable URL)".into(),
     }
 }
 

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::Envelope;
+pub use crate::config::feed::redacted_url;
 use crate::limits::{WEBHOOK_QUEUE_CAPACITY, WEBHOOK_RETRY_MIN_DELAY};
 use crate::secret::Secret;
 
@@ -165,19 +166,6 @@ impl WebhookStats {
     fn settle(&self, events: u64, counter: &AtomicU64) {
         counter.fetch_add(events, Ordering::Relaxed);
         self.queued.fetch_sub(events, Ordering::Relaxed);
-    }
-}
-
-/// The URL without user info or query (where tokens hide), for logs and `/api/status`.
-pub fn redacted_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.to_string()
-        }
-        Err(_) => "(unparseable URL)".into(),
     }
 }
 

@@ -34,6 +34,7 @@ pub mod filter;
 pub mod flood;
 pub mod money;
 pub mod route;
+#[cfg(feature = "runtime")]
 mod run;
 pub mod samples;
 pub mod stats;
