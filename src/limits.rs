@@ -215,3 +215,12 @@ pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 /// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
 /// replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+// --- event ring persistence ---
+
+/// Events waiting to be written to the `[api] ring_path` SQLite file at most; past this
+/// new ones are not persisted (counted) rather than slowing the bridge.
+pub const RING_PERSIST_QUEUE: usize = 8192;
+
+/// Events written to the ring's SQLite file in one transaction at most.
+pub const RING_PERSIST_BATCH: usize = 512;
