@@ -505,7 +505,6 @@ mod tests {
             dir.path().join("missing-dir").join("ring.sqlite"),
         ] {
             let e = RingStore::open(&path, 10, &["a"]).unwrap_err().to_string();
-            eprintln!("{e}");
             assert!(
                 e.contains(&path.display().to_string()),
                 "{e} names {}",
