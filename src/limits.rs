@@ -224,3 +224,8 @@ pub const RING_PERSIST_QUEUE: usize = 8192;
 
 /// Events written to the ring's SQLite file in one transaction at most.
 pub const RING_PERSIST_BATCH: usize = 512;
+
+/// How long a write to the ring's SQLite file waits for another connection's lock (someone
+/// reading it with `sqlite3`, a checkpoint) before it fails (counted); meanwhile new events
+/// queue up to [`RING_PERSIST_QUEUE`].
+pub const RING_PERSIST_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

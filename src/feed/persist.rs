@@ -31,7 +31,7 @@ use tracing::{info, warn};
 
 use super::Envelope;
 use super::ring::StoredEnvelope;
-use crate::limits::RING_PERSIST_BATCH;
+use crate::limits::{RING_PERSIST_BATCH, RING_PERSIST_BUSY_TIMEOUT};
 
 /// The schema version this build writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -161,6 +161,8 @@ impl RingStore {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sqlite)?;
+        conn.busy_timeout(RING_PERSIST_BUSY_TIMEOUT)
+            .map_err(sqlite)?;
         // SQLite quietly opens a write-protected file read-only.
         if conn.is_readonly("main").map_err(sqlite)? {
             return Err(unusable("cannot be written (read-only)".into()));
