@@ -266,13 +266,18 @@ secret = "hook-key"
 
     let out = check(&config, false).await;
     let shown = text(&out);
-    assert!(!out.status.success(), "the feed's token is missing: {shown}");
     assert!(
-        shown.contains("feed.token") && shown.contains("`feed-token`: MISSING (run `tiktwitch secret set feed-token`)"),
+        !out.status.success(),
+        "the feed's token is missing: {shown}"
+    );
+    assert!(
+        shown.contains("feed.token")
+            && shown.contains("`feed-token`: MISSING (run `tiktwitch secret set feed-token`)"),
         "{shown}"
     );
     assert!(
-        shown.contains("api.token") && shown.contains("`api-token`: missing (without it pause/resume are refused"),
+        shown.contains("api.token")
+            && shown.contains("`api-token`: missing (without it pause/resume are refused"),
         "{shown}"
     );
     assert!(
@@ -292,7 +297,11 @@ secret = "hook-key"
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("`feed-token`: present"), "{shown}");
-    for secret in ["feed-token-value-4242", "hook-key-value-9999", "access-value-1234"] {
+    for secret in [
+        "feed-token-value-4242",
+        "hook-key-value-9999",
+        "access-value-1234",
+    ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
 }

@@ -108,7 +108,10 @@ secret = "hook"
     assert!(err.contains("feed.enabeld"), "{err}");
     let path = write(&dir, &format!("[api]\nring_path = {:?}\n", dir.path()));
     let err = config::load(Some(&path)).unwrap_err().to_string();
-    assert!(err.contains("api.ring_path"), "a directory is refused: {err}");
+    assert!(
+        err.contains("api.ring_path"),
+        "a directory is refused: {err}"
+    );
 }
 
 #[test]

@@ -121,7 +121,11 @@ async fn a_cursor_held_across_a_restart_gets_every_event_once_and_seq_continues(
     // (Each bridge's tap numbers its events as it takes them: across bridges the order of
     // numbers need not be the order of publishing.)
     let seqs: Vec<u64> = seen.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=8).collect::<Vec<_>>(), "each number once, in order");
+    assert_eq!(
+        seqs,
+        (1..=8).collect::<Vec<_>>(),
+        "each number once, in order"
+    );
     let mut texts: Vec<&str> = seen.iter().map(|(_, text)| text.as_str()).collect();
     assert_eq!(&texts[6..], ["after 7", "after 8"], "seq continues after 6");
     texts.sort_unstable();
@@ -142,9 +146,8 @@ async fn a_cursor_held_across_a_restart_gets_every_event_once_and_seq_continues(
         "{metrics}"
     );
     assert!(
-        metrics.contains(
-            "tiktwitch_ring_persist_events_total{bridge=\"b\",outcome=\"dropped\"} 0\n"
-        ),
+        metrics
+            .contains("tiktwitch_ring_persist_events_total{bridge=\"b\",outcome=\"dropped\"} 0\n"),
         "{metrics}"
     );
 }
@@ -187,7 +190,11 @@ async fn each_bridge_is_pruned_to_the_capacity_on_disk_and_in_the_ring() {
     .await;
     let page = get(format!("{base}/api/events?bridge=a")).await;
     let seqs: Vec<u64> = seqs_and_texts(&page).into_iter().map(|(s, _)| s).collect();
-    assert_eq!(seqs, [9, 10, 12], "the 3 newest; seq continues after 11 (bridge b's)");
+    assert_eq!(
+        seqs,
+        [9, 10, 12],
+        "the 3 newest; seq continues after 11 (bridge b's)"
+    );
 }
 
 #[tokio::test]
@@ -212,7 +219,10 @@ async fn a_writer_stuck_on_a_locked_file_never_slows_the_tap() {
     })
     .await;
     let dropped = ring(&s, "a")["persisted"]["dropped"].as_u64().unwrap();
-    assert!(dropped >= 44, "the full queue counts what it cannot take: {s}");
+    assert!(
+        dropped >= 44,
+        "the full queue counts what it cannot take: {s}"
+    );
     blocker.execute_batch("ROLLBACK").unwrap();
     tasks.finish(Duration::from_secs(30)).await;
     let s = get(format!("{base}/api/status")).await;

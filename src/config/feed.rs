@@ -243,11 +243,8 @@ fn ring_path(path: &Path, problems: &mut Vec<Problem>) {
         };
         if !parent.is_dir() {
             problems.push(
-                Problem::new(
-                    KEY,
-                    format!("`{}`: no such directory", parent.display()),
-                )
-                .with_hint("create it first (the file itself is created)"),
+                Problem::new(KEY, format!("`{}`: no such directory", parent.display()))
+                    .with_hint("create it first (the file itself is created)"),
             );
         }
     }

@@ -5,7 +5,8 @@
 //! - `GET /api/events?bridge=a&since=0&limit=100`: recent events (all bridges without
 //!   `bridge`), oldest first, as `{"events":[{"seq":..,"bridge":..,"event":{..}}],
 //!   "next_since":N}`; poll again with `since=next_since`. Sequence numbers increase by one
-//!   per event over every bridge of the process.
+//!   per event over every bridge of the process. With `[api] ring_path` the events and
+//!   the numbering survive a restart ([`super::persist`]).
 //! - `POST /api/bridges/{name}/pause` and `.../resume`: stop (or restart) relaying that
 //!   bridge's lines to Twitch; its events still reach the feed, the API and webhooks.
 //!   Needs `Authorization: Bearer <[api] token>`.
@@ -19,9 +20,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::ws::error;
 use super::ring::Held;
-use super::{Hub, PersistStatsSnapshot, WebhookStatsSnapshot, WsStatsSnapshot, presented_token, token_matches};
+use super::ws::error;
+use super::{
+    Hub, PersistStatsSnapshot, WebhookStatsSnapshot, WsStatsSnapshot, presented_token,
+    token_matches,
+};
 use crate::daemon::BridgeState;
 use crate::limits::API_EVENTS_MAX_LIMIT;
 use crate::pipeline::KindCounts;

@@ -44,9 +44,7 @@ use tracing::{Instrument, info_span, warn};
 
 use crate::daemon::BridgeHealth;
 use crate::event::Event;
-use crate::limits::{
-    API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE,
-};
+use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
 use crate::secret::Secret;
 use crate::sink::SinkHandle;
 

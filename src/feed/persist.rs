@@ -235,9 +235,9 @@ impl RingStore {
     }
 
     fn load(&mut self, bridge: &str) -> rusqlite::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, event FROM events WHERE bridge = ?1 ORDER BY seq DESC LIMIT ?2")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, event FROM events WHERE bridge = ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
         let rows = stmt.query_map(params![bridge, self.capacity as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -280,10 +280,9 @@ impl RingStore {
         let events = self.loaded.remove(bridge).unwrap_or_default();
         let stats = PersistStats::default();
         stats.loaded.store(events.len() as u64, Ordering::Relaxed);
-        stats.failed.store(
-            self.skipped.remove(bridge).unwrap_or(0),
-            Ordering::Relaxed,
-        );
+        stats
+            .failed
+            .store(self.skipped.remove(bridge).unwrap_or(0), Ordering::Relaxed);
         (events, Arc::new(stats))
     }
 
@@ -349,10 +348,7 @@ impl Writer {
             batch.clear();
         }
         // Every tap is gone: fold the WAL into the file before closing.
-        if let Err(e) = self
-            .conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        {
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             warn!(path = %self.path.display(), error = %e, "event ring checkpoint at shutdown failed");
         }
     }
@@ -469,7 +465,10 @@ mod tests {
         let (a, a_stats) = again.take_loaded("a");
         assert_eq!(a.iter().map(|e| e.seq).collect::<Vec<_>>(), [8, 9, 10]);
         assert_eq!(a_stats.snapshot().loaded, 3);
-        assert_eq!(a[0].event.get(), r#"{"type":"unknown","method":"","msg_id":"1008"}"#);
+        assert_eq!(
+            a[0].event.get(),
+            r#"{"type":"unknown","method":"","msg_id":"1008"}"#
+        );
         let (b, _) = again.take_loaded("b");
         assert_eq!(b.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
         assert!(again.take_loaded("c").0.is_empty());

@@ -124,7 +124,11 @@ pub(super) async fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Res
 /// `[feed] token`, `[api] token` and each `[[webhook]] secret`, as `run` needs them: the
 /// feed's token when the feed is on, every webhook's key; the API's token may be missing
 /// (pause/resume are then refused).
-async fn feed(loaded: &Loaded, store: &dyn SecretStore, out: &mut impl Write) -> anyhow::Result<bool> {
+async fn feed(
+    loaded: &Loaded,
+    store: &dyn SecretStore,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
     let config = &loaded.config;
     let mut usable = true;
     if let Some(name) = &config.feed.token {
