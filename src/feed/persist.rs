@@ -5,7 +5,7 @@
 //! start:  file → each bridge's newest `ring_capacity` events → rings; seq continues after
 //!         the largest stored one (a client's `since` cursor still works)
 //! run:    tap → try_send (bounded, never waits; full: counted as dropped)
-//!             → one blocking writer thread: batches in one transaction, prunes each
+//!             → one writer thread: batches in one transaction, prunes each
 //!               bridge to `ring_capacity` rows
 //! stop:   the taps end → the writer writes what is queued and closes the file
 //! ```
@@ -301,7 +301,24 @@ impl RingStore {
             stats,
             failing: false,
         };
-        (tx, tokio::task::spawn_blocking(move || writer.run(rx)))
+        // Its own thread, not `spawn_blocking`: a blocking task that lives as long as the
+        // hub would stop paused test time from advancing. The task returned ends with it.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let path = writer.path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ring-writer".into())
+            .spawn(move || {
+                writer.run(rx);
+                let _ = done_tx.send(());
+            });
+        if let Err(e) = spawned {
+            // Every event is then counted as dropped (the queue is closed).
+            warn!(path = %path.display(), error = %e, "cannot start the event ring writer");
+        }
+        let done = tokio::spawn(async move {
+            let _ = done_rx.await;
+        });
+        (tx, done)
     }
 }
 
