@@ -239,3 +239,16 @@ pub const MAX_CATALOGUE_GIFTS: usize = 4096;
 
 /// Characters kept of a catalogue gift's name.
 pub const GIFT_NAME_MAX_CHARS: usize = 100;
+// --- event ring persistence ---
+
+/// Events waiting to be written to the `[api] ring_path` SQLite file at most; past this
+/// new ones are not persisted (counted) rather than slowing the bridge.
+pub const RING_PERSIST_QUEUE: usize = 8192;
+
+/// Events written to the ring's SQLite file in one transaction at most.
+pub const RING_PERSIST_BATCH: usize = 512;
+
+/// How long a write to the ring's SQLite file waits for another connection's lock (someone
+/// reading it with `sqlite3`, a checkpoint) before it fails (counted); meanwhile new events
+/// queue up to [`RING_PERSIST_QUEUE`].
+pub const RING_PERSIST_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -238,3 +238,83 @@ async fn online_check_validates_the_token_and_resolves_every_room() {
     );
     assert!(!shown.contains("revoked-bare-token"), "{shown}");
 }
+
+#[tokio::test]
+async fn check_lists_the_feed_api_and_webhook_secrets_by_presence() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let config = write_config(
+        dir.path(),
+        &state,
+        "http://127.0.0.1:9/oauth2",
+        &[("main", "alice", "http://127.0.0.1:9")],
+    );
+    let mut text_of_config = std::fs::read_to_string(&config).unwrap();
+    text_of_config.push_str(
+        r#"
+[http]
+enabled = true
+[feed]
+enabled = true
+token = "feed-token"
+[api]
+enabled = true
+token = "api-token"
+[[webhook]]
+url = "https://example.com/hook"
+secret = "hook-key"
+"#,
+    );
+    std::fs::write(&config, text_of_config).unwrap();
+    store_token(&state, "access-value-1234", "refresh-value-5678").await;
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    store
+        .set("hook-key", &Secret::new("hook-key-value-9999"))
+        .await
+        .unwrap();
+    drop(store);
+
+    let out = check(&config, false).await;
+    let shown = text(&out);
+    assert!(
+        !out.status.success(),
+        "the feed's token is missing: {shown}"
+    );
+    assert!(
+        shown.contains("feed.token")
+            && shown.contains("`feed-token`: MISSING (run `tiktwitch secret set feed-token`)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("api.token")
+            && shown.contains("`api-token`: missing (without it pause/resume are refused"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("webhook[0].secret") && shown.contains("`hook-key`: present"),
+        "{shown}"
+    );
+
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    store
+        .set("feed-token", &Secret::new("feed-token-value-4242"))
+        .await
+        .unwrap();
+    drop(store);
+    let out = check(&config, false).await;
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("`feed-token`: present"), "{shown}");
+    for secret in [
+        "feed-token-value-4242",
+        "hook-key-value-9999",
+        "access-value-1234",
+    ] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}

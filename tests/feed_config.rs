@@ -37,6 +37,7 @@ fn the_example_documents_every_feed_api_and_webhook_key() {
     }
     // Optional keys (None) do not serialize: listed by hand.
     assert!(documented("token"));
+    assert!(documented("ring_path"));
     assert!(text.contains("[[webhook]]"));
     for key in value["webhook"][0].as_object().unwrap().keys() {
         assert!(
@@ -71,6 +72,7 @@ enabled = true
 [api]
 enabled = true
 ring_capacity = 0
+ring_path = "/nonexistent-tiktwitch-dir/events.sqlite"
 [[webhook]]
 url = "ftp://example.com"
 events = ["chat", "gfit"]
@@ -85,6 +87,7 @@ secret = "hook"
         "feed.enabled",
         "api.enabled",
         "api.ring_capacity",
+        "api.ring_path",
         "webhook[0].url",
         "webhook[0].events[1]",
         "webhook[0].bridges[0]",
@@ -96,9 +99,19 @@ secret = "hook"
             "{path} missing in:\n{err}"
         );
     }
+    assert!(
+        err.contains("ring_path: `/nonexistent-tiktwitch-dir`: no such directory"),
+        "{err}"
+    );
     let path = write(&dir, "[feed]\nenabeld = true\n");
     let err = config::load(Some(&path)).unwrap_err().to_string();
     assert!(err.contains("feed.enabeld"), "{err}");
+    let path = write(&dir, &format!("[api]\nring_path = {:?}\n", dir.path()));
+    let err = config::load(Some(&path)).unwrap_err().to_string();
+    assert!(
+        err.contains("api.ring_path"),
+        "a directory is refused: {err}"
+    );
 }
 
 #[test]
@@ -116,6 +129,7 @@ client_queue = 64
 [api]
 enabled = true
 ring_capacity = 50
+ring_path = "events.sqlite"
 [[webhook]]
 url = "https://example.com/hook"
 events = ["gift"]
@@ -128,6 +142,10 @@ timeout_secs = 3
     assert!(plan.feed.ws_enabled && plan.feed.api_enabled);
     assert_eq!(plan.feed.client_queue, 64);
     assert_eq!(plan.feed.ring_capacity, 50);
+    assert_eq!(
+        plan.feed.ring_path.as_deref(),
+        Some(std::path::Path::new("events.sqlite"))
+    );
     assert_eq!(plan.feed_secrets.ws_token.as_deref(), Some("feed-token"));
     assert_eq!(plan.feed_secrets.api_token.as_deref(), Some("api-token"));
     assert_eq!(plan.feed_secrets.webhooks, ["webhook-secret"]);

@@ -125,6 +125,7 @@ enabled = true
 [api]
 enabled = true
 token = "api-token"
+ring_path = "{ring}"
 
 [[webhook]]
 url = "{hook_url}"
@@ -143,6 +144,7 @@ webcast_base_url = "{base}"
             twitch = twitch.addr(),
             oauth = oauth.base_url(),
             base = fake.base_url(),
+            ring = dir.path().join("events.sqlite").display(),
         ),
     )
     .unwrap();
@@ -352,4 +354,14 @@ webcast_base_url = "{base}"
 
     daemon.stop();
     daemon.join().await.unwrap().unwrap();
+    // [api] ring_path: the stop wrote every event of the ring to the file.
+    let db = rusqlite::Connection::open(dir.path().join("events.sqlite")).unwrap();
+    let seqs: Vec<i64> = db
+        .prepare("SELECT seq FROM events WHERE bridge = 'a' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(seqs, [1, 2, 3]);
 }

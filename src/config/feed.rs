@@ -2,6 +2,8 @@
 //! REST API and signed webhooks. All off by default; `[feed]` and `[api]` are served on the
 //! `[http]` listener.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use super::Problem;
@@ -70,6 +72,11 @@ pub struct ApiConfig {
     pub token: String,
     /// Recent events kept per bridge for `GET /api/events`.
     pub ring_capacity: usize,
+    /// An SQLite file that keeps those events across restarts (created when missing; its
+    /// directory must exist). At start each bridge gets its newest `ring_capacity` events
+    /// back and sequence numbers continue, so a client's `since` still works. Absent: the
+    /// events are kept in memory only. One file per process.
+    pub ring_path: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -78,6 +85,7 @@ impl Default for ApiConfig {
             enabled: false,
             token: "api-token".into(),
             ring_capacity: crate::limits::API_RING_CAPACITY,
+            ring_path: None,
         }
     }
 }
@@ -171,6 +179,9 @@ pub fn validate(
     }
     secret("api.token", &api.token, problems);
     non_zero("api.ring_capacity", api.ring_capacity as u64, problems);
+    if let Some(path) = &api.ring_path {
+        ring_path(path, problems);
+    }
     for (i, hook) in webhooks.iter().enumerate() {
         let at = |key: &str| format!("webhook[{i}].{key}");
         if hook.url.trim().is_empty() {
@@ -207,6 +218,35 @@ pub fn validate(
         non_zero(&at("max_attempts"), u64::from(hook.max_attempts), problems);
         non_zero(&at("max_backoff_secs"), hook.max_backoff_secs, problems);
         non_zero(&at("queue_capacity"), hook.queue_capacity as u64, problems);
+    }
+}
+
+/// The ring file must be creatable: a file path whose directory exists. (Whether SQLite can
+/// read and write it is checked when the daemon opens it.)
+fn ring_path(path: &Path, problems: &mut Vec<Problem>) {
+    const KEY: &str = "api.ring_path";
+    let shown = path.display();
+    if path.as_os_str().is_empty() {
+        problems.push(
+            Problem::new(KEY, "empty")
+                .with_hint("e.g. \"/var/lib/tiktwitch/events.sqlite\", or remove the key"),
+        );
+    } else if path.is_dir() {
+        problems.push(Problem::new(
+            KEY,
+            format!("`{shown}` is a directory; name a file in it"),
+        ));
+    } else {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !parent.is_dir() {
+            problems.push(
+                Problem::new(KEY, format!("`{}`: no such directory", parent.display()))
+                    .with_hint("create it first (the file itself is created)"),
+            );
+        }
     }
 }
 
@@ -256,6 +296,7 @@ mod tests {
         let api = ApiConfig {
             enabled: true,
             ring_capacity: 0,
+            ring_path: Some("/nonexistent-tiktwitch-dir/events.sqlite".into()),
             ..ApiConfig::default()
         };
         let hooks = vec![WebhookConfig {
@@ -275,6 +316,7 @@ mod tests {
                 "feed.token",
                 "api.enabled",
                 "api.ring_capacity",
+                "api.ring_path",
                 "webhook[0].url",
                 "webhook[0].events[1]",
                 "webhook[0].bridges[0]",

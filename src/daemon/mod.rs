@@ -76,6 +76,9 @@ pub enum DaemonError {
         /// The secret's name.
         name: String,
     },
+    /// The `[api] ring_path` file cannot be used.
+    #[error(transparent)]
+    Ring(#[from] crate::feed::PersistError),
     /// The health listener could not bind.
     #[error("health listener on {bind}: {source}")]
     Http {
@@ -263,6 +266,9 @@ pub async fn run(
         })?;
         pipelines.push(pipeline);
     }
+    // The ring's file too: a bad file is an error before anything connects.
+    let names: Vec<&str> = plan.bridges.iter().map(|b| b.name.as_str()).collect();
+    let ring_store = crate::feed::RingStore::open_for(&plan.feed, &names)?;
 
     let manager = TokenManager::load(&plan.auth, secrets.clone(), Arc::new(SystemClock)).await?;
     let info = manager.start().await?;
@@ -295,8 +301,12 @@ pub async fn run(
         })
         .collect();
     // The feed subscribes before any bridge runs, so it misses no event.
-    let (feed, feed_tasks) =
-        crate::feed::Hub::start(plan.feed.clone(), &healths, Some(sink.clone()));
+    let (feed, feed_tasks) = crate::feed::Hub::start_with_store(
+        plan.feed.clone(),
+        &healths,
+        Some(sink.clone()),
+        ring_store,
+    );
     let mut tasks = Vec::new();
     for ((bridge, pipeline), health) in plan.bridges.iter().zip(pipelines).zip(&healths) {
         let (reload_tx, reload_rx) = watch::channel(bridge.pipeline.clone());

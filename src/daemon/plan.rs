@@ -232,6 +232,7 @@ fn feed_settings(feed: &FeedConfig, api: &ApiConfig, webhooks: &[WebhookConfig])
         client_queue: feed.client_queue,
         api_enabled: api.enabled,
         ring_capacity: api.ring_capacity,
+        ring_path: api.ring_path.clone(),
         webhooks: webhooks
             .iter()
             .map(|w| WebhookSettings {

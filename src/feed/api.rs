@@ -11,7 +11,8 @@
 //! - `GET /api/events?bridge=a&since=0&limit=100`: recent events (all bridges without
 //!   `bridge`), oldest first, as `{"events":[{"seq":..,"bridge":..,"event":{..}}],
 //!   "next_since":N}`; poll again with `since=next_since`. Sequence numbers increase by one
-//!   per event over every bridge of the process.
+//!   per event over every bridge of the process. With `[api] ring_path` the events and
+//!   the numbering survive a restart ([`super::persist`]).
 //! - `POST /api/bridges/{name}/pause` and `.../resume`: stop (or restart) relaying that
 //!   bridge's lines to Twitch; its events still reach the feed, the API and webhooks.
 //!   Needs `Authorization: Bearer <[api] token>`.
@@ -25,8 +26,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::ring::Held;
 use super::ws::error;
-use super::{Envelope, Hub, WebhookStatsSnapshot, WsStatsSnapshot, presented_token, token_matches};
+use super::{
+    Hub, PersistStatsSnapshot, WebhookStatsSnapshot, WsStatsSnapshot, presented_token,
+    token_matches,
+};
 use crate::daemon::BridgeState;
 use crate::limits::API_EVENTS_MAX_LIMIT;
 use crate::pipeline::KindCounts;
@@ -91,6 +96,10 @@ pub struct RingStatus {
     pub evicted: u64,
     /// The oldest held event's sequence number.
     pub oldest_seq: Option<u64>,
+    /// Writing to the `[api] ring_path` file, when set: events loaded at start, written,
+    /// failed, dropped (the writer had fallen behind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persisted: Option<PersistStatsSnapshot>,
 }
 
 /// The feed, in `/api/status`.
@@ -141,6 +150,7 @@ async fn status(State(hub): State<Hub>) -> Json<Status> {
                     held,
                     evicted,
                     oldest_seq: b.ring.oldest(),
+                    persisted: b.persist.as_ref().map(|p| p.snapshot()),
                 },
             }
         })
@@ -176,7 +186,7 @@ pub struct EventsQuery {
 #[derive(Debug, Serialize)]
 pub struct EventsPage {
     /// Oldest first.
-    pub events: Vec<Envelope>,
+    pub events: Vec<Held>,
     /// Pass as `since` to get the next page.
     pub next_since: u64,
 }
@@ -190,13 +200,13 @@ async fn events(State(hub): State<Hub>, Query(query): Query<EventsQuery>) -> Res
         },
         None => hub.bridges().iter().map(|b| b.ring.clone()).collect(),
     };
-    let mut events: Vec<Envelope> = rings
+    let mut events: Vec<Held> = rings
         .iter()
         .flat_map(|r| r.since(query.since, limit))
         .collect();
-    events.sort_by_key(|e| e.seq);
+    events.sort_by_key(Held::seq);
     events.truncate(limit);
-    let next_since = events.last().map_or(query.since, |e| e.seq);
+    let next_since = events.last().map_or(query.since, Held::seq);
     Json(EventsPage { events, next_since }).into_response()
 }
 

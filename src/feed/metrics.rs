@@ -1,5 +1,5 @@
-//! The feed's families for `/metrics`: paused lines per bridge, WebSocket clients, and each
-//! webhook's outcomes. Appended after the daemon's own families (names do not overlap).
+//! The feed's families for `/metrics`: paused lines per bridge, the ring file's writes,
+//! WebSocket clients, and each webhook's outcomes. Appended after the daemon's own families (names do not overlap).
 
 use std::sync::atomic::Ordering;
 
@@ -24,6 +24,36 @@ pub fn render(hub: &Hub) -> String {
             &[("bridge", &bridge.name)],
             if bridge.health.is_paused() { 1.0 } else { 0.0 },
         );
+    }
+    const PERSIST_HELP: &str =
+        "Events of the ring written to the [api] ring_path file, by outcome.";
+    for bridge in hub.bridges() {
+        let Some(stats) = &bridge.persist else {
+            continue;
+        };
+        let s = stats.snapshot();
+        for (outcome, n) in [
+            ("written", s.written),
+            ("failed", s.failed),
+            ("dropped", s.dropped),
+        ] {
+            x.counter(
+                "tiktwitch_ring_persist_events_total",
+                PERSIST_HELP,
+                &[("bridge", &bridge.name), ("outcome", outcome)],
+                n,
+            );
+        }
+    }
+    for bridge in hub.bridges() {
+        if let Some(stats) = &bridge.persist {
+            x.gauge(
+                "tiktwitch_ring_loaded_events",
+                "Events of the ring loaded from the [api] ring_path file at start.",
+                &[("bridge", &bridge.name)],
+                stats.snapshot().loaded as f64,
+            );
+        }
     }
     let ws = hub.ws_stats();
     x.gauge(

@@ -13,19 +13,22 @@
 //!   a bounded queue and a dead-letter count; [`webhook::verify`] checks a signature.
 //! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
+//! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`metrics`](mod@metrics): the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
 //!
-//! Not done here (yet): SQLite persistence of the ring, enrichment (gift catalogue,
-//! profiles, coin prices).
+//! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod metrics;
 pub mod page;
+pub mod persist;
 pub mod ring;
 pub mod webhook;
 pub mod ws;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,10 +44,11 @@ use tracing::{Instrument, info_span, warn};
 
 use crate::daemon::BridgeHealth;
 use crate::event::Event;
-use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS};
+use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
 use crate::secret::Secret;
 use crate::sink::SinkHandle;
 
+pub use persist::{PersistError, PersistStatsSnapshot, RingStore};
 pub use ring::Ring;
 pub use webhook::{WebhookSettings, WebhookStatsSnapshot};
 
@@ -65,6 +69,12 @@ pub struct FeedSettings {
     pub api_token: Option<Secret>,
     /// Recent events kept per bridge.
     pub ring_capacity: usize,
+    /// The SQLite file the ring is kept in across restarts (`[api] ring_path`); `None`:
+    /// memory only. Opened by [`RingStore::open_for`], not by [`Hub::start`].
+    pub ring_path: Option<PathBuf>,
+    /// Events waiting to be written to `ring_path` at most; past this they are not
+    /// persisted (counted as dropped), so the bridges never wait for the disk.
+    pub ring_persist_queue: usize,
     /// Where events are POSTed.
     pub webhooks: Vec<WebhookSettings>,
 }
@@ -79,6 +89,8 @@ impl Default for FeedSettings {
             api_enabled: false,
             api_token: None,
             ring_capacity: API_RING_CAPACITY,
+            ring_path: None,
+            ring_persist_queue: RING_PERSIST_QUEUE,
             webhooks: Vec::new(),
         }
     }
@@ -180,6 +192,8 @@ pub(crate) struct BridgeFeed {
     pub(crate) name: Arc<str>,
     pub(crate) health: BridgeHealth,
     pub(crate) ring: Ring,
+    /// Its persistence counters, when the ring is kept in a file.
+    pub(crate) persist: Option<Arc<persist::PersistStats>>,
 }
 
 struct Inner {
@@ -217,8 +231,8 @@ pub struct HubTasks {
 
 impl HubTasks {
     /// Stops reading new events (what the bridges already published is still taken), lets
-    /// the webhooks deliver what is queued for up to `grace`, then stops them; what is still
-    /// undelivered then is lost (logged).
+    /// the webhooks deliver and the ring file's writer write what is queued for up to
+    /// `grace`, then stops the webhooks; what is still undelivered then is lost (logged).
     pub async fn finish(mut self, grace: Duration) {
         self.shutdown.cancel();
         let all = futures_util::future::join_all(self.tasks.iter_mut());
@@ -234,26 +248,61 @@ impl HubTasks {
 impl Hub {
     /// Subscribes to every bridge's feed (before the bridges start, so nothing is missed)
     /// and starts the taps and webhook senders. `sink` (when given) adds Twitch's state to
-    /// `/api/status`.
+    /// `/api/status`. The ring is memory only: see [`Hub::start_with_store`].
     pub fn start(
         settings: FeedSettings,
         bridges: &[BridgeHealth],
         sink: Option<SinkHandle>,
     ) -> (Self, HubTasks) {
+        Self::start_with_store(settings, bridges, sink, None)
+    }
+
+    /// [`Hub::start`], with the ring kept in `store` (when given and the API is on): each
+    /// ring starts with the events the file held, sequence numbers continue after the
+    /// largest stored one, and every new event is written in the background.
+    pub fn start_with_store(
+        settings: FeedSettings,
+        bridges: &[BridgeHealth],
+        sink: Option<SinkHandle>,
+        store: Option<RingStore>,
+    ) -> (Self, HubTasks) {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
+        let mut store = store.filter(|_| settings.api_enabled);
+        let first_seq = store.as_ref().map_or(0, RingStore::last_seq);
         let feeds: Vec<BridgeFeed> = bridges
             .iter()
-            .map(|health| BridgeFeed {
-                name: health.snapshot().name.into(),
-                health: health.clone(),
-                ring: Ring::new(if settings.api_enabled {
+            .map(|health| {
+                let name: Arc<str> = health.snapshot().name.into();
+                let ring = Ring::new(if settings.api_enabled {
                     settings.ring_capacity
                 } else {
                     0
-                }),
+                });
+                let persist = store.as_mut().map(|store| {
+                    let (loaded, stats) = store.take_loaded(&name);
+                    for event in loaded {
+                        ring.push_held(ring::Held::Stored(event));
+                    }
+                    stats
+                });
+                BridgeFeed {
+                    name,
+                    health: health.clone(),
+                    ring,
+                    persist,
+                }
             })
             .collect();
+        let persist_queue = store.map(|store| {
+            let stats: HashMap<_, _> = feeds
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), f.persist.clone()?)))
+                .collect();
+            let (queue, writer) = store.start_writer(stats, settings.ring_persist_queue);
+            tasks.push(writer);
+            queue
+        });
         // One queue per webhook; the taps feed them, one sender task drains each.
         let mut hook_queues = Vec::new();
         let mut hook_stats = Vec::new();
@@ -276,7 +325,7 @@ impl Hub {
             closing: shutdown.clone(),
             settings,
         });
-        let seq = Arc::new(AtomicU64::new(0));
+        let seq = Arc::new(AtomicU64::new(first_seq));
         let tap_needed = inner.settings.api_enabled || !hook_queues.is_empty();
         for bridge in feeds.iter().filter(|_| tap_needed) {
             let targets: Vec<_> = hook_queues
@@ -291,12 +340,15 @@ impl Hub {
                 rx: bridge.health.subscribe(),
                 seq: seq.clone(),
                 targets,
+                persist: persist_queue.clone(),
                 hub: inner.clone(),
                 shutdown: shutdown.clone(),
             };
             tasks.push(tokio::spawn(tap.run()));
         }
         drop(hook_queues);
+        // Only the taps hold the writer's queue: when they end, it writes the rest and ends.
+        drop(persist_queue);
         (Self { inner }, HubTasks { shutdown, tasks })
     }
 
@@ -368,6 +420,8 @@ struct Tap {
         mpsc::Sender<Envelope>,
         Arc<webhook::WebhookStats>,
     )>,
+    /// The ring file's writer, when the ring is persisted.
+    persist: Option<mpsc::Sender<Envelope>>,
     hub: Arc<Inner>,
     shutdown: CancellationToken,
 }
@@ -404,6 +458,12 @@ impl Tap {
         for (hook, queue, stats) in &self.targets {
             if hook.wants(envelope.event.type_name()) {
                 stats.offer(queue.try_send(envelope.clone()).is_ok());
+            }
+        }
+        if let (Some(queue), Some(stats)) = (&self.persist, &self.bridge.persist) {
+            // Never waits: a writer that fell behind loses the event from the file only.
+            if queue.try_send(envelope.clone()).is_err() {
+                stats.count_dropped();
             }
         }
         self.bridge.ring.push(envelope);

@@ -1,5 +1,6 @@
-//! The secrets part of `check`: each secret the config names, the store that answers for
-//! it, and whether it is there. Never the value: a secret is fetched only to learn that it
+//! The secrets part of `check`: each secret the config names (Twitch, TikTok, and the
+//! feed's, API's and webhooks' tokens), the store that answers for it, and whether it is
+//! there. Never the value: a secret is fetched only to learn that it
 //! exists, and dropped.
 
 use std::collections::BTreeMap;
@@ -113,10 +114,40 @@ pub(super) async fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Res
             usable &= line(store.as_ref(), key, name, bridges, need, out).await?;
         }
     }
+    usable &= feed(loaded, store.as_ref(), out).await?;
     Ok(SecretsReport {
         usable,
         store: Some(store),
     })
+}
+
+/// `[feed] token`, `[api] token` and each `[[webhook]] secret`, as `run` needs them: the
+/// feed's token when the feed is on, every webhook's key; the API's token may be missing
+/// (pause/resume are then refused).
+async fn feed(
+    loaded: &Loaded,
+    store: &dyn SecretStore,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let config = &loaded.config;
+    let mut usable = true;
+    if let Some(name) = &config.feed.token {
+        let need = if config.feed.enabled {
+            Need::Required
+        } else {
+            Need::Optional("[feed] is off")
+        };
+        usable &= line(store, "feed.token", name, &[], need, out).await?;
+    }
+    if config.api.enabled {
+        let need = Need::Optional("without it pause/resume are refused");
+        usable &= line(store, "api.token", &config.api.token, &[], need, out).await?;
+    }
+    for (i, hook) in config.webhook.iter().enumerate() {
+        let key = format!("webhook[{i}].secret");
+        usable &= line(store, &key, &hook.secret, &[], Need::Required, out).await?;
+    }
+    Ok(usable)
 }
 
 /// One secret's line; false when it is required and missing.
