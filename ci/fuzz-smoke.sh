@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Short fuzz run: every cargo-fuzz target for ~20 s on STABLE with `-s none` (no sanitizer:
-# the ASan default needs nightly; panics, overflows in debug-assertion builds, timeouts and
-# OOMs are still caught). Seeds the corpora from ../shared first when it is there.
+# Short fuzz run (CI calls it from .ci/run): every cargo-fuzz target for ~20 s on STABLE
+# with `-s none` (no sanitizer: the ASan default needs nightly; panics, overflows in
+# debug-assertion builds, timeouts and OOMs are still caught). Seeds the corpora from
+# ../shared first when it is there.
 #
 #   ci/fuzz-smoke.sh                 # every target, 20 s each
 #   FUZZ_SECONDS=600 ci/fuzz-smoke.sh sanitize template
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked
+  cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 if [ -d "${SHARED:-../shared}" ]; then
   SHARED="$(cd "${SHARED:-../shared}" && pwd)" bash fuzz/seed-corpus.sh

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use tiktwitch::config;
 use tiktwitch::daemon::{self, BridgeEnd, Plan};
-use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
 
@@ -54,43 +53,18 @@ async fn creator_with_late(
     fake
 }
 
-fn config_text(bridges: &[(&str, &FakeTikTok, &str)], twitch: &str, oauth: &str) -> String {
-    let mut text = format!(
-        r#"secret_store = "env"
-
-[tiktok]
-signer_api_key = "signer-api-key"
-
-[twitch]
-bot_login = "tiktwitch_bot"
-server = "{twitch}"
-tls = false
-client_id = "e2e-client"
-oauth_base_url = "{oauth}"
-
+fn config_text(bridges: &[(&str, &FakeTikTok, &str)], side: &TwitchSide) -> String {
+    let mut text = side.config_head()
+        + r#"
 [http]
 enabled = true
 bind = "127.0.0.1:0"
 
 [shutdown]
 grace_secs = 30
-"#
-    );
+"#;
     for (name, fake, channel) in bridges {
-        text.push_str(&format!(
-            r#"
-[[bridge]]
-name = "{name}"
-tiktok_username = "{user}"
-twitch_channels = ["{channel}"]
-[bridge.tiktok]
-web_base_url = "{base}"
-signer_base_url = "{base}"
-webcast_base_url = "{base}"
-"#,
-            user = fake.username(),
-            base = fake.base_url(),
-        ));
+        text.push_str(&fake.bridge_toml(name, channel));
     }
     text
 }
@@ -107,12 +81,8 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     let bob = creator("bob", 7_100_000_000_000_000_000, &["bob says hi"]).await;
     let ghost = creator("ghost", 7_200_000_000_000_000_000, &["never seen"]).await;
     ghost.set_lookup(LookupMode::NotFound);
-    let TwitchSide {
-        oauth,
-        twitch,
-        access_token: access,
-        ..
-    } = TwitchSide::start("e2e-client").await.unwrap();
+    let side = TwitchSide::start("e2e-client").await.unwrap();
+    let twitch = &side.twitch;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
@@ -124,21 +94,15 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
                 ("b", &bob, "chan_b"),
                 ("c", &ghost, "chan_c"),
             ],
-            &twitch.addr().to_string(),
-            &oauth.base_url(),
+            &side,
         ),
     )
     .unwrap();
     let loaded = config::load(Some(&path)).unwrap();
     assert_eq!(loaded.bridges.len(), 3);
     let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = MemoryStore::new();
-    secrets
-        .set(tiktwitch::auth::BARE_TOKEN_SECRET, &Secret::new(access))
-        .await
-        .unwrap();
-    secrets
-        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+    let secrets = side
+        .secrets(&[("signer-api-key", SIGNER_KEY)])
         .await
         .unwrap();
 
@@ -284,8 +248,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
                 ("b", &bob, "chan_b"),
                 ("c", &ghost, "chan_c"),
             ],
-            &twitch.addr().to_string(),
-            &oauth.base_url(),
+            &side,
         ) + "\n[routes.chat]\ntemplate = \"[reloaded] {{ user.nickname }}: {{ text }}\"\n",
     )
     .unwrap();

@@ -62,75 +62,25 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     .await
     .unwrap();
     ghost.set_lookup(LookupMode::NotFound);
-    let TwitchSide {
-        oauth,
-        twitch,
-        access_token: access,
-        ..
-    } = TwitchSide::start("process-client").await.unwrap();
+    let side = TwitchSide::start("process-client").await.unwrap();
+    let (twitch, access) = (&side.twitch, &side.access_token);
     let mut events = twitch.subscribe();
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"secret_store = "env"
-
-[tiktok]
-signer_api_key = "signer-api-key"
-
-[twitch]
-bot_login = "tiktwitch_bot"
-server = "{twitch}"
-tls = false
-client_id = "process-client"
-oauth_base_url = "{oauth}"
-
-[shutdown]
-grace_secs = 30
-
-[[bridge]]
-name = "carol"
-tiktok_username = "@carol"
-twitch_channels = ["carol_tv"]
-[bridge.tiktok]
-web_base_url = "{tiktok}"
-signer_base_url = "{tiktok}"
-webcast_base_url = "{tiktok}"
-
-[[bridge]]
-name = "dave"
-tiktok_username = "@dave"
-twitch_channels = ["dave_tv"]
-[bridge.tiktok]
-web_base_url = "{dave}"
-signer_base_url = "{dave}"
-webcast_base_url = "{dave}"
-
-[[bridge]]
-name = "ghost"
-tiktok_username = "@ghost"
-twitch_channels = ["ghost_tv"]
-[bridge.tiktok]
-web_base_url = "{ghost}"
-signer_base_url = "{ghost}"
-webcast_base_url = "{ghost}"
-"#,
-            dave = dave.base_url(),
-            ghost = ghost.base_url(),
-            tiktok = tiktok.base_url(),
-            twitch = twitch.addr(),
-            oauth = oauth.base_url(),
-        ),
-    )
-    .unwrap();
+    // The file a user would write: three bridges, one (ghost) whose creator does not exist.
+    let text = side.config_head()
+        + "\n[shutdown]\ngrace_secs = 30\n"
+        + &tiktok.bridge_toml("carol", "carol_tv")
+        + &dave.bridge_toml("dave", "dave_tv")
+        + &ghost.bridge_toml("ghost", "ghost_tv");
+    std::fs::write(&config, text).unwrap();
 
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
         .arg("--config")
         .arg(&config)
         .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &access)
+        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", access)
         .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
         .env("RUST_LOG", "tiktwitch=debug")
         .stdout(Stdio::null())
@@ -200,7 +150,7 @@ webcast_base_url = "{ghost}"
     assert!(log.contains("SIGTERM"), "{log}");
     // No secret in the logs, even at debug.
     assert!(
-        !log.contains(&access),
+        !log.contains(access.as_str()),
         "the access token leaked into the log"
     );
     assert!(

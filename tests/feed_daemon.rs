@@ -14,7 +14,7 @@ use serde_json::Value;
 use tiktwitch::config;
 use tiktwitch::daemon::{self, Plan};
 use tiktwitch::feed::webhook::verify;
-use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
+use tiktwitch::secret::Secret;
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tokio_tungstenite::tungstenite::Message;
@@ -90,31 +90,14 @@ async fn pause_resume_status_events_ws_and_webhook_on_the_real_daemon() {
         )));
     }
     fake.push_script(steps);
-    let TwitchSide {
-        oauth,
-        twitch,
-        access_token: access,
-        ..
-    } = TwitchSide::start("feed-client").await.unwrap();
+    let side = TwitchSide::start("feed-client").await.unwrap();
+    let twitch = &side.twitch;
     let (hooked, hook_url) = webhook_receiver().await;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"secret_store = "env"
-
-[tiktok]
-signer_api_key = "signer-api-key"
-
-[twitch]
-bot_login = "tiktwitch_bot"
-server = "{twitch}"
-tls = false
-client_id = "feed-client"
-oauth_base_url = "{oauth}"
-
+    let sections = format!(
+        r#"
 [http]
 enabled = true
 bind = "127.0.0.1:0"
@@ -131,34 +114,21 @@ ring_path = "{ring}"
 url = "{hook_url}"
 secret = "hook-key"
 events = ["chat"]
-
-[[bridge]]
-name = "a"
-tiktok_username = "alice"
-twitch_channels = ["chan_a"]
-[bridge.tiktok]
-web_base_url = "{base}"
-signer_base_url = "{base}"
-webcast_base_url = "{base}"
 "#,
-            twitch = twitch.addr(),
-            oauth = oauth.base_url(),
-            base = fake.base_url(),
-            ring = dir.path().join("events.sqlite").display(),
-        ),
-    )
-    .unwrap();
+        ring = dir.path().join("events.sqlite").display(),
+    );
+    let text = side.config_head() + &sections + &fake.bridge_toml("a", "chan_a");
+    std::fs::write(&path, text).unwrap();
     let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = MemoryStore::new();
-    for (name, value) in [
-        (tiktwitch::auth::BARE_TOKEN_SECRET, access.as_str()),
-        ("signer-api-key", SIGNER_KEY),
-        ("api-token", API_TOKEN),
-        ("hook-key", HOOK_KEY),
-    ] {
-        secrets.set(name, &Secret::new(value)).await.unwrap();
-    }
+    let secrets = side
+        .secrets(&[
+            ("signer-api-key", SIGNER_KEY),
+            ("api-token", API_TOKEN),
+            ("hook-key", HOOK_KEY),
+        ])
+        .await
+        .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));
     wait_until("the daemon started", || daemon.running().is_some()).await;
     let running = daemon.running().unwrap();

@@ -125,36 +125,15 @@ impl Scripter {
     }
 }
 
-fn config_text(fake: &FakeTikTok, twitch: &str, oauth: &str) -> String {
-    format!(
-        r#"secret_store = "env"
-
+fn config_text(fake: &FakeTikTok, side: &TwitchSide) -> String {
+    side.config_head()
+        + r#"
 [tiktok]
-signer_api_key = "signer-api-key"
 wait_for_live = true
-
-[twitch]
-bot_login = "tiktwitch_bot"
-server = "{twitch}"
-tls = false
-client_id = "{CLIENT_ID}"
-oauth_base_url = "{oauth}"
 
 [shutdown]
 grace_secs = 5
-
-[[bridge]]
-name = "soak"
-tiktok_username = "{user}"
-twitch_channels = ["{CHANNEL}"]
-[bridge.tiktok]
-web_base_url = "{base}"
-webcast_base_url = "{base}"
-signer_base_url = "{base}"
-"#,
-        user = fake.username(),
-        base = fake.base_url(),
-    )
+"# + &fake.bridge_toml("soak", CHANNEL)
 }
 
 /// The delivered PRIVMSGs' chat ids (`soak-<id>`), with how often each was delivered.
@@ -194,20 +173,17 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
     })
     .await
     .unwrap();
+    let side = TwitchSide::start(CLIENT_ID).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config_text(&tiktok, &side)).unwrap();
     let TwitchSide {
         oauth,
         twitch,
         access_token: access,
         refresh_token: refresh,
-    } = TwitchSide::start(CLIENT_ID).await.unwrap();
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        config_text(&tiktok, &twitch.addr().to_string(), &oauth.base_url()),
-    )
-    .unwrap();
+        ..
+    } = side;
     let loaded = config::load(Some(&path)).unwrap();
     let plan = Plan::from_config(&loaded, None).unwrap();
     let queue_capacity = plan.sink.queue_capacity as u64;

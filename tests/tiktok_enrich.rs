@@ -14,7 +14,6 @@ use tiktok_support::*;
 use tiktwitch::config;
 use tiktwitch::daemon::{self, Plan};
 use tiktwitch::event::{Event, EventKind, Gift};
-use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::frames::{
@@ -269,29 +268,12 @@ async fn the_daemon_relays_catalogue_names_with_prices_and_shows_the_profile() {
         gift_frame(51, ROOM, bare(5655, 40, false, 9)),
         gift_frame(52, ROOM, bare(5655, 100, true, 9)),
     ]);
-    let TwitchSide {
-        oauth,
-        twitch,
-        access_token,
-        ..
-    } = TwitchSide::start("enrich-client").await.unwrap();
+    let side = TwitchSide::start("enrich-client").await.unwrap();
+    let twitch = &side.twitch;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"secret_store = "env"
-
-[tiktok]
-signer_api_key = "signer-api-key"
-
-[twitch]
-bot_login = "tiktwitch_bot"
-server = "{twitch}"
-tls = false
-client_id = "enrich-client"
-oauth_base_url = "{oauth}"
-
+    let text = side.config_head()
+        + r#"
 [http]
 enabled = true
 bind = "127.0.0.1:0"
@@ -300,35 +282,18 @@ bind = "127.0.0.1:0"
 enabled = true
 
 [pricing]
-coin_prices = {{ EUR = 0.01 }}
+coin_prices = { EUR = 0.01 }
 
 [routes.gift]
-template = "{{{{ user.name }}}} sent {{{{ count }}}}x {{{{ gift.name }}}} worth {{{{ total_diamonds | money }}}} ({{{{ total_diamonds | money('EUR') }}}})"
-
-[[bridge]]
-name = "a"
-tiktok_username = "alice"
-twitch_channels = ["chan_a"]
-[bridge.tiktok]
-web_base_url = "{base}"
-webcast_base_url = "{base}"
-signer_base_url = "{base}"
-"#,
-            twitch = twitch.addr(),
-            oauth = oauth.base_url(),
-            base = fake.base_url(),
-        ),
-    )
-    .unwrap();
+template = "{{ user.name }} sent {{ count }}x {{ gift.name }} worth {{ total_diamonds | money }} ({{ total_diamonds | money('EUR') }})"
+"# + &fake.bridge_toml("a", "chan_a");
+    std::fs::write(&path, text).unwrap();
     let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = MemoryStore::new();
-    for (name, value) in [
-        (tiktwitch::auth::BARE_TOKEN_SECRET, access_token.as_str()),
-        ("signer-api-key", "enrich-signer-key"),
-    ] {
-        secrets.set(name, &Secret::new(value)).await.unwrap();
-    }
+    let secrets = side
+        .secrets(&[("signer-api-key", "enrich-signer-key")])
+        .await
+        .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));
     wait_until("the daemon started", || daemon.running().is_some()).await;
     let running = daemon.running().unwrap();

@@ -19,6 +19,8 @@ pub struct TwitchSide {
     pub access_token: String,
     /// The refresh token issued with it.
     pub refresh_token: String,
+    /// The app's client id.
+    pub client_id: String,
 }
 
 impl TwitchSide {
@@ -36,6 +38,47 @@ impl TwitchSide {
             twitch,
             access_token,
             refresh_token,
+            client_id: client_id.into(),
         })
+    }
+
+    /// The top of a config file pointing the bot at these stand-ins (`secret_store = "env"`
+    /// and `[twitch]`); a test appends its own sections and
+    /// [`tiktok::FakeTikTok::bridge_toml`] entries.
+    pub fn config_head(&self) -> String {
+        format!(
+            r#"secret_store = "env"
+
+[twitch]
+bot_login = "tiktwitch_bot"
+server = "{server}"
+tls = false
+client_id = "{client_id}"
+oauth_base_url = "{oauth}"
+"#,
+            server = self.twitch.addr(),
+            client_id = self.client_id,
+            oauth = self.oauth.base_url(),
+        )
+    }
+
+    /// A secret store holding the bot's access token (as `run` reads a bare token) and
+    /// `extra` secrets by name.
+    pub async fn secrets(
+        &self,
+        extra: &[(&str, &str)],
+    ) -> Result<crate::secret::MemoryStore, crate::secret::SecretError> {
+        use crate::secret::{MemoryStore, Secret, SecretStore};
+        let store = MemoryStore::new();
+        store
+            .set(
+                crate::auth::BARE_TOKEN_SECRET,
+                &Secret::new(self.access_token.as_str()),
+            )
+            .await?;
+        for (name, value) in extra {
+            store.set(name, &Secret::new(*value)).await?;
+        }
+        Ok(store)
     }
 }

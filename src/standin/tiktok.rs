@@ -328,6 +328,27 @@ impl FakeTikTok {
         &self.shared.config.username
     }
 
+    /// A `[[bridge]]` entry (for a config file) that mirrors this creator into `channel`,
+    /// every TikTok URL pointing at this fake and the signer key read from the secret
+    /// named `signer-api-key`.
+    pub fn bridge_toml(&self, name: &str, channel: &str) -> String {
+        format!(
+            r#"
+[[bridge]]
+name = "{name}"
+tiktok_username = "{user}"
+twitch_channels = ["{channel}"]
+[bridge.tiktok]
+signer_api_key = "signer-api-key"
+web_base_url = "{base}"
+webcast_base_url = "{base}"
+signer_base_url = "{base}"
+"#,
+            user = self.username(),
+            base = self.base_url(),
+        )
+    }
+
     /// The current room id.
     pub fn room_id(&self) -> u64 {
         self.shared.lock().room_id
