@@ -38,32 +38,33 @@
 
 #![warn(missing_docs)]
 
-#[cfg(feature = "runtime")]
-pub mod auth;
-#[cfg(feature = "runtime")]
-pub mod cli;
+/// The items given only exist with the `runtime` feature.
+macro_rules! runtime {
+    ($($item:item)*) => { $( #[cfg(feature = "runtime")] $item )* };
+}
+
 pub mod config;
-#[cfg(feature = "runtime")]
-pub mod daemon;
 pub mod dedupe;
-#[cfg(feature = "runtime")]
-pub mod demo;
 pub mod event;
-#[cfg(feature = "runtime")]
-pub mod feed;
 pub mod limits;
 pub mod line;
 pub mod pipeline;
 pub mod proto;
-#[cfg(feature = "runtime")]
-pub mod secret;
-#[cfg(feature = "runtime")]
-pub mod sink;
+pub mod source;
+
+runtime! {
+    pub mod auth;
+    pub mod cli;
+    pub mod daemon;
+    pub mod demo;
+    pub mod feed;
+    pub mod secret;
+    pub mod sink;
+    pub mod standin;
+}
+
 /// Without the `runtime` feature the sink is only its (pure) sanitizer.
 #[cfg(not(feature = "runtime"))]
 pub mod sink {
     pub mod sanitize;
 }
-pub mod source;
-#[cfg(feature = "runtime")]
-pub mod standin;

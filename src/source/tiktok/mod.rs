@@ -9,54 +9,33 @@
 //!   reconnect.
 //! - [`decode`], [`capture`]: frames to events; capture files.
 
-#[cfg(feature = "runtime")]
-pub mod backoff;
 pub mod capture;
-#[cfg(feature = "runtime")]
-pub mod client;
 pub mod decode;
-#[cfg(feature = "runtime")]
-pub mod error;
-#[cfg(feature = "runtime")]
-pub mod gifts;
-#[cfg(feature = "runtime")]
-pub mod http;
-#[cfg(feature = "runtime")]
-pub mod preset;
-#[cfg(feature = "runtime")]
-pub mod profile;
-#[cfg(feature = "runtime")]
-pub mod proxy;
-#[cfg(feature = "runtime")]
-pub mod room;
-#[cfg(feature = "runtime")]
-pub mod session;
-#[cfg(feature = "runtime")]
-pub mod settings;
-#[cfg(feature = "runtime")]
-pub mod signer;
-#[cfg(feature = "runtime")]
-pub mod socket_url;
-#[cfg(feature = "runtime")]
-pub mod stats;
-#[cfg(feature = "runtime")]
-pub mod status;
-#[cfg(feature = "runtime")]
-pub mod wire;
 
-#[cfg(feature = "runtime")]
-pub use client::{TikTokSource, run};
-#[cfg(feature = "runtime")]
-pub use error::{LookupError, SessionError, SignerError, SourceError};
-#[cfg(feature = "runtime")]
-pub use gifts::{CatalogueGift, GiftCatalogue};
-#[cfg(feature = "runtime")]
-pub use profile::Profile;
-#[cfg(feature = "runtime")]
-pub use settings::TikTokSettings;
-#[cfg(feature = "runtime")]
-pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
-#[cfg(feature = "runtime")]
-pub use stats::{SourceStats, SourceStatsSnapshot};
-#[cfg(feature = "runtime")]
-pub use status::{SourceItem, Status};
+runtime! {
+    pub mod backoff;
+    pub mod client;
+    pub mod error;
+    pub mod gifts;
+    pub mod http;
+    pub mod preset;
+    pub mod profile;
+    pub mod proxy;
+    pub mod room;
+    pub mod session;
+    pub mod settings;
+    pub mod signer;
+    pub mod socket_url;
+    pub mod stats;
+    pub mod status;
+    pub mod wire;
+
+    pub use client::{TikTokSource, run};
+    pub use error::{LookupError, SessionError, SignerError, SourceError};
+    pub use gifts::{CatalogueGift, GiftCatalogue};
+    pub use profile::Profile;
+    pub use settings::TikTokSettings;
+    pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
+    pub use stats::{SourceStats, SourceStatsSnapshot};
+    pub use status::{SourceItem, Status};
+}
