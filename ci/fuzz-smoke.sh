@@ -21,11 +21,19 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   mapfile -t targets < <(cargo +stable fuzz list)
 fi
+mkdir -p fuzz/logs
 for target in "${targets[@]}"; do
-  echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
+  echo "== fuzz $target for ${SECONDS_PER_TARGET}s (log: fuzz/logs/$target.log)"
   mkdir -p "fuzz/corpus/$target"
   # -rss_limit_mb: a decompression bomb must be refused by our caps, not eat the runner.
-  cargo +stable fuzz run -s none "$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+  # libFuzzer prints a line per new input: keep that in the log, show the outcome here.
+  if ! cargo +stable fuzz run -s none "$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    > "fuzz/logs/$target.log" 2>&1; then
+    tail -n 60 "fuzz/logs/$target.log"
+    echo "fuzz smoke: $target FAILED; reproducer in fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done)" "fuzz/logs/$target.log" || true
 done
 echo "fuzz smoke: ${#targets[@]} targets, no crash"
