@@ -63,6 +63,13 @@ runtime! {
     pub mod standin;
 }
 
+/// The allocator of every binary built on the runtime (the daemon, its tests and
+/// benchmarks, so they measure what ships): mimalloc, faster than glibc's malloc on the
+/// decoder's many small strings (BENCHMARKS.md, "Against the peers").
+#[cfg(feature = "runtime")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Without the `runtime` feature the sink is only its (pure) sanitizer.
 #[cfg(not(feature = "runtime"))]
 pub mod sink {
