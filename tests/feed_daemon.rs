@@ -132,11 +132,8 @@ events = ["chat"]
     let daemon = daemon::spawn(plan, Arc::new(secrets));
     wait_until("the daemon started", || daemon.running().is_some()).await;
     let running = daemon.running().unwrap();
-    // The daemon's own router (healthz, metrics and the merged feed/API routes).
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = daemon::http::router(running.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The daemon's own listener (healthz, metrics and the merged feed/API routes).
+    let addr = running.http_addr.expect("[http] is enabled");
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
 

@@ -297,10 +297,7 @@ template = "{{ user.name }} sent {{ count }}x {{ gift.name }} worth {{ total_dia
     let daemon = daemon::spawn(plan, Arc::new(secrets));
     wait_until("the daemon started", || daemon.running().is_some()).await;
     let running = daemon.running().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = daemon::http::router(running.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = running.http_addr.expect("[http] is enabled");
 
     wait_until("the gift reached Twitch", || !twitch.delivered().is_empty()).await;
     let delivered: Vec<String> = twitch.delivered().iter().map(|p| p.text.clone()).collect();
