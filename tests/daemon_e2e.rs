@@ -86,18 +86,15 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        config_text(
-            &[
-                ("a", &alice, "chan_a"),
-                ("b", &bob, "chan_b"),
-                ("c", &ghost, "chan_c"),
-            ],
-            &side,
-        ),
-    )
-    .unwrap();
+    let text = config_text(
+        &[
+            ("a", &alice, "chan_a"),
+            ("b", &bob, "chan_b"),
+            ("c", &ghost, "chan_c"),
+        ],
+        &side,
+    );
+    std::fs::write(&path, &text).unwrap();
     let loaded = config::load(Some(&path)).unwrap();
     assert_eq!(loaded.bridges.len(), 3);
     let plan = Plan::from_config(&loaded, None).unwrap();
@@ -242,14 +239,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     // SIGHUP-style reload: a new chat template applies to the next line, connections stay.
     std::fs::write(
         &path,
-        config_text(
-            &[
-                ("a", &alice, "chan_a"),
-                ("b", &bob, "chan_b"),
-                ("c", &ghost, "chan_c"),
-            ],
-            &side,
-        ) + "\n[routes.chat]\ntemplate = \"[reloaded] {{ user.nickname }}: {{ text }}\"\n",
+        text + "\n[routes.chat]\ntemplate = \"[reloaded] {{ user.nickname }}: {{ text }}\"\n",
     )
     .unwrap();
     let reloaded = Plan::from_config(&config::load(Some(&path)).unwrap(), None).unwrap();

@@ -58,9 +58,6 @@ pub fn config_text(bridges: &[BridgeSpec], twitch: &str, oauth: &str) -> String 
     let mut text = format!(
         r#"secret_store = "env"
 
-[tiktok]
-signer_api_key = "signer-api-key"
-
 [twitch]
 bot_login = "tiktwitch_bot"
 server = "{twitch}"
@@ -77,21 +74,11 @@ grace_secs = 1
 "#
     );
     for b in bridges {
-        text.push_str(&format!(
-            r#"
-[[bridge]]
-name = "{name}"
-tiktok_username = "{user}"
-twitch_channels = ["{channel}"]
-[bridge.tiktok]
-web_base_url = "{base}"
-webcast_base_url = "{base}"
-signer_base_url = "{base}"
-"#,
-            name = b.name,
-            user = b.user,
-            channel = b.channel,
-            base = b.base_url,
+        text.push_str(&tiktwitch::standin::tiktok::bridge_toml(
+            &b.name,
+            &b.user,
+            &b.channel,
+            &b.base_url,
         ));
     }
     text

@@ -328,25 +328,10 @@ impl FakeTikTok {
         &self.shared.config.username
     }
 
-    /// A `[[bridge]]` entry (for a config file) that mirrors this creator into `channel`,
-    /// every TikTok URL pointing at this fake and the signer key read from the secret
-    /// named `signer-api-key`.
+    /// A `[[bridge]]` entry (for a config file) that mirrors this creator into `channel`
+    /// (see [`bridge_toml`]).
     pub fn bridge_toml(&self, name: &str, channel: &str) -> String {
-        format!(
-            r#"
-[[bridge]]
-name = "{name}"
-tiktok_username = "{user}"
-twitch_channels = ["{channel}"]
-[bridge.tiktok]
-signer_api_key = "signer-api-key"
-web_base_url = "{base}"
-webcast_base_url = "{base}"
-signer_base_url = "{base}"
-"#,
-            user = self.username(),
-            base = self.base_url(),
-        )
+        bridge_toml(name, self.username(), channel, &self.base_url())
     }
 
     /// The current room id.
@@ -474,4 +459,23 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             }
         });
     }
+}
+
+/// A `[[bridge]]` entry (for a config file) that mirrors TikTok creator `user` into Twitch
+/// `channel`, every TikTok URL pointing at a fake TikTok at `base_url` and the signer key
+/// read from the secret named `signer-api-key`.
+pub fn bridge_toml(name: &str, user: &str, channel: &str, base_url: &str) -> String {
+    format!(
+        r#"
+[[bridge]]
+name = "{name}"
+tiktok_username = "{user}"
+twitch_channels = ["{channel}"]
+[bridge.tiktok]
+signer_api_key = "signer-api-key"
+web_base_url = "{base_url}"
+webcast_base_url = "{base_url}"
+signer_base_url = "{base_url}"
+"#
+    )
 }
