@@ -89,6 +89,14 @@ async fn store_token(state: &Path, access: &str, refresh: &str) {
         .unwrap();
 }
 
+/// Stores one plain secret in the file store at `state`.
+async fn store_secret(state: &Path, name: &str, value: &str) {
+    let store = FileStore::open(state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    store.set(name, &Secret::new(value)).await.unwrap();
+}
+
 #[tokio::test]
 async fn offline_check_reports_each_secret_by_presence_and_fails_without_the_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -214,15 +222,7 @@ async fn online_check_validates_the_token_and_resolves_every_room() {
     oauth.expire_access_tokens();
     let bare = dir.path().join("state2");
     std::fs::create_dir(&bare).unwrap();
-    {
-        let store = FileStore::open(&bare, FileStoreMode::Exclusive)
-            .await
-            .unwrap();
-        store
-            .set("twitch-access-token", &Secret::new("revoked-bare-token"))
-            .await
-            .unwrap();
-    }
+    store_secret(&bare, "twitch-access-token", "revoked-bare-token").await;
     let config = write_config(
         dir.path(),
         &bare,
@@ -268,14 +268,7 @@ secret = "hook-key"
     );
     std::fs::write(&config, text_of_config).unwrap();
     store_token(&state, "access-value-1234", "refresh-value-5678").await;
-    let store = FileStore::open(&state, FileStoreMode::Exclusive)
-        .await
-        .unwrap();
-    store
-        .set("hook-key", &Secret::new("hook-key-value-9999"))
-        .await
-        .unwrap();
-    drop(store);
+    store_secret(&state, "hook-key", "hook-key-value-9999").await;
 
     let out = check(&config, false).await;
     let shown = text(&out);
@@ -298,14 +291,7 @@ secret = "hook-key"
         "{shown}"
     );
 
-    let store = FileStore::open(&state, FileStoreMode::Exclusive)
-        .await
-        .unwrap();
-    store
-        .set("feed-token", &Secret::new("feed-token-value-4242"))
-        .await
-        .unwrap();
-    drop(store);
+    store_secret(&state, "feed-token", "feed-token-value-4242").await;
     let out = check(&config, false).await;
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");

@@ -25,13 +25,15 @@ pub fn render(hub: &Hub) -> String {
             if bridge.health.is_paused() { 1.0 } else { 0.0 },
         );
     }
+    // Two passes: the text format wants each family's samples together.
+    let persisted: Vec<_> = hub
+        .bridges()
+        .iter()
+        .filter_map(|b| b.persist.as_ref().map(|stats| (&b.name, stats.snapshot())))
+        .collect();
     const PERSIST_HELP: &str =
         "Events of the ring written to the [api] ring_path file, by outcome.";
-    for bridge in hub.bridges() {
-        let Some(stats) = &bridge.persist else {
-            continue;
-        };
-        let s = stats.snapshot();
+    for (name, s) in &persisted {
         for (outcome, n) in [
             ("written", s.written),
             ("failed", s.failed),
@@ -40,20 +42,18 @@ pub fn render(hub: &Hub) -> String {
             x.counter(
                 "tiktwitch_ring_persist_events_total",
                 PERSIST_HELP,
-                &[("bridge", &bridge.name), ("outcome", outcome)],
+                &[("bridge", name), ("outcome", outcome)],
                 n,
             );
         }
     }
-    for bridge in hub.bridges() {
-        if let Some(stats) = &bridge.persist {
-            x.gauge(
-                "tiktwitch_ring_loaded_events",
-                "Events of the ring loaded from the [api] ring_path file at start.",
-                &[("bridge", &bridge.name)],
-                stats.snapshot().loaded as f64,
-            );
-        }
+    for (name, s) in &persisted {
+        x.gauge(
+            "tiktwitch_ring_loaded_events",
+            "Events of the ring loaded from the [api] ring_path file at start.",
+            &[("bridge", name)],
+            s.loaded as f64,
+        );
     }
     let ws = hub.ws_stats();
     x.gauge(
@@ -68,24 +68,18 @@ pub fn render(hub: &Hub) -> String {
         &[],
         ws.sent,
     );
-    x.counter(
-        "tiktwitch_feed_clients_dropped_total",
-        "WebSocket feed clients dropped, by reason.",
-        &[("reason", "too_slow")],
-        ws.dropped_slow,
-    );
-    x.counter(
-        "tiktwitch_feed_clients_dropped_total",
-        "WebSocket feed clients dropped, by reason.",
-        &[("reason", "refused_auth")],
-        ws.refused_auth,
-    );
-    x.counter(
-        "tiktwitch_feed_clients_dropped_total",
-        "WebSocket feed clients dropped, by reason.",
-        &[("reason", "refused_full")],
-        ws.refused_full,
-    );
+    for (reason, n) in [
+        ("too_slow", ws.dropped_slow),
+        ("refused_auth", ws.refused_auth),
+        ("refused_full", ws.refused_full),
+    ] {
+        x.counter(
+            "tiktwitch_feed_clients_dropped_total",
+            "WebSocket feed clients dropped, by reason.",
+            &[("reason", reason)],
+            n,
+        );
+    }
     let hooks = hub.webhook_stats();
     const EVENTS_HELP: &str = "Webhook events by outcome.";
     for (url, s) in &hooks {
