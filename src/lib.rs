@@ -28,6 +28,7 @@
 //!   shutdown and reload.
 //! - [`feed`]: beyond chat: the live event WebSocket feed and page, signed webhooks and the
 //!   REST API (`/api/status`, `/api/events`, pause/resume).
+//! - [`tls`]: the TLS client settings the socket and the sink share.
 //! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
 
 //!
@@ -61,6 +62,7 @@ runtime! {
     pub mod secret;
     pub mod sink;
     pub mod standin;
+    pub mod tls;
 }
 
 /// The allocator of every binary built on the runtime (the daemon, its tests and

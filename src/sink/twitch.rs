@@ -101,19 +101,8 @@ impl<const SLOT: usize> MakeConnection for Routed<SLOT> {
         if !route.tls {
             return Ok(Either::Left(tcp));
         }
-        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in route.extra_roots {
-            roots
-                .add(cert)
-                .map_err(|e| io_error(format!("extra TLS root: {e}")))?;
-        }
-        let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| io_error(format!("TLS config: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = crate::tls::client_config(route.extra_roots)
+            .map_err(|e| io_error(format!("TLS config: {e}")))?;
         let name =
             tokio_rustls::rustls::pki_types::ServerName::try_from(route.tls_server_name.clone())
                 .map_err(|e| io_error(format!("TLS name {:?}: {e}", route.tls_server_name)))?;
