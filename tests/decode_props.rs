@@ -1,4 +1,5 @@
-//! Property tests: the decoder never panics (and always returns) on random or mutated input.
+//! Property tests: the decoder never panics (and always returns) on random or mutated input,
+//! and its hand-written fast path decodes exactly what prost alone decodes.
 
 use std::io::Write;
 
@@ -7,7 +8,7 @@ use flate2::{Compression, write::GzEncoder};
 use proptest::prelude::*;
 use prost::Message;
 use tiktwitch::proto;
-use tiktwitch::source::tiktok::decode::{decode_frame, decode_message};
+use tiktwitch::source::tiktok::decode::{decode_frame, decode_message, decode_message_with_prost};
 
 const METHODS: &[&str] = &[
     "WebcastChatMessage",
@@ -141,6 +142,29 @@ proptest! {
             // Whatever survives is well-formed: every message is an event or its own error.
             if let Some(batch) = decoded.batch {
                 prop_assert!(batch.messages.len() <= 2 + 16);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_and_prost_agree_on_mutated_payloads(
+        method in prop::sample::select(METHODS),
+        mutations in prop::collection::vec(mutation(), 0..5),
+    ) {
+        // A real-shaped batch's messages, as the payload of every method (wrong-type
+        // payloads are a fine test too: they hit declared fields with other wire types).
+        let frame = valid_frame(false);
+        let batch = proto::WebcastPushFrame::decode(frame.as_slice()).unwrap().payload;
+        let batch = proto::ProtoMessageFetchResult::decode(batch).unwrap();
+        for message in batch.messages {
+            let payload = Bytes::from(apply(message.payload.to_vec(), &mutations));
+            match (
+                decode_message(method, payload.clone()),
+                decode_message_with_prost(method, payload),
+            ) {
+                (Ok(fast), Ok(prost)) => prop_assert_eq!(fast, prost),
+                (Err(_), Err(_)) => {}
+                (fast, prost) => prop_assert!(false, "{method}: fast {fast:?}, prost {prost:?}"),
             }
         }
     }

@@ -9,7 +9,10 @@
 //!
 //! Speed: gzip batches inflate through a per-thread [`Inflater`] (one zlib-rs state reused
 //! for every frame, no zero-filling of the output), the inflated batch is sliced into its
-//! messages without copying (`Bytes`), and each message's `method` is allocated once.
+//! messages without copying (`Bytes`), each message's `method` is allocated once, and the
+//! six message types that are nearly all of a live's traffic are read by hand-written
+//! decoders ([`fast`]) that skip the kilobytes of undeclared `User` fields faster than
+//! prost's generic path, falling back to prost on anything unusual.
 //! `BENCHMARKS.md` has the numbers.
 
 use bytes::Bytes;
@@ -20,7 +23,9 @@ use crate::event::{
 };
 use crate::proto;
 
+mod fast;
 mod inflate;
+mod wire;
 pub use inflate::Inflater;
 
 /// The gzip magic number; TikTok's batches start with it when compressed.
@@ -147,7 +152,7 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
         .messages
         .into_iter()
         .map(|base| {
-            let (common, kind) = match decode_kind(&base.method, base.payload) {
+            let (common, kind) = match decode_kind(Decoder::Fast, &base.method, base.payload) {
                 Ok(decoded) => decoded,
                 Err(source) => {
                     return Err(MessageError {
@@ -191,8 +196,37 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
-    let (common, kind) = decode_kind(method, payload)?;
+    let (common, kind) = decode_kind(Decoder::Fast, method, payload)?;
     Ok(event(method.to_owned(), common, kind))
+}
+
+/// [`decode_message`] with prost alone, bypassing the hand-written fast decoders: the
+/// reference the fast path is tested and fuzzed against. Not for production use (slower,
+/// same results).
+pub fn decode_message_with_prost(
+    method: &str,
+    payload: Bytes,
+) -> Result<Event, prost::DecodeError> {
+    let (common, kind) = decode_kind(Decoder::Prost, method, payload)?;
+    Ok(event(method.to_owned(), common, kind))
+}
+
+/// How the hot message types are decoded.
+#[derive(Debug, Clone, Copy)]
+enum Decoder {
+    /// The hand-written decoders of [`fast`], falling back to prost on anything unusual.
+    Fast,
+    /// prost only (the reference).
+    Prost,
+}
+
+impl Decoder {
+    fn decode<M: fast::FastDecode>(self, payload: Bytes) -> Result<M, prost::DecodeError> {
+        match self {
+            Self::Fast => fast::decode(&payload),
+            Self::Prost => M::decode(payload),
+        }
+    }
 }
 
 /// An event from its parts: `method` is moved in, so a batch allocates it once.
@@ -212,13 +246,14 @@ fn event(method: String, common: Option<proto::CommonMessageData>, kind: EventKi
 
 /// Decodes one payload by its `method` into its common header and its kind.
 fn decode_kind(
+    decoder: Decoder,
     method: &str,
     payload: Bytes,
 ) -> Result<(Option<proto::CommonMessageData>, EventKind), prost::DecodeError> {
     use proto::*;
     Ok(match method {
         "WebcastChatMessage" => {
-            let m = WebcastChatMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastChatMessage>(payload)?;
             let roles = roles(m.user_identity.as_ref());
             let kind = EventKind::Chat {
                 user: user_with_roles(m.user, roles),
@@ -237,7 +272,7 @@ fn decode_kind(
             (m.common, kind)
         }
         "WebcastGiftMessage" => {
-            let m = WebcastGiftMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastGiftMessage>(payload)?;
             let roles = roles(m.user_identity.as_ref());
             let details = m.gift.unwrap_or_default();
             let streakable = details.r#type == 1;
@@ -265,7 +300,7 @@ fn decode_kind(
             (m.common, kind)
         }
         "WebcastLikeMessage" => {
-            let m = WebcastLikeMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastLikeMessage>(payload)?;
             let kind = EventKind::Like {
                 user: m.user.map(user),
                 count: clamp_u32(m.count),
@@ -274,7 +309,7 @@ fn decode_kind(
             (m.common, kind)
         }
         "WebcastMemberMessage" => {
-            let m = WebcastMemberMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastMemberMessage>(payload)?;
             let kind = match (m.action, m.user) {
                 (1, Some(u)) => EventKind::Join { user: user(u) },
                 (action, u) => EventKind::Member {
@@ -285,7 +320,7 @@ fn decode_kind(
             (m.common, kind)
         }
         "WebcastSocialMessage" => {
-            let m = WebcastSocialMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastSocialMessage>(payload)?;
             let kind = match (m.action, m.user) {
                 (1, Some(u)) => EventKind::Follow { user: user(u) },
                 (3, Some(u)) => EventKind::Share { user: user(u) },
@@ -297,7 +332,7 @@ fn decode_kind(
             (m.common, kind)
         }
         "WebcastRoomUserSeqMessage" => {
-            let m = WebcastRoomUserSeqMessage::decode(payload)?;
+            let m = decoder.decode::<WebcastRoomUserSeqMessage>(payload)?;
             let kind = EventKind::Viewers {
                 current: clamp_u64(m.total),
                 cumulative: clamp_u64(m.total_user),
