@@ -147,29 +147,35 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
     } else {
         payload
     };
+    if let Ok(result) = fast::fetch_result(&raw) {
+        return Ok(Batch {
+            cursor: result.cursor.to_owned(),
+            internal_ext: result.internal_ext.to_owned(),
+            need_ack: result.need_ack,
+            push_server: result.push_server.to_owned(),
+            route_params: result
+                .route_params
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            heartbeat_ms: result.heartbeat_duration,
+            now_ms: result.now,
+            is_first: result.is_first,
+            messages: result.messages.iter().map(decode_envelope).collect(),
+        });
+    }
+    // Anything unusual: prost, whose answer is the answer.
     let result = proto::ProtoMessageFetchResult::decode(raw).map_err(FrameError::FetchResult)?;
     let messages = result
         .messages
-        .into_iter()
+        .iter()
         .map(|base| {
-            let (common, kind) = match decode_kind(Decoder::Fast, &base.method, base.payload) {
-                Ok(decoded) => decoded,
-                Err(source) => {
-                    return Err(MessageError {
-                        method: base.method,
-                        msg_id: base.msg_id,
-                        source,
-                    });
-                }
-            };
-            let mut event = event(base.method, common, kind);
-            // The envelope's id is always there in real pushes; the header's is the
-            // fallback (and the only one in payload captures).
-            if base.msg_id != 0 {
-                event.meta.msg_id = base.msg_id;
-            }
-            event.meta.history |= base.is_history;
-            Ok(event)
+            decode_envelope(&fast::Envelope {
+                method: &base.method,
+                payload: &base.payload,
+                msg_id: base.msg_id,
+                is_history: base.is_history,
+            })
         })
         .collect();
     Ok(Batch {
@@ -185,6 +191,24 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
     })
 }
 
+/// Decodes one message of a batch: its event, or the error it alone caused.
+fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
+    let (common, kind) =
+        decode_kind(Decoder::Fast, base.method, base.payload).map_err(|source| MessageError {
+            method: base.method.to_owned(),
+            msg_id: base.msg_id,
+            source,
+        })?;
+    let mut event = event(base.method.to_owned(), common, kind);
+    // The envelope's id is always there in real pushes; the header's is the fallback (and
+    // the only one in payload captures).
+    if base.msg_id != 0 {
+        event.meta.msg_id = base.msg_id;
+    }
+    event.meta.history |= base.is_history;
+    Ok(event)
+}
+
 /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
 /// [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES). Uses a per-thread
 /// [`Inflater`], so repeated calls reuse one zlib-rs state.
@@ -196,7 +220,7 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
-    let (common, kind) = decode_kind(Decoder::Fast, method, payload)?;
+    let (common, kind) = decode_kind(Decoder::Fast, method, &payload)?;
     Ok(event(method.to_owned(), common, kind))
 }
 
@@ -207,7 +231,7 @@ pub fn decode_message_with_prost(
     method: &str,
     payload: Bytes,
 ) -> Result<Event, prost::DecodeError> {
-    let (common, kind) = decode_kind(Decoder::Prost, method, payload)?;
+    let (common, kind) = decode_kind(Decoder::Prost, method, &payload)?;
     Ok(event(method.to_owned(), common, kind))
 }
 
@@ -221,9 +245,9 @@ enum Decoder {
 }
 
 impl Decoder {
-    fn decode<M: fast::FastDecode>(self, payload: Bytes) -> Result<M, prost::DecodeError> {
+    fn decode<M: fast::FastDecode>(self, payload: &[u8]) -> Result<M, prost::DecodeError> {
         match self {
-            Self::Fast => fast::decode(&payload),
+            Self::Fast => fast::decode(payload),
             Self::Prost => M::decode(payload),
         }
     }
@@ -248,7 +272,7 @@ fn event(method: String, common: Option<proto::CommonMessageData>, kind: EventKi
 fn decode_kind(
     decoder: Decoder,
     method: &str,
-    payload: Bytes,
+    payload: &[u8],
 ) -> Result<(Option<proto::CommonMessageData>, EventKind), prost::DecodeError> {
     use proto::*;
     Ok(match method {

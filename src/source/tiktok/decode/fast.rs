@@ -15,6 +15,102 @@ use prost::Message;
 use super::wire::{Unusual, Value, walk};
 use crate::proto;
 
+/// One `BaseProtoMessage` of a batch, borrowed from the inflated bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Envelope<'a> {
+    /// Names the protobuf type of `payload`.
+    pub method: &'a str,
+    /// The message itself.
+    pub payload: &'a [u8],
+    /// The envelope's message id (0 when absent).
+    pub msg_id: u64,
+    /// TikTok's own history flag.
+    pub is_history: bool,
+}
+
+/// A `ProtoMessageFetchResult`, borrowed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct FetchResult<'a> {
+    pub messages: Vec<Envelope<'a>>,
+    pub cursor: &'a str,
+    pub internal_ext: &'a str,
+    pub push_server: &'a str,
+    /// The `map<string, string>`, as prost builds it: a repeated key keeps its last value.
+    pub route_params: Vec<(&'a str, &'a str)>,
+    pub heartbeat_duration: i64,
+    pub now: i64,
+    pub need_ack: bool,
+    pub is_first: bool,
+}
+
+/// Reads a batch's envelope without copying anything but the message list.
+pub(super) fn fetch_result(buf: &[u8]) -> Result<FetchResult<'_>, Unusual> {
+    let mut out = FetchResult::default();
+    walk(buf, |number, value| {
+        match number {
+            1 => out.messages.push(envelope(value.bytes()?)?),
+            2 => out.cursor = value.str()?,
+            4 => out.now = value.int64()?,
+            5 => out.internal_ext = value.str()?,
+            8 => out.heartbeat_duration = value.int64()?,
+            9 => out.need_ack = value.bool()?,
+            10 => out.push_server = value.str()?,
+            11 => out.is_first = value.bool()?,
+            // Declared and unread: prost would still refuse another wire type.
+            3 | 6 => {
+                value.varint()?;
+            }
+            7 => {
+                let (key, value) = map_entry(value.bytes()?)?;
+                match out.route_params.iter_mut().find(|(k, _)| *k == key) {
+                    Some(entry) => entry.1 = value,
+                    None => out.route_params.push((key, value)),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// One entry of a `map<string, string>`: an embedded message of `key = 1`, `value = 2`.
+fn map_entry(buf: &[u8]) -> Result<(&str, &str), Unusual> {
+    let (mut key, mut value) = ("", "");
+    walk(buf, |number, field| {
+        match number {
+            1 => key = field.str()?,
+            2 => value = field.str()?,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok((key, value))
+}
+
+fn envelope(buf: &[u8]) -> Result<Envelope<'_>, Unusual> {
+    let mut out = Envelope {
+        method: "",
+        payload: &[],
+        msg_id: 0,
+        is_history: false,
+    };
+    walk(buf, |number, value| {
+        match number {
+            1 => out.method = value.str()?,
+            2 => out.payload = value.bytes()?,
+            3 => out.msg_id = value.varint()?,
+            4 | 5 => {
+                value.varint()?;
+            }
+            6 => out.is_history = value.bool()?,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// A message type with a hand-written decoder.
 pub(super) trait FastDecode: Message + Default {
     /// Merges the fields in `buf` into `self`, as prost's `merge` would.
@@ -229,28 +325,41 @@ mod tests {
 
     /// Every `(method, payload)` of the real captures and the synthetic corpus in
     /// `../shared` (empty, with a message, when this checkout has none beside it).
-    fn shared_messages() -> Vec<(String, Bytes)> {
+    fn shared() -> Option<PathBuf> {
         let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-        if !shared.is_dir() {
+        if shared.is_dir() {
+            Some(shared)
+        } else {
             eprintln!("SKIPPED: {} is absent (CI always has it)", shared.display());
-            return Vec::new();
+            None
         }
-        let mut out = Vec::new();
-        let mut batch = |raw: Bytes| {
-            let result = proto::ProtoMessageFetchResult::decode(raw).expect("fetch result");
-            out.extend(result.messages.into_iter().map(|m| (m.method, m.payload)));
+    }
+
+    /// Every inflated batch of the real capture and the synthetic corpus.
+    fn shared_batches() -> Vec<Bytes> {
+        let Some(shared) = shared() else {
+            return Vec::new();
         };
-        let webcast = shared.join("fixtures/webcast");
-        batch(
-            std::fs::read(webcast.join("real-2026/batch.pb"))
-                .unwrap()
-                .into(),
-        );
+        let real = shared.join("fixtures/webcast/real-2026/batch.pb");
+        let mut out = vec![Bytes::from(std::fs::read(real).unwrap())];
         let frames = std::fs::File::open(shared.join("corpus/frames.bin")).unwrap();
         for frame in FrameReader::new(std::io::BufReader::new(frames)) {
             let frame = proto::WebcastPushFrame::decode(frame.unwrap()).unwrap();
-            batch(super::super::gunzip(&frame.payload).unwrap().into());
+            out.push(super::super::gunzip(&frame.payload).unwrap().into());
         }
+        out
+    }
+
+    fn shared_messages() -> Vec<(String, Bytes)> {
+        let Some(shared) = shared() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for batch in shared_batches() {
+            let result = proto::ProtoMessageFetchResult::decode(batch).expect("fetch result");
+            out.extend(result.messages.into_iter().map(|m| (m.method, m.payload)));
+        }
+        let webcast = shared.join("fixtures/webcast");
         let lines = std::fs::read_to_string(webcast.join("real-2023.jsonl")).unwrap();
         for (n, line) in lines.lines().enumerate() {
             out.push(parse_payload_line(n + 1, line).unwrap());
@@ -327,6 +436,69 @@ mod tests {
             // The corpus alone has 43,678 of these; the real captures add the rest.
             assert!(checked > 43_678, "only {checked} messages checked");
         }
+    }
+
+    /// The fast envelope reader against prost: `Ok` only where prost reads the same.
+    fn envelope_agrees(buf: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(fast) = fetch_result(buf) {
+            let prost = proto::ProtoMessageFetchResult::decode(buf);
+            prop_assert!(prost.is_ok(), "fast read what prost refuses: {prost:?}");
+            let prost = prost.unwrap();
+            let messages: Vec<Envelope<'_>> = prost
+                .messages
+                .iter()
+                .map(|m| Envelope {
+                    method: &m.method,
+                    payload: &m.payload,
+                    msg_id: m.msg_id,
+                    is_history: m.is_history,
+                })
+                .collect();
+            prop_assert_eq!(&fast.messages, &messages);
+            let mut params = fast.route_params.clone();
+            params.sort();
+            let mut theirs: Vec<(&str, &str)> = prost
+                .route_params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            theirs.sort();
+            prop_assert_eq!(params, theirs);
+            prop_assert_eq!(
+                (fast.cursor, fast.internal_ext, fast.push_server),
+                (&*prost.cursor, &*prost.internal_ext, &*prost.push_server)
+            );
+            prop_assert_eq!(
+                (
+                    fast.heartbeat_duration,
+                    fast.now,
+                    fast.need_ack,
+                    fast.is_first
+                ),
+                (
+                    prost.heartbeat_duration,
+                    prost.now,
+                    prost.need_ack,
+                    prost.is_first
+                )
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_corpus_batch_takes_the_fast_envelope_and_matches_prost() {
+        let batches = shared_batches();
+        let mut with_params = 0;
+        for (n, batch) in batches.iter().enumerate() {
+            let fast = fetch_result(batch).unwrap_or_else(|_| panic!("batch {n} left to prost"));
+            with_params += usize::from(!fast.route_params.is_empty());
+            envelope_agrees(batch).unwrap();
+        }
+        assert!(
+            batches.is_empty() || with_params > 0,
+            "the map is exercised"
+        );
     }
 
     /// A gift message with every declared field set, its users and gift included, so
@@ -427,12 +599,53 @@ mod tests {
         }
 
         #[test]
+        fn the_fast_envelope_and_prost_agree_on_mutated_batches(
+            seed in any::<u64>(),
+            flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(),
+        ) {
+            let batch = proto::ProtoMessageFetchResult {
+                messages: (0..3)
+                    .map(|n| proto::BaseProtoMessage {
+                        method: "WebcastGiftMessage".into(),
+                        payload: full_gift(seed.wrapping_add(n), "x").encode_to_vec().into(),
+                        msg_id: seed ^ n,
+                        msg_type: 1,
+                        offset: -(n as i64),
+                        is_history: n == 1,
+                    })
+                    .collect(),
+                cursor: format!("cursor-{seed}"),
+                fetch_interval: 1000,
+                now: seed as i64,
+                internal_ext: "ext".into(),
+                fetch_type: 2,
+                heartbeat_duration: 10_000,
+                need_ack: true,
+                push_server: "wss://push".into(),
+                is_first: seed.is_multiple_of(2),
+                route_params: [("wrss", "w"), ("imprp", "i")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), format!("{v}{seed}")))
+                    .collect(),
+            };
+            let mut bytes = batch.encode_to_vec();
+            let len = bytes.len();
+            for (at, bits) in flips {
+                bytes[at % len] ^= bits;
+            }
+            envelope_agrees(&bytes)?;
+            envelope_agrees(&bytes[..cut % (len + 1)])?;
+        }
+
+        #[test]
         fn fast_and_prost_agree_on_random_bytes(
             bytes in prop::collection::vec(any::<u8>(), 0..256),
         ) {
             agree::<proto::WebcastChatMessage>(&bytes)?;
             agree::<proto::WebcastGiftMessage>(&bytes)?;
             agree::<proto::User>(&bytes)?;
+            envelope_agrees(&bytes)?;
         }
     }
 }

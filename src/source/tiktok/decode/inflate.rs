@@ -1,13 +1,25 @@
-//! Gzip inflation with a reusable zlib-rs state.
+//! Gzip inflation: libdeflate for the usual single-member batch, a reusable zlib-rs state
+//! for everything else.
 //!
-//! `flate2::read::MultiGzDecoder` allocates and zeroes a fresh inflate state (~40 KB with
-//! its window) for every member and zero-fills the output buffer through `Read`; on ~13 KiB
-//! batches that setup cost a quarter of the inflation time. [`Inflater`] keeps one raw
-//! deflate state and resets it per member, frames the gzip members itself (RFC 1952:
-//! header, optional fields, CRC-32 and ISIZE trailer), and inflates straight into the spare
-//! capacity of the output `Vec` (which then becomes the batch's `Bytes` without a copy).
-//! It accepts and rejects exactly what `MultiGzDecoder` does: concatenated members, and
-//! nothing after the last one.
+//! The fast path. A TikTok batch is one gzip member of ~13 KiB inflated. libdeflate
+//! inflates a whole buffer about twice as fast as zlib-rs (`BENCHMARKS.md`), but its safe
+//! binding does not say where the member ended, so it is only used when that cannot
+//! matter: the trailer's ISIZE is within [`MAX_INFLATED_BYTES`] and possible for the
+//! compressed size, no second gzip header (`1f 8b 08`) appears after the first, and the
+//! output matches the final trailer (CRC-32 and size). Anything else, including every
+//! error, goes to the exact path below, so errors and multi-member streams behave as
+//! before. The one input the fast path treats differently is a valid member followed by
+//! junk that ends with a copy of the member's own 8-byte trailer: it is decoded (the junk
+//! ignored) where the exact path refuses it. Nothing is lost either way.
+//!
+//! The exact path. `flate2::read::MultiGzDecoder` allocates and zeroes a fresh inflate
+//! state (~40 KB with its window) for every member and zero-fills the output buffer
+//! through `Read`; on ~13 KiB batches that setup cost a quarter of the inflation time.
+//! [`Inflater`] keeps one raw deflate state and resets it per member, frames the gzip
+//! members itself (RFC 1952: header, optional fields, CRC-32 and ISIZE trailer), and
+//! inflates straight into the spare capacity of the output `Vec` (which then becomes the
+//! batch's `Bytes` without a copy). It accepts and rejects exactly what `MultiGzDecoder`
+//! does: concatenated members, and nothing after the last one.
 
 use std::cell::RefCell;
 use std::io::{Error, ErrorKind};
@@ -27,6 +39,11 @@ const FRESERVED: u8 = 0xe0;
 const MAX_HEADER_FIELD: usize = 0xffff;
 /// First growth step when the size hint was too small.
 const MIN_GROWTH: usize = 4096;
+/// The most DEFLATE can expand: 258 bytes from every 2 bits of a block (~1032:1). A
+/// trailer claiming more than this times the compressed size is a lie.
+const MAX_DEFLATE_RATIO: usize = 1032;
+/// The bytes a gzip member starts with (magic and the deflate method).
+const MEMBER_START: [u8; 3] = [0x1f, 0x8b, 8];
 
 thread_local! {
     /// One inflater per thread for the free functions ([`super::gunzip`]).
@@ -41,8 +58,10 @@ pub(super) fn gunzip_shared(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
     })
 }
 
-/// A reusable gzip inflater: one zlib-rs raw-deflate state, reset for each member.
+/// A reusable gzip inflater: a libdeflate decompressor for whole single-member batches and
+/// one zlib-rs raw-deflate state, reset for each member, for the rest.
 pub struct Inflater {
+    whole: libdeflater::Decompressor,
     raw: Decompress,
 }
 
@@ -62,6 +81,7 @@ impl Inflater {
     /// A new inflater (allocates its state once).
     pub fn new() -> Self {
         Self {
+            whole: libdeflater::Decompressor::new(),
             raw: Decompress::new(false),
         }
     }
@@ -69,6 +89,32 @@ impl Inflater {
     /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
     /// [`MAX_INFLATED_BYTES`].
     pub fn gunzip(&mut self, compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
+        if let Some(out) = self.single_member(compressed) {
+            return Ok(out);
+        }
+        self.members(compressed)
+    }
+
+    /// The fast path (module docs): libdeflate over the whole buffer, when the buffer is
+    /// surely one member; `None` sends it to the exact path.
+    fn single_member(&mut self, compressed: &[u8]) -> Option<Vec<u8>> {
+        let trailer_at = compressed.len().checked_sub(8)?;
+        let (crc, size) = compressed.get(trailer_at..)?.split_at(4);
+        let size = le_u32(size) as usize;
+        if size > MAX_INFLATED_BYTES || size > compressed.len().saturating_mul(MAX_DEFLATE_RATIO) {
+            return None;
+        }
+        let body = skip_header(compressed).ok()?;
+        if memchr::memmem::find(body, &MEMBER_START).is_some() {
+            return None;
+        }
+        let mut out = vec![0; size];
+        let written = self.whole.gzip_decompress(compressed, &mut out).ok()?;
+        (written == size && libdeflater::crc32(&out) == le_u32(crc)).then_some(out)
+    }
+
+    /// The exact path: every member in turn through the zlib-rs state.
+    fn members(&mut self, compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
         // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the
         // usual single-member batch; never trust it beyond the limit.
         let hint = compressed

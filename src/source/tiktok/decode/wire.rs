@@ -66,13 +66,16 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A `string` field, validated as UTF-8 and borrowed.
+    #[inline]
+    pub(super) fn str(self) -> Result<&'a str, Unusual> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| Unusual)
+    }
+
     /// A `string` field, validated as UTF-8.
     #[inline]
     pub(super) fn string(self) -> Result<String, Unusual> {
-        let bytes = self.bytes()?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| Unusual)
+        self.str().map(str::to_owned)
     }
 }
 
