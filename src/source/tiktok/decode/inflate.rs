@@ -373,6 +373,82 @@ mod tests {
     }
 
     #[test]
+    fn single_members_take_the_libdeflate_path_and_agree_with_flate2() {
+        let mut inflater = Inflater::new();
+        let data = b"a single batch member, as TikTok sends them ".repeat(30);
+        let one = gzip(&data);
+        assert_eq!(inflater.single_member(&one), Some(data.clone()));
+        for cut in 0..one.len() {
+            agrees(&mut inflater, &one[..cut]);
+        }
+        for at in 0..one.len() {
+            for bits in [0x01, 0x55, 0x80] {
+                let mut bad = one.clone();
+                bad[at] ^= bits;
+                agrees(&mut inflater, &bad);
+            }
+        }
+        for junk in [&b"\0"[..], b"\x1f\x8b", b"garbage after the stream"] {
+            agrees(&mut inflater, &[&one[..], junk].concat());
+        }
+    }
+
+    #[test]
+    fn anything_that_might_hold_a_second_member_takes_the_exact_path() {
+        let mut inflater = Inflater::new();
+        let (first, second) = (gzip(b"first member"), gzip(b"second member"));
+        let two = [first.clone(), second].concat();
+        assert_eq!(inflater.single_member(&two), None);
+        assert_eq!(inflater.gunzip(&two).unwrap(), b"first membersecond member");
+        // Identical members: the final trailer matches the first member's output, so
+        // only the header scan keeps this from decoding short.
+        let twins = [first.clone(), first.clone()].concat();
+        assert_eq!(inflater.single_member(&twins), None);
+        assert_eq!(
+            inflater.gunzip(&twins).unwrap(),
+            b"first memberfirst member"
+        );
+        // A stored (uncompressed) block carries the header bytes verbatim: one member,
+        // but it looks like two, and the exact path decodes it.
+        let mut stored = GzBuilder::new().write(Vec::new(), Compression::none());
+        stored.write_all(&[0x1f, 0x8b, 8, 0]).unwrap();
+        let looks_like_two = stored.finish().unwrap();
+        assert_eq!(inflater.single_member(&looks_like_two), None);
+        assert_eq!(
+            inflater.gunzip(&looks_like_two).unwrap(),
+            [0x1f, 0x8b, 8, 0]
+        );
+    }
+
+    #[test]
+    fn size_claims_beyond_the_limit_or_deflate_take_the_exact_path() {
+        let mut inflater = Inflater::new();
+        let one = gzip(b"small");
+        let at = one.len() - 4;
+        for size in [
+            MAX_INFLATED_BYTES as u32 + 1,
+            (one.len() * MAX_DEFLATE_RATIO) as u32 + 1,
+        ] {
+            let mut lying = one.clone();
+            lying[at..].copy_from_slice(&size.to_le_bytes());
+            assert_eq!(inflater.single_member(&lying), None);
+            agrees(&mut inflater, &lying);
+        }
+    }
+
+    #[test]
+    fn the_one_documented_difference_loses_nothing() {
+        // A valid member, then junk ending with a copy of the member's own trailer: the
+        // fast path decodes the member (and ignores the junk); flate2 refuses the stream.
+        let mut inflater = Inflater::new();
+        let one = gzip(b"payload");
+        let trailer = &one[one.len() - 8..];
+        let odd = [&one[..], b"junk", trailer].concat();
+        assert_eq!(inflater.gunzip(&odd).unwrap(), b"payload");
+        assert!(reference(&odd).is_err());
+    }
+
+    #[test]
     fn bombs_stop_at_the_limit() {
         let mut inflater = Inflater::new();
         let bomb = gzip(&vec![0; MAX_INFLATED_BYTES + 1]);
