@@ -13,6 +13,8 @@
 //! Ids are `u64` in Rust and decimal strings in JSON: they exceed 2^53 and must never pass
 //! through a float. Absent optional fields are omitted.
 
+use std::borrow::Cow;
+
 use serde::{Serialize, Serializer};
 
 /// Who did something in the room.
@@ -178,8 +180,9 @@ pub struct BattleSide {
 /// Metadata every event carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
-    /// The `BaseProtoMessage.method` it came from, e.g. `WebcastChatMessage`.
-    pub method: String,
+    /// The `BaseProtoMessage.method` it came from, e.g. `WebcastChatMessage`. Borrowed
+    /// from a static list for the methods the decoder maps, so most events allocate none.
+    pub method: Cow<'static, str>,
     /// TikTok's message id (the dedupe key); 0 when absent.
     pub msg_id: u64,
     /// The room it belongs to; 0 when absent.

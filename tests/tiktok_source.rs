@@ -146,7 +146,7 @@ async fn every_unexpected_close_reconnects_with_a_fresh_signature_and_loses_noth
     let keys: Vec<(&str, u64)> = events(&items)
         .iter()
         .filter(|e| e.meta.msg_id != 0)
-        .map(|e| (e.meta.method.as_str(), e.meta.msg_id))
+        .map(|e| (&*e.meta.method, e.meta.msg_id))
         .collect();
     let unique: HashSet<_> = keys.iter().collect();
     assert_eq!(unique.len(), keys.len(), "no message relayed twice");

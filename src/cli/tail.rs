@@ -114,7 +114,7 @@ pub fn describe(event: &Event) -> String {
         EventKind::Control { action } => format!("stream {}", action.name()),
         EventKind::Subscribe { user, .. } => format!("{} subscribed", who(user)),
         EventKind::Question { text, .. } | EventKind::System { text } => text.clone(),
-        EventKind::Unknown => event.meta.method.clone(),
+        EventKind::Unknown => event.meta.method.to_string(),
         _ => serde_json::to_string(&event.kind).unwrap_or_default(),
     };
     let prefix = if event.meta.history { "[history] " } else { "" };

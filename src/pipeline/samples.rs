@@ -23,7 +23,7 @@ fn user(handle: &str, nickname: &str) -> User {
     }
 }
 
-fn event(method: &str, kind: EventKind) -> Event {
+fn event(method: &'static str, kind: EventKind) -> Event {
     Event {
         meta: Meta {
             method: method.into(),

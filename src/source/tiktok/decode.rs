@@ -15,6 +15,8 @@
 //! prost's generic path, falling back to prost on anything unusual.
 //! `BENCHMARKS.md` has the numbers.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use prost::Message;
 
@@ -124,17 +126,35 @@ pub struct Batch {
 /// Frames that are not `msg`, or whose payload encoding is not protobuf, come back with
 /// `batch: None`: they carry no events.
 pub fn decode_frame(bytes: Bytes) -> Result<Frame, FrameError> {
-    let frame = proto::WebcastPushFrame::decode(bytes).map_err(FrameError::PushFrame)?;
-    let is_protobuf = frame.payload_encoding.is_empty() || frame.payload_encoding == "pb";
-    let batch = if frame.payload_type == "msg" && is_protobuf {
-        Some(decode_fetch_result(frame.payload)?)
+    let (seq_id, log_id, payload_type, payload_encoding, payload) = match fast::push_frame(&bytes) {
+        Ok(frame) => (
+            frame.seq_id,
+            frame.log_id,
+            frame.payload_type.to_owned(),
+            frame.payload_encoding.to_owned(),
+            bytes.slice_ref(frame.payload),
+        ),
+        Err(_) => {
+            let frame = proto::WebcastPushFrame::decode(bytes).map_err(FrameError::PushFrame)?;
+            (
+                frame.seq_id,
+                frame.log_id,
+                frame.payload_type,
+                frame.payload_encoding,
+                frame.payload,
+            )
+        }
+    };
+    let is_protobuf = payload_encoding.is_empty() || payload_encoding == "pb";
+    let batch = if payload_type == "msg" && is_protobuf {
+        Some(decode_fetch_result(payload)?)
     } else {
         None
     };
     Ok(Frame {
-        seq_id: frame.seq_id,
-        log_id: frame.log_id,
-        payload_type: frame.payload_type,
+        seq_id,
+        log_id,
+        payload_type,
         batch,
     })
 }
@@ -199,7 +219,7 @@ fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
             msg_id: base.msg_id,
             source,
         })?;
-    let mut event = event(base.method.to_owned(), common, kind);
+    let mut event = event(method_name(base.method), common, kind);
     // The envelope's id is always there in real pushes; the header's is the fallback (and
     // the only one in payload captures).
     if base.msg_id != 0 {
@@ -221,7 +241,7 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
     let (common, kind) = decode_kind(Decoder::Fast, method, &payload)?;
-    Ok(event(method.to_owned(), common, kind))
+    Ok(event(method_name(method), common, kind))
 }
 
 /// [`decode_message`] with prost alone, bypassing the hand-written fast decoders: the
@@ -232,7 +252,48 @@ pub fn decode_message_with_prost(
     payload: Bytes,
 ) -> Result<Event, prost::DecodeError> {
     let (common, kind) = decode_kind(Decoder::Prost, method, &payload)?;
-    Ok(event(method.to_owned(), common, kind))
+    Ok(event(method_name(method), common, kind))
+}
+
+/// Every method [`decode_kind`] maps, the commonest first. An event of one of these borrows
+/// its method name from here instead of allocating it, and the batch reader checks a
+/// method against this list before it bothers validating UTF-8.
+const MAPPED_METHODS: [&str; 22] = [
+    "WebcastChatMessage",
+    "WebcastLikeMessage",
+    "WebcastMemberMessage",
+    "WebcastGiftMessage",
+    "WebcastRoomUserSeqMessage",
+    "WebcastSocialMessage",
+    "WebcastEmoteChatMessage",
+    "WebcastQuestionNewMessage",
+    "WebcastEnvelopeMessage",
+    "WebcastRoomMessage",
+    "RoomMessage",
+    "WebcastImDeleteMessage",
+    "WebcastControlMessage",
+    "WebcastSubNotifyMessage",
+    "WebcastLinkMicBattle",
+    "WebcastLinkMicArmies",
+    "WebcastLiveIntroMessage",
+    "WebcastSystemMessage",
+    "WebcastCaptionMessage",
+    "WebcastGoalUpdateMessage",
+    "WebcastPollMessage",
+    "WebcastBarrageMessage",
+];
+
+/// The static copy of a mapped method's name.
+fn mapped_method(method: &[u8]) -> Option<&'static str> {
+    MAPPED_METHODS
+        .iter()
+        .copied()
+        .find(|known| known.as_bytes() == method)
+}
+
+/// A method name for an event: borrowed when mapped, owned otherwise.
+fn method_name(method: &str) -> Cow<'static, str> {
+    mapped_method(method.as_bytes()).map_or_else(|| Cow::Owned(method.to_owned()), Cow::Borrowed)
 }
 
 /// How the hot message types are decoded.
@@ -253,8 +314,12 @@ impl Decoder {
     }
 }
 
-/// An event from its parts: `method` is moved in, so a batch allocates it once.
-fn event(method: String, common: Option<proto::CommonMessageData>, kind: EventKind) -> Event {
+/// An event from its parts.
+fn event(
+    method: Cow<'static, str>,
+    common: Option<proto::CommonMessageData>,
+    kind: EventKind,
+) -> Event {
     let common = common.unwrap_or_default();
     Event {
         meta: Meta {
@@ -691,6 +756,18 @@ mod tests {
             let f = decode_frame(frame(vec![1, 2, 3], kind)).unwrap();
             assert!(f.batch.is_none(), "{kind}");
         }
+    }
+
+    #[test]
+    fn every_mapped_method_is_mapped_and_borrows_its_name() {
+        for method in MAPPED_METHODS {
+            let event = decode_message(method, Bytes::new()).unwrap();
+            assert_ne!(event.kind, EventKind::Unknown, "{method}");
+            assert!(matches!(event.meta.method, Cow::Borrowed(m) if m == method));
+        }
+        let other = decode_message("WebcastNotMapped", Bytes::new()).unwrap();
+        assert_eq!(other.kind, EventKind::Unknown);
+        assert!(matches!(other.meta.method, Cow::Owned(ref m) if m == "WebcastNotMapped"));
     }
 
     #[test]

@@ -15,6 +15,40 @@ use prost::Message;
 use super::wire::{Unusual, Value, walk};
 use crate::proto;
 
+/// A `WebcastPushFrame`, borrowed (its headers are checked, not kept: the bytes say
+/// whether the payload is gzip).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct PushFrame<'a> {
+    pub seq_id: u64,
+    pub log_id: u64,
+    pub payload_encoding: &'a str,
+    pub payload_type: &'a str,
+    pub payload: &'a [u8],
+}
+
+/// Reads a push frame's envelope without copying.
+pub(super) fn push_frame(buf: &[u8]) -> Result<PushFrame<'_>, Unusual> {
+    let mut out = PushFrame::default();
+    walk(buf, |number, value| {
+        match number {
+            1 => out.seq_id = value.varint()?,
+            2 => out.log_id = value.varint()?,
+            3 | 4 => {
+                value.varint()?;
+            }
+            5 => {
+                map_entry(value.bytes()?)?;
+            }
+            6 => out.payload_encoding = value.str()?,
+            7 => out.payload_type = value.str()?,
+            8 => out.payload = value.bytes()?,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// One `BaseProtoMessage` of a batch, borrowed from the inflated bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Envelope<'a> {
@@ -74,7 +108,8 @@ pub(super) fn fetch_result(buf: &[u8]) -> Result<FetchResult<'_>, Unusual> {
     Ok(out)
 }
 
-/// One entry of a `map<string, string>`: an embedded message of `key = 1`, `value = 2`.
+/// One entry of a `map<string, string>` (or a `PushHeader`, the same on the wire): an
+/// embedded message of `key = 1`, `value = 2`.
 fn map_entry(buf: &[u8]) -> Result<(&str, &str), Unusual> {
     let (mut key, mut value) = ("", "");
     walk(buf, |number, field| {
@@ -97,7 +132,13 @@ fn envelope(buf: &[u8]) -> Result<Envelope<'_>, Unusual> {
     };
     walk(buf, |number, value| {
         match number {
-            1 => out.method = value.str()?,
+            // A mapped method is valid UTF-8 by construction.
+            1 => {
+                out.method = match super::mapped_method(value.bytes()?) {
+                    Some(known) => known,
+                    None => value.str()?,
+                }
+            }
             2 => out.payload = value.bytes()?,
             3 => out.msg_id = value.varint()?,
             4 | 5 => {
@@ -486,6 +527,37 @@ mod tests {
         Ok(())
     }
 
+    /// The fast push-frame reader against prost: `Ok` only where prost reads the same.
+    fn push_frame_agrees(buf: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(fast) = push_frame(buf) {
+            let prost = proto::WebcastPushFrame::decode(buf);
+            prop_assert!(prost.is_ok(), "fast read what prost refuses: {prost:?}");
+            let prost = prost.unwrap();
+            prop_assert_eq!(
+                fast,
+                PushFrame {
+                    seq_id: prost.seq_id,
+                    log_id: prost.log_id,
+                    payload_encoding: &prost.payload_encoding,
+                    payload_type: &prost.payload_type,
+                    payload: &prost.payload,
+                }
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_corpus_frame_takes_the_fast_reader_and_matches_prost() {
+        let Some(shared) = shared() else { return };
+        let frames = std::fs::File::open(shared.join("corpus/frames.bin")).unwrap();
+        for frame in FrameReader::new(std::io::BufReader::new(frames)) {
+            let frame = frame.unwrap();
+            assert!(push_frame(&frame).is_ok());
+            push_frame_agrees(&frame).unwrap();
+        }
+    }
+
     #[test]
     fn every_corpus_batch_takes_the_fast_envelope_and_matches_prost() {
         let batches = shared_batches();
@@ -639,6 +711,34 @@ mod tests {
         }
 
         #[test]
+        fn the_fast_push_frame_reader_and_prost_agree_on_mutated_frames(
+            seed in any::<u64>(),
+            flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in any::<usize>(),
+        ) {
+            let frame = proto::WebcastPushFrame {
+                seq_id: seed,
+                log_id: seed.rotate_left(17),
+                service: 5,
+                method: -1,
+                headers: vec![
+                    proto::PushHeader { key: "compress_type".into(), value: "gzip".into() },
+                    proto::PushHeader { key: "im-cursor".into(), value: format!("{seed}") },
+                ],
+                payload_encoding: "pb".into(),
+                payload_type: "msg".into(),
+                payload: full_gift(seed, "frame").encode_to_vec().into(),
+            };
+            let mut bytes = frame.encode_to_vec();
+            let len = bytes.len();
+            for (at, bits) in flips {
+                bytes[at % len] ^= bits;
+            }
+            push_frame_agrees(&bytes)?;
+            push_frame_agrees(&bytes[..cut % (len + 1)])?;
+        }
+
+        #[test]
         fn fast_and_prost_agree_on_random_bytes(
             bytes in prop::collection::vec(any::<u8>(), 0..256),
         ) {
@@ -646,6 +746,7 @@ mod tests {
             agree::<proto::WebcastGiftMessage>(&bytes)?;
             agree::<proto::User>(&bytes)?;
             envelope_agrees(&bytes)?;
+            push_frame_agrees(&bytes)?;
         }
     }
 }
