@@ -124,29 +124,48 @@ pub(super) fn walk<'a>(
 /// stricter: at most 10 bytes, and a 10th byte of at most 1 (no bits past 64).
 #[inline]
 fn varint(buf: &mut &[u8]) -> Result<u64, Unusual> {
-    // The one-byte case is most tags and most lengths.
-    if let Some((&first, rest)) = buf.split_first()
-        && first < 0x80
-    {
-        *buf = rest;
-        return Ok(u64::from(first));
+    // One byte: most tags and lengths. Two bytes: the tags of fields 16 and up (a User's
+    // display id is field 38) and lengths up to 16 KiB (a User, an avatar list).
+    match **buf {
+        [first, ref rest @ ..] if first < 0x80 => {
+            *buf = rest;
+            Ok(u64::from(first))
+        }
+        [first, second, ref rest @ ..] if second < 0x80 => {
+            *buf = rest;
+            Ok(u64::from(first & 0x7f) | (u64::from(second) << 7))
+        }
+        _ => varint_slow(buf),
     }
-    varint_slow(buf)
 }
 
 #[inline(never)]
 fn varint_slow(buf: &mut &[u8]) -> Result<u64, Unusual> {
-    let mut value = 0u64;
-    for (i, &byte) in buf.iter().enumerate().take(10) {
-        if i == 9 && byte > 1 {
-            return Err(Unusual);
+    // Ids (~7.3e18) take 9 bytes. With 10 bytes at hand the loop has a constant bound and
+    // no per-byte bounds check.
+    if let Some(head) = buf.first_chunk::<10>() {
+        let mut value = 0u64;
+        for (i, &byte) in head.iter().enumerate() {
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                if i == 9 && byte > 1 {
+                    return Err(Unusual);
+                }
+                *buf = &buf[i + 1..];
+                return Ok(value);
+            }
         }
+        return Err(Unusual);
+    }
+    let mut value = 0u64;
+    for (i, &byte) in buf.iter().enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
             *buf = &buf[i + 1..];
             return Ok(value);
         }
     }
+    // Ran out of bytes mid-varint (fewer than 10 were left, so never too long).
     Err(Unusual)
 }
 
