@@ -162,12 +162,18 @@ pub fn decode_frame(bytes: Bytes) -> Result<Frame, FrameError> {
 /// Decodes a `ProtoMessageFetchResult`, gunzipping it first when it starts with the gzip
 /// magic (whatever the frame's `compress_type` header claims: the bytes are the truth).
 pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
-    let raw = if payload.starts_with(&GZIP_MAGIC) {
-        Bytes::from(gunzip(&payload)?)
+    if payload.starts_with(&GZIP_MAGIC) {
+        // Events own their data, so the inflated batch is only needed while it is parsed:
+        // it lives in this thread's reused buffer.
+        inflate::with_shared(&payload, parse_fetch_result)?
     } else {
-        payload
-    };
-    if let Ok(result) = fast::fetch_result(&raw) {
+        parse_fetch_result(&payload)
+    }
+}
+
+/// Decodes an inflated `ProtoMessageFetchResult`.
+fn parse_fetch_result(raw: &[u8]) -> Result<Batch, FrameError> {
+    if let Ok(result) = fast::fetch_result(raw) {
         return Ok(Batch {
             cursor: result.cursor.to_owned(),
             internal_ext: result.internal_ext.to_owned(),

@@ -44,17 +44,54 @@ const MIN_GROWTH: usize = 4096;
 const MAX_DEFLATE_RATIO: usize = 1032;
 /// The bytes a gzip member starts with (magic and the deflate method).
 const MEMBER_START: [u8; 3] = [0x1f, 0x8b, 8];
+/// The per-thread output buffer is kept for the next batch up to this size (batches are
+/// ~13 KiB; a rare huge one should not pin megabytes per thread).
+const SCRATCH_KEEP_BYTES: usize = 1024 * 1024;
 
 thread_local! {
-    /// One inflater per thread for the free functions ([`super::gunzip`]).
-    static SHARED: RefCell<Inflater> = RefCell::new(Inflater::new());
+    /// One inflater and one output buffer per thread, for [`with_shared`] and
+    /// [`super::gunzip`].
+    static SHARED: RefCell<(Inflater, Vec<u8>)> = RefCell::new((Inflater::new(), Vec::new()));
 }
 
-/// Inflates with this thread's shared [`Inflater`] (a fresh one if it is busy).
+/// Inflates with this thread's shared [`Inflater`] into a fresh `Vec`.
 pub(super) fn gunzip_shared(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
+    let mut out = Vec::new();
+    with_inflater(|inflater| inflater.gunzip_into(compressed, &mut out))?;
+    Ok(out)
+}
+
+/// Inflates into this thread's reused output buffer and hands the bytes to `parse`: a
+/// batch is parsed into owned events and then dropped, so its buffer can serve the next
+/// one (no allocation, no zero-filling, no fresh pages per frame). A buffer grown past
+/// [`SCRATCH_KEEP_BYTES`] by an unusual batch is released afterwards.
+pub(super) fn with_shared<T>(
+    compressed: &[u8],
+    parse: impl FnOnce(&[u8]) -> T,
+) -> Result<T, FrameError> {
+    let mut scratch = SHARED.with(|shared| {
+        shared
+            .try_borrow_mut()
+            .map(|mut shared| std::mem::take(&mut shared.1))
+            .unwrap_or_default()
+    });
+    with_inflater(|inflater| inflater.gunzip_into(compressed, &mut scratch))?;
+    let parsed = parse(&scratch);
+    if scratch.capacity() <= SCRATCH_KEEP_BYTES {
+        SHARED.with(|shared| {
+            if let Ok(mut shared) = shared.try_borrow_mut() {
+                shared.1 = scratch;
+            }
+        });
+    }
+    Ok(parsed)
+}
+
+/// Runs `f` with this thread's shared [`Inflater`] (a fresh one if it is busy).
+fn with_inflater<T>(f: impl FnOnce(&mut Inflater) -> T) -> T {
     SHARED.with(|shared| match shared.try_borrow_mut() {
-        Ok(mut inflater) => inflater.gunzip(compressed),
-        Err(_) => Inflater::new().gunzip(compressed),
+        Ok(mut shared) => f(&mut shared.0),
+        Err(_) => f(&mut Inflater::new()),
     })
 }
 
@@ -89,15 +126,25 @@ impl Inflater {
     /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
     /// [`MAX_INFLATED_BYTES`].
     pub fn gunzip(&mut self, compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
-        if let Some(out) = self.single_member(compressed) {
-            return Ok(out);
+        let mut out = Vec::new();
+        self.gunzip_into(compressed, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`gunzip`](Self::gunzip) into `out`, replacing what it held. Reusing one `out` for
+    /// many batches saves an allocation and, on the usual path, the zero-filling of the
+    /// output; on error `out` holds garbage.
+    pub fn gunzip_into(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
+        if self.single_member(compressed, out).is_some() {
+            return Ok(());
         }
-        self.members(compressed)
+        out.clear();
+        self.members(compressed, out)
     }
 
     /// The fast path (module docs): libdeflate over the whole buffer, when the buffer is
     /// surely one member; `None` sends it to the exact path.
-    fn single_member(&mut self, compressed: &[u8]) -> Option<Vec<u8>> {
+    fn single_member(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Option<()> {
         let trailer_at = compressed.len().checked_sub(8)?;
         let (crc, size) = compressed.get(trailer_at..)?.split_at(4);
         let size = le_u32(size) as usize;
@@ -110,15 +157,16 @@ impl Inflater {
         if memchr::memmem::find(body, &MEMBER_START).is_some() {
             return None;
         }
-        let mut out = vec![0; size];
+        // Only growth is zero-filled: libdeflate must write all `size` bytes to succeed.
+        out.resize(size, 0);
         // Raw deflate plus one CRC pass of our own: libdeflate's gzip entry point would
         // check the CRC too, and twice is measurable.
-        let written = self.whole.deflate_decompress(body, &mut out).ok()?;
-        (written == size && libdeflater::crc32(&out) == le_u32(crc)).then_some(out)
+        let written = self.whole.deflate_decompress(body, out).ok()?;
+        (written == size && libdeflater::crc32(out) == le_u32(crc)).then_some(())
     }
 
     /// The exact path: every member in turn through the zlib-rs state.
-    fn members(&mut self, compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
+    fn members(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
         // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the
         // usual single-member batch; never trust it beyond the limit.
         let hint = compressed
@@ -128,12 +176,12 @@ impl Inflater {
             .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
             .map_or(0, |isize| u32::from_le_bytes(isize) as usize)
             .min(MAX_INFLATED_BYTES);
-        let mut out = Vec::with_capacity(hint);
+        out.reserve(hint);
         let mut rest = compressed;
         loop {
-            rest = self.member(rest, &mut out)?;
+            rest = self.member(rest, out)?;
             if rest.is_empty() {
-                return Ok(out);
+                return Ok(());
             }
         }
     }
@@ -381,7 +429,9 @@ mod tests {
         let mut inflater = Inflater::new();
         let data = b"a single batch member, as TikTok sends them ".repeat(30);
         let one = gzip(&data);
-        assert_eq!(inflater.single_member(&one), Some(data.clone()));
+        let mut out = b"stale bytes from an earlier, longer batch".repeat(50);
+        assert_eq!(inflater.single_member(&one, &mut out), Some(()));
+        assert_eq!(out, data);
         for cut in 0..one.len() {
             agrees(&mut inflater, &one[..cut]);
         }
@@ -402,12 +452,12 @@ mod tests {
         let mut inflater = Inflater::new();
         let (first, second) = (gzip(b"first member"), gzip(b"second member"));
         let two = [first.clone(), second].concat();
-        assert_eq!(inflater.single_member(&two), None);
+        assert_eq!(inflater.single_member(&two, &mut Vec::new()), None);
         assert_eq!(inflater.gunzip(&two).unwrap(), b"first membersecond member");
         // Identical members: the final trailer matches the first member's output, so
         // only the header scan keeps this from decoding short.
         let twins = [first.clone(), first.clone()].concat();
-        assert_eq!(inflater.single_member(&twins), None);
+        assert_eq!(inflater.single_member(&twins, &mut Vec::new()), None);
         assert_eq!(
             inflater.gunzip(&twins).unwrap(),
             b"first memberfirst member"
@@ -417,7 +467,10 @@ mod tests {
         let mut stored = GzBuilder::new().write(Vec::new(), Compression::none());
         stored.write_all(&[0x1f, 0x8b, 8, 0]).unwrap();
         let looks_like_two = stored.finish().unwrap();
-        assert_eq!(inflater.single_member(&looks_like_two), None);
+        assert_eq!(
+            inflater.single_member(&looks_like_two, &mut Vec::new()),
+            None
+        );
         assert_eq!(
             inflater.gunzip(&looks_like_two).unwrap(),
             [0x1f, 0x8b, 8, 0]
@@ -435,7 +488,7 @@ mod tests {
         ] {
             let mut lying = one.clone();
             lying[at..].copy_from_slice(&size.to_le_bytes());
-            assert_eq!(inflater.single_member(&lying), None);
+            assert_eq!(inflater.single_member(&lying, &mut Vec::new()), None);
             agrees(&mut inflater, &lying);
         }
     }
@@ -455,6 +508,35 @@ mod tests {
             assert_eq!(inflater.gunzip(&odd).unwrap(), b"payload");
             assert!(reference(&odd).is_err());
         }
+    }
+
+    #[test]
+    fn one_output_buffer_serves_batches_of_any_size_and_path() {
+        let mut inflater = Inflater::new();
+        let mut out = Vec::new();
+        let (big, small) = (sample(), b"small".to_vec());
+        for data in [&big, &small, &big] {
+            inflater.gunzip_into(&gzip(data), &mut out).unwrap();
+            assert_eq!(out, *data);
+        }
+        let two = [gzip(b"exact "), gzip(b"path")].concat();
+        inflater.gunzip_into(&two, &mut out).unwrap();
+        assert_eq!(out, b"exact path");
+        assert!(inflater.gunzip_into(&gzip(&big)[..100], &mut out).is_err());
+        inflater.gunzip_into(&gzip(&small), &mut out).unwrap();
+        assert_eq!(out, small);
+    }
+
+    #[test]
+    fn the_shared_buffer_is_kept_for_the_next_batch_unless_huge() {
+        let kept = || SHARED.with(|shared| shared.borrow().1.capacity());
+        let data = sample();
+        assert!(with_shared(&gzip(&data), |raw| raw == data).unwrap());
+        assert!(kept() >= data.len());
+        let huge = vec![7; SCRATCH_KEEP_BYTES + 1];
+        assert_eq!(with_shared(&gzip(&huge), <[u8]>::len).unwrap(), huge.len());
+        assert_eq!(kept(), 0, "a huge buffer is released");
+        assert!(with_shared(b"\x1f\x8b not gzip", |_| ()).is_err());
     }
 
     #[test]
