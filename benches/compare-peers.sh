@@ -4,7 +4,7 @@
 # ratios against each peer, and our full decode against the gunzip-only floor.
 #
 #   bash benches/compare-peers.sh            # installs the peers once into target/peers
-#   RUNS=3 bash benches/compare-peers.sh     # median of 3 fresh processes per configuration
+#   RUNS=3 bash benches/compare-peers.sh     # 3 interleaved rounds, median per configuration
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${SHARED:-../shared}"
@@ -18,13 +18,22 @@ fi
 cargo bench --bench decode_throughput --no-run >&2
 
 median() { python3 -c 'import sys,json,statistics; rs=[json.loads(l) for l in sys.stdin if l.startswith("{")]; print(json.dumps({k:statistics.median(r[k] for r in rs) for k in rs[0] if isinstance(rs[0][k],(int,float))}))'; }
-run() { for _ in $(seq "$RUNS"); do "$@" | tail -1; done | median; }
-
-echo "running each configuration $RUNS times ..." >&2
-ours=$(run cargo bench -q --bench decode_throughput -- --json --passes 5 --corpus "$CORPUS")
-py=$(run "$PEERS_DIR/venv/bin/python" "$SHARED/peers/bench_tiktoklive.py" "$CORPUS" --mode decode --passes 2 --json)
-node_async=$(run node "$SHARED/peers/bench_connector.mjs" "$CORPUS" --mode async --passes 5 --json --peers "$PEERS_DIR")
-node_sync=$(run node "$SHARED/peers/bench_connector.mjs" "$CORPUS" --mode sync --passes 5 --json --peers "$PEERS_DIR")
+# The configurations take turns, round after round, so a change in the machine's speed
+# during the run (a shared VM drifts by 20%) hits every one of them alike.
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+echo "running $RUNS rounds of every configuration ..." >&2
+for round in $(seq "$RUNS"); do
+    echo "  round $round" >&2
+    cargo bench -q --bench decode_throughput -- --json --passes 5 --corpus "$CORPUS" | tail -1 >> "$results/ours"
+    "$PEERS_DIR/venv/bin/python" "$SHARED/peers/bench_tiktoklive.py" "$CORPUS" --mode decode --passes 2 --json | tail -1 >> "$results/py"
+    node "$SHARED/peers/bench_connector.mjs" "$CORPUS" --mode async --passes 5 --json --peers "$PEERS_DIR" | tail -1 >> "$results/node_async"
+    node "$SHARED/peers/bench_connector.mjs" "$CORPUS" --mode sync --passes 5 --json --peers "$PEERS_DIR" | tail -1 >> "$results/node_sync"
+done
+ours=$(median < "$results/ours")
+py=$(median < "$results/py")
+node_async=$(median < "$results/node_async")
+node_sync=$(median < "$results/node_sync")
 
 python3 - "$ours" "$py" "$node_async" "$node_sync" <<'PY'
 import json, os, sys
