@@ -7,13 +7,12 @@
 //! [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES) for an inflated batch, or
 //! trusts a length prefix beyond the bytes actually present.
 //!
-//! Speed: gzip batches inflate through a per-thread [`Inflater`] (one zlib-rs state reused
-//! for every frame, no zero-filling of the output), the inflated batch is sliced into its
-//! messages without copying (`Bytes`), each message's `method` is allocated once, and the
-//! six message types that are nearly all of a live's traffic are read by hand-written
-//! decoders ([`fast`]) that skip the kilobytes of undeclared `User` fields faster than
-//! prost's generic path, falling back to prost on anything unusual.
-//! `BENCHMARKS.md` has the numbers.
+//! Speed: gzip batches inflate through a per-thread [`Inflater`] (libdeflate for the usual
+//! single-member batch, a reused zlib-rs state otherwise) into a per-thread reused buffer.
+//! The push frame, the batch envelope and the six message types that are nearly all of a
+//! live's traffic are read by hand-written decoders over borrowed slices
+//! (`decode/fast.rs`) that fall back to prost on anything unusual; mapped method names are
+//! borrowed, not allocated. `BENCHMARKS.md` has the numbers.
 
 use std::borrow::Cow;
 
@@ -237,7 +236,7 @@ fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
 
 /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
 /// [`MAX_INFLATED_BYTES`](crate::limits::MAX_INFLATED_BYTES). Uses a per-thread
-/// [`Inflater`], so repeated calls reuse one zlib-rs state.
+/// [`Inflater`], so repeated calls reuse its states.
 pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
     inflate::gunzip_shared(compressed)
 }
