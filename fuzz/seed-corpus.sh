@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora from the shared captures (read at run time, never committed):
-# every corpus and edge frame for decode_frame; every real payload for decode_message; real
+# every corpus and edge frame for decode_frame; the gzip payloads of 100 corpus frames for
+# gunzip; every real payload for decode_message; real
 # comments, nicknames and hostile texts for sanitize; the shipped templates (plus a real
 # comment after a NUL) for template.
 set -euo pipefail
 cd "$(dirname "$0")"
 SHARED="${SHARED:-../../shared}"
-mkdir -p corpus/decode_frame corpus/decode_message corpus/sanitize corpus/template
+mkdir -p corpus/decode_frame corpus/decode_message corpus/gunzip corpus/sanitize corpus/template
 python3 - "$SHARED" <<'PY'
 import base64, json, os, struct, sys
 shared = sys.argv[1]
@@ -17,6 +18,32 @@ def frames(path, limit):
         yield data[at:at + size]; at += size; n += 1
 for i, f in enumerate(frames(os.path.join(shared, "corpus/frames.bin"), 300)):
     open(f"corpus/decode_frame/corpus-{i:04}", "wb").write(f)
+def field8(frame):
+    """The payload (field 8) of a WebcastPushFrame."""
+    at = 0
+    def varint():
+        nonlocal at
+        value = shift = 0
+        while True:
+            byte = frame[at]; at += 1
+            value |= (byte & 0x7f) << shift; shift += 7
+            if byte < 0x80:
+                return value
+    while at < len(frame):
+        key = varint()
+        if key & 7 == 0:
+            varint()
+        elif key & 7 == 2:
+            size = varint()
+            if key >> 3 == 8:
+                return frame[at:at + size]
+            at += size
+        else:
+            return None
+for i, f in enumerate(frames(os.path.join(shared, "corpus/frames.bin"), 100)):
+    payload = field8(f)
+    if payload:
+        open(f"corpus/gunzip/corpus-{i:03}", "wb").write(payload)
 for i, f in enumerate(frames(os.path.join(shared, "corpus/edge.bin"), 10**6)):
     if len(f) < 1 << 20:
         open(f"corpus/decode_frame/edge-{i:02}", "wb").write(f)
@@ -63,5 +90,6 @@ comments = [t for t in texts[:20]] or ["hello"]
 for i, t in enumerate(dict.fromkeys(templates)):
     open(f"corpus/template/tpl-{i:03}", "wb").write(t.encode() + b"\0" + comments[i % len(comments)].encode())
 PY
-echo "seeded: $(ls corpus/decode_frame | wc -l) frames, $(ls corpus/decode_message | wc -l) payloads," \
+echo "seeded: $(ls corpus/decode_frame | wc -l) frames, $(ls corpus/gunzip | wc -l) gzip batches," \
+  "$(ls corpus/decode_message | wc -l) payloads," \
   "$(ls corpus/sanitize | wc -l) texts, $(ls corpus/template | wc -l) templates"
