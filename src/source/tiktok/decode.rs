@@ -125,35 +125,26 @@ pub struct Batch {
 /// Frames that are not `msg`, or whose payload encoding is not protobuf, come back with
 /// `batch: None`: they carry no events.
 pub fn decode_frame(bytes: Bytes) -> Result<Frame, FrameError> {
-    let (seq_id, log_id, payload_type, payload_encoding, payload) = match fast::push_frame(&bytes) {
-        Ok(frame) => (
-            frame.seq_id,
-            frame.log_id,
-            frame.payload_type.to_owned(),
-            frame.payload_encoding.to_owned(),
-            bytes.slice_ref(frame.payload),
-        ),
+    let decoded;
+    let (frame, payload) = match fast::push_frame(&bytes) {
+        Ok(frame) => (frame, bytes.slice_ref(frame.payload)),
+        // Anything unusual: prost, whose answer is the answer.
         Err(_) => {
-            let frame = proto::WebcastPushFrame::decode(bytes).map_err(FrameError::PushFrame)?;
-            (
-                frame.seq_id,
-                frame.log_id,
-                frame.payload_type,
-                frame.payload_encoding,
-                frame.payload,
-            )
+            decoded =
+                proto::WebcastPushFrame::decode(bytes.clone()).map_err(FrameError::PushFrame)?;
+            (fast::PushFrame::from(&decoded), decoded.payload.clone())
         }
     };
-    let is_protobuf = payload_encoding.is_empty() || payload_encoding == "pb";
-    let batch = if payload_type == "msg" && is_protobuf {
+    let is_protobuf = frame.payload_encoding.is_empty() || frame.payload_encoding == "pb";
+    let batch = if frame.payload_type == "msg" && is_protobuf {
         Some(decode_fetch_result(payload)?)
     } else {
         None
     };
     Ok(Frame {
-        seq_id,
-        log_id,
-        payload_type,
+        seq_id: frame.seq_id,
+        log_id: frame.log_id,
+        payload_type: frame.payload_type.to_owned(),
         batch,
     })
 }
@@ -172,59 +163,43 @@ pub fn decode_fetch_result(payload: Bytes) -> Result<Batch, FrameError> {
 
 /// Decodes an inflated `ProtoMessageFetchResult`.
 fn parse_fetch_result(raw: &[u8]) -> Result<Batch, FrameError> {
-    if let Ok(result) = fast::fetch_result(raw) {
-        return Ok(Batch {
-            cursor: result.cursor.to_owned(),
-            internal_ext: result.internal_ext.to_owned(),
-            need_ack: result.need_ack,
-            push_server: result.push_server.to_owned(),
-            route_params: result
-                .route_params
-                .iter()
-                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            heartbeat_ms: result.heartbeat_duration,
-            now_ms: result.now,
-            is_first: result.is_first,
-            messages: result.messages.iter().map(decode_envelope).collect(),
-        });
-    }
-    // Anything unusual: prost, whose answer is the answer.
-    let result = proto::ProtoMessageFetchResult::decode(raw).map_err(FrameError::FetchResult)?;
-    let messages = result
-        .messages
-        .iter()
-        .map(|base| {
-            decode_envelope(&fast::Envelope {
-                method: &base.method,
-                payload: &base.payload,
-                msg_id: base.msg_id,
-                is_history: base.is_history,
-            })
-        })
-        .collect();
+    let decoded;
+    let result = match fast::fetch_result(raw) {
+        Ok(result) => result,
+        // Anything unusual: prost, whose answer is the answer.
+        Err(_) => {
+            decoded =
+                proto::ProtoMessageFetchResult::decode(raw).map_err(FrameError::FetchResult)?;
+            fast::FetchResult::from(&decoded)
+        }
+    };
     Ok(Batch {
-        cursor: result.cursor,
-        internal_ext: result.internal_ext,
+        cursor: result.cursor.to_owned(),
+        internal_ext: result.internal_ext.to_owned(),
         need_ack: result.need_ack,
-        push_server: result.push_server,
-        route_params: result.route_params.into_iter().collect(),
+        push_server: result.push_server.to_owned(),
+        route_params: result
+            .route_params
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         heartbeat_ms: result.heartbeat_duration,
         now_ms: result.now,
         is_first: result.is_first,
-        messages,
+        messages: result.messages.iter().map(decode_envelope).collect(),
     })
 }
 
 /// Decodes one message of a batch: its event, or the error it alone caused.
 fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
+    let method = base.method.as_str();
     let (common, kind) =
-        decode_kind(Decoder::Fast, base.method, base.payload).map_err(|source| MessageError {
-            method: base.method.to_owned(),
+        decode_kind(Decoder::Fast, method, base.payload).map_err(|source| MessageError {
+            method: method.to_owned(),
             msg_id: base.msg_id,
             source,
         })?;
-    let mut event = event(method_name(base.method), common, kind);
+    let mut event = event(base.method.to_name(), common, kind);
     // The envelope's id is always there in real pushes; the header's is the fallback (and
     // the only one in payload captures).
     if base.msg_id != 0 {
@@ -246,7 +221,7 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
     let (common, kind) = decode_kind(Decoder::Fast, method, &payload)?;
-    Ok(event(method_name(method), common, kind))
+    Ok(event(MethodName::of(method).to_name(), common, kind))
 }
 
 /// [`decode_message`] with prost alone, bypassing the hand-written fast decoders: the
@@ -257,7 +232,7 @@ pub fn decode_message_with_prost(
     payload: Bytes,
 ) -> Result<Event, prost::DecodeError> {
     let (common, kind) = decode_kind(Decoder::Prost, method, &payload)?;
-    Ok(event(method_name(method), common, kind))
+    Ok(event(MethodName::of(method).to_name(), common, kind))
 }
 
 /// Every method [`decode_kind`] maps, the commonest first. An event of one of these borrows
@@ -296,9 +271,34 @@ fn mapped_method(method: &[u8]) -> Option<&'static str> {
         .find(|known| known.as_bytes() == method)
 }
 
-/// A method name for an event: borrowed when mapped, owned otherwise.
-fn method_name(method: &str) -> Cow<'static, str> {
-    mapped_method(method.as_bytes()).map_or_else(|| Cow::Owned(method.to_owned()), Cow::Borrowed)
+/// A message's method name, looked up in [`MAPPED_METHODS`] once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MethodName<'a> {
+    /// One of [`MAPPED_METHODS`].
+    Mapped(&'static str),
+    /// Any other, borrowed from the message.
+    Other(&'a str),
+}
+
+impl<'a> MethodName<'a> {
+    fn of(method: &'a str) -> Self {
+        mapped_method(method.as_bytes()).map_or(Self::Other(method), Self::Mapped)
+    }
+
+    fn as_str(self) -> &'a str {
+        match self {
+            Self::Mapped(name) => name,
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The name an event keeps: borrowed when mapped, owned otherwise.
+    fn to_name(self) -> Cow<'static, str> {
+        match self {
+            Self::Mapped(name) => Cow::Borrowed(name),
+            Self::Other(name) => Cow::Owned(name.to_owned()),
+        }
+    }
 }
 
 /// How the hot message types are decoded.

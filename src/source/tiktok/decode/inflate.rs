@@ -56,9 +56,7 @@ thread_local! {
 
 /// Inflates with this thread's shared [`Inflater`] into a fresh `Vec`.
 pub(super) fn gunzip_shared(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
-    let mut out = Vec::new();
-    with_inflater(|inflater| inflater.gunzip_into(compressed, &mut out))?;
-    Ok(out)
+    with_shared_state(|inflater, _| inflater.gunzip(compressed))
 }
 
 /// Inflates into this thread's reused output buffer and hands the bytes to `parse`: a
@@ -69,29 +67,27 @@ pub(super) fn with_shared<T>(
     compressed: &[u8],
     parse: impl FnOnce(&[u8]) -> T,
 ) -> Result<T, FrameError> {
-    let mut scratch = SHARED.with(|shared| {
-        shared
-            .try_borrow_mut()
-            .map(|mut shared| std::mem::take(&mut shared.1))
-            .unwrap_or_default()
-    });
-    with_inflater(|inflater| inflater.gunzip_into(compressed, &mut scratch))?;
-    let parsed = parse(&scratch);
-    if scratch.capacity() <= SCRATCH_KEEP_BYTES {
-        SHARED.with(|shared| {
-            if let Ok(mut shared) = shared.try_borrow_mut() {
-                shared.1 = scratch;
-            }
-        });
-    }
-    Ok(parsed)
+    with_shared_state(|inflater, scratch| {
+        let parsed = inflater
+            .gunzip_into(compressed, scratch)
+            .map(|()| parse(scratch));
+        // Whatever the outcome: a refused bomb grows the buffer too.
+        if scratch.capacity() > SCRATCH_KEEP_BYTES {
+            *scratch = Vec::new();
+        }
+        parsed
+    })
 }
 
-/// Runs `f` with this thread's shared [`Inflater`] (a fresh one if it is busy).
-fn with_inflater<T>(f: impl FnOnce(&mut Inflater) -> T) -> T {
+/// Runs `f` with this thread's shared [`Inflater`] and output buffer (fresh ones if they
+/// are busy).
+fn with_shared_state<T>(f: impl FnOnce(&mut Inflater, &mut Vec<u8>) -> T) -> T {
     SHARED.with(|shared| match shared.try_borrow_mut() {
-        Ok(mut shared) => f(&mut shared.0),
-        Err(_) => f(&mut Inflater::new()),
+        Ok(mut state) => {
+            let (inflater, scratch) = &mut *state;
+            f(inflater, scratch)
+        }
+        Err(_) => f(&mut Inflater::new(), &mut Vec::new()),
     })
 }
 
@@ -145,9 +141,7 @@ impl Inflater {
     /// The fast path (module docs): libdeflate over the whole buffer, when the buffer is
     /// surely one member; `None` sends it to the exact path.
     fn single_member(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        let trailer_at = compressed.len().checked_sub(8)?;
-        let (crc, size) = compressed.get(trailer_at..)?.split_at(4);
-        let size = le_u32(size) as usize;
+        let (crc, size) = trailer(compressed)?;
         if size > MAX_INFLATED_BYTES || size > compressed.len().saturating_mul(MAX_DEFLATE_RATIO) {
             return None;
         }
@@ -162,20 +156,14 @@ impl Inflater {
         // Raw deflate plus one CRC pass of our own: libdeflate's gzip entry point would
         // check the CRC too, and twice is measurable.
         let written = self.whole.deflate_decompress(body, out).ok()?;
-        (written == size && libdeflater::crc32(out) == le_u32(crc)).then_some(())
+        (written == size && libdeflater::crc32(out) == crc).then_some(())
     }
 
     /// The exact path: every member in turn through the zlib-rs state.
     fn members(&mut self, compressed: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
         // The trailer's ISIZE (inflated size mod 2^32) is a good capacity hint for the
         // usual single-member batch; never trust it beyond the limit.
-        let hint = compressed
-            .len()
-            .checked_sub(4)
-            .and_then(|at| compressed.get(at..))
-            .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
-            .map_or(0, |isize| u32::from_le_bytes(isize) as usize)
-            .min(MAX_INFLATED_BYTES);
+        let hint = trailer(compressed).map_or(0, |(_, size)| size.min(MAX_INFLATED_BYTES));
         out.reserve(hint);
         let mut rest = compressed;
         loop {
@@ -238,6 +226,14 @@ impl Inflater {
         }
         Ok(body.get(end + 8..).unwrap_or_default())
     }
+}
+
+/// The final 8 bytes read as a member trailer: CRC-32 and ISIZE (inflated size mod 2^32).
+fn trailer(compressed: &[u8]) -> Option<(u32, usize)> {
+    let (crc, size) = compressed
+        .get(compressed.len().checked_sub(8)?..)?
+        .split_at(4);
+    Some((le_u32(crc), le_u32(size) as usize))
 }
 
 /// Checks a member's header; returns the deflate body that follows it.
@@ -536,6 +532,9 @@ mod tests {
         let huge = vec![7; SCRATCH_KEEP_BYTES + 1];
         assert_eq!(with_shared(&gzip(&huge), <[u8]>::len).unwrap(), huge.len());
         assert_eq!(kept(), 0, "a huge buffer is released");
+        let bomb = gzip(&vec![0; MAX_INFLATED_BYTES + 1]);
+        assert!(with_shared(&bomb, |_| ()).is_err());
+        assert_eq!(kept(), 0, "so is one a refused bomb grew");
         assert!(with_shared(b"\x1f\x8b not gzip", |_| ()).is_err());
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Why it exists: a real TikTok `User` is 1.5-2.4 KB of fields the bridge never reads, and
 //! prost's generic `Buf` path spent ~40% of the parse in out-of-line `decode_varint` calls
-//! skipping them. This walker skips with an inlined one-byte fast path and borrows every
+//! skipping them. This walker skips with inlined one- and two-byte varints and borrows every
 //! length-delimited field from the input.
 //!
 //! It is deliberately stricter than prost, never more lenient: anything unusual (groups,
