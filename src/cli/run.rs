@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tracing::{error, info};
+use tracing::info;
 
 use super::logging::{self, LogFormat};
 use crate::config::{self, schema::LogFormat as ConfigLogFormat};
@@ -59,7 +59,8 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
     })
 }
 
-/// SIGINT or SIGTERM (Ctrl-C on Windows).
+/// SIGINT or SIGTERM; on Windows Ctrl-C, Ctrl-Break, closing the console window, or the
+/// system shutting down.
 pub(super) async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -76,12 +77,33 @@ pub(super) async fn shutdown_signal() {
             _ = int.recv() => info!("SIGINT"),
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows;
+        let (Ok(mut c), Ok(mut brk), Ok(mut close), Ok(mut shutdown)) = (
+            windows::ctrl_c(),
+            windows::ctrl_break(),
+            windows::ctrl_close(),
+            windows::ctrl_shutdown(),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = c.recv() => info!("Ctrl-C"),
+            _ = brk.recv() => info!("Ctrl-Break"),
+            _ = close.recv() => info!("console closed"),
+            _ = shutdown.recv() => info!("system shutdown"),
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
 
+/// SIGHUP reloads where SIGHUP exists; everywhere, `POST /api/reload` (see the `[api]`
+/// section) is the portable path.
 async fn reload_on_sighup(
     path: std::path::PathBuf,
     shard: Option<Shard>,
@@ -103,7 +125,7 @@ async fn reload_on_sighup(
                     bridges = n,
                     "SIGHUP: config reloaded (routes, templates, filters)"
                 ),
-                Err(e) => error!("SIGHUP: reload refused, keeping the running config: {e:#}"),
+                Err(e) => tracing::error!("SIGHUP: reload refused, keeping the running config: {e:#}"),
             }
         }
     }

@@ -18,25 +18,26 @@ use crate::secret::{
 };
 
 /// Where secrets live: flags shared by `auth` and `secret`. Each flag overrides the config
-/// file (`secret_store`, `state_dir`); with neither, the defaults apply (the `file` store).
+/// file (`secret_store`, `state_dir`); with neither, the defaults apply (`auto`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreOptions {
-    /// Where secrets are kept: keyring, file or env (default: the config's `secret_store`,
-    /// else file).
+    /// Where secrets are kept: auto, keyring, file or env (default: the config's
+    /// `secret_store`, else auto: the OS keyring if it answers, else file).
     #[arg(long, global = true, env = "TIKTWITCH_SECRET_STORE", value_parser = parse_kind)]
     pub secret_store: Option<SecretStoreKind>,
-    /// Which OS keyring `--secret-store keyring` uses: secret-service or keyutils.
-    #[arg(long, global = true, env = "TIKTWITCH_KEYRING_BACKEND", default_value = "secret-service", value_parser = parse_backend)]
-    pub keyring_backend: KeyringBackend,
+    /// Which OS keyring `keyring` (and `auto`) use: secret-service or keyutils (Linux),
+    /// keychain (macOS), credential-manager (Windows); default: this OS's own.
+    #[arg(long, global = true, env = "TIKTWITCH_KEYRING_BACKEND", value_parser = parse_backend)]
+    pub keyring_backend: Option<KeyringBackend>,
     /// The state directory (default: the config's `state_dir`, else $STATE_DIRECTORY,
-    /// $XDG_STATE_HOME/tiktwitch or ~/.local/state/tiktwitch).
+    /// $XDG_STATE_HOME/tiktwitch, or the OS's place: ~/.local/state/tiktwitch,
+    /// ~/Library/Application Support/tiktwitch, %LOCALAPPDATA%\tiktwitch).
     #[arg(long, global = true, env = "TIKTWITCH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 }
 
 fn parse_kind(s: &str) -> Result<SecretStoreKind, String> {
     s.parse()
-        .map_err(|e: crate::secret::SecretError| e.to_string())
 }
 
 fn parse_backend(s: &str) -> Result<KeyringBackend, String> {
@@ -49,7 +50,9 @@ impl StoreOptions {
     /// defaults.
     pub fn settings(&self, file: Option<&Config>) -> SecretStoreSettings {
         let mut settings = file.map(plan::secret_store_settings).unwrap_or_default();
-        settings.keyring_backend = self.keyring_backend;
+        if let Some(backend) = self.keyring_backend {
+            settings.keyring_backend = backend;
+        }
         if let Some(kind) = self.secret_store {
             settings.kind = kind;
         }

@@ -32,17 +32,15 @@ const ENV_LIST_KEYS: &[&str] = &[
     "filters.only_roles",
 ];
 
-/// The default config path: `$XDG_CONFIG_HOME/tiktwitch/config.toml`, else
-/// `~/.config/tiktwitch/config.toml` (`%APPDATA%\tiktwitch\config.toml` on Windows).
+/// The default config path: `$XDG_CONFIG_HOME/tiktwitch/config.toml`, else the OS's config
+/// folder: `~/.config/tiktwitch/config.toml` on Linux,
+/// `~/Library/Application Support/tiktwitch/config.toml` on macOS,
+/// `%APPDATA%\tiktwitch\config.toml` on Windows.
 pub fn default_path() -> Option<PathBuf> {
-    let env_dir = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let base = env_dir("XDG_CONFIG_HOME")
-        .or_else(|| env_dir("APPDATA"))
-        .or_else(|| env_dir("HOME").map(|home| home.join(".config")))?;
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.config_dir().to_path_buf()))?;
     Some(base.join("tiktwitch").join("config.toml"))
 }
 

@@ -53,13 +53,18 @@ pub struct Config {
     pub pricing: PricingConfig,
 }
 
-/// The secret stores.
+/// The secret stores (`secret_store`): the one definition the config, the CLI flags and the
+/// secret module share.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretStoreKind {
-    /// The OS keyring (Secret Service, kernel keyutils, macOS Keychain, Windows Credential
-    /// Manager).
+    /// The OS keyring where one answers, else the `file` store; which one was taken is
+    /// logged at start and shown by `check`. The default: it works on a desktop (keyring)
+    /// and on a headless server (file) alike.
     #[default]
+    Auto,
+    /// The OS keyring (Secret Service, kernel keyutils, macOS Keychain, Windows Credential
+    /// Manager), and nothing else.
     Keyring,
     /// A file only the owner can read, under `state_dir`.
     File,
@@ -68,13 +73,38 @@ pub enum SecretStoreKind {
 }
 
 impl SecretStoreKind {
+    /// Every store, in the order the docs list them.
+    pub const ALL: [Self; 4] = [Self::Auto, Self::Keyring, Self::File, Self::Env];
+
     /// The name used in the config file and in `check` output.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Auto => "auto",
             Self::Keyring => "keyring",
             Self::File => "file",
             Self::Env => "env",
         }
+    }
+}
+
+impl fmt::Display for SecretStoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SecretStoreKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown secret store {s:?}: choose \"auto\", \"keyring\", \"file\" or \"env\""
+                )
+            })
     }
 }
 
@@ -328,7 +358,7 @@ impl Default for ShutdownConfig {
 /// `config` crate's enum errors name the type but not the choices).
 pub fn enum_variants(type_name: &str) -> &'static [&'static str] {
     match type_name {
-        "SecretStoreKind" => &["keyring", "file", "env"],
+        "SecretStoreKind" => &["auto", "keyring", "file", "env"],
         "SinkKind" => &["irc", "helix"],
         "LogFormat" => &["human", "json"],
         "BlockedAction" => &["mask", "drop"],
@@ -369,10 +399,7 @@ mod tests {
     #[test]
     fn enum_hint_tables_match_serde() {
         use SecretStoreKind as S;
-        assert_eq!(
-            names(&[S::Keyring, S::File, S::Env]),
-            enum_variants("SecretStoreKind")
-        );
+        assert_eq!(names(&S::ALL), enum_variants("SecretStoreKind"));
         assert_eq!(
             names(&[SinkKind::Irc, SinkKind::Helix]),
             enum_variants("SinkKind")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::auth::AuthSettings;
 use crate::config::feed::{ApiConfig, FeedConfig, WebhookConfig};
-use crate::config::schema::{SecretStoreKind as ConfigStoreKind, SinkKind, TwitchConfig};
+use crate::config::schema::{SinkKind, TwitchConfig};
 use crate::config::{Bridge, Config, Loaded};
 use crate::feed::{FeedSettings, WebhookSettings};
 use crate::limits::{SIGNER_CALLS_PER_MINUTE, WEBHOOK_RETRY_MIN_DELAY};
@@ -253,13 +253,9 @@ fn feed_settings(feed: &FeedConfig, api: &ApiConfig, webhooks: &[WebhookConfig])
     }
 }
 
-fn store_settings(kind: ConfigStoreKind, state_dir: Option<PathBuf>) -> SecretStoreSettings {
+fn store_settings(kind: SecretStoreKind, state_dir: Option<PathBuf>) -> SecretStoreSettings {
     let mut settings = SecretStoreSettings {
-        kind: match kind {
-            ConfigStoreKind::Keyring => SecretStoreKind::Keyring,
-            ConfigStoreKind::File => SecretStoreKind::File,
-            ConfigStoreKind::Env => SecretStoreKind::Env,
-        },
+        kind,
         ..SecretStoreSettings::default()
     };
     if let Some(dir) = state_dir {

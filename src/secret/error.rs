@@ -6,11 +6,10 @@ use std::path::PathBuf;
 /// never the value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// `secret_store` named no known store.
-    #[error("unknown secret store {0:?}: choose \"keyring\", \"file\" or \"env\"")]
-    UnknownStoreKind(String),
     /// `keyring_backend` named no known backend.
-    #[error("unknown keyring backend {0:?}: choose \"secret-service\" or \"keyutils\"")]
+    #[error(
+        "unknown keyring backend {0:?}: choose \"secret-service\", \"keyutils\" (Linux), \"keychain\" (macOS) or \"credential-manager\" (Windows)"
+    )]
     UnknownKeyringBackend(String),
     /// A secret name that no store could hold.
     #[error("invalid secret name {name:?}: {reason}")]

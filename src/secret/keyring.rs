@@ -1,12 +1,15 @@
 //! [`KeyringStore`]: the OS keyring through keyring-core, with the backend chosen explicitly.
 //!
-//! - `secret-service` (default): the freedesktop Secret Service over D-Bus (GNOME Keyring,
-//!   KWallet, KeePassXC) through the pure-Rust zbus store (cargo feature `secret-service`).
-//!   Needs a session bus and an unlocked provider: a Linux desktop, or `dbus-run-session` +
-//!   `gnome-keyring-daemon --unlock` on a server.
-//! - `keyutils`: the kernel keyring. Works without D-Bus, but it is memory: cleared at reboot
-//!   and after 3 idle days (`persistent_keyring_expiry`). A cache, not a home for a rotating
-//!   refresh token; it is offered because desktops without a Secret Service have it.
+//! - `secret-service` (Linux default): the freedesktop Secret Service over D-Bus (GNOME
+//!   Keyring, KWallet, KeePassXC) through the pure-Rust zbus store (cargo feature
+//!   `secret-service`). Needs a session bus and an unlocked provider: a Linux desktop, or
+//!   `dbus-run-session` + `gnome-keyring-daemon --unlock` on a server.
+//! - `keyutils` (Linux): the kernel keyring. Works without D-Bus, but it is memory: cleared at
+//!   reboot and after 3 idle days (`persistent_keyring_expiry`). A cache, not a home for a
+//!   rotating refresh token; it is offered because desktops without a Secret Service have it.
+//! - `keychain` (macOS default): the user's login keychain.
+//! - `credential-manager` (Windows default): Windows Credential Manager (generic credentials,
+//!   target `tiktwitch.<secret name>`... as keyring-rs has always filed them).
 //!
 //! Entry calls block (D-Bus round trips, syscalls), so they run on the store's own thread.
 //! keyring-core's in-memory mock is never used here; if the chosen backend is unavailable,
@@ -21,23 +24,66 @@ use keyring_core::api::CredentialStore;
 
 use super::{InstanceLock, Secret, SecretError, SecretStore, validate_name};
 
-/// Which OS keyring `secret_store = "keyring"` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+/// Which OS keyring `secret_store = "keyring"` uses. The default is the one the OS has:
+/// [`KeyringBackend::for_this_os`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyringBackend {
     /// The freedesktop Secret Service over D-Bus (Linux desktops).
-    #[default]
     SecretService,
     /// The Linux kernel keyutils keyring (cleared at reboot).
     Keyutils,
+    /// The macOS login keychain.
+    Keychain,
+    /// Windows Credential Manager.
+    CredentialManager,
+}
+
+impl Default for KeyringBackend {
+    fn default() -> Self {
+        Self::for_this_os()
+    }
 }
 
 impl KeyringBackend {
+    /// Every backend, in the order `check` and the docs list them.
+    pub const ALL: [Self; 4] = [
+        Self::SecretService,
+        Self::Keyutils,
+        Self::Keychain,
+        Self::CredentialManager,
+    ];
+
+    /// The OS's own keyring: the Keychain on macOS, Credential Manager on Windows, the
+    /// Secret Service elsewhere.
+    pub const fn for_this_os() -> Self {
+        if cfg!(target_os = "macos") {
+            Self::Keychain
+        } else if cfg!(target_os = "windows") {
+            Self::CredentialManager
+        } else {
+            Self::SecretService
+        }
+    }
+
     /// The setting's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SecretService => "secret-service",
             Self::Keyutils => "keyutils",
+            Self::Keychain => "keychain",
+            Self::CredentialManager => "credential-manager",
+        }
+    }
+
+    /// Whether this build can open the backend at all (it exists on this OS, and the cargo
+    /// feature that brings it is on). `check` refuses a backend this says no to.
+    pub const fn is_built_in(self) -> bool {
+        match self {
+            Self::SecretService => cfg!(all(target_os = "linux", feature = "secret-service")),
+            Self::Keyutils => cfg!(target_os = "linux"),
+            Self::Keychain => cfg!(target_os = "macos"),
+            Self::CredentialManager => cfg!(target_os = "windows"),
         }
     }
 }
@@ -52,11 +98,10 @@ impl FromStr for KeyringBackend {
     type Err = SecretError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "secret-service" => Ok(Self::SecretService),
-            "keyutils" => Ok(Self::Keyutils),
-            other => Err(SecretError::UnknownKeyringBackend(other.to_string())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| SecretError::UnknownKeyringBackend(s.to_string()))
     }
 }
 
@@ -206,6 +251,12 @@ fn unavailable(backend: KeyringBackend, reason: String) -> SecretError {
         KeyringBackend::Keyutils => {
             "The kernel keyring may be blocked (containers' seccomp profiles block keyctl)."
         }
+        KeyringBackend::Keychain => {
+            "The login keychain must be unlocked (a launchd agent runs in the user's session; a LaunchDaemon has no login keychain)."
+        }
+        KeyringBackend::CredentialManager => {
+            "Credential Manager belongs to a logged-in user: a service running as LocalSystem sees its own, empty vault."
+        }
     };
     SecretError::KeyringUnavailable {
         backend: backend.as_str(),
@@ -251,7 +302,28 @@ fn connect(backend: KeyringBackend) -> Result<Arc<CredentialStore>, SecretError>
     match backend {
         KeyringBackend::SecretService => connect_secret_service(),
         KeyringBackend::Keyutils => connect_keyutils(),
+        KeyringBackend::Keychain => connect_keychain(),
+        KeyringBackend::CredentialManager => connect_credential_manager(),
     }
+}
+
+/// The error for a backend this build does not have.
+fn not_built_in(backend: KeyringBackend) -> SecretError {
+    let why = match backend {
+        KeyringBackend::SecretService if cfg!(target_os = "linux") => {
+            "this build has no Secret Service support (the `secret-service` cargo feature is off)"
+        }
+        KeyringBackend::SecretService | KeyringBackend::Keyutils => "it exists on Linux only",
+        KeyringBackend::Keychain => "it exists on macOS only",
+        KeyringBackend::CredentialManager => "it exists on Windows only",
+    };
+    unavailable(
+        backend,
+        format!(
+            "{why}; this OS's keyring is keyring_backend = \"{}\"",
+            KeyringBackend::for_this_os()
+        ),
+    )
 }
 
 #[cfg(all(target_os = "linux", feature = "secret-service"))]
@@ -263,10 +335,7 @@ fn connect_secret_service() -> Result<Arc<CredentialStore>, SecretError> {
 
 #[cfg(not(all(target_os = "linux", feature = "secret-service")))]
 fn connect_secret_service() -> Result<Arc<CredentialStore>, SecretError> {
-    Err(unavailable(
-        KeyringBackend::SecretService,
-        "this build has no Secret Service support (Linux with the `secret-service` cargo feature only; macOS Keychain and Windows Credential Manager are not built in yet)".to_string(),
-    ))
+    Err(not_built_in(KeyringBackend::SecretService))
 }
 
 #[cfg(target_os = "linux")]
@@ -294,8 +363,68 @@ fn connect_keyutils() -> Result<Arc<CredentialStore>, SecretError> {
 
 #[cfg(not(target_os = "linux"))]
 fn connect_keyutils() -> Result<Arc<CredentialStore>, SecretError> {
-    Err(unavailable(
-        KeyringBackend::Keyutils,
-        "keyutils exists on Linux only".to_string(),
-    ))
+    Err(not_built_in(KeyringBackend::Keyutils))
+}
+
+#[cfg(target_os = "macos")]
+fn connect_keychain() -> Result<Arc<CredentialStore>, SecretError> {
+    let store = apple_native_keyring_store::keychain::Store::new()
+        .map_err(|e| unavailable(KeyringBackend::Keychain, e.to_string()))?;
+    Ok(store)
+}
+
+#[cfg(not(target_os = "macos"))]
+fn connect_keychain() -> Result<Arc<CredentialStore>, SecretError> {
+    Err(not_built_in(KeyringBackend::Keychain))
+}
+
+#[cfg(target_os = "windows")]
+fn connect_credential_manager() -> Result<Arc<CredentialStore>, SecretError> {
+    let store = windows_native_keyring_store::Store::new()
+        .map_err(|e| unavailable(KeyringBackend::CredentialManager, e.to_string()))?;
+    Ok(store)
+}
+
+#[cfg(not(target_os = "windows"))]
+fn connect_credential_manager() -> Result<Arc<CredentialStore>, SecretError> {
+    Err(not_built_in(KeyringBackend::CredentialManager))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_parse_print_and_default_per_os() {
+        for b in KeyringBackend::ALL {
+            assert_eq!(b.as_str().parse::<KeyringBackend>().unwrap(), b);
+        }
+        assert!("gnome".parse::<KeyringBackend>().is_err());
+        let default = KeyringBackend::default();
+        assert!(default.is_built_in() || cfg!(not(feature = "secret-service")));
+        #[cfg(target_os = "linux")]
+        assert_eq!(default, KeyringBackend::SecretService);
+        #[cfg(target_os = "macos")]
+        assert_eq!(default, KeyringBackend::Keychain);
+        #[cfg(target_os = "windows")]
+        assert_eq!(default, KeyringBackend::CredentialManager);
+    }
+
+    #[tokio::test]
+    async fn a_foreign_backend_is_refused_with_this_oss_name() {
+        let foreign = if cfg!(target_os = "macos") {
+            KeyringBackend::CredentialManager
+        } else {
+            KeyringBackend::Keychain
+        };
+        assert!(!foreign.is_built_in());
+        let err = KeyringStore::open(foreign, "tiktwitch-test")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(foreign.as_str()) && err.contains(KeyringBackend::for_this_os().as_str()),
+            "{err}"
+        );
+    }
 }

@@ -8,8 +8,11 @@
 //!   directory; refused if group- or world-accessible; written atomically; locked against a
 //!   second instance.
 //! - [`KeyringStore`]: the OS store through keyring-core (Secret Service on Linux desktops, or
-//!   the kernel keyutils keyring when asked for). If chosen and unavailable it fails with a
-//!   clear message: there is never a silent fallback to another store.
+//!   the kernel keyutils keyring when asked for; the Keychain on macOS; Credential Manager on
+//!   Windows). If chosen and unavailable it fails with a clear message.
+//! - `auto` (the default setting): the file store if it already holds secrets, else the OS
+//!   keyring where it answers, else the file store; it says which. The only place one store
+//!   stands in for another.
 //! - [`EnvStore`]: read-only, from environment variables or systemd's
 //!   `$CREDENTIALS_DIRECTORY`.
 //! - [`MemoryStore`]: process memory only, for tests and `tiktwitch demo`; not selectable
@@ -25,7 +28,6 @@ mod value;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -63,48 +65,7 @@ pub trait SecretStore: fmt::Debug + Send + Sync {
     }
 }
 
-/// The `secret_store` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SecretStoreKind {
-    /// The OS keyring (see [`KeyringBackend`]).
-    Keyring,
-    /// A 0600 file under the state directory (the default).
-    #[default]
-    File,
-    /// Environment variables and `$CREDENTIALS_DIRECTORY`; read-only.
-    Env,
-}
-
-impl SecretStoreKind {
-    /// The setting's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Keyring => "keyring",
-            Self::File => "file",
-            Self::Env => "env",
-        }
-    }
-}
-
-impl fmt::Display for SecretStoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SecretStoreKind {
-    type Err = SecretError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "keyring" => Ok(Self::Keyring),
-            "file" => Ok(Self::File),
-            "env" => Ok(Self::Env),
-            other => Err(SecretError::UnknownStoreKind(other.to_string())),
-        }
-    }
-}
+pub use crate::config::schema::SecretStoreKind;
 
 /// Everything needed to open a secret store.
 #[derive(Debug, Clone)]
@@ -140,8 +101,9 @@ impl Default for SecretStoreSettings {
 /// that writes or runs the bridge (the file and keyring stores then hold the state
 /// directory's [`InstanceLock`]), [`FileStoreMode::ReadOnly`] for `auth status`.
 ///
-/// Never falls back to another store: if the chosen one is unavailable this is an error
-/// that says what to do.
+/// Never falls back on its own: `keyring` that cannot be reached is an error that says what
+/// to do. Only `auto` chooses, and says which it chose (a log line here; `check` and
+/// [`SecretStore::describe`] name the store).
 pub async fn open_store(
     settings: &SecretStoreSettings,
     mode: FileStoreMode,
@@ -152,34 +114,71 @@ pub async fn open_store(
             &settings.env_prefix,
             settings.credentials_dir.clone(),
         )),
-        SecretStoreKind::Keyring => {
-            // The keyring has no lock of its own; the state directory's keeps two bridges
-            // from refreshing (and so spending) the same refresh token.
-            let lock = match mode {
-                FileStoreMode::Exclusive => {
-                    let dir = settings.state_dir.clone();
-                    let lock = tokio::task::spawn_blocking(move || InstanceLock::acquire(&dir))
-                        .await
-                        .map_err(|e| SecretError::Task(e.to_string()))??;
-                    Some(lock)
-                }
-                FileStoreMode::ReadOnly => None,
-            };
-            let store =
-                KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?;
-            Arc::new(store.with_lock(lock))
+        SecretStoreKind::Keyring => Arc::new(open_keyring(settings, mode).await?),
+        // A file store that already holds secrets stays the choice, so a keyring that
+        // becomes reachable later (a desktop session, an unlocked provider) does not hide
+        // the secrets stored while it was not.
+        SecretStoreKind::Auto if settings.state_dir.join(file::SECRETS_FILE).is_file() => {
+            Arc::new(FileStore::open(&settings.state_dir, mode).await?)
         }
+        SecretStoreKind::Auto => match open_keyring(settings, mode).await {
+            Ok(store) => {
+                tracing::info!(store = %store.describe(), "secret store (auto): the OS keyring");
+                Arc::new(store)
+            }
+            Err(e @ SecretError::Locked { .. }) => return Err(e),
+            Err(e) => {
+                let file = FileStore::open(&settings.state_dir, mode).await?;
+                tracing::warn!(
+                    store = %file.describe(),
+                    "secret store (auto): the OS keyring is not reachable ({e}); using the file store"
+                );
+                Arc::new(file)
+            }
+        },
     })
 }
 
-/// The state directory: `$STATE_DIRECTORY` (systemd `StateDirectory=`; its first entry),
-/// else `$XDG_STATE_HOME/tiktwitch`, else `$HOME/.local/state/tiktwitch`, else
-/// `./tiktwitch-state`.
-pub fn default_state_dir() -> PathBuf {
-    state_dir_from(|k| std::env::var_os(k))
+async fn open_keyring(
+    settings: &SecretStoreSettings,
+    mode: FileStoreMode,
+) -> Result<KeyringStore, SecretError> {
+    // The keyring has no lock of its own; the state directory's keeps two bridges from
+    // refreshing (and so spending) the same refresh token.
+    let lock = match mode {
+        FileStoreMode::Exclusive => {
+            let dir = settings.state_dir.clone();
+            let lock = tokio::task::spawn_blocking(move || InstanceLock::acquire(&dir))
+                .await
+                .map_err(|e| SecretError::Task(e.to_string()))??;
+            Some(lock)
+        }
+        FileStoreMode::ReadOnly => None,
+    };
+    let store = KeyringStore::open(settings.keyring_backend, &settings.keyring_service).await?;
+    Ok(store.with_lock(lock))
 }
 
-fn state_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+/// The state directory: `$STATE_DIRECTORY` (systemd `StateDirectory=`; its first entry),
+/// else `$XDG_STATE_HOME/tiktwitch`, else the OS's own place (see [`os_state_dir`]), else
+/// `./tiktwitch-state`.
+pub fn default_state_dir() -> PathBuf {
+    state_dir_from(|k| std::env::var_os(k), os_state_dir())
+}
+
+/// The OS's convention for per-user application state: `~/.local/state/tiktwitch` on
+/// Linux, `~/Library/Application Support/tiktwitch` on macOS,
+/// `%LOCALAPPDATA%\tiktwitch` on Windows.
+pub fn os_state_dir() -> Option<PathBuf> {
+    let base = directories::BaseDirs::new()?;
+    let root = base.state_dir().unwrap_or(base.data_local_dir());
+    Some(root.join("tiktwitch"))
+}
+
+fn state_dir_from(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    os_default: Option<PathBuf>,
+) -> PathBuf {
     let non_empty = |k: &str| var(k).filter(|v| !v.is_empty());
     if let Some(dirs) = non_empty("STATE_DIRECTORY") {
         // systemd joins several StateDirectory= entries with ':'.
@@ -191,10 +190,7 @@ fn state_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
     if let Some(xdg) = non_empty("XDG_STATE_HOME") {
         return PathBuf::from(xdg).join("tiktwitch");
     }
-    if let Some(home) = non_empty("HOME") {
-        return PathBuf::from(home).join(".local/state/tiktwitch");
-    }
-    PathBuf::from("tiktwitch-state")
+    os_default.unwrap_or_else(|| PathBuf::from("tiktwitch-state"))
 }
 
 /// Checks a secret's name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not starting with
@@ -242,28 +238,46 @@ mod tests {
     }
 
     #[test]
-    fn state_dir_prefers_systemd_then_xdg_then_home() {
+    fn state_dir_prefers_systemd_then_xdg_then_the_os() {
         let all = [
             ("STATE_DIRECTORY", "/var/lib/tiktwitch:/var/lib/other"),
             ("XDG_STATE_HOME", "/x"),
-            ("HOME", "/h"),
         ];
+        let os = || Some(PathBuf::from("/os/tiktwitch"));
         assert_eq!(
-            state_dir_from(vars(&all)),
+            state_dir_from(vars(&all), os()),
             PathBuf::from("/var/lib/tiktwitch")
         );
         assert_eq!(
-            state_dir_from(vars(&all[1..])),
+            state_dir_from(vars(&all[1..]), os()),
             PathBuf::from("/x/tiktwitch")
         );
         assert_eq!(
-            state_dir_from(vars(&all[2..])),
-            PathBuf::from("/h/.local/state/tiktwitch")
+            state_dir_from(vars(&[("STATE_DIRECTORY", "")]), os()),
+            PathBuf::from("/os/tiktwitch")
         );
         assert_eq!(
-            state_dir_from(vars(&[("STATE_DIRECTORY", ""), ("HOME", "/h")])),
-            PathBuf::from("/h/.local/state/tiktwitch")
+            state_dir_from(vars(&[]), None),
+            PathBuf::from("tiktwitch-state")
         );
+    }
+
+    #[test]
+    fn the_os_state_dir_follows_the_os_convention() {
+        let Some(dir) = os_state_dir() else {
+            return; // no home directory at all: the relative fallback applies
+        };
+        assert!(dir.ends_with("tiktwitch"), "{}", dir.display());
+        let text = dir.to_string_lossy().replace('\\', "/");
+        #[cfg(target_os = "linux")]
+        assert!(
+            text.contains(".local/state") || std::env::var_os("XDG_STATE_HOME").is_some(),
+            "{text}"
+        );
+        #[cfg(target_os = "macos")]
+        assert!(text.contains("Library/Application Support"), "{text}");
+        #[cfg(target_os = "windows")]
+        assert!(text.contains("AppData/Local"), "{text}");
     }
 
     #[test]
@@ -278,18 +292,5 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn store_kind_parses_and_prints() {
-        for k in [
-            SecretStoreKind::Keyring,
-            SecretStoreKind::File,
-            SecretStoreKind::Env,
-        ] {
-            assert_eq!(k.as_str().parse::<SecretStoreKind>().unwrap(), k);
-        }
-        let err = "vault".parse::<SecretStoreKind>().unwrap_err().to_string();
-        assert!(err.contains("vault") && err.contains("keyring"), "{err}");
     }
 }
