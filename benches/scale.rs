@@ -180,7 +180,7 @@ async fn bridges(args: &Args) {
         .await
         .expect("secret");
     store
-        .set("signer-api-key", &Secret::new(support::SIGNER_KEY))
+        .set("tiktok-signer-api-key", &Secret::new(support::SIGNER_KEY))
         .await
         .expect("secret");
     let running: Arc<Mutex<Option<Running>>> = Arc::default();

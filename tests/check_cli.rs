@@ -19,7 +19,7 @@ fn write_config(dir: &Path, state: &Path, oauth: &str, bridges: &[(&str, &str, &
 state_dir = "{state}"
 
 [tiktok]
-signer_api_key = "signer-api-key"
+signer_api_key = "tiktok-signer-api-key"
 
 [twitch]
 channels = ["some_channel"]
@@ -84,7 +84,7 @@ async fn store_token(state: &Path, access: &str, refresh: &str) {
     token.refresh_token = Some(Secret::new(refresh.to_owned()));
     store.set("twitch-token", &token.to_secret()).await.unwrap();
     store
-        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+        .set("tiktok-signer-api-key", &Secret::new(SIGNER_KEY))
         .await
         .unwrap();
 }
@@ -117,7 +117,7 @@ async fn offline_check_reports_each_secret_by_presence_and_fails_without_the_tok
         "{shown}"
     );
     assert!(
-        shown.contains("`signer-api-key`: missing"),
+        shown.contains("`tiktok-signer-api-key`: missing"),
         "the signer key is reported missing: {shown}"
     );
 
@@ -126,7 +126,7 @@ async fn offline_check_reports_each_secret_by_presence_and_fails_without_the_tok
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("`twitch-token`: present"), "{shown}");
-    assert!(shown.contains("`signer-api-key`: present"), "{shown}");
+    assert!(shown.contains("`tiktok-signer-api-key`: present"), "{shown}");
     assert!(shown.contains("secrets.json"), "names the store: {shown}");
     for secret in ["access-value-1234", "refresh-value-5678", SIGNER_KEY] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");

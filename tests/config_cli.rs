@@ -22,6 +22,7 @@ fn tiktwitch(args: &[&str]) -> Command {
         .env_remove("TIKTWITCH_CLIENT_ID")
         .env_remove("TIKTWITCH_OAUTH_URL")
         .env_remove("TIKTWITCH_SIGNER_KEY")
+        .env_remove("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY")
         .env_remove("TIKTWITCH_SESSION_ID")
         .env_remove("HTTPS_PROXY")
         .env_remove("ALL_PROXY")
@@ -171,7 +172,7 @@ sink = "{sink}"
 
     // `secret set` writes into the config's store and state directory...
     let out = output(
-        tiktwitch(&["--config", &config, "secret", "set", "signer-api-key"]),
+        tiktwitch(&["--config", &config, "secret", "set", "tiktok-signer-api-key"]),
         Some("from-config\n"),
     )
     .await;
@@ -185,7 +186,7 @@ sink = "{sink}"
             &config,
             "secret",
             "set",
-            "signer-api-key",
+            "tiktok-signer-api-key",
             "--state-dir",
             &elsewhere.display().to_string(),
         ]),
@@ -200,7 +201,7 @@ sink = "{sink}"
                 .await
                 .unwrap();
             store
-                .get("signer-api-key")
+                .get("tiktok-signer-api-key")
                 .await
                 .unwrap()
                 .map(|s| s.expose().to_owned())

@@ -99,7 +99,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     assert_eq!(loaded.bridges.len(), 3);
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("signer-api-key", SIGNER_KEY)])
+        .secrets(&[("tiktok-signer-api-key", SIGNER_KEY)])
         .await
         .unwrap();
 

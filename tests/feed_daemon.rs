@@ -123,7 +123,7 @@ events = ["chat"]
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
         .secrets(&[
-            ("signer-api-key", SIGNER_KEY),
+            ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
             ("hook-key", HOOK_KEY),
         ])

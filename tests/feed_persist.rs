@@ -268,7 +268,7 @@ ring_path = {ring_path:?}
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = MemoryStore::new();
     secrets
-        .set("signer-api-key", &Secret::new("k"))
+        .set("tiktok-signer-api-key", &Secret::new("k"))
         .await
         .unwrap();
     let run = daemon::run(plan, Arc::new(secrets), std::future::pending(), |_| {});

@@ -30,7 +30,7 @@ async fn file_store_round_trips_across_reopen_with_mode_0600() {
     assert_eq!(store.get("twitch-token").await.unwrap(), None);
     store.set("twitch-token", &Secret::new("v1")).await.unwrap();
     store
-        .set("signer-api-key", &Secret::new("k"))
+        .set("tiktok-signer-api-key", &Secret::new("k"))
         .await
         .unwrap();
     store.set("twitch-token", &Secret::new("v2")).await.unwrap();
@@ -48,13 +48,13 @@ async fn file_store_round_trips_across_reopen_with_mode_0600() {
         store.get("twitch-token").await.unwrap().unwrap().expose(),
         "v2"
     );
-    assert!(store.delete("signer-api-key").await.unwrap());
-    assert!(!store.delete("signer-api-key").await.unwrap());
+    assert!(store.delete("tiktok-signer-api-key").await.unwrap());
+    assert!(!store.delete("tiktok-signer-api-key").await.unwrap());
     drop(store);
     let store = FileStore::open(&state, FileStoreMode::Exclusive)
         .await
         .unwrap();
-    assert_eq!(store.get("signer-api-key").await.unwrap(), None);
+    assert_eq!(store.get("tiktok-signer-api-key").await.unwrap(), None);
     let err = store
         .set("../etc/passwd", &Secret::new("x"))
         .await
@@ -165,7 +165,7 @@ async fn file_store_lock_keeps_out_a_second_writer_but_not_readers() {
 async fn env_store_reads_variables_then_the_credentials_directory() {
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(creds.path().join("twitch-client-secret"), "from-creds\n").unwrap();
-    std::fs::write(creds.path().join("signer-api-key"), "key-from-creds\r\n").unwrap();
+    std::fs::write(creds.path().join("tiktok-signer-api-key"), "key-from-creds\r\n").unwrap();
     std::fs::write(creds.path().join("empty"), "").unwrap();
     let store = EnvStore::from_vars(
         "TIKTWITCH_SECRET_",
@@ -189,7 +189,7 @@ async fn env_store_reads_variables_then_the_credentials_directory() {
         "from-env"
     );
     assert_eq!(
-        store.get("signer-api-key").await.unwrap().unwrap().expose(),
+        store.get("tiktok-signer-api-key").await.unwrap().unwrap().expose(),
         "key-from-creds"
     );
     assert_eq!(store.get("empty").await.unwrap(), None);

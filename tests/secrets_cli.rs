@@ -69,7 +69,7 @@ async fn auth_status_reads_a_bare_token_from_process_env_and_credentials_directo
 async fn secret_set_reads_stdin_into_the_file_store() {
     let state = tempfile::tempdir().unwrap();
     let out = tiktwitch_cmd(state.path())
-        .args(["secret", "set", "signer-api-key"])
+        .args(["secret", "set", "tiktok-signer-api-key"])
         .stdin(Stdio::piped())
         .spawn_with_input("piped-value\n")
         .await;
@@ -82,7 +82,7 @@ async fn secret_set_reads_stdin_into_the_file_store() {
         .await
         .unwrap();
     assert_eq!(
-        store.get("signer-api-key").await.unwrap().unwrap().expose(),
+        store.get("tiktok-signer-api-key").await.unwrap().unwrap().expose(),
         "piped-value"
     );
     let all = format!(

@@ -203,7 +203,7 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
         .await
         .unwrap();
     secrets
-        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+        .set("tiktok-signer-api-key", &Secret::new(SIGNER_KEY))
         .await
         .unwrap();
 

@@ -291,7 +291,7 @@ template = "{{ user.name }} sent {{ count }}x {{ gift.name }} worth {{ total_dia
     let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("signer-api-key", "enrich-signer-key")])
+        .secrets(&[("tiktok-signer-api-key", "enrich-signer-key")])
         .await
         .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));

@@ -107,7 +107,7 @@ pub async fn secrets(oauth: &FakeOAuth) -> MemoryStore {
         .await
         .expect("secret");
     store
-        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+        .set("tiktok-signer-api-key", &Secret::new(SIGNER_KEY))
         .await
         .expect("secret");
     store

@@ -34,10 +34,11 @@ pub struct ConnectArgs {
     /// Default: the config's, else https://api.eulerstream.com.
     #[arg(long)]
     pub signer_base: Option<String>,
-    /// Environment variable holding the signer API key (when unset, the config's secret
-    /// store is asked for `tiktok.signer_api_key`).
-    #[arg(long, default_value = "TIKTWITCH_SIGNER_KEY")]
-    pub signer_key_env: String,
+    /// Environment variable holding the signer API key (default:
+    /// TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY, the env store's name for it; when unset, the
+    /// config's secret store is asked for `tiktok.signer_api_key`).
+    #[arg(long)]
+    pub signer_key_env: Option<String>,
     /// Environment variable holding a TikTok `sessionid` (18+ rooms, all comments; when
     /// unset, the config's secret store is asked for `tiktok.session_id`).
     #[arg(long, default_value = "TIKTWITCH_SESSION_ID")]
@@ -67,7 +68,10 @@ impl ConnectArgs {
         let (user, tiktok) = self.pick(user, file.as_ref())?;
         let mut settings = self.settings(&user, tiktok.as_ref());
         let env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
-        settings.signer_api_key = env(&self.signer_key_env);
+        settings.signer_api_key = match &self.signer_key_env {
+            Some(var) => env(var),
+            None => crate::secret::names::signer_key_from_env(),
+        };
         settings.session_id = env(&self.session_id_env);
         if let (Some(file), Some(tiktok)) = (&file, &tiktok)
             && (settings.signer_api_key.is_none()
@@ -78,7 +82,7 @@ impl ConnectArgs {
                 let store = open_store(&store_settings, FileStoreMode::ReadOnly).await?;
                 let key = match &settings.signer_api_key {
                     Some(_) => None,
-                    None => store.get(&tiktok.signer_api_key).await?,
+                    None => crate::secret::names::get(store.as_ref(), &tiktok.signer_api_key).await?,
                 };
                 let session = match (&settings.session_id, &tiktok.session_id) {
                     (None, Some(name)) => store.get(name).await?,

@@ -21,9 +21,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `--version`: the crate version and the git revision it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TIKTWITCH_GIT_REVISION"),
+    ")"
+);
+
 /// Mirror a TikTok LIVE into a Twitch channel's chat.
 #[derive(Debug, Parser)]
-#[command(name = "tiktwitch", version, about, long_about = None)]
+#[command(name = "tiktwitch", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The config file (default: $XDG_CONFIG_HOME/tiktwitch/config.toml), for the commands
     /// that read one.

@@ -79,7 +79,8 @@ pub struct SecretArgs {
 pub enum SecretCommand {
     /// Store a secret (read from stdin, or a hidden prompt on a terminal).
     Set {
-        /// The secret's name, e.g. twitch-client-secret, signer-api-key, tiktok-session-id.
+        /// The secret's name, e.g. tiktok-signer-api-key, twitch-client-secret,
+        /// tiktok-session-id.
         name: String,
     },
     /// Delete a secret.
@@ -98,6 +99,7 @@ pub fn run(args: &SecretArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
     runtime.block_on(async {
         match &args.command {
             SecretCommand::Set { name } => {
+                let name = crate::secret::names::canonical(name);
                 validate_name(name)?;
                 let value = read_secret(&format!("value for {name}: "))?;
                 let store = open_store(&settings, FileStoreMode::Exclusive).await?;
@@ -105,6 +107,7 @@ pub fn run(args: &SecretArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
                 eprintln!("stored {name} in {}", store.describe());
             }
             SecretCommand::Delete { name } => {
+                // Delete takes the name as given: it is how an old spelling is removed.
                 validate_name(name)?;
                 let store = open_store(&settings, FileStoreMode::Exclusive).await?;
                 if store.delete(name).await? {

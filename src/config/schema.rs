@@ -179,6 +179,12 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// The signer API key's secret name (the default of `tiktok.signer_api_key`): the one
+/// spelling the help, README, deploy docs and env store use (`TIKTWITCH_SECRET_` +
+/// `TIKTOK_SIGNER_API_KEY`). Older spellings still work with a warning
+/// (`secret::names::DEPRECATED_SECRET_NAMES`).
+pub const SIGNER_API_KEY_SECRET: &str = "tiktok-signer-api-key";
+
 impl Default for TiktokConfig {
     fn default() -> Self {
         Self {
@@ -187,7 +193,7 @@ impl Default for TiktokConfig {
             webcast_base_url: "https://webcast.tiktok.com".into(),
             gift_catalogue: true,
             signer_base_url: "https://api.eulerstream.com".into(),
-            signer_api_key: "tiktok-signer-api-key".into(),
+            signer_api_key: SIGNER_API_KEY_SECRET.into(),
             session_id: None,
             proxy: None,
             wait_for_live: true,

@@ -169,8 +169,7 @@ impl Plan {
     /// key is not an error here: a self-hosted signer may need none.
     pub async fn resolve_secrets(&mut self, store: &dyn SecretStore) -> Result<(), DaemonError> {
         for bridge in &mut self.bridges {
-            bridge.source.signer_api_key = store
-                .get(&bridge.signer_key_secret)
+            bridge.source.signer_api_key = crate::secret::names::get(store, &bridge.signer_key_secret)
                 .await?
                 .map(|s| s.expose().to_owned());
             if let Some(name) = &bridge.session_id_secret {

@@ -110,7 +110,7 @@ pub async fn run(
         .set(crate::auth::BARE_TOKEN_SECRET, &Secret::new(access_token))
         .await?;
     secrets
-        .set("signer-api-key", &Secret::new(SIGNER_KEY))
+        .set("tiktok-signer-api-key", &Secret::new(SIGNER_KEY))
         .await?;
 
     writeln!(
@@ -185,7 +185,7 @@ username = "@{CREATOR}"
 web_base_url = "{tiktok}"
 signer_base_url = "{tiktok}"
 webcast_base_url = "{tiktok}"
-signer_api_key = "signer-api-key"
+signer_api_key = "tiktok-signer-api-key"
 wait_for_live = false
 
 [twitch]

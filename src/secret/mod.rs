@@ -2,7 +2,7 @@
 //!
 //! The config file never holds a secret; it names the store (`secret_store = "keyring" |
 //! "file" | "env"`) and the secrets are looked up there by name (`twitch-token`,
-//! `twitch-client-secret`, `signer-api-key` ...):
+//! `twitch-client-secret`, `tiktok-signer-api-key` ...; one name each: [`names`]):
 //!
 //! - [`FileStore`]: the default on headless Linux. One JSON file, mode 0600, under the state
 //!   directory; refused if group- or world-accessible; written atomically; locked against a
@@ -24,6 +24,7 @@ mod file;
 mod keyring;
 mod lock;
 mod memory;
+pub mod names;
 mod value;
 
 use std::fmt;

@@ -463,7 +463,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 /// A `[[bridge]]` entry (for a config file) that mirrors TikTok creator `user` into Twitch
 /// `channel`, every TikTok URL pointing at a fake TikTok at `base_url` and the signer key
-/// read from the secret named `signer-api-key`.
+/// read from the secret named `tiktok-signer-api-key`.
 pub fn bridge_toml(name: &str, user: &str, channel: &str, base_url: &str) -> String {
     format!(
         r#"
@@ -472,7 +472,7 @@ name = "{name}"
 tiktok_username = "{user}"
 twitch_channels = ["{channel}"]
 [bridge.tiktok]
-signer_api_key = "signer-api-key"
+signer_api_key = "tiktok-signer-api-key"
 web_base_url = "{base_url}"
 webcast_base_url = "{base_url}"
 signer_base_url = "{base_url}"

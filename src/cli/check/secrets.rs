@@ -47,7 +47,11 @@ pub(super) async fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Res
             });
         }
     };
-    writeln!(out, "\nsecrets (store: {}):", store.describe())?;
+    let auto = match settings.kind {
+        crate::secret::SecretStoreKind::Auto => "auto, chose ",
+        _ => "",
+    };
+    writeln!(out, "\nsecrets (store: {auto}{}):", store.describe())?;
     let mut usable = true;
 
     // The Twitch token: the token pair `auth twitch` stores, else a bare access token.
@@ -165,6 +169,17 @@ async fn line(
         format!(" (bridge {})", bridges.join(", "))
     };
     let present = store.get(name).await?.is_some();
+    let deprecated = match present {
+        true => None,
+        false => crate::secret::names::deprecated_entry(store, name).await?,
+    };
+    if let Some((old, _)) = &deprecated {
+        writeln!(
+            out,
+            "  {key:<24} `{name}`{used_by}: present under the deprecated name `{old}` (store it as `{name}` with `tiktwitch secret set {name}`, then `tiktwitch secret delete {old}`)"
+        )?;
+        return Ok(true);
+    }
     let verdict = match (present, need) {
         (true, _) => "present".to_string(),
         (false, Need::Required) => format!("MISSING (run `tiktwitch secret set {name}`)"),
