@@ -24,7 +24,9 @@ fn stamp_revision() {
     let from_env = std::env::var("TIKTWITCH_GIT_REVISION")
         .ok()
         .filter(|v| !v.trim().is_empty());
-    let revision = from_env.or_else(git_revision).unwrap_or_else(|| "unknown".into());
+    let revision = from_env
+        .or_else(git_revision)
+        .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=TIKTWITCH_GIT_REVISION={revision}");
 }
 

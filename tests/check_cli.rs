@@ -126,7 +126,10 @@ async fn offline_check_reports_each_secret_by_presence_and_fails_without_the_tok
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("`twitch-token`: present"), "{shown}");
-    assert!(shown.contains("`tiktok-signer-api-key`: present"), "{shown}");
+    assert!(
+        shown.contains("`tiktok-signer-api-key`: present"),
+        "{shown}"
+    );
     assert!(shown.contains("secrets.json"), "names the store: {shown}");
     for secret in ["access-value-1234", "refresh-value-5678", SIGNER_KEY] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");

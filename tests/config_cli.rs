@@ -172,7 +172,13 @@ sink = "{sink}"
 
     // `secret set` writes into the config's store and state directory...
     let out = output(
-        tiktwitch(&["--config", &config, "secret", "set", "tiktok-signer-api-key"]),
+        tiktwitch(&[
+            "--config",
+            &config,
+            "secret",
+            "set",
+            "tiktok-signer-api-key",
+        ]),
         Some("from-config\n"),
     )
     .await;

@@ -60,6 +60,9 @@ fn config_text(bridges: &[(&str, &FakeTikTok, &str)], side: &TwitchSide) -> Stri
 enabled = true
 bind = "127.0.0.1:0"
 
+[api]
+enabled = true
+
 [shutdown]
 grace_secs = 30
 "#;
@@ -68,6 +71,8 @@ grace_secs = 30
     }
     text
 }
+
+const API_TOKEN: &str = "e2e-api-token";
 
 #[tokio::test(start_paused = true)]
 async fn three_bridges_one_failing_lines_reach_the_right_channels() {
@@ -99,7 +104,10 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
     assert_eq!(loaded.bridges.len(), 3);
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("tiktok-signer-api-key", SIGNER_KEY)])
+        .secrets(&[
+            ("tiktok-signer-api-key", SIGNER_KEY),
+            ("api-token", API_TOKEN),
+        ])
         .await
         .unwrap();
 
@@ -234,7 +242,37 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
             .unwrap()
             .starts_with("text/plain; version=0.0.4")
     );
-    parse_prometheus(&metrics.text().await.unwrap());
+    let scraped = parse_prometheus(&metrics.text().await.unwrap());
+    let gauge = |name: &str, bridge: Option<&str>| -> Option<f64> {
+        scraped
+            .iter()
+            .find(|(n, l, _)| {
+                n == name && bridge.is_none_or(|b| l.iter().any(|(k, v)| k == "bridge" && v == b))
+            })
+            .map(|(_, _, v)| *v)
+    };
+    assert_eq!(gauge("tiktwitch_bridge_connected", Some("a")), Some(1.0));
+    assert_eq!(gauge("tiktwitch_bridge_connected", Some("c")), Some(0.0));
+    assert_eq!(gauge("tiktwitch_tiktok_live", Some("b")), Some(1.0));
+    assert_eq!(gauge("tiktwitch_tiktok_live", Some("c")), Some(0.0));
+    assert_eq!(gauge("tiktwitch_build_info", None), Some(1.0));
+    assert!(
+        scraped.iter().any(|(n, l, _)| n == "tiktwitch_build_info"
+            && l.iter()
+                .any(|(k, v)| k == "version" && v == env!("CARGO_PKG_VERSION"))),
+        "build_info names the version"
+    );
+
+    // Liveness apart from readiness: a failing bridge makes the process not ready (and
+    // /healthz degraded), but it is alive, so an orchestrator never restarts it for that.
+    let live = reqwest::get(format!("{base}/livez")).await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["twitch"], "connected");
+    assert_eq!(ready["not_ready"].as_array().unwrap().len(), 1, "{ready}");
+    assert_eq!(ready["not_ready"][0]["bridge"], "c");
 
     // SIGHUP-style reload: a new chat template applies to the next line, connections stay.
     std::fs::write(
@@ -242,8 +280,23 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
         text + "\n[routes.chat]\ntemplate = \"[reloaded] {{ user.nickname }}: {{ text }}\"\n",
     )
     .unwrap();
-    let reloaded = Plan::from_config(&config::load(Some(&path)).unwrap(), None).unwrap();
-    assert_eq!(running.reloader.reload(&reloaded).unwrap(), 3);
+    // The portable reload (no SIGHUP on Windows): POST /api/reload with the API token.
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(format!("{base}/api/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "no token, no reload");
+    let reloaded = client
+        .post(format!("{base}/api/reload"))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.status(), 200);
+    let reloaded: serde_json::Value = reloaded.json().await.unwrap();
+    assert_eq!(reloaded["reloaded"], 3);
     let mut waited = 0;
     while twitch
         .delivered()

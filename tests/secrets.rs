@@ -165,7 +165,11 @@ async fn file_store_lock_keeps_out_a_second_writer_but_not_readers() {
 async fn env_store_reads_variables_then_the_credentials_directory() {
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(creds.path().join("twitch-client-secret"), "from-creds\n").unwrap();
-    std::fs::write(creds.path().join("tiktok-signer-api-key"), "key-from-creds\r\n").unwrap();
+    std::fs::write(
+        creds.path().join("tiktok-signer-api-key"),
+        "key-from-creds\r\n",
+    )
+    .unwrap();
     std::fs::write(creds.path().join("empty"), "").unwrap();
     let store = EnvStore::from_vars(
         "TIKTWITCH_SECRET_",
@@ -189,7 +193,12 @@ async fn env_store_reads_variables_then_the_credentials_directory() {
         "from-env"
     );
     assert_eq!(
-        store.get("tiktok-signer-api-key").await.unwrap().unwrap().expose(),
+        store
+            .get("tiktok-signer-api-key")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
         "key-from-creds"
     );
     assert_eq!(store.get("empty").await.unwrap(), None);

@@ -82,7 +82,12 @@ async fn secret_set_reads_stdin_into_the_file_store() {
         .await
         .unwrap();
     assert_eq!(
-        store.get("tiktok-signer-api-key").await.unwrap().unwrap().expose(),
+        store
+            .get("tiktok-signer-api-key")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
         "piped-value"
     );
     let all = format!(

@@ -9,6 +9,7 @@ mod config_file;
 pub mod connect_args;
 mod decode;
 mod demo;
+mod probe;
 pub mod logging;
 pub mod record;
 pub mod replay;
@@ -63,6 +64,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
+    /// Ask a running tiktwitch's /livez (exit 0 when it answers): for container health checks.
+    Probe(probe::ProbeArgs),
 }
 
 /// Arguments of `tiktwitch check`.
@@ -115,5 +118,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secret(args) => secret::run(&args, cli.config.as_deref()),
         Command::Check(args) => check::run(cli.config.as_deref(), &args),
         Command::Replay(args) => replay::run(cli.config.as_deref(), &args),
+        Command::Probe(args) => probe::run(&args),
     }
 }

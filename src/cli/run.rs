@@ -36,11 +36,8 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
         let store = open_store(&plan.secrets, FileStoreMode::Exclusive)
             .await
             .context("opening the secret store")?;
-        let path = loaded.path.clone();
-        let shard = args.shard;
         let report = daemon::run(plan, store, shutdown_signal(), move |running| {
-            let reloader = running.reloader.clone();
-            tokio::spawn(reload_on_sighup(path, shard, reloader));
+            tokio::spawn(reload_on_sighup(running.reloader.clone()));
         })
         .await?;
         let t = report.totals();
@@ -104,11 +101,7 @@ pub(super) async fn shutdown_signal() {
 
 /// SIGHUP reloads where SIGHUP exists; everywhere, `POST /api/reload` (see the `[api]`
 /// section) is the portable path.
-async fn reload_on_sighup(
-    path: std::path::PathBuf,
-    shard: Option<Shard>,
-    reloader: daemon::Reloader,
-) {
+async fn reload_on_sighup(reloader: daemon::Reloader) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -116,22 +109,17 @@ async fn reload_on_sighup(
             return;
         };
         while hup.recv().await.is_some() {
-            let result = config::load(Some(&path))
-                .map_err(anyhow::Error::from)
-                .and_then(|loaded| Ok(Plan::from_config(&loaded, shard)?))
-                .and_then(|plan| Ok(reloader.reload(&plan)?));
-            match result {
+            match reloader.reload_file() {
                 Ok(n) => info!(
                     bridges = n,
                     "SIGHUP: config reloaded (routes, templates, filters)"
                 ),
-                Err(e) => tracing::error!("SIGHUP: reload refused, keeping the running config: {e:#}"),
+                Err(e) => tracing::error!("SIGHUP: {e}"),
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, shard, reloader);
-        std::future::pending::<()>().await;
+        let _ = reloader;
     }
 }

@@ -148,6 +148,10 @@ async fn feed(
         while let Some(item) = items_rx.recv().await {
             match item {
                 SourceItem::Event(event) => {
+                    if let crate::event::EventKind::Viewers { current, .. } = &event.kind {
+                        let current = *current;
+                        health.update(|s| s.viewers = Some(current));
+                    }
                     health.touch();
                     health.publish(&event);
                     if events.send(event).await.is_err() {
@@ -189,8 +193,11 @@ async fn feed(
 fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, status: &Status) {
     health.update(|s| {
         s.tiktok_state = status.name().into();
-        if let Status::Live { room_id, .. } = status {
+        if let Status::Live { room_id, viewers } = status {
             s.room_id = Some(room_id.to_string());
+            if viewers.is_some() {
+                s.viewers = *viewers;
+            }
         }
         if let Status::Failed { error } = status {
             s.last_error = Some(error.clone());

@@ -15,6 +15,27 @@ use crate::pipeline::PipelineStats;
 use crate::source::tiktok::error::utc;
 use crate::source::tiktok::{Profile, SourceStats};
 
+/// Whether a bridge in `tiktok_state` has its TikTok socket open.
+pub fn is_connected_state(tiktok_state: &str) -> bool {
+    matches!(tiktok_state, "live" | "paused")
+}
+
+/// Whether a bridge in `tiktok_state` knows the creator to be live (a reconnect does not
+/// end the live).
+pub fn is_live_state(tiktok_state: &str) -> bool {
+    matches!(tiktok_state, "live" | "paused" | "reconnecting")
+}
+
+/// Whether a bridge in `tiktok_state` is doing its job, for `/readyz`: relaying a live, or
+/// waiting for one as configured. Starting, connecting, reconnecting and failed are not.
+/// A creator going offline keeps the bridge ready: it is where it should be.
+pub fn is_ready_state(tiktok_state: &str) -> bool {
+    matches!(
+        tiktok_state,
+        "live" | "paused" | "waiting_for_live" | "ended"
+    )
+}
+
 /// One bridge's state, as the HTTP listener shows it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BridgeState {
@@ -28,6 +49,9 @@ pub struct BridgeState {
     /// The room, once live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id: Option<String>,
+    /// The live's latest viewer count (from the room lookup, then each viewer update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewers: Option<u64>,
     /// When the last event arrived (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_event: Option<String>,

@@ -91,6 +91,12 @@ fn escape(v: &str) -> String {
 pub struct BridgeSample<'a> {
     /// The bridge's name.
     pub name: &'a str,
+    /// Its TikTok side now (`live`, `waiting_for_live` ...: [`BridgeState::tiktok_state`]).
+    ///
+    /// [`BridgeState::tiktok_state`]: super::health::BridgeState::tiktok_state
+    pub tiktok_state: &'a str,
+    /// The live's latest viewer count, when one arrived.
+    pub viewers: Option<u64>,
     /// The source's counters, summed over its restarts.
     pub source: SourceStatsSnapshot,
     /// The pipeline's counters.
@@ -105,6 +111,42 @@ pub fn render(
     auth: Option<&AuthStatsSnapshot>,
 ) -> String {
     let mut e = Exposition::default();
+    e.gauge(
+        "tiktwitch_build_info",
+        "The running build: version and git revision (always 1).",
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("revision", env!("TIKTWITCH_GIT_REVISION")),
+        ],
+        1.0,
+    );
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    for b in bridges {
+        e.gauge(
+            "tiktwitch_bridge_connected",
+            "1 while the bridge's TikTok socket is open (the live is being relayed).",
+            &[("bridge", b.name)],
+            flag(super::health::is_connected_state(b.tiktok_state)),
+        );
+    }
+    for b in bridges {
+        e.gauge(
+            "tiktwitch_tiktok_live",
+            "1 while the creator is live as far as the bridge knows (also while it reconnects).",
+            &[("bridge", b.name)],
+            flag(super::health::is_live_state(b.tiktok_state)),
+        );
+    }
+    for b in bridges {
+        if let Some(viewers) = b.viewers {
+            e.gauge(
+                "tiktwitch_viewers",
+                "Viewers watching the TikTok live now (TikTok's latest count).",
+                &[("bridge", b.name)],
+                viewers as f64,
+            );
+        }
+    }
     type SourceField = (&'static str, &'static str, fn(&SourceStatsSnapshot) -> u64);
     let source_fields: [SourceField; 15] = [
         (
@@ -384,5 +426,35 @@ mod tests {
         assert_eq!(text.matches("# TYPE x_total counter").count(), 1);
         assert!(text.contains("x_total{a=\"q\\\"uote\"} 1"));
         assert!(text.contains("x_total{a=\"b\"} 2"));
+    }
+
+    #[test]
+    fn bridge_state_gauges_follow_the_state() {
+        let sample = |name, tiktok_state, viewers| BridgeSample {
+            name,
+            tiktok_state,
+            viewers,
+            source: SourceStatsSnapshot::default(),
+            pipeline: PipelineSnapshot::default(),
+        };
+        let bridges = [
+            sample("up", "live", Some(42)),
+            sample("back", "reconnecting", None),
+            sample("off", "waiting_for_live", None),
+        ];
+        let text = render(&bridges, &StatsSnapshot::default(), None);
+        for line in [
+            "tiktwitch_bridge_connected{bridge=\"up\"} 1",
+            "tiktwitch_bridge_connected{bridge=\"back\"} 0",
+            "tiktwitch_bridge_connected{bridge=\"off\"} 0",
+            "tiktwitch_tiktok_live{bridge=\"up\"} 1",
+            "tiktwitch_tiktok_live{bridge=\"back\"} 1",
+            "tiktwitch_tiktok_live{bridge=\"off\"} 0",
+            "tiktwitch_viewers{bridge=\"up\"} 42",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(!text.contains("tiktwitch_viewers{bridge=\"off\"}"), "no count, no sample");
+        assert!(text.contains(concat!("revision=\"", env!("TIKTWITCH_GIT_REVISION"), "\"")));
     }
 }

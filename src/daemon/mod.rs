@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// A feature the config asks for is not available in `run`.
     #[error("{0}")]
     Unsupported(String),
+    /// A reload found a config problem (the running config stays).
+    #[error("reload refused, keeping the running config: {0}")]
+    Reload(String),
     /// A bridge's pipeline config does not check out.
     #[error("bridge {bridge}: {errors}")]
     Pipeline {
@@ -125,13 +128,30 @@ impl LoginFailureHandler for RefreshOnLoginFailure {
     }
 }
 
-/// A handle to send new pipeline configs to running bridges (SIGHUP reload).
+/// A handle to send new pipeline configs to running bridges: SIGHUP where it exists, and
+/// `POST /api/reload` everywhere (Windows has no SIGHUP).
 #[derive(Debug, Clone, Default)]
 pub struct Reloader {
     senders: Vec<(String, watch::Sender<PipelineConfig>)>,
+    /// The config file and shard the running plan came from.
+    source: Option<(std::path::PathBuf, Option<Shard>)>,
 }
 
 impl Reloader {
+    /// Reads the config file again and applies its routes, templates and filters (see
+    /// [`Reloader::reload`]); connections stay up. Any problem leaves the running config
+    /// as it was.
+    pub fn reload_file(&self) -> Result<usize, DaemonError> {
+        let Some((path, shard)) = &self.source else {
+            return Err(DaemonError::Unsupported(
+                "this daemon was not started from a config file".into(),
+            ));
+        };
+        let loaded = crate::config::load(Some(path)).map_err(|e| DaemonError::Reload(e.to_string()))?;
+        let plan = Plan::from_config(&loaded, *shard)?;
+        self.reload(&plan)
+    }
+
     /// Checks every bridge's new config first; applies them only if all check out.
     pub fn reload(&self, plan: &Plan) -> Result<usize, DaemonError> {
         for bridge in &plan.bridges {
@@ -176,20 +196,22 @@ impl Running {
             .bridges
             .iter()
             .map(|b| {
-                let name = b.snapshot().name;
+                let state = b.snapshot();
                 let source = b
                     .counters
                     .source
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .snapshot();
-                (name, source, b.counters.pipeline.snapshot())
+                (state, source, b.counters.pipeline.snapshot())
             })
             .collect();
         let samples: Vec<metrics::BridgeSample<'_>> = samples
             .iter()
-            .map(|(name, source, pipeline)| metrics::BridgeSample {
-                name,
+            .map(|(state, source, pipeline)| metrics::BridgeSample {
+                name: &state.name,
+                tiktok_state: &state.tiktok_state,
+                viewers: state.viewers,
                 source: *source,
                 pipeline: pipeline.clone(),
             })
@@ -286,7 +308,10 @@ pub async fn run(
 
     let budget = SignerBudget::new(plan.signer_calls_per_minute);
     let bridge_shutdown = CancellationToken::new();
-    let mut reloader = Reloader::default();
+    let mut reloader = Reloader {
+        source: Some((plan.config_path.clone(), plan.shard)),
+        ..Reloader::default()
+    };
     let healths: Vec<BridgeHealth> = plan
         .bridges
         .iter()

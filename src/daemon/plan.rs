@@ -82,6 +82,8 @@ pub struct BridgePlan {
 pub struct Plan {
     /// The config file it came from.
     pub config_path: PathBuf,
+    /// The shard of the config's bridges this process runs (`run --shard`).
+    pub shard: Option<Shard>,
     /// The bridges this process runs.
     pub bridges: Vec<BridgePlan>,
     /// The Twitch sink (one bot account, every bridge's channels).
@@ -146,6 +148,7 @@ impl Plan {
         let secrets = store_settings(config.secret_store, config.state_dir.clone());
         Ok(Self {
             config_path: loaded.path.clone(),
+            shard,
             bridges: bridges
                 .iter()
                 .map(|b| bridge_plan(b, &twitch.bot_login))
