@@ -39,6 +39,24 @@
 
 #![warn(missing_docs)]
 
+/// `eprintln!` that never panics: with stderr closed (`2>&1 | head`) the line is dropped.
+#[allow(unused_macros)]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics: with stdout closed (`| head`) the line is dropped.
+#[allow(unused_macros)]
+macro_rules! stdout_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// The items given only exist with the `runtime` feature.
 macro_rules! runtime {
     ($($item:item)*) => { $( #[cfg(feature = "runtime")] $item )* };

@@ -36,6 +36,11 @@ pub const RECONNECT_MIN_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest reconnect delay (SIGNER: doubling, at most 60 s).
 pub const RECONNECT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Failed connection attempts in a row after which `tail`/`record --no-wait` give up with
+/// the last error (about 30 s of backoff): nobody is waiting for the live there, so a
+/// typo'd host or a DNS failure must end instead of retrying forever.
+pub const NO_WAIT_MAX_ATTEMPTS: u32 = 5;
+
 /// Recent message ids remembered to drop replays across reconnects. A busy room sends
 /// ~50 messages/s; this covers several minutes, for about 200 KiB.
 pub const DEDUPE_CAPACITY: usize = 20_000;

@@ -84,3 +84,28 @@ fn a_missing_file_is_a_clear_error() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("/nonexistent/capture.bin"), "{stderr}");
 }
+
+/// `tiktwitch decode FILE 2>&1 | head -1`: the reader goes away after one line. The
+/// process must end quietly with status 0 (no error, no panic from writing to the closed
+/// pipe, on stdout or stderr).
+#[test]
+fn a_closed_pipe_ends_quietly_with_status_zero() {
+    use std::io::BufRead;
+    let Some(shared) = shared() else { return };
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut child = tiktwitch()
+        .args(["decode", "--format", "frames"])
+        .arg(shared.join("corpus/edge.bin"))
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(reader)
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty(), "one line arrived before the reader left");
+    // The BufReader (the pipe's only reader) is dropped here: writes now fail with EPIPE.
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -129,27 +129,27 @@ pub fn run(args: &AuthArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCo
                     })
                     .await?
                 };
-                println!(
+                stdout_line!(
                     "logged in as {} with scopes: {}",
                     info.login.as_deref().unwrap_or("(unknown)"),
                     info.scopes.join(" ")
                 );
-                println!("token stored in {}", store.describe());
+                stdout_line!("token stored in {}", store.describe());
             }
             AuthCommand::Status => {
                 let store = open_store(&store_settings, FileStoreMode::ReadOnly).await?;
                 let status = account::status(&settings, store.as_ref(), &clock).await?;
-                println!("{status}");
+                stdout_line!("{status}");
             }
             AuthCommand::Logout => {
                 let store = open_store(&store_settings, FileStoreMode::Exclusive).await?;
                 let out = account::logout(&settings, store.as_ref()).await?;
                 if !out.had_token {
-                    println!("no Twitch login was stored in {}", store.describe());
+                    stdout_line!("no Twitch login was stored in {}", store.describe());
                 } else {
                     match out.revoked {
-                        Ok(()) => println!("revoked at Twitch and deleted"),
-                        Err(e) => println!(
+                        Ok(()) => stdout_line!("revoked at Twitch and deleted"),
+                        Err(e) => stdout_line!(
                             "deleted locally, but Twitch could not be told ({e}); disconnect the app at twitch.tv/settings/connections"
                         ),
                     }
@@ -161,16 +161,16 @@ pub fn run(args: &AuthArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCo
 }
 
 fn print_code(code: &DeviceCode, show_qr: bool) {
-    println!("To log the bot in, open this page on any device and sign in AS THE BOT ACCOUNT:");
-    println!();
-    println!("    {}", code.verification_uri);
-    println!();
-    println!("and check that it shows the code  {}", code.user_code);
+    stdout_line!("To log the bot in, open this page on any device and sign in AS THE BOT ACCOUNT:");
+    stdout_line!();
+    stdout_line!("    {}", code.verification_uri);
+    stdout_line!();
+    stdout_line!("and check that it shows the code  {}", code.user_code);
     if show_qr && let Some(qr) = render_qr(&code.verification_uri) {
-        println!();
-        println!("{qr}");
+        stdout_line!();
+        stdout_line!("{qr}");
     }
-    println!(
+    stdout_line!(
         "waiting for approval (the code is good for {} minutes)...",
         code.expires_in.as_secs() / 60
     );

@@ -60,7 +60,7 @@ pub(crate) fn read(path: Option<&Path>) -> anyhow::Result<Option<ConfigFile>> {
                 anyhow::bail!("{}: {errors}", path.display());
             };
             let n = errors.problems.len();
-            eprintln!(
+            stderr_line!(
                 "note: {} has {n} problem{} (see `tiktwitch check`); using what reads cleanly",
                 path.display(),
                 if n == 1 { "" } else { "s" }

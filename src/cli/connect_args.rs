@@ -47,7 +47,8 @@ pub struct ConnectArgs {
     /// else HTTPS_PROXY / ALL_PROXY.
     #[arg(long)]
     pub proxy: Option<String>,
-    /// Stop when the creator is offline or the stream ends, instead of waiting.
+    /// Stop when the creator is offline or the stream ends, instead of waiting; give up
+    /// after 5 failed connection attempts in a row.
     #[arg(long)]
     pub no_wait: bool,
     /// Seconds between live checks while waiting (default: the config's, else 60).
@@ -92,7 +93,7 @@ impl ConnectArgs {
             };
             // An unreadable store is not fatal: the live may not need these secrets.
             let (key, session) = super::auth::runtime()?.block_on(read).unwrap_or_else(|e| {
-                eprintln!("note: the TikTok secrets could not be read from the store: {e}");
+                stderr_line!("note: the TikTok secrets could not be read from the store: {e}");
                 (None, None)
             });
             if let Some(key) = key {
@@ -168,6 +169,10 @@ impl ConnectArgs {
                 .unwrap_or(base.signer_base_url.clone()),
             proxy: self.proxy.clone().or(base.proxy.clone()),
             wait_for_live: !self.no_wait && base.wait_for_live,
+            max_attempts: match self.no_wait {
+                true => Some(crate::limits::NO_WAIT_MAX_ATTEMPTS),
+                false => base.max_attempts,
+            },
             poll_interval: self
                 .poll_secs
                 .map_or(base.poll_interval, |s| Duration::from_secs(s.max(5))),

@@ -78,7 +78,7 @@ pub(super) fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout);
     let summary = decode_capture(args.format, BufReader::new(input), &mut out)?;
     out.flush()?;
-    eprintln!("{summary}");
+    stderr_line!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -97,7 +97,7 @@ pub fn decode_capture(
                 let bytes = match record {
                     Ok(bytes) => bytes,
                     Err(e) => {
-                        eprintln!("frame {index}: {e}");
+                        stderr_line!("frame {index}: {e}");
                         *summary.errors.entry("capture").or_default() += 1;
                         continue;
                     }
@@ -112,7 +112,7 @@ pub fn decode_capture(
                         None => *summary.skipped.entry(frame.payload_type).or_default() += 1,
                     },
                     Err(e) => {
-                        eprintln!("frame {index}: {e}");
+                        stderr_line!("frame {index}: {e}");
                         *summary.errors.entry(e.kind()).or_default() += 1;
                     }
                 }
@@ -134,7 +134,7 @@ pub fn decode_capture(
                         })
                     }
                     Err(e) => {
-                        eprintln!("{e}");
+                        stderr_line!("{e}");
                         *summary.errors.entry("capture").or_default() += 1;
                         continue;
                     }

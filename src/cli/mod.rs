@@ -96,15 +96,33 @@ pub enum CaptureFormat {
 }
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
+///
+/// A closed pipe (`tiktwitch decode FILE | head -1`) ends quietly with status 0: the reader
+/// has what it wanted. Nothing here uses `eprintln!`, which panics when stderr is that pipe.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|json| json.io_error_kind())
+                .is_some_and(|kind| kind == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -37,7 +37,7 @@ pub(super) fn run(args: &ProbeArgs) -> anyhow::Result<ExitCode> {
         if status.is_success() {
             Ok(ExitCode::SUCCESS)
         } else {
-            eprintln!("{}: {status}", args.url);
+            stderr_line!("{}: {status}", args.url);
             Ok(ExitCode::FAILURE)
         }
     })

@@ -24,7 +24,7 @@ pub(super) fn run(args: &RecordArgs, config_path: Option<&Path>) -> anyhow::Resu
         let mut out = BufWriter::new(file);
         record(source, &mut out, &mut std::io::stderr(), token).await
     })?;
-    eprintln!(
+    stderr_line!(
         "record: {frames} frames written to {}",
         args.output.display()
     );

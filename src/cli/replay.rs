@@ -182,7 +182,7 @@ pub fn replay_capture(
                 let frame = match decoded {
                     Ok(frame) => frame,
                     Err(e) => {
-                        eprintln!("frame {index}: {e}");
+                        stderr_line!("frame {index}: {e}");
                         summary.decode_errors += 1;
                         continue;
                     }
@@ -191,7 +191,7 @@ pub fn replay_capture(
                     match message {
                         Ok(event) => push(event, &mut clock, &mut summary)?,
                         Err(e) => {
-                            eprintln!("frame {index}: {e}");
+                            stderr_line!("frame {index}: {e}");
                             summary.decode_errors += 1;
                         }
                     }
@@ -214,7 +214,7 @@ pub fn replay_capture(
                 match decoded {
                     Ok(event) => push(event, &mut clock, &mut summary)?,
                     Err(e) => {
-                        eprintln!("line {}: {e}", index + 1);
+                        stderr_line!("line {}: {e}", index + 1);
                         summary.decode_errors += 1;
                     }
                 }
@@ -281,10 +281,10 @@ pub(super) fn run(config_path: Option<&Path>, args: &ReplayArgs) -> anyhow::Resu
     )?;
     out.flush()?;
     drop(out);
-    eprintln!("{summary}");
+    stderr_line!("{summary}");
     if args.send {
         let stats = send(&loaded, bridge, lines)?;
-        eprintln!(
+        stderr_line!(
             "send: {} lines to {}: {} sent ({} confirmed), {} duplicates dropped, {} rejected, {} shed",
             stats.lines_in,
             bridge

@@ -104,16 +104,16 @@ pub fn run(args: &SecretArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
                 let value = read_secret(&format!("value for {name}: "))?;
                 let store = open_store(&settings, FileStoreMode::Exclusive).await?;
                 store.set(name, &value).await?;
-                eprintln!("stored {name} in {}", store.describe());
+                stderr_line!("stored {name} in {}", store.describe());
             }
             SecretCommand::Delete { name } => {
                 // Delete takes the name as given: it is how an old spelling is removed.
                 validate_name(name)?;
                 let store = open_store(&settings, FileStoreMode::Exclusive).await?;
                 if store.delete(name).await? {
-                    eprintln!("deleted {name} from {}", store.describe());
+                    stderr_line!("deleted {name} from {}", store.describe());
                 } else {
-                    eprintln!("{name} was not in {}", store.describe());
+                    stderr_line!("{name} was not in {}", store.describe());
                 }
             }
         }

@@ -23,7 +23,7 @@ pub const DEPRECATED_SIGNER_API_KEY_ENV: &str = "TIKTWITCH_SIGNER_KEY";
 pub fn canonical(name: &str) -> &str {
     match DEPRECATED_SECRET_NAMES.iter().find(|(old, _)| *old == name) {
         Some((old, new)) => {
-            eprintln!("warning: the secret name {old:?} is deprecated; using {new:?}");
+            stderr_line!("warning: the secret name {old:?} is deprecated; using {new:?}");
             new
         }
         None => name,
@@ -64,7 +64,7 @@ pub fn signer_key_from_env() -> Option<String> {
     let read = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
     read(SIGNER_API_KEY_ENV).or_else(|| {
         let value = read(DEPRECATED_SIGNER_API_KEY_ENV)?;
-        eprintln!(
+        stderr_line!(
             "warning: {DEPRECATED_SIGNER_API_KEY_ENV} is deprecated; set {SIGNER_API_KEY_ENV} instead"
         );
         Some(value)
