@@ -134,10 +134,8 @@ async fn fakes(args: &Args) {
     .expect("config");
     std::fs::write(args.dir.join("token"), access).expect("token");
     println!("ready");
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
     tokio::select! {
-        _ = term.recv() => {}
+        _ = terminated() => {}
         _ = tokio::time::sleep(Duration::from_secs(args.secs * 3 + 120)) => {}
     }
     let sent: usize = fakes
@@ -243,4 +241,20 @@ async fn bridges(args: &Args) {
         sink.sent,
         sink.shed_total(),
     );
+}
+
+/// SIGTERM from the driving script (Ctrl-C where there is no SIGTERM).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate())
+            .expect("signal")
+            .recv()
+            .await;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -3,6 +3,11 @@
 //! Service (`ci/secret-service-test.sh`) and the kernel keyutils keyring. The commands are
 //! in `secrets_cli.rs`: a child process forked while a test holds the lock would hold it too
 //! until its exec, so tests that spawn processes live in their own test binary.
+//!
+//! Unix only: the file store's safety is its mode bits (on Windows the file lives in the
+//! user's own profile folder, whose ACL is the protection) and the keyring tests here are
+//! the Linux stores'.
+#![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
