@@ -41,6 +41,10 @@ pub const RECONNECT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// typo'd host or a DNS failure must end instead of retrying forever.
 pub const NO_WAIT_MAX_ATTEMPTS: u32 = 5;
 
+/// The longest answer `tiktwitch init` reads for one question (a handle, a client id, an
+/// API key): a stray binary on stdin cannot fill memory.
+pub const MAX_PROMPT_ANSWER_BYTES: u64 = 4096;
+
 /// Recent message ids remembered to drop replays across reconnects. A busy room sends
 /// ~50 messages/s; this covers several minutes, for about 200 KiB.
 pub const DEDUPE_CAPACITY: usize = 20_000;

@@ -160,7 +160,7 @@ pub fn run(args: &AuthArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCo
     })
 }
 
-fn print_code(code: &DeviceCode, show_qr: bool) {
+pub(super) fn print_code(code: &DeviceCode, show_qr: bool) {
     stdout_line!("To log the bot in, open this page on any device and sign in AS THE BOT ACCOUNT:");
     stdout_line!();
     stdout_line!("    {}", code.verification_uri);

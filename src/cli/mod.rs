@@ -9,6 +9,7 @@ mod config_file;
 pub mod connect_args;
 mod decode;
 mod demo;
+mod init;
 mod probe;
 pub mod logging;
 pub mod record;
@@ -46,6 +47,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// First setup: ask for the creator and channel, sign the bot in, write a config.
+    Init(init::InitArgs),
     /// Run the bridge(s) described by the config file.
     Run(run::RunArgs),
     /// Run a simulated TikTok live into a local Twitch stand-in: no accounts, no network.
@@ -137,5 +140,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(cli.config.as_deref(), &args),
         Command::Replay(args) => replay::run(cli.config.as_deref(), &args),
         Command::Probe(args) => probe::run(&args),
+        Command::Init(args) => init::run(&args, cli.config.as_deref()),
     }
 }
