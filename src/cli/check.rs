@@ -47,6 +47,17 @@ pub(super) fn run(config_path: Option<&Path>, args: &CheckArgs) -> anyhow::Resul
     })
 }
 
+/// The line budget `run` paces to, from the same constants the sink uses.
+pub(super) fn pacing_summary(lines_per_30s: Option<u32>) -> String {
+    use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+    match lines_per_30s {
+        Some(n) => format!("at most {n} lines per 30 s (twitch.lines_per_30s), whatever the bot's badges"),
+        None => format!(
+            "at most {TWITCH_LINES_PER_WINDOW} lines per 30 s, {TWITCH_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster (Twitch allows 20 and 100; the rest is a safety margin)"
+        ),
+    }
+}
+
 /// Loads the config, or reports why it cannot be.
 fn load(config_path: Option<&Path>, out: &mut impl Write) -> io::Result<Option<Loaded>> {
     match config::load(config_path) {
@@ -71,6 +82,7 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         loaded.bridges.len(),
         if loaded.bridges.len() == 1 { "" } else { "s" }
     )?;
+    writeln!(out, "pacing: {}", pacing_summary(loaded.config.twitch.lines_per_30s))?;
     let mut usable = true;
     for bridge in &loaded.bridges {
         let channels: Vec<String> = bridge
@@ -115,4 +127,22 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         }
     }
     Ok(usable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pacing_summary;
+    use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+
+    #[test]
+    fn the_pacing_summary_is_built_from_the_sinks_constants() {
+        let text = pacing_summary(None);
+        assert!(text.contains(&format!("at most {TWITCH_LINES_PER_WINDOW} lines")), "{text}");
+        assert!(text.contains(&format!("{TWITCH_LINES_PER_WINDOW_ELEVATED} where")), "{text}");
+        assert_eq!(
+            crate::sink::TwitchSinkSettings::default().lines_per_window,
+            TWITCH_LINES_PER_WINDOW
+        );
+        assert!(pacing_summary(Some(7)).contains("at most 7 lines"));
+    }
 }

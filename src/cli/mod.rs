@@ -5,6 +5,7 @@
 
 mod auth;
 mod check;
+mod completions;
 mod config_file;
 pub mod connect_args;
 mod decode;
@@ -67,6 +68,10 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Decode a capture file to one JSON event per line.
     Decode(DecodeArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) to standard output.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to standard output: `tiktwitch man > tiktwitch.1`.
+    Man,
     /// Ask a running tiktwitch's /livez (exit 0 when it answers): for container health checks.
     Probe(probe::ProbeArgs),
 }
@@ -141,5 +146,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(cli.config.as_deref(), &args),
         Command::Probe(args) => probe::run(&args),
         Command::Init(args) => init::run(&args, cli.config.as_deref()),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     }
 }

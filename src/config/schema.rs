@@ -240,8 +240,9 @@ pub struct TwitchConfig {
     pub helix_base_url: String,
     /// `irc` or `helix`.
     pub sink: SinkKind,
-    /// Override the messages-per-30-seconds budget (default: 20, or 100 where the bot is
-    /// moderator/VIP/broadcaster, detected at runtime).
+    /// Override the lines-per-30-seconds budget (default: `limits::TWITCH_LINES_PER_WINDOW`
+    /// (18), or `TWITCH_LINES_PER_WINDOW_ELEVATED` (90) where the bot is
+    /// moderator/VIP/broadcaster, detected at runtime: Twitch's 20 and 100 less a margin).
     pub lines_per_30s: Option<u32>,
     /// Lines queued for sending at most; past this the lowest priority is shed first.
     pub queue_capacity: usize,
