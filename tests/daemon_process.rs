@@ -3,6 +3,11 @@
 //!
 //! The test waits on what the Twitch stand-in reports (with generous deadlines), never on
 //! fixed sleeps.
+//!
+//! Unix only: it stops the process with SIGTERM (`kill`). On Windows the same drain runs on
+//! Ctrl-C / Ctrl-Break (`cli::run::shutdown_signal`), which a test cannot send to a child
+//! without a shared console.
+#![cfg(unix)]
 
 use std::process::Stdio;
 use std::time::Duration;
