@@ -329,3 +329,34 @@ wait_for_live = false
     assert!(!shown.contains(KEY), "{shown}");
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
+
+/// A newcomer on a headless Linux box (no D-Bus session, no keyring) checks the example
+/// config as shipped: the config is fine and the secret store opens (`auto` takes the file
+/// store and says so); what remains is only what they have not done yet (the login).
+#[tokio::test]
+async fn the_example_config_checks_on_a_headless_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let mut cmd = tiktwitch(&["check"]);
+    cmd.arg("--config")
+        .arg(&example)
+        .env("TIKTWITCH__STATE_DIR", dir.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let out = output(cmd, None).await;
+    let shown = text(&out);
+    assert!(
+        shown.contains("config.example.toml: ok (1 bridge)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("secrets (store: auto, chose file"),
+        "{shown}"
+    );
+    assert!(!shown.contains("cannot be opened"), "{shown}");
+    assert!(
+        shown.contains("`twitch-token`: MISSING (run `tiktwitch auth twitch`)"),
+        "{shown}"
+    );
+    // The login is the one thing left, and check says so with a failing status.
+    assert!(!out.status.success());
+}

@@ -232,3 +232,30 @@ where
         fut.await
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    }
+
+    #[test]
+    fn no_wait_bounds_the_retries_and_waiting_keeps_them_unbounded() {
+        let waiting = Probe::parse_from(["x"]).connect.settings("alice", None);
+        assert!(waiting.wait_for_live);
+        assert_eq!(waiting.max_attempts, None);
+        let once = Probe::parse_from(["x", "--no-wait"])
+            .connect
+            .settings("alice", None);
+        assert!(!once.wait_for_live);
+        assert_eq!(
+            once.max_attempts,
+            Some(crate::limits::NO_WAIT_MAX_ATTEMPTS)
+        );
+    }
+}
