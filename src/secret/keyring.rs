@@ -9,7 +9,7 @@
 //!   rotating refresh token; it is offered because desktops without a Secret Service have it.
 //! - `keychain` (macOS default): the user's login keychain.
 //! - `credential-manager` (Windows default): Windows Credential Manager (generic credentials,
-//!   target `tiktwitch.<secret name>`... as keyring-rs has always filed them).
+//!   target `<secret name>.tiktwitch`, e.g. `twitch-token.tiktwitch`, as keyring-rs files them).
 //!
 //! Entry calls block (D-Bus round trips, syscalls), so they run on the store's own thread.
 //! keyring-core's in-memory mock is never used here; if the chosen backend is unavailable,
