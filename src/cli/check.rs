@@ -84,6 +84,11 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
     )?;
     writeln!(out, "pacing: {}", pacing_summary(loaded.config.twitch.lines_per_30s))?;
     let mut usable = true;
+    // The plan `run` builds (pure, no I/O): whatever it refuses, `check` refuses first.
+    if let Err(e) = crate::daemon::Plan::from_config(loaded, None) {
+        usable = false;
+        writeln!(out, "NOT usable: {e}")?;
+    }
     for bridge in &loaded.bridges {
         let channels: Vec<String> = bridge
             .twitch
@@ -131,8 +136,34 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::pacing_summary;
+    use std::collections::HashMap;
+
+    use super::{pacing_summary, report};
     use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+
+    /// The report for the example config with `edit` applied to its text.
+    fn report_example(edit: impl Fn(&str) -> String) -> (bool, String) {
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, edit(&example)).unwrap();
+        let loaded = crate::config::load_with_env(&path, Some(HashMap::new())).unwrap();
+        let mut out = Vec::new();
+        let usable = report(&loaded, &mut out).unwrap();
+        (usable, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn what_run_refuses_check_refuses_with_the_key_path() {
+        let (usable, text) = report_example(str::to_owned);
+        assert!(usable, "{text}");
+        let (usable, text) = report_example(|t| t.replace("sink = \"irc\"", "sink = \"helix\""));
+        assert!(!usable, "{text}");
+        assert!(text.contains("NOT usable: twitch.sink = \"helix\""), "{text}");
+    }
 
     #[test]
     fn the_pacing_summary_is_built_from_the_sinks_constants() {
