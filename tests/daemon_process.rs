@@ -163,3 +163,44 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
         "the signer key leaked into the log"
     );
 }
+
+/// `wait_for_live = false` and the creator offline: `run` ends by itself with the
+/// documented exit code 3 (it used to poll again every 30 s, forever), saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_creator_with_wait_for_live_off_exits_3() {
+    let tiktok = FakeTikTok::start(FakeTikTokConfig {
+        username: "erin".into(),
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    tiktok.go_offline();
+    let side = TwitchSide::start("offline-client").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let text =
+        side.config_head() + &tiktok.bridge_toml("erin", "erin_tv") + "wait_for_live = false\n";
+    std::fs::write(&config, text).unwrap();
+
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
+        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
+        .env("RUST_LOG", "tiktwitch=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("run kept waiting for an offline creator with wait_for_live = false")
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{log}");
+    assert!(log.contains("@erin is not live"), "{log}");
+    assert!(side.twitch.delivered().is_empty());
+}

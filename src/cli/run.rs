@@ -52,8 +52,31 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
             shed,
             "stopped"
         );
-        Ok(ExitCode::SUCCESS)
+        Ok(exit_code(&report))
     })
+}
+
+/// `run`'s exit status when no bridge is left running: a bridge that ended as "not live"
+/// (`tiktok.wait_for_live = false` and the creator offline), and none failed.
+pub const EXIT_NOT_LIVE: u8 = 3;
+
+/// 0 when every bridge ran until shutdown or until its stream was over; 1 when one failed
+/// for good (a config error no retry fixes); [`EXIT_NOT_LIVE`] when one found its creator
+/// offline and was told not to wait. Errors that stop the daemon (a lost Twitch login, a
+/// vital part that died) are returned as errors and exit 1 as well.
+fn exit_code(report: &daemon::RunReport) -> ExitCode {
+    let ends = || report.bridges.iter().map(|(name, end, _)| (name, end));
+    if let Some((name, daemon::BridgeEnd::Failed(why))) =
+        ends().find(|(_, end)| matches!(end, daemon::BridgeEnd::Failed(_)))
+    {
+        tracing::error!(bridge = %name, error = %why, "exiting 1: a bridge failed for good");
+        return ExitCode::FAILURE;
+    }
+    if let Some((name, _)) = ends().find(|(_, end)| matches!(end, daemon::BridgeEnd::NotLive(_))) {
+        info!(bridge = %name, code = EXIT_NOT_LIVE, "exiting: the creator is not live and the bridge does not wait");
+        return ExitCode::from(EXIT_NOT_LIVE);
+    }
+    ExitCode::SUCCESS
 }
 
 /// SIGINT or SIGTERM; on Windows Ctrl-C, Ctrl-Break, closing the console window, or the

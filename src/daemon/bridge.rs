@@ -10,6 +10,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use super::health::BridgeHealth;
 use super::plan::BridgePlan;
+use super::supervise::{self, Attempt};
 use crate::event::Event;
 use crate::limits::{
     BRIDGE_RESTART_MAX_DELAY, BRIDGE_RESTART_MIN_DELAY, EVENT_CHANNEL_CAPACITY,
@@ -19,13 +20,16 @@ use crate::line::Line;
 use crate::pipeline::template::group_thousands;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::sink::SinkHandle;
-use crate::source::tiktok::{SignerBudget, SourceItem, Status, TikTokSource};
+use crate::source::tiktok::{SignerBudget, SourceError, SourceItem, Status, TikTokSource};
 
 /// How a bridge ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BridgeEnd {
     /// The stream ended and the bridge does not wait for the next one.
     StreamOver,
+    /// The creator is not live and the bridge does not wait for them
+    /// (`tiktok.wait_for_live = false`).
+    NotLive(String),
     /// Shutdown was requested.
     Shutdown,
     /// It cannot run at all (a configuration error no retry fixes).
@@ -53,19 +57,74 @@ pub struct BridgeTask {
 impl BridgeTask {
     /// Runs the bridge until its stream is over (when it does not wait for the next one),
     /// or until shutdown. Lines still in the pipeline are flushed to the sink before it
-    /// returns.
+    /// returns. A crash (a panic in the bridge, its pipeline or its fan-out) restarts it
+    /// with back-off, with a fresh pipeline of the config in force then.
     pub async fn run(self) -> BridgeEnd {
         let span = info_span!("bridge", name = %self.plan.name);
-        self.run_inner().instrument(span).await
-    }
-
-    async fn run_inner(self) -> BridgeEnd {
         let Self {
             plan,
             health,
             sink,
             budget,
             pipeline,
+            reload,
+            shutdown,
+        } = self;
+        let stats = pipeline.stats().clone();
+        let parts = Parts {
+            plan,
+            health,
+            sink,
+            budget,
+            reload,
+            shutdown,
+        };
+        let mut first = Some(pipeline);
+        let (health, shutdown) = (parts.health.clone(), parts.shutdown.clone());
+        let attempt = move |_| {
+            // The first try runs the pipeline built and checked at start; a restart builds
+            // one from the config in force (a reload may have changed it), same counters.
+            let pipeline = first.take().map_or_else(
+                || {
+                    Pipeline::new(&parts.reload.borrow())
+                        .map(|p| p.with_stats(stats.clone()))
+                        .map_err(|e| e.to_string())
+                },
+                Ok,
+            );
+            let parts = parts.clone();
+            async move {
+                match pipeline {
+                    Ok(pipeline) => parts.run_once(pipeline).await,
+                    Err(e) => Attempt::Ended(BridgeEnd::Failed(e)),
+                }
+            }
+            .in_current_span()
+        };
+        supervise::bridge(&health, &shutdown, attempt)
+            .instrument(span)
+            .await
+    }
+}
+
+/// A bridge's parts but its pipeline: what every try (the first, each restart) shares.
+#[derive(Clone)]
+struct Parts {
+    plan: BridgePlan,
+    health: BridgeHealth,
+    sink: SinkHandle,
+    budget: SignerBudget,
+    reload: watch::Receiver<PipelineConfig>,
+    shutdown: CancellationToken,
+}
+
+impl Parts {
+    async fn run_once(self, pipeline: Pipeline) -> Attempt {
+        let Self {
+            plan,
+            health,
+            sink,
+            budget,
             reload,
             shutdown,
         } = self;
@@ -99,8 +158,17 @@ impl BridgeTask {
         // Closing the event channel makes the pipeline flush what it holds (open gift
         // streaks, summaries) and end; the fan-out ends after the last line.
         drop(events_tx);
-        let _ = pipeline_task.await;
-        let _ = fanout.await;
+        let pipeline_end = pipeline_task.await;
+        let fanout_end = fanout.await;
+        // A dead pipeline or fan-out ends the feed as if shut down: that is a crash, and
+        // the supervisor restarts the bridge.
+        for (part, join) in [("pipeline", pipeline_end), ("fan-out", fanout_end)] {
+            if let Err(join) = join
+                && !shutdown.is_cancelled()
+            {
+                return Attempt::Crashed(format!("its {part} {}", supervise::panic_reason(join)));
+            }
+        }
         health.update(|s| {
             if let BridgeEnd::Failed(e) = &end {
                 s.tiktok_state = "failed".into();
@@ -109,7 +177,7 @@ impl BridgeTask {
                 s.tiktok_state = "stopped".into();
             }
         });
-        end
+        Attempt::Ended(end)
     }
 }
 
@@ -165,6 +233,17 @@ async fn feed(
         match source_task.await {
             Ok(Ok(())) if shutdown.is_cancelled() => return BridgeEnd::Shutdown,
             Ok(Ok(())) => return BridgeEnd::StreamOver,
+            // Not waiting for the live was asked for: the bridge ends (as the docs say),
+            // instead of polling again after the restart delay.
+            Ok(Err(e @ SourceError::NotLive { .. })) => {
+                warn!(error = %e, "not waiting for the live (tiktok.wait_for_live = false)");
+                return BridgeEnd::NotLive(e.to_string());
+            }
+            // The source's reconnect limit was reached: giving up was asked for.
+            Ok(Err(e @ SourceError::GaveUp { .. })) => {
+                error!(error = %e, "the bridge gives up");
+                return BridgeEnd::Failed(e.to_string());
+            }
             Ok(Err(e)) => {
                 error!(error = %e, retry_in = ?delay, "the bridge failed; it will be retried");
                 health.update(|s| {

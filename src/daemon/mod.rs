@@ -17,6 +17,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod plan;
+mod supervise;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -82,6 +83,10 @@ pub enum DaemonError {
     /// The `[api] ring_path` file cannot be used.
     #[error(transparent)]
     Ring(#[from] crate::feed::PersistError),
+    /// A part the process cannot go on without (the sink, the token upkeep, the HTTP
+    /// server) ended before shutdown.
+    #[error("{0}; tiktwitch stops so its service manager can restart it")]
+    PartDied(String),
     /// The health listener could not bind.
     #[error("health listener on {bind}: {source}")]
     Http {
@@ -90,6 +95,12 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// A part the process cannot go on without ended: logged here, once, with its reason.
+fn vital_part_died(reason: String) -> DaemonError {
+    error!(%reason, "a vital part of the daemon stopped; exiting so the service manager restarts it");
+    DaemonError::PartDied(reason)
 }
 
 /// What a finished run reports.
@@ -386,6 +397,7 @@ pub async fn run(
     let mut sink_task = sink_task;
     let mut fatal: Option<DaemonError> = None;
     let mut sink_done = None;
+    let mut http_task = http_task;
     let ends = tokio::select! {
         ends = &mut all_bridges => Some(ends),
         () = &mut shutdown => {
@@ -393,17 +405,33 @@ pub async fn run(
             None
         }
         auth = &mut auth_task => {
-            if let Ok(Err(e)) = auth {
-                error!(error = %e, "the Twitch login is gone; stopping");
-                fatal = Some(DaemonError::Auth(e));
-            }
+            // The upkeep only ends on shutdown: any other end leaves a token that expires.
+            fatal = Some(match auth {
+                Ok(Err(e)) => {
+                    error!(error = %e, "the Twitch login is gone; stopping");
+                    DaemonError::Auth(e)
+                }
+                other => vital_part_died(supervise::part_ended("the Twitch token upkeep", other)),
+            });
             None
         }
         sink = &mut sink_task => {
-            if let Ok(Err(e)) = &sink {
-                error!(error = %e, "the Twitch sink stopped; stopping");
+            match sink {
+                Ok(Err(e)) => {
+                    error!(error = %e, "the Twitch sink stopped; stopping");
+                    sink_done = Some(Ok(Err(e)));
+                }
+                other => {
+                    fatal = Some(vital_part_died(supervise::part_ended("the Twitch sink", other)));
+                    sink_done = Some(Ok(Ok(())));
+                }
             }
-            sink_done = Some(sink);
+            None
+        }
+        http = async { http_task.as_mut().expect("guarded").await }, if http_task.is_some() => {
+            http_task = None;
+            let end = http.map(|()| Ok::<(), std::convert::Infallible>(()));
+            fatal = Some(vital_part_died(supervise::part_ended("the HTTP server", end)));
             None
         }
     };

@@ -158,6 +158,13 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The same pipeline counting into `stats` (a bridge restarted after a crash keeps
+    /// adding to the counters its health and metrics already read).
+    pub fn with_stats(mut self, stats: PipelineStats) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// The live counters (clone it to read them from another task).
     pub fn stats(&self) -> &PipelineStats {
         &self.stats
