@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use minijinja::Value;
 
-use crate::config::validate::non_zero;
+use crate::config::ranges;
 use crate::config::{CoalesceConfig, ConfigErrors, FiltersConfig, RoutesConfig, Slot};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{Event, EventKind};
@@ -118,15 +118,9 @@ impl Pipeline {
     pub fn new(config: &PipelineConfig) -> Result<Self, ConfigErrors> {
         let mut problems = Vec::new();
         let c = &config.coalesce;
-        for (key, value) in [
-            ("gift_streak_timeout_secs", c.gift_streak_timeout_secs),
-            ("like_window_secs", c.like_window_secs),
-            ("join_window_secs", c.join_window_secs),
-            ("viewers_interval_secs", c.viewers_interval_secs),
-            ("chat_flood_window_secs", c.chat_flood_window_secs),
-        ] {
-            non_zero(&format!("coalesce.{key}"), value, &mut problems);
-        }
+        // Windows and thresholds in range (`config::ranges`): no deadline can overflow.
+        ranges::check(c, "coalesce", &[], &mut problems);
+        ranges::check(&config.filters, "filters", &[], &mut problems);
         let templates = Templates::compile_priced(&config.routes, config.pricing.prices())
             .map_err(|p| problems.extend(p));
         let filters = Filters::new(&config.filters).map_err(|p| problems.extend(p));
