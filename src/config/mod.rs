@@ -207,6 +207,9 @@ pub fn load_with_env(
     };
     let mut checked = validate::validate(&config);
     let bridges = resolve_bridges(&config, &cleaned, &mut checked);
+    // A key whose value was refused above now holds its default: what validation says of
+    // that default ("missing") is not news.
+    checked.retain(|p| !problems.iter().any(|q| q.path == p.path));
     // Say so when a value that is wrong came from a `TIKTWITCH__*` variable.
     // A number out of range is shown as written (`9223372036854775807`, not `9.2e18`).
     problems.extend(checked.into_iter().map(|p| {
