@@ -80,6 +80,17 @@ pub struct PipelineConfig {
     pub pricing: crate::config::pricing::PricingConfig,
 }
 
+/// `now + after`, or the latest instant the clock can hold: a window from the config is
+/// bounded (`config::ranges`), but a pipeline built by hand must not panic on a huge one.
+pub(crate) fn deadline(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(FAR_DEADLINE))
+        .unwrap_or(now)
+}
+
+/// Far enough to mean "never" for a live (about 30 years), small enough for any clock.
+const FAR_DEADLINE: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
+
 /// What the coalescers let go at one moment.
 struct Due {
     gifts: Vec<Event>,
