@@ -171,7 +171,7 @@ like_window_secs = 0                  # zero threshold
     );
     let found = problems(load_with_env(&path, no_env()));
     let expected_starts = [
-        "coalesce.like_window_secs: must be greater than 0",
+        "coalesce.like_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
         "routes.follow.template: template does not parse",
         "routes.gift.template: `gift` has no `nmae` (did you mean `gift.name`?)",
         "tiktok.poll_interval_secs: expected an integer, found string \"sixty\"",

@@ -367,8 +367,8 @@ template = "{{ total_diamonds | money('CHF') }}"
     .unwrap();
     let error = config::load(Some(&path)).unwrap_err().to_string();
     for expected in [
-        "pricing.coin_prices.USD: the price of a coin must be above 0, not -0.5",
-        "pricing.coin_prices.EUR: the price of a coin must be above 0, not 0",
+        "pricing.coin_prices.USD: -0.5 is out of range: above 0 up to 1_000_000",
+        "pricing.coin_prices.EUR: 0 is out of range: above 0 up to 1_000_000",
         "pricing.coin_prices.usd: `usd` is not a known currency code (write it in upper case: USD)",
         "pricing.currency: no coin price for `JPY`",
         "routes.gift.template: fails on a sample event: no coin price for currency \"CHF\"",

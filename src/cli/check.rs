@@ -89,6 +89,13 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         usable = false;
         writeln!(out, "NOT usable: {e}")?;
     }
+    // The event ring's file, which `run` opens at start (read here, never changed).
+    if let (true, Some(path)) = (loaded.config.api.enabled, &loaded.config.api.ring_path)
+        && let Err(e) = crate::feed::RingStore::verify(path)
+    {
+        usable = false;
+        writeln!(out, "NOT usable: api.ring_path: {}", super::error_text(&e.into()))?;
+    }
     for bridge in &loaded.bridges {
         let channels: Vec<String> = bridge
             .twitch

@@ -114,10 +114,30 @@ pub fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once: many errors already include their
+/// source in their own text (`event ring file x: file is not a database`), and SQLite's
+/// error repeats its message after a code, which `{:#}` would print two or three times.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut shown = String::new();
+    let mut previous = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let said = shown.contains(&text) || (!previous.is_empty() && text.ends_with(&previous));
+        if !said {
+            if !shown.is_empty() {
+                shown.push_str(": ");
+            }
+            shown.push_str(&text);
+        }
+        previous = text;
+    }
+    shown
 }
 
 /// Whether `e` comes from writing to a pipe whose reader has gone.
@@ -148,5 +168,38 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&args, cli.config.as_deref()),
         Command::Completions(args) => completions::completions(&args),
         Command::Man => completions::man(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("event ring file x: {0}")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("file is not a database")]
+    struct Middle(#[source] Code);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("Error code 26: file is not a database")]
+    struct Code;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let e = anyhow::Error::new(Outer(Middle(Code))).context("opening the event ring");
+        assert_eq!(
+            format!("{e:#}"),
+            "opening the event ring: event ring file x: file is not a database: file is not a database: Error code 26: file is not a database",
+            "what `{{:#}}` prints"
+        );
+        assert_eq!(
+            error_text(&e),
+            "opening the event ring: event ring file x: file is not a database"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&plain), "outer: inner", "distinct causes all stay");
     }
 }

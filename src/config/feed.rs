@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Problem;
 use super::names::check_secret_name;
-use super::validate::{check_url, non_zero};
+use super::validate::check_url;
 
 /// Every event type name of the JSON event schema (`"type"`), for `types`/`events` lists.
 pub const EVENT_TYPES: &[&str] = &[
@@ -170,7 +170,6 @@ pub fn validate(
     if let Some(name) = &feed.token {
         secret("feed.token", name, problems);
     }
-    non_zero("feed.client_queue", feed.client_queue as u64, problems);
     if api.enabled && !http_enabled {
         problems.push(
             Problem::new("api.enabled", "the API is served on the [http] listener")
@@ -178,7 +177,6 @@ pub fn validate(
         );
     }
     secret("api.token", &api.token, problems);
-    non_zero("api.ring_capacity", api.ring_capacity as u64, problems);
     if let Some(path) = &api.ring_path {
         ring_path(path, problems);
     }
@@ -212,12 +210,6 @@ pub fn validate(
             }
         }
         secret(&at("secret"), &hook.secret, problems);
-        non_zero(&at("batch_max"), hook.batch_max as u64, problems);
-        non_zero(&at("batch_wait_secs"), hook.batch_wait_secs, problems);
-        non_zero(&at("timeout_secs"), hook.timeout_secs, problems);
-        non_zero(&at("max_attempts"), u64::from(hook.max_attempts), problems);
-        non_zero(&at("max_backoff_secs"), hook.max_backoff_secs, problems);
-        non_zero(&at("queue_capacity"), hook.queue_capacity as u64, problems);
     }
 }
 
@@ -295,7 +287,6 @@ mod tests {
         };
         let api = ApiConfig {
             enabled: true,
-            ring_capacity: 0,
             ring_path: Some("/nonexistent-tiktwitch-dir/events.sqlite".into()),
             ..ApiConfig::default()
         };
@@ -303,7 +294,6 @@ mod tests {
             url: "ftp://x".into(),
             events: vec!["chat".into(), "gfit".into()],
             bridges: vec!["nope".into()],
-            batch_max: 0,
             ..WebhookConfig::default()
         }];
         let mut problems = Vec::new();
@@ -315,12 +305,10 @@ mod tests {
                 "feed.enabled",
                 "feed.token",
                 "api.enabled",
-                "api.ring_capacity",
                 "api.ring_path",
                 "webhook[0].url",
                 "webhook[0].events[1]",
                 "webhook[0].bridges[0]",
-                "webhook[0].batch_max"
             ]
         );
     }

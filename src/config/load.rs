@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::names::nearest;
 use super::schema::enum_variants;
 use super::{LoadError, Problem};
+use super::{ranges, strict};
 use crate::limits::MAX_CONFIG_PROBLEMS;
 
 /// The prefix of environment overrides: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`.
@@ -60,8 +61,19 @@ pub fn read_tree(path: &Path, env: Option<HashMap<String, String>>) -> Result<Va
     for key in ENV_LIST_KEYS {
         environment = environment.with_list_parse_key(key);
     }
+    // Read here rather than by the `config` crate: it would take a non-UTF-8 file, and one
+    // integer too big for TOML would fail the whole file (see `strict`).
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Syntax {
+        path: path.to_path_buf(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::Syntax {
+        path: path.to_path_buf(),
+        message: not_utf8(e.as_bytes(), e.utf8_error().valid_up_to()),
+    })?;
+    let text = strict::mark_oversized_integers(&text);
     let built = config::Config::builder()
-        .add_source(File::from(path).format(FileFormat::Toml).required(true))
+        .add_source(File::from_str(&text, FileFormat::Toml))
         .add_source(environment.source(env.map(|e| e.into_iter().collect())))
         .build()
         .map_err(|e| LoadError::Syntax {
@@ -75,6 +87,17 @@ pub fn read_tree(path: &Path, env: Option<HashMap<String, String>>) -> Result<Va
     Ok(Value::new(None, ValueKind::Table(table)))
 }
 
+/// Where the first byte that is not UTF-8 is, as a person finds it in an editor.
+fn not_utf8(bytes: &[u8], valid_up_to: usize) -> String {
+    let before = &bytes[..valid_up_to];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    format!(
+        "not UTF-8 text: byte 0x{:02x} at line {line}, column {column} (save the file as UTF-8)",
+        bytes[valid_up_to]
+    )
+}
+
 /// Deserializes `tree` into `T`, recording every error under `prefix` and removing the
 /// offending key until it succeeds. Returns the value (if serde could be satisfied) and
 /// the cleaned tree.
@@ -86,24 +109,68 @@ pub fn deserialize_collecting<T: DeserializeOwned + Default + Serialize>(
     let defaults = serde_json::to_value(T::default()).unwrap_or_default();
     for _ in 0..MAX_CONFIG_PROBLEMS {
         let error = match tree.clone().try_deserialize::<T>() {
-            Ok(value) => return (Some(value), tree),
+            Ok(value) => {
+                // serde took it, maybe only by converting a value (`tls = "no"`): those
+                // are problems too, and their keys go back to the default.
+                let typed = serde_json::to_value(&value).unwrap_or_default();
+                let loose = strict::loose_values(&tree, &typed);
+                if loose.is_empty() {
+                    return (Some(value), tree);
+                }
+                for found in loose {
+                    let problem = strict::problem(join_path(prefix, &found.path), &found);
+                    problems.push(explained(problem, &tree, &found.path, &defaults));
+                    remove_path(&mut tree, &found.path);
+                }
+                continue;
+            }
             Err(error) => error,
         };
         let found = describe(&error, prefix);
         let removable = found.remove.clone();
-        let origin = value_at(&tree, &removable).and_then(|v| v.origin().map(str::to_owned));
-        let mut problem = found.problem.with_origin(origin.as_deref());
-        if problem.hint.is_none()
-            && let Some(default) = default_at(&defaults, &removable)
-        {
-            problem = problem.with_hint(format!("the default is {default}"));
-        }
-        problems.push(problem);
+        problems.push(explained(found.problem, &tree, &removable, &defaults));
         if !remove_path(&mut tree, &removable) {
             break;
         }
     }
     (None, tree)
+}
+
+/// A problem about the value at `removable` (relative to `tree`), with the range of its key
+/// when it is a number out of range, where it was set, and the default.
+fn explained(
+    mut problem: Problem,
+    tree: &Value,
+    removable: &str,
+    defaults: &serde_json::Value,
+) -> Problem {
+    let value = value_at(tree, removable);
+    let range = ranges::range_of(&ranges::table_key(&problem.path));
+    if let (Some(range), Some(literal)) = (range, value.and_then(strict::number_literal)) {
+        let fraction = matches!(value.map(|v| &v.kind), Some(ValueKind::Float(_)))
+            && matches!(range.bounds, ranges::Bounds::Whole { .. });
+        problem = ranges::out_of_range(&problem.path, &literal, range);
+        if fraction {
+            problem.message = format!("{literal} is not a whole number: {}", range.bounds);
+        }
+    }
+    let origin = value.and_then(|v| v.origin().map(str::to_owned));
+    let mut problem = problem.with_origin(origin.as_deref());
+    if problem.hint.is_none()
+        && let Some(default) = default_at(defaults, removable)
+    {
+        problem = problem.with_hint(format!("the default is {default}"));
+    }
+    problem
+}
+
+fn join_path(prefix: &str, key: &str) -> String {
+    match (prefix.is_empty(), key.is_empty()) {
+        (true, _) => key.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) if key.starts_with('[') => format!("{prefix}{key}"),
+        (false, false) => format!("{prefix}.{key}"),
+    }
 }
 
 /// One serde error, explained.
@@ -114,14 +181,7 @@ struct Found {
 }
 
 fn describe(error: &ConfigError, prefix: &str) -> Found {
-    let join = |key: &str| -> String {
-        match (prefix.is_empty(), key.is_empty()) {
-            (true, _) => key.to_owned(),
-            (false, true) => prefix.to_owned(),
-            (false, false) if key.starts_with('[') => format!("{prefix}{key}"),
-            (false, false) => format!("{prefix}.{key}"),
-        }
-    };
+    let join = |key: &str| join_path(prefix, key);
     match error {
         ConfigError::Type {
             origin,
@@ -129,7 +189,7 @@ fn describe(error: &ConfigError, prefix: &str) -> Found {
             expected,
             key,
         } => {
-            let key = key.clone().unwrap_or_default();
+            let key = dotted(key.as_deref().unwrap_or_default());
             Found {
                 problem: Problem::new(
                     join(&key),
@@ -140,7 +200,7 @@ fn describe(error: &ConfigError, prefix: &str) -> Found {
             }
         }
         ConfigError::At { error, origin, key } => {
-            let key = key.clone().unwrap_or_default();
+            let key = dotted(key.as_deref().unwrap_or_default());
             let mut found = describe_message(&error.to_string(), &key, &join);
             found.problem = found.problem.with_origin(origin.as_deref());
             found
@@ -151,6 +211,31 @@ fn describe(error: &ConfigError, prefix: &str) -> Found {
             remove: String::new(),
         },
     }
+}
+
+/// The `config` crate writes a key inside an array of tables as `webhook[0]timeout_secs`;
+/// problems (and [`remove_path`]) use `webhook[0].timeout_secs`.
+fn dotted(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    let mut chars = key.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ']' && chars.peek().is_some_and(|n| *n != '[' && *n != '.') {
+            out.push('.');
+        }
+    }
+    out
+}
+
+/// Where the value at `path` (`a.b[2].c`) was set (`None` for the file itself), for
+/// problems found after loading.
+pub fn origin_at(tree: &Value, path: &str) -> Option<String> {
+    value_at(tree, path).and_then(|v| v.origin().map(str::to_owned))
+}
+
+/// The number at `path` as written, if a number is there.
+pub fn literal_at(tree: &Value, path: &str) -> Option<String> {
+    value_at(tree, path).and_then(strict::number_literal)
 }
 
 /// Serde's text errors: "unknown field `x`, expected one of `a`, `b`", "unknown variant
@@ -388,6 +473,23 @@ mod tests {
         assert_eq!(typo.hint.as_deref(), Some("did you mean `channels`?"));
         let sink = problems.iter().find(|p| p.path == "twitch.sink").unwrap();
         assert_eq!(sink.hint.as_deref(), Some("did you mean `irc`?"));
+    }
+
+    #[test]
+    fn a_wrong_type_inside_an_array_of_tables_is_reported_at_its_path() {
+        let t = tree(
+            "[[webhook]]\nurl = 'http://x'\ntimeout_secs = 'soon'\n[twitch]\nqueue_capacity = 'lots'\n",
+        );
+        let mut problems = Vec::new();
+        let (config, _) = deserialize_collecting::<Config>(t, "", &mut problems);
+        let mut paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["twitch.queue_capacity", "webhook[0].timeout_secs"]);
+        assert_eq!(
+            config.unwrap().webhook[0].timeout_secs,
+            10,
+            "the default applies"
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@
 //! - [`slot`]: template slots, their defaults and variables.
 //! - [`feed`](mod@feed): `[feed]`, `[api]`, `[[webhook]]` (event feed, REST API, webhooks).
 //! - [`pricing`]: `[pricing]` (what a TikTok coin costs, for the `money` template filter).
+//! - [`strict`]: values the `config` crate would convert (`tls = "no"`), and integers too
+//!   big for TOML, reported instead.
+//! - [`ranges`]: the allowed range of every numeric key, one table.
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
@@ -28,9 +31,11 @@ pub mod feed;
 pub mod load;
 pub mod names;
 pub mod pricing;
+pub mod ranges;
 pub mod routes;
 pub mod schema;
 pub mod slot;
+pub mod strict;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -200,8 +205,24 @@ pub fn load_with_env(
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         return Err(invalid(path, problems));
     };
-    problems.extend(validate::validate(&config));
-    let bridges = resolve_bridges(&config, &cleaned, &mut problems);
+    let mut checked = validate::validate(&config);
+    let bridges = resolve_bridges(&config, &cleaned, &mut checked);
+    // A key whose value was refused above now holds its default: what validation says of
+    // that default ("missing") is not news.
+    checked.retain(|p| !problems.iter().any(|q| q.path == p.path));
+    // Say so when a value that is wrong came from a `TIKTWITCH__*` variable.
+    // A number out of range is shown as written (`9223372036854775807`, not `9.2e18`).
+    problems.extend(checked.into_iter().map(|p| {
+        let origin = load::origin_at(&cleaned, &p.path);
+        let range = ranges::range_of(&ranges::table_key(&p.path));
+        let p = match (range, load::literal_at(&cleaned, &p.path)) {
+            (Some(range), Some(literal)) if p.message.contains(" is out of range: ") => {
+                ranges::out_of_range(&p.path, &literal, range)
+            }
+            _ => p,
+        };
+        p.with_origin(origin.as_deref())
+    }));
     // serde meets keys in hash order; a stable order makes reports comparable.
     problems.sort_by(|a, b| a.path.cmp(&b.path));
     if problems.is_empty() {
@@ -266,6 +287,19 @@ fn resolve_bridges(
         let routes: Option<RoutesConfig> = section.merged("routes", entry.routes.as_ref());
         let filters: Option<FiltersConfig> = section.merged("filters", entry.filters.as_ref());
         let coalesce: Option<CoalesceConfig> = section.merged("coalesce", entry.coalesce.as_ref());
+        if let Some(merged) = &tiktok {
+            // The bridge's own `[bridge.tiktok]` keys get the checks `[tiktok]` gets (secret
+            // names, URLs, ranges), so `check` refuses what the bridge's source would.
+            let mut found = Vec::new();
+            validate::tiktok(merged, false, &mut found);
+            ranges::check(merged, "tiktok", &[], &mut found);
+            problems.extend(
+                found
+                    .into_iter()
+                    .filter(|p| is_overridden(&overridden, &p.path))
+                    .map(|p| p.prefixed(&prefix)),
+            );
+        }
         let username = if entry.tiktok_username.is_empty() {
             &config.tiktok.username
         } else {
@@ -285,13 +319,10 @@ fn resolve_bridges(
             pricing: config.pricing.clone(),
         };
         if let Err(errors) = Pipeline::new(&pipeline) {
-            let own = errors.problems.into_iter().filter(|p| {
-                overridden.iter().any(|o| {
-                    p.path == *o
-                        || p.path.starts_with(&format!("{o}."))
-                        || p.path.starts_with(&format!("{o}["))
-                })
-            });
+            let own = errors
+                .problems
+                .into_iter()
+                .filter(|p| is_overridden(&overridden, &p.path));
             problems.extend(own.map(|p| p.prefixed(&prefix)));
         }
         bridges.push(Bridge {
@@ -302,6 +333,13 @@ fn resolve_bridges(
         });
     }
     bridges
+}
+
+/// Whether a problem at `path` is about a key a bridge set itself (`overridden`).
+fn is_overridden(overridden: &[String], path: &str) -> bool {
+    overridden.iter().any(|o| {
+        path == o || path.starts_with(&format!("{o}.")) || path.starts_with(&format!("{o}["))
+    })
 }
 
 /// Merges one bridge's override of a pipeline section over the global one.
@@ -328,10 +366,10 @@ impl Section<'_> {
             None => base,
         };
         let mut found = Vec::new();
-        let (value, _) = load::deserialize_collecting(merged, "", &mut found);
-        let prefix = format!("{}.{key}", self.prefix);
+        // Paths as the global section has them (`tiktok.heartbeat_secs`), so ranges apply.
+        let (value, _) = load::deserialize_collecting(merged, key, &mut found);
         self.problems
-            .extend(found.into_iter().map(|p| p.prefixed(&prefix)));
+            .extend(found.into_iter().map(|p| p.prefixed(self.prefix)));
         value
     }
 }

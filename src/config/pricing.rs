@@ -37,7 +37,8 @@ impl PricingConfig {
 }
 
 /// Every problem of `[pricing]`: unknown or lower-case codes, prices that are not a
-/// positive number, a default currency without a price.
+/// Every problem of `[pricing]`: unknown or lower-case codes, a default currency without a
+/// price (the prices are checked against their range with every other number).
 pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
     let known = || {
         format!(
@@ -49,8 +50,16 @@ pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
                 .join(", ")
         )
     };
+    // The prices are checked against their range (`config::ranges`); that check reads them
+    // as JSON, which has no NaN or infinity, so those are refused here.
     for (code, price) in &pricing.coin_prices {
         let path = format!("pricing.coin_prices.{code}");
+        if !price.is_finite() {
+            problems.push(
+                Problem::new(&path, format!("{price} is not a price"))
+                    .with_hint("e.g. USD = 0.0133 (one coin costs about 1.3 US cents)"),
+            );
+        }
         if currency(code).is_none() {
             let upper = code.to_ascii_uppercase();
             let hint = if currency(&upper).is_some() {
@@ -61,15 +70,6 @@ pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
             problems.push(
                 Problem::new(&path, format!("`{code}` is not a known currency code"))
                     .with_hint(hint),
-            );
-        }
-        if !(price.is_finite() && *price > 0.0) {
-            problems.push(
-                Problem::new(
-                    &path,
-                    format!("the price of a coin must be above 0, not {price}"),
-                )
-                .with_hint("e.g. USD = 0.0133 (one coin costs about 1.3 US cents)"),
             );
         }
     }
@@ -113,7 +113,7 @@ mod tests {
         let mut problems = Vec::new();
         validate(&pricing, &mut problems);
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(problems.len(), 5, "{text:#?}");
+        assert_eq!(problems.len(), 4, "{text:#?}");
         let has = |path: &str, words: &str| {
             assert!(
                 text.iter()
@@ -121,11 +121,20 @@ mod tests {
                 "{path} {words}: {text:#?}"
             );
         };
-        has("pricing.coin_prices.EUR", "must be above 0");
-        has("pricing.coin_prices.GBP", "must be above 0, not NaN");
+        has("pricing.coin_prices.GBP", "NaN is not a price");
         has("pricing.coin_prices.usd", "upper case: USD");
         has("pricing.coin_prices.XYZ", "known codes: USD, EUR");
         has("pricing.currency", "no coin price for `CHF`");
+
+        // The prices: against their range, like every number of the config.
+        let mut ranged = Vec::new();
+        crate::config::ranges::check(&pricing, "pricing", &[], &mut ranged);
+        let ranged: Vec<String> = ranged.iter().map(ToString::to_string).collect();
+        assert_eq!(ranged.len(), 1, "{ranged:#?}");
+        assert!(
+            ranged[0].starts_with("pricing.coin_prices.EUR: 0.0 is out of range"),
+            "{ranged:#?}"
+        );
 
         let mut fine = Vec::new();
         validate(&PricingConfig::default(), &mut fine);

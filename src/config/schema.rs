@@ -129,7 +129,7 @@ pub struct TiktokConfig {
     pub signer_api_key: String,
     /// Name of the secret holding a TikTok `sessionid` cookie, needed only for 18+ rooms.
     pub session_id: Option<String>,
-    /// Proxy for every TikTok connection: `http://`, `https://`, `socks5://` or `socks5h://`.
+    /// Proxy for every TikTok connection: `http://`, `socks5://` or `socks5h://` (what the source can dial).
     pub proxy: Option<String>,
     /// Wait for the creator to go live (polling) instead of exiting when they are offline.
     pub wait_for_live: bool,

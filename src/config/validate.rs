@@ -9,6 +9,10 @@ use super::Problem;
 use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
 use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
 
+/// The sections [`crate::pipeline::Pipeline::new`] checks (for the global config and for
+/// each bridge's overrides of them).
+pub const PIPELINE_SECTIONS: &[&str] = &["routes", "filters", "coalesce"];
+
 /// Every problem of the non-pipeline sections.
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -45,10 +49,13 @@ pub fn validate(config: &Config) -> Vec<Problem> {
                 .with_hint("e.g. \"info\" or \"info,tiktwitch::sink=debug\""),
         );
     }
+    // Every numeric key against its range; the pipeline's sections are checked by
+    // `Pipeline::new`, which also sees each bridge's overrides.
+    super::ranges::check(config, "", PIPELINE_SECTIONS, &mut problems);
     problems
 }
 
-fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
+pub(crate) fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
     if t.username.trim().is_empty() {
         if required {
             problems.push(
@@ -78,20 +85,13 @@ fn tiktok(t: &TiktokConfig, required: bool, problems: &mut Vec<Problem>) {
         check_url(
             "tiktok.proxy",
             proxy,
-            &["http", "https", "socks5", "socks5h"],
+            &["http", "socks5", "socks5h"],
             problems,
         );
     }
     check_secret("tiktok.signer_api_key", &t.signer_api_key, problems);
     if let Some(name) = &t.session_id {
         check_secret("tiktok.session_id", name, problems);
-    }
-    for (key, value) in [
-        ("poll_interval_secs", t.poll_interval_secs),
-        ("heartbeat_secs", t.heartbeat_secs),
-        ("reconnect_max_backoff_secs", t.reconnect_max_backoff_secs),
-    ] {
-        non_zero(&format!("tiktok.{key}"), value, problems);
     }
 }
 
@@ -152,17 +152,6 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
         &["http", "https"],
         problems,
     );
-    if let Some(n) = t.lines_per_30s
-        && (n == 0 || n > 7_500)
-    {
-        problems.push(
-            Problem::new("twitch.lines_per_30s", format!("{n} is out of range")).with_hint(
-                "1 to 7500; leave it out to use 20, or 100 where the bot is a moderator",
-            ),
-        );
-    }
-    non_zero("twitch.queue_capacity", t.queue_capacity as u64, problems);
-    non_zero("twitch.dedupe_window_secs", t.dedupe_window_secs, problems);
 }
 
 fn bridges(config: &Config, problems: &mut Vec<Problem>) {
@@ -211,15 +200,6 @@ fn check_channels(path: &str, channels: &[String], problems: &mut Vec<Problem>) 
 fn check_secret(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if let Err(e) = check_secret_name(name) {
         problems.push(Problem::new(path, e));
-    }
-}
-
-/// A zero here would mean "never" or "divide by zero": always a mistake.
-pub fn non_zero(path: &str, value: u64, problems: &mut Vec<Problem>) {
-    if value == 0 {
-        problems.push(
-            Problem::new(path, "must be greater than 0").with_hint("remove it to use the default"),
-        );
     }
 }
 
@@ -277,11 +257,11 @@ mod tests {
             paths,
             [
                 "tiktok.proxy",
-                "tiktok.heartbeat_secs",
                 "twitch.channels[1]",
                 "twitch.token",
                 "twitch.oauth_base_url",
-                "http.bind"
+                "http.bind",
+                "tiktok.heartbeat_secs",
             ]
         );
     }

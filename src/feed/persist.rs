@@ -144,6 +144,53 @@ impl RingStore {
         }
     }
 
+    /// What [`RingStore::open`] would refuse about an existing file, found without changing
+    /// it (no schema, no trimming, no journal switch): for `tiktwitch check`. A missing file
+    /// is fine (`open` creates it).
+    pub fn verify(path: &Path) -> Result<(), PersistError> {
+        let sqlite = |source| PersistError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let unusable = |why: String| PersistError::Unusable {
+            path: path.to_owned(),
+            why,
+        };
+        if path.is_dir() {
+            return Err(unusable("is a directory, not a file".into()));
+        }
+        if !path.exists() {
+            return Ok(());
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        conn.busy_timeout(RING_PERSIST_BUSY_TIMEOUT)
+            .map_err(sqlite)?;
+        if conn.is_readonly("main").map_err(sqlite)? {
+            return Err(unusable("cannot be written (read-only)".into()));
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if version > SCHEMA_VERSION {
+            return Err(unusable(format!(
+                "written by a newer tiktwitch (schema {version}, this one knows {SCHEMA_VERSION})"
+            )));
+        }
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if check != "ok" {
+            return Err(unusable(format!(
+                "is corrupt (SQLite quick_check: {check}); move it away to start afresh"
+            )));
+        }
+        Ok(())
+    }
+
     /// Opens (or creates) `path`, checks it can be read and written, trims each bridge to
     /// `capacity` events and loads the newest `capacity` events of each of `bridges`.
     pub fn open(path: &Path, capacity: usize, bridges: &[&str]) -> Result<Self, PersistError> {

@@ -100,7 +100,7 @@ impl GiftStreaks {
         if !self.open.contains_key(&key) && self.open.len() >= MAX_OPEN_GIFT_STREAKS {
             self.evict_oldest(now);
         }
-        let deadline = now + self.timeout;
+        let deadline = super::deadline(now, self.timeout);
         let superseded = self.open.insert(key, Open { event, deadline }).is_some();
         GiftStep::Held { superseded }
     }

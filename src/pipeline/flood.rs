@@ -59,7 +59,7 @@ impl ChatFlood {
             return true; // tracked again after expire(); rare, and never loses a count
         }
         if self.open.len() < MAX_FLOOD_KEYS || self.open.contains_key(&key) {
-            let ends = now + self.window;
+            let ends = super::deadline(now, self.window);
             self.order.push_back((ends, key.clone()));
             self.open.insert(
                 key,

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use minijinja::Value;
 
-use crate::config::validate::non_zero;
+use crate::config::ranges;
 use crate::config::{CoalesceConfig, ConfigErrors, FiltersConfig, RoutesConfig, Slot};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{Event, EventKind};
@@ -79,6 +79,17 @@ pub struct PipelineConfig {
     /// What a coin costs, for the `money` template filter (`[pricing]`).
     pub pricing: crate::config::pricing::PricingConfig,
 }
+
+/// `now + after`, or the latest instant the clock can hold: a window from the config is
+/// bounded (`config::ranges`), but a pipeline built by hand must not panic on a huge one.
+pub(crate) fn deadline(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(FAR_DEADLINE))
+        .unwrap_or(now)
+}
+
+/// Far enough to mean "never" for a live (about 30 years), small enough for any clock.
+const FAR_DEADLINE: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
 
 /// What the coalescers let go at one moment.
 struct Due {
@@ -118,15 +129,9 @@ impl Pipeline {
     pub fn new(config: &PipelineConfig) -> Result<Self, ConfigErrors> {
         let mut problems = Vec::new();
         let c = &config.coalesce;
-        for (key, value) in [
-            ("gift_streak_timeout_secs", c.gift_streak_timeout_secs),
-            ("like_window_secs", c.like_window_secs),
-            ("join_window_secs", c.join_window_secs),
-            ("viewers_interval_secs", c.viewers_interval_secs),
-            ("chat_flood_window_secs", c.chat_flood_window_secs),
-        ] {
-            non_zero(&format!("coalesce.{key}"), value, &mut problems);
-        }
+        // Windows and thresholds in range (`config::ranges`): no deadline can overflow.
+        ranges::check(c, "coalesce", &[], &mut problems);
+        ranges::check(&config.filters, "filters", &[], &mut problems);
         let templates = Templates::compile_priced(&config.routes, config.pricing.prices())
             .map_err(|p| problems.extend(p));
         let filters = Filters::new(&config.filters).map_err(|p| problems.extend(p));

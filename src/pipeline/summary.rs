@@ -51,7 +51,7 @@ impl LikeWindow {
     pub fn push(&mut self, count: u32, total: u64, now: Instant) {
         let previous_total = self.last_total;
         let open = self.open.get_or_insert_with(|| LikeOpen {
-            ends: now + self.window,
+            ends: super::deadline(now, self.window),
             base_total: None,
             sum: 0,
         });
@@ -122,7 +122,7 @@ impl JoinWindow {
     pub fn push(&mut self, name: &str, now: Instant) {
         let (_, summary) = self.open.get_or_insert_with(|| {
             (
-                now + self.window,
+                super::deadline(now, self.window),
                 JoinSummary {
                     joins: 0,
                     users: Vec::new(),
@@ -185,6 +185,27 @@ impl ViewerGate {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_too_long_for_the_clock_hold_instead_of_panicking() {
+        let now = Instant::now();
+        let mut likes = LikeWindow::new(Duration::MAX);
+        likes.push(3, 100, now);
+        assert_eq!(likes.expire(now + Duration::from_secs(86_400)), None);
+        let mut joins = JoinWindow::new(Duration::MAX);
+        joins.push("ana", now);
+        assert!(joins.next_deadline().is_some_and(|d| d > now));
+        let mut gifts = crate::pipeline::coalesce::GiftStreaks::new(Duration::MAX);
+        let _ = gifts.push(
+            crate::pipeline::coalesce::tests::gift(1, 9, 2, false, true),
+            now,
+        );
+        assert!(gifts.next_deadline().is_some_and(|d| d > now));
+        let mut flood = crate::pipeline::flood::ChatFlood::new(Duration::MAX);
+        assert!(flood.push("hi", now));
+        assert!(!flood.push("hi", now), "collapsed, not panicked");
+        assert!(flood.next_deadline().is_some_and(|d| d > now));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

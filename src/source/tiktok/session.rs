@@ -159,7 +159,7 @@ impl Session {
             room_id,
             hb_seq: 0,
             heartbeat: timer,
-            silence_limit: heartbeat * SILENT_HEARTBEATS,
+            silence_limit: heartbeat.saturating_mul(SILENT_HEARTBEATS),
             last_rx: Instant::now(),
             stats,
         })
@@ -176,7 +176,8 @@ impl Session {
         loop {
             let wake = tokio::select! {
                 _ = self.heartbeat.tick() => Wake::Heartbeat,
-                _ = tokio::time::sleep_until(self.last_rx + self.silence_limit) => Wake::Silent,
+                // `sleep` takes any length (past the clock's end it never fires); `Instant +` would panic.
+                _ = tokio::time::sleep(self.silence_limit.saturating_sub(self.last_rx.elapsed())) => Wake::Silent,
                 read = self.ws.next() => Wake::Read(read),
             };
             match wake {
