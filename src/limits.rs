@@ -8,6 +8,10 @@ use std::time::Duration;
 /// (65.8 MB over 5,000 corpus frames); anything near this is a gzip bomb, and is dropped.
 pub const MAX_INFLATED_BYTES: usize = 8 * 1024 * 1024;
 
+/// How deep embedded messages may nest when a message's invalid UTF-8 text is repaired
+/// (prost's own recursion limit).
+pub const MAX_PROTO_NESTING: usize = 100;
+
 /// Largest record a capture file (`[u32 LE length][frame]`) may declare. Guards against a
 /// corrupt length prefix allocating gigabytes.
 pub const MAX_CAPTURE_RECORD_BYTES: usize = 16 * 1024 * 1024;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tiktok_support::*;
 use tiktwitch::event::{ControlAction, EventKind};
 use tiktwitch::source::tiktok::{SessionError, SignerBudget, SourceError, Status, TikTokSource};
-use tiktwitch::standin::tiktok::frames::{control_message, single};
+use tiktwitch::standin::tiktok::frames::{batch, chat_message, control_message, msg_frame, single};
 use tiktwitch::standin::tiktok::{FakeTikTok, Step};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -232,6 +232,41 @@ async fn truncated_and_corrupt_frames_are_counted_and_the_rest_still_flows() {
     assert_eq!(stats.frame_errors, 5, "{stats:?}");
     assert_eq!(stats.reconnects, 0, "bad frames do not kill the socket");
     assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+/// A comment with invalid UTF-8 is relayed with U+FFFD where the bad bytes were, counted,
+/// and its batch-mate still flows (prost refused the whole message before).
+#[tokio::test(start_paused = true)]
+async fn a_comment_with_invalid_utf8_is_relayed_lossily_and_counted() {
+    let Some(fake) = fake_with_history().await else {
+        return;
+    };
+    let room = fake.room_id();
+    let mut bad = chat_message(room + 101, room, "fan", "caf\u{e9} XY ok");
+    let at = bad.payload.windows(2).position(|w| w == b"XY").unwrap();
+    let mut payload = bad.payload.to_vec();
+    payload[at..at + 2].copy_from_slice(&[0xff, 0xfe]);
+    bad.payload = payload.into();
+    let good = chat_message(room + 102, room, "fan", "second");
+    fake.push_script(vec![
+        Step::Frame(msg_frame(1, 1, &batch(vec![bad, good], "ext-utf8"))),
+        end_frame(8_000_021, room),
+    ]);
+    let source = source(&fake);
+    let (result, items) = run_to_end(&source).await;
+    result.unwrap();
+    let texts: Vec<&str> = events(&items)
+        .iter()
+        .filter(|e| !e.meta.history)
+        .filter_map(|e| match &e.kind {
+            EventKind::Chat { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["caf\u{e9} \u{fffd}\u{fffd} ok", "second"]);
+    let stats = source.snapshot();
+    assert_eq!(stats.repaired_text, 1, "{stats:?}");
+    assert_eq!(stats.message_errors, 0, "{stats:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -148,7 +148,7 @@ pub fn render(
         }
     }
     type SourceField = (&'static str, &'static str, fn(&SourceStatsSnapshot) -> u64);
-    let source_fields: [SourceField; 15] = [
+    let source_fields: [SourceField; 16] = [
         (
             "tiktwitch_tiktok_frames_total",
             "WebSocket frames received from TikTok.",
@@ -173,6 +173,11 @@ pub fn render(
             "tiktwitch_tiktok_message_errors_total",
             "Messages that failed to decode.",
             |s| s.message_errors,
+        ),
+        (
+            "tiktwitch_tiktok_repaired_text_total",
+            "Messages with invalid UTF-8 text, relayed with U+FFFD in its place.",
+            |s| s.repaired_text,
         ),
         ("tiktwitch_tiktok_acks_total", "Acks sent to TikTok.", |s| {
             s.acks
@@ -399,6 +404,7 @@ pub fn sum_sources(
             duplicates: a.duplicates + b.duplicates,
             frame_errors: a.frame_errors + b.frame_errors,
             message_errors: a.message_errors + b.message_errors,
+            repaired_text: a.repaired_text + b.repaired_text,
             acks: a.acks + b.acks,
             heartbeats: a.heartbeats + b.heartbeats,
             connects: a.connects + b.connects,

@@ -276,6 +276,9 @@ impl TikTokSource {
         emit(run, SourceItem::Status(live)).await?;
 
         // The first fetch result's messages are history: marked, relayed or not downstream.
+        self.stats
+            .repaired_text
+            .fetch_add(first.repaired_text, std::sync::atomic::Ordering::Relaxed);
         for message in first.messages {
             self.relay(run, message, true, room_id).await?;
         }
@@ -301,6 +304,15 @@ impl TikTokSource {
             };
             let Some(batch) = batch else { continue };
             run.failures = 0;
+            if batch.repaired_text > 0 {
+                tracing::debug!(
+                    messages = batch.repaired_text,
+                    "invalid UTF-8 in a message's text, relayed with U+FFFD"
+                );
+                self.stats
+                    .repaired_text
+                    .fetch_add(batch.repaired_text, std::sync::atomic::Ordering::Relaxed);
+            }
             for message in batch.messages {
                 if let Some(end) = self.relay(run, message, false, room_id).await? {
                     session.close().await;

@@ -25,6 +25,7 @@ use crate::proto;
 mod fast;
 mod inflate;
 mod kind;
+mod lossy;
 mod wire;
 pub use inflate::Inflater;
 use kind::{Decoder, decode_kind, event};
@@ -118,6 +119,9 @@ pub struct Batch {
     pub is_first: bool,
     /// Every message in order: an event, or the error that message alone caused.
     pub messages: Vec<Result<Event, MessageError>>,
+    /// Of those events, how many had invalid UTF-8 in a text field, decoded lossily
+    /// (U+FFFD) instead of dropping the message.
+    pub repaired_text: u64,
 }
 
 /// Decodes one WebSocket binary message (a `WebcastPushFrame`).
@@ -173,6 +177,7 @@ fn parse_fetch_result(raw: &[u8]) -> Result<Batch, FrameError> {
             fast::FetchResult::from(&decoded)
         }
     };
+    let mut repaired = 0;
     Ok(Batch {
         cursor: result.cursor.to_owned(),
         internal_ext: result.internal_ext.to_owned(),
@@ -186,18 +191,26 @@ fn parse_fetch_result(raw: &[u8]) -> Result<Batch, FrameError> {
         heartbeat_ms: result.heartbeat_duration,
         now_ms: result.now,
         is_first: result.is_first,
-        messages: result.messages.iter().map(decode_envelope).collect(),
+        messages: result
+            .messages
+            .iter()
+            .map(|m| decode_envelope(m, &mut repaired))
+            .collect(),
+        repaired_text: repaired,
     })
 }
 
 /// Decodes one message of a batch: its event, or the error it alone caused.
-fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
+/// `repaired` counts the messages whose text had to be decoded lossily.
+fn decode_envelope(base: &fast::Envelope<'_>, repaired: &mut u64) -> Result<Event, MessageError> {
     let method = base.method.as_str();
     let (common, kind) =
-        decode_kind(Decoder::Fast, method, base.payload).map_err(|source| MessageError {
-            method: method.to_owned(),
-            msg_id: base.msg_id,
-            source,
+        decode_kind_lossy(Decoder::Fast, method, base.payload, repaired).map_err(|source| {
+            MessageError {
+                method: method.to_owned(),
+                msg_id: base.msg_id,
+                source,
+            }
         })?;
     let mut event = event(base.method.to_name(), common, kind);
     // The envelope's id is always there in real pushes; the header's is the fallback (and
@@ -207,6 +220,27 @@ fn decode_envelope(base: &fast::Envelope<'_>) -> Result<Event, MessageError> {
     }
     event.meta.history |= base.is_history;
     Ok(event)
+}
+
+/// [`decode_kind`], and when it fails on invalid UTF-8 in a text field, again on the
+/// bytes with that text repaired (counted in `repaired`); any other failure is the error.
+fn decode_kind_lossy(
+    decoder: Decoder,
+    method: &str,
+    payload: &[u8],
+    repaired: &mut u64,
+) -> Result<(Option<proto::CommonMessageData>, crate::event::EventKind), prost::DecodeError> {
+    match decode_kind(decoder, method, payload) {
+        Ok(decoded) => Ok(decoded),
+        Err(error) => {
+            let Some((fixed, _fields)) = lossy::repair(method, payload) else {
+                return Err(error);
+            };
+            let decoded = decode_kind(decoder, method, &fixed).map_err(|_| error)?;
+            *repaired += 1;
+            Ok(decoded)
+        }
+    }
 }
 
 /// Inflates a (possibly multi-member) gzip stream, refusing to grow past
@@ -220,7 +254,7 @@ pub fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// [`EventKind::Unknown`], never an error; only a payload that is not valid protobuf for a
 /// method we do map fails.
 pub fn decode_message(method: &str, payload: Bytes) -> Result<Event, prost::DecodeError> {
-    let (common, kind) = decode_kind(Decoder::Fast, method, &payload)?;
+    let (common, kind) = decode_kind_lossy(Decoder::Fast, method, &payload, &mut 0)?;
     Ok(event(MethodName::of(method).to_name(), common, kind))
 }
 
@@ -231,7 +265,7 @@ pub fn decode_message_with_prost(
     method: &str,
     payload: Bytes,
 ) -> Result<Event, prost::DecodeError> {
-    let (common, kind) = decode_kind(Decoder::Prost, method, &payload)?;
+    let (common, kind) = decode_kind_lossy(Decoder::Prost, method, &payload, &mut 0)?;
     Ok(event(MethodName::of(method).to_name(), common, kind))
 }
 

@@ -12,6 +12,7 @@ pub struct SourceStats {
     pub(crate) duplicates: AtomicU64,
     pub(crate) frame_errors: AtomicU64,
     pub(crate) message_errors: AtomicU64,
+    pub(crate) repaired_text: AtomicU64,
     pub(crate) acks: AtomicU64,
     pub(crate) heartbeats: AtomicU64,
     pub(crate) connects: AtomicU64,
@@ -40,6 +41,8 @@ pub struct SourceStatsSnapshot {
     pub frame_errors: u64,
     /// Single messages that did not decode (dropped, failure).
     pub message_errors: u64,
+    /// Messages with invalid UTF-8 in a text field, relayed with U+FFFD in its place.
+    pub repaired_text: u64,
     /// Acks sent.
     pub acks: u64,
     /// Heartbeats sent.
@@ -75,6 +78,7 @@ impl SourceStats {
             duplicates: get(&self.duplicates),
             frame_errors: get(&self.frame_errors),
             message_errors: get(&self.message_errors),
+            repaired_text: get(&self.repaired_text),
             acks: get(&self.acks),
             heartbeats: get(&self.heartbeats),
             connects: get(&self.connects),
