@@ -34,6 +34,10 @@ pub const ROOM_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// The socket is dead after this many heartbeat intervals without any frame.
 pub const SILENT_HEARTBEATS: u32 = 3;
 
+/// How long closing the TikTok socket waits for the close handshake before dropping it
+/// (shutdown must not hang on a server that never answers).
+pub const SOCKET_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// First reconnect delay.
 pub const RECONNECT_MIN_BACKOFF: Duration = Duration::from_secs(1);
 

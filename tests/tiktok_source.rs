@@ -381,7 +381,13 @@ async fn shutdown_stops_a_live_session_promptly() {
     assert_eq!(status_names(&items), ["connecting", "live"]);
     // Let the fake see the close.
     tokio::time::sleep(SECOND).await;
-    assert!(fake.report().connections[0].closed_by_client);
+    let connection = &fake.report().connections[0];
+    assert!(connection.closed_by_client);
+    // A normal close with a reason, not a close frame without a status (1005).
+    assert_eq!(
+        connection.client_close,
+        Some((1000, "client shutting down".to_owned()))
+    );
 }
 
 #[tokio::test(start_paused = true)]

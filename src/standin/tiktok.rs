@@ -196,6 +196,9 @@ pub struct ConnectionLog {
     pub unacked: Vec<u64>,
     /// The client closed the connection (rather than the fake).
     pub closed_by_client: bool,
+    /// The close frame the client sent: its status code and reason (`None`: none sent;
+    /// `Some((1005, ""))`: a close frame without a status).
+    pub client_close: Option<(u16, String)>,
 }
 
 /// Everything the fake observed.

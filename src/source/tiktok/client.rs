@@ -286,7 +286,7 @@ impl TikTokSource {
         loop {
             let incoming = tokio::select! {
                 _ = run.shutdown.cancelled() => {
-                    session.close().await;
+                    session.close("client shutting down").await;
                     return Err(Stop::Shutdown);
                 }
                 incoming = session.next() => incoming?,
@@ -315,7 +315,7 @@ impl TikTokSource {
             }
             for message in batch.messages {
                 if let Some(end) = self.relay(run, message, false, room_id).await? {
-                    session.close().await;
+                    session.close("stream ended").await;
                     run.ended_room = Some(room_id);
                     emit(run, SourceItem::Status(Status::Ended { action: end })).await?;
                     return Ok(());

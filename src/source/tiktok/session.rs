@@ -23,7 +23,9 @@ use super::error::SessionError;
 use super::proxy::{ProxyConfig, dial};
 use super::stats::{SourceStats, bump};
 use super::wire;
-use crate::limits::{MAX_CAPTURE_RECORD_BYTES, SILENT_HEARTBEATS, WS_READ_BUFFER_BYTES};
+use crate::limits::{
+    MAX_CAPTURE_RECORD_BYTES, SILENT_HEARTBEATS, SOCKET_CLOSE_TIMEOUT, WS_READ_BUFFER_BYTES,
+};
 
 /// The socket type.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -232,8 +234,13 @@ impl Session {
             .map_err(|e| SessionError::Transport(e.to_string()))
     }
 
-    /// Closes the socket politely (bounded wait).
-    pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(None)).await;
+    /// Closes the socket politely (bounded wait): status 1000 with `reason`, so the server
+    /// sees a normal close, not a missing status (1005).
+    pub async fn close(mut self, reason: &'static str) {
+        let frame = tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(SOCKET_CLOSE_TIMEOUT, self.ws.close(Some(frame))).await;
     }
 }

@@ -209,6 +209,7 @@ impl Conn {
 
     async fn run(&mut self, mut ws: Ws) {
         let mut closed_by_client = false;
+        let mut client_close = None;
         loop {
             let due = match self.next_step_at {
                 Some(at) if !self.silent && !self.script.is_empty() && !self.fake_closed => {
@@ -224,7 +225,12 @@ impl Conn {
                             let _ = ws.send(Message::Binary(reply)).await;
                         }
                     }
-                    Some(Ok(Message::Close(_))) => closed_by_client = !self.fake_closed,
+                    Some(Ok(Message::Close(frame))) => {
+                        closed_by_client = !self.fake_closed;
+                        client_close = Some(frame.map_or((1005, String::new()), |f| {
+                            (u16::from(f.code), f.reason.to_string())
+                        }));
+                    }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => {
                         closed_by_client |= !self.fake_closed;
@@ -256,6 +262,7 @@ impl Conn {
         self.log(|log| {
             log.unacked = unacked;
             log.closed_by_client = closed_by_client;
+            log.client_close = client_close;
         });
     }
 
