@@ -233,6 +233,10 @@ pub const WEBHOOK_QUEUE_CAPACITY: usize = 10_000;
 /// First wait before retrying a failed webhook POST; doubles per failure.
 pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 
+/// Longest wait a webhook receiver's `Retry-After` is honoured for: a receiver asking for
+/// hours must not hold the queue (and its memory) that long.
+pub const WEBHOOK_RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
+
 /// The clock skew a webhook receiver should allow when it checks a signature with
 /// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
 /// replayed later.

@@ -31,6 +31,10 @@ enum Answer {
     /// Takes the event, then answers long after the sender gave up (the answer is lost).
     AcceptThenStall,
     Refuse400,
+    /// 429 with `Retry-After: <secs>`.
+    TooMany(u64),
+    /// 503 with `Retry-After: <HTTP-date this many seconds ahead>`.
+    UnavailableUntil(u64),
 }
 
 #[derive(Default)]
@@ -46,6 +50,8 @@ struct Receiver {
     replays: Mutex<u64>,
     /// A retry whose body differed from the first attempt's.
     changed_bodies: Mutex<Vec<String>>,
+    /// When each request arrived (virtual time).
+    arrivals: Mutex<Vec<tokio::time::Instant>>,
 }
 
 impl Receiver {
@@ -92,8 +98,14 @@ fn signature_ok(header: &str, body: &[u8]) -> bool {
     hex == v1
 }
 
-async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(r): State<Arc<Receiver>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     *r.requests.lock().unwrap() += 1;
+    r.arrivals.lock().unwrap().push(tokio::time::Instant::now());
     let signature = headers
         .get("x-tiktwitch-signature")
         .and_then(|v| v.to_str().ok())
@@ -113,7 +125,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     .is_ok();
     if !signature_ok(signature, &body) || !library_ok || key.is_empty() {
         r.bad_signatures.lock().unwrap().push(signature.to_owned());
-        return StatusCode::UNAUTHORIZED;
+        return StatusCode::UNAUTHORIZED.into_response();
     }
     let answer = r
         .script
@@ -125,14 +137,28 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     match answer {
         Answer::Ok => {
             r.take_once(&key, &body);
-            StatusCode::OK
+            StatusCode::OK.into_response()
         }
-        Answer::Fail500 => StatusCode::INTERNAL_SERVER_ERROR,
-        Answer::Refuse400 => StatusCode::BAD_REQUEST,
+        Answer::Fail500 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Answer::Refuse400 => StatusCode::BAD_REQUEST.into_response(),
         Answer::AcceptThenStall => {
             r.take_once(&key, &body);
             tokio::time::sleep(Duration::from_secs(120)).await;
-            StatusCode::OK
+            StatusCode::OK.into_response()
+        }
+        Answer::TooMany(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+        )
+            .into_response(),
+        Answer::UnavailableUntil(secs) => {
+            // The wall clock (an HTTP-date is wall time), rounded up to whole seconds.
+            let at = SystemTime::now() + Duration::from_secs(secs + 1);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", httpdate::fmt_http_date(at))],
+            )
+                .into_response()
         }
     }
 }
@@ -372,5 +398,43 @@ async fn a_full_queue_drops_new_events_counted() {
         stats.delivered + stats.dead_lettered + stats.dropped_queue_full,
         20,
         "every event accounted for: {stats:?}"
+    );
+}
+
+/// 429 and 503 with `Retry-After` (seconds, then an HTTP-date): the retry waits as asked,
+/// not the 1-s back-off, and each is counted.
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
+    let (r, addr) = receiver().await;
+    r.script
+        .lock()
+        .unwrap()
+        .extend([Answer::TooMany(7), Answer::UnavailableUntil(20), Answer::Ok]);
+    let a = bridge("a");
+    let settings = FeedSettings {
+        webhooks: vec![hook(addr)],
+        ..FeedSettings::default()
+    };
+    let (hub, _tasks) = Hub::start(settings, std::slice::from_ref(&a), None);
+    a.publish(&chat(1, "x"));
+    let stats = settled(&hub, 1).await;
+    assert_eq!(
+        (stats.delivered, stats.attempts, stats.retry_after),
+        (1, 3, 2),
+        "{stats:?}"
+    );
+    let arrivals = r.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 3);
+    let first_wait = arrivals[1] - arrivals[0];
+    assert!(
+        first_wait >= Duration::from_secs(7) && first_wait < Duration::from_secs(8),
+        "{first_wait:?}"
+    );
+    // The date is 20-21 s of wall time ahead (whole seconds); virtual time stands still
+    // meanwhile, so the retry waits about that long on the paused clock.
+    let second_wait = arrivals[2] - arrivals[1];
+    assert!(
+        second_wait >= Duration::from_secs(19) && second_wait <= Duration::from_secs(22),
+        "{second_wait:?}"
     );
 }

@@ -105,6 +105,14 @@ pub fn render(hub: &Hub) -> String {
         );
     }
     for (url, s) in &hooks {
+        x.counter(
+            "tiktwitch_webhook_retry_after_total",
+            "Webhook retries that waited as the receiver's Retry-After asked.",
+            &[("webhook", url)],
+            s.retry_after,
+        );
+    }
+    for (url, s) in &hooks {
         x.gauge(
             "tiktwitch_webhook_queue_depth",
             "Webhook events waiting or in flight.",

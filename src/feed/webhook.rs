@@ -27,7 +27,7 @@ use tracing::{error, warn};
 
 use super::Envelope;
 pub use crate::config::feed::redacted_url;
-use crate::limits::{WEBHOOK_QUEUE_CAPACITY, WEBHOOK_RETRY_MIN_DELAY};
+use crate::limits::{WEBHOOK_QUEUE_CAPACITY, WEBHOOK_RETRY_AFTER_MAX, WEBHOOK_RETRY_MIN_DELAY};
 use crate::secret::Secret;
 
 /// The signature header.
@@ -116,6 +116,7 @@ pub struct WebhookStats {
     posts: AtomicU64,
     attempts: AtomicU64,
     retries: AtomicU64,
+    retry_after: AtomicU64,
     dead_lettered: AtomicU64,
 }
 
@@ -135,6 +136,8 @@ pub struct WebhookStatsSnapshot {
     pub attempts: u64,
     /// Attempts that failed and were retried.
     pub retries: u64,
+    /// Retries that waited as the receiver's `Retry-After` asked (429/503).
+    pub retry_after: u64,
     /// Events given up on (attempts exhausted, or refused with a 4xx).
     pub dead_lettered: u64,
 }
@@ -150,6 +153,7 @@ impl WebhookStats {
             posts: get(&self.posts),
             attempts: get(&self.attempts),
             retries: get(&self.retries),
+            retry_after: get(&self.retry_after),
             dead_lettered: get(&self.dead_lettered),
         }
     }
@@ -300,8 +304,23 @@ struct BatchBody<'a> {
 /// How one attempt went.
 enum Attempt {
     Delivered,
-    Retry(String),
+    /// Try again: why, and the wait the receiver asked for (`Retry-After`), if any.
+    Retry(String, Option<Duration>),
     Final(String),
+}
+
+/// The wait a `Retry-After` header asks for (delay-seconds or an HTTP-date, RFC 9110
+/// 10.2.3), capped at [`WEBHOOK_RETRY_AFTER_MAX`]; `None` when absent or unreadable.
+fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO),
+    };
+    Some(wait.min(WEBHOOK_RETRY_AFTER_MAX))
 }
 
 async fn deliver(
@@ -349,7 +368,14 @@ async fn deliver(
                 stats.settle(n, &stats.dead_lettered);
                 return;
             }
-            Attempt::Retry(why) => why,
+            Attempt::Retry(why, asked) => {
+                if let Some(asked) = asked {
+                    // The receiver said when: its wait (capped) instead of our back-off.
+                    stats.retry_after.fetch_add(1, Ordering::Relaxed);
+                    delay = asked;
+                }
+                why
+            }
         };
         if attempt >= settings.max_attempts {
             warn!(key, error = %why, attempts = attempt, events = n, "webhook delivery failed every attempt; dead-lettered");
@@ -359,7 +385,7 @@ async fn deliver(
         stats.retries.fetch_add(1, Ordering::Relaxed);
         warn!(key, error = %why, attempt, retry_in = ?delay, "webhook delivery failed; retrying");
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(settings.max_backoff);
+        delay = delay.saturating_mul(2).clamp(settings.min_backoff, settings.max_backoff);
         attempt += 1;
     }
 }
@@ -393,13 +419,20 @@ async fn post(
                 || status == reqwest::StatusCode::REQUEST_TIMEOUT
                 || status == reqwest::StatusCode::TOO_MANY_REQUESTS
             {
-                Attempt::Retry(format!("HTTP {status}"))
+                let asked = matches!(
+                    status,
+                    reqwest::StatusCode::TOO_MANY_REQUESTS
+                        | reqwest::StatusCode::SERVICE_UNAVAILABLE
+                )
+                .then(|| retry_after(response.headers(), SystemTime::now()))
+                .flatten();
+                Attempt::Retry(format!("HTTP {status}"), asked)
             } else {
                 Attempt::Final(format!("HTTP {status}"))
             }
         }
         // The URL may carry a token: never in logs.
-        Err(e) => Attempt::Retry(e.without_url().to_string()),
+        Err(e) => Attempt::Retry(e.without_url().to_string(), None),
     }
 }
 
@@ -437,6 +470,31 @@ mod tests {
                 Err(VerifyError::Malformed(_))
             ));
         }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_capped() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after(&h, now)
+        };
+        assert_eq!(with("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            with(&httpdate::fmt_http_date(now + Duration::from_secs(90))),
+            Some(Duration::from_secs(90))
+        );
+        // A date in the past: retry now.
+        assert_eq!(
+            with(&httpdate::fmt_http_date(now - Duration::from_secs(5))),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(with("999999999"), Some(WEBHOOK_RETRY_AFTER_MAX));
+        assert_eq!(with("soon"), None);
+        assert_eq!(with("-3"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]
