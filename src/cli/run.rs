@@ -1,5 +1,10 @@
 //! `tiktwitch run`: every bridge of the config, until SIGINT/SIGTERM; SIGHUP reloads the
 //! routes, templates and filters.
+//!
+//! The stop is bounded: the daemon drains for up to `[shutdown] grace_secs` and closes
+//! the HTTP listener's connections by their own deadline; should anything still hang,
+//! the process gives up at grace + [`SHUTDOWN_OVERRUN`] (exit 1), and a second signal
+//! stops it at once (exit 1). A clean stop exits 0.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,6 +15,7 @@ use tracing::info;
 use super::logging::{self, LogFormat};
 use crate::config::{self, schema::LogFormat as ConfigLogFormat};
 use crate::daemon::{self, Plan, Shard};
+use crate::limits::{RUNTIME_SHUTDOWN_TIMEOUT, SHUTDOWN_OVERRUN};
 use crate::secret::{FileStoreMode, open_store};
 
 /// Arguments of `tiktwitch run`.
@@ -32,14 +38,38 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
     logging::init(format, &loaded.config.log.filter);
     let plan = Plan::from_config(&loaded, args.shard)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let store = open_store(&plan.secrets, FileStoreMode::Exclusive)
             .await
             .context("opening the secret store")?;
-        let report = daemon::run(plan, store, shutdown_signal(), move |running| {
+        // The stop may take the grace period plus a margin, whatever anything connected does.
+        let bound = plan.grace + SHUTDOWN_OVERRUN;
+        let (signalled, stop_started) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = signalled.send(());
+        };
+        let run = daemon::run(plan, store, shutdown, move |running| {
             tokio::spawn(reload_on_sighup(running.reloader.clone()));
-        })
-        .await?;
+        });
+        let overrun = async move {
+            if stop_started.await.is_err() {
+                // `run` ended without a signal (every stream over); nothing to bound.
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(bound) => tracing::error!(
+                    secs = bound.as_secs_f64(),
+                    "the stop took longer than [shutdown] grace_secs + {} s: exiting anyway",
+                    SHUTDOWN_OVERRUN.as_secs_f64()
+                ),
+                () = shutdown_signal() => tracing::warn!("second stop signal: exiting now"),
+            }
+        };
+        let report = tokio::select! {
+            report = run => report?,
+            () = overrun => return Ok(ExitCode::FAILURE),
+        };
         let t = report.totals();
         let shed: u64 = report.sink.shed.values().sum();
         info!(
@@ -53,7 +83,11 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
             "stopped"
         );
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Tasks still running (a feed client's writer, a connection past its deadline) are
+    // dropped; a blocking task is not waited for past this.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    result
 }
 
 /// SIGINT or SIGTERM; on Windows Ctrl-C, Ctrl-Break, closing the console window, or the

@@ -18,6 +18,7 @@
 //! - [`slot`]: template slots, their defaults and variables.
 //! - [`feed`](mod@feed): `[feed]`, `[api]`, `[[webhook]]` (event feed, REST API, webhooks).
 //! - [`pricing`]: `[pricing]` (what a TikTok coin costs, for the `money` template filter).
+//! - [`origin`]: `[feed] allowed_origins`, which web pages may open the feed.
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
@@ -27,6 +28,7 @@
 pub mod feed;
 pub mod load;
 pub mod names;
+pub mod origin;
 pub mod pricing;
 pub mod routes;
 pub mod schema;
