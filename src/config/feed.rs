@@ -198,7 +198,11 @@ fn exposure(http: &HttpConfig, feed: &FeedConfig, problems: &mut Vec<Problem>) {
 
 /// `[http]`'s limits.
 fn http_limits(http: &HttpConfig, problems: &mut Vec<Problem>) {
-    non_zero("http.max_connections", http.max_connections as u64, problems);
+    non_zero(
+        "http.max_connections",
+        http.max_connections as u64,
+        problems,
+    );
     non_zero(
         "http.header_read_timeout_secs",
         http.header_read_timeout_secs,

@@ -99,9 +99,7 @@ impl OriginPattern {
                 let Some((o_scheme, o_host, o_port)) = parse_origin(&lower) else {
                     return false;
                 };
-                o_scheme == *scheme
-                    && o_host == *host
-                    && port.is_none_or(|p| p == o_port)
+                o_scheme == *scheme && o_host == *host && port.is_none_or(|p| p == o_port)
             }
         }
     }
@@ -196,7 +194,10 @@ mod tests {
         ] {
             assert!(!p.allows(Some(bad), Some("127.0.0.1:9464")), "{bad}");
         }
-        assert!(p.allows(None, None), "clients without Origin (OBS tools, CLI)");
+        assert!(
+            p.allows(None, None),
+            "clients without Origin (OBS tools, CLI)"
+        );
     }
 
     #[test]
@@ -211,7 +212,11 @@ mod tests {
 
     #[test]
     fn ports_are_exact_default_or_any() {
-        let p = policy(&["https://overlay.example.com", "http://tools.lan:8080", "http://dev.lan:*"]);
+        let p = policy(&[
+            "https://overlay.example.com",
+            "http://tools.lan:8080",
+            "http://dev.lan:*",
+        ]);
         assert!(p.allows(Some("https://overlay.example.com"), None));
         assert!(!p.allows(Some("https://overlay.example.com:8443"), None));
         assert!(!p.allows(Some("http://overlay.example.com"), None));

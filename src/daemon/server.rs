@@ -188,6 +188,10 @@ pub async fn serve(
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             stats.refused_full.fetch_add(1, Ordering::Relaxed);
             debug!("HTTP connection refused: max_connections are open");
+            // Take what the client already sent, so closing sends a FIN after the answer
+            // rather than a reset that could discard it.
+            let mut sent = [0u8; 4096];
+            let _ = stream.try_read(&mut sent);
             let _ = stream.try_write(REFUSED_FULL);
             continue;
         };
