@@ -395,4 +395,50 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_listeners_limits_and_exposure_are_checked() {
+        let http = HttpConfig {
+            enabled: true,
+            bind: "0.0.0.0:9464".into(),
+            max_connections: 0,
+            header_read_timeout_secs: 0,
+            idle_timeout_secs: 0,
+            ..HttpConfig::default()
+        };
+        let feed = FeedConfig {
+            enabled: true,
+            allowed_origins: vec!["http://ok".into(), "ftp://x".into()],
+            ..FeedConfig::default()
+        };
+        let api = ApiConfig::default();
+        let mut problems = Vec::new();
+        validate(&http, &feed, &api, &[], &[], &mut problems);
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "http.max_connections",
+                "http.header_read_timeout_secs",
+                "http.idle_timeout_secs",
+                "feed.token",
+                "feed.allowed_origins[1]"
+            ]
+        );
+        let api = ApiConfig {
+            enabled: true,
+            ..ApiConfig::default()
+        };
+        assert!(api_token_required(&http, &api));
+        let public = HttpConfig {
+            public: true,
+            ..http.clone()
+        };
+        assert!(!api_token_required(&public, &api));
+        let local = HttpConfig {
+            bind: "127.0.0.1:9464".into(),
+            ..http
+        };
+        assert!(!api_token_required(&local, &api));
+    }
 }
