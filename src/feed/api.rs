@@ -126,19 +126,20 @@ pub struct WebhookStatus {
     pub stats: WebhookStatsSnapshot,
 }
 
-/// `GET`s need the API token when one is stored.
-fn may_read(hub: &Hub, headers: &HeaderMap) -> Result<(), Response> {
-    match &hub.settings().api_token {
-        Some(expected) if !token_matches(expected, presented_token(headers, None)) => Err(error(
+/// `GET`s need the API token when one is stored: `Some(refusal)` when it is missing or
+/// wrong.
+fn refuse_read(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
+    let expected = hub.settings().api_token.as_ref()?;
+    (!token_matches(expected, presented_token(headers, None))).then(|| {
+        error(
             StatusCode::UNAUTHORIZED,
             "Authorization: Bearer <[api] token> is required".into(),
-        )),
-        _ => Ok(()),
-    }
+        )
+    })
 }
 
 async fn status(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    if let Err(refused) = may_read(&hub, &headers) {
+    if let Some(refused) = refuse_read(&hub, &headers) {
         return refused;
     }
     let twitch = hub.sink().map(|sink| {
@@ -215,7 +216,7 @@ async fn events(
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = may_read(&hub, &headers) {
+    if let Some(refused) = refuse_read(&hub, &headers) {
         return refused;
     }
     let limit = query.limit.unwrap_or(100).min(API_EVENTS_MAX_LIMIT);
