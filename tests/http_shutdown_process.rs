@@ -63,7 +63,7 @@ async fn start(http_extra: &str) -> Daemon {
         .arg(&config)
         .arg("run")
         .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
-        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
+        .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
         .env("RUST_LOG", "tiktwitch=info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())

@@ -307,7 +307,7 @@ pub struct HttpConfig {
     /// Address to listen on, `ip:port`.
     pub bind: String,
     /// Serve `[feed]`/`[api]` on a non-loopback `bind` without their tokens. Off: such a
-    /// config is refused (see `config::feed::exposure_problems`).
+    /// config is refused (`check` and `run`; see `config::feed::api_token_required`).
     pub public: bool,
     /// Connections at once; more are answered `503` and closed.
     pub max_connections: usize,
