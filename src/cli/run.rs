@@ -13,6 +13,7 @@ use anyhow::Context;
 use tracing::info;
 
 use super::logging::{self, LogFormat};
+use super::signals::StopSignals;
 use crate::config::{self, schema::LogFormat as ConfigLogFormat};
 use crate::daemon::{self, Plan, Shard};
 use crate::limits::{RUNTIME_SHUTDOWN_TIMEOUT, SHUTDOWN_OVERRUN};
@@ -44,17 +45,27 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
             .context("opening the secret store")?;
         // The stop may take the grace period plus a margin, whatever anything connected does.
         let bound = plan.grace + SHUTDOWN_OVERRUN;
-        let (signalled, stop_started) = tokio::sync::oneshot::channel();
+        // How many stop signals came: the first stops the daemon, a second one ends the wait.
+        let (signalled, signals_seen) = tokio::sync::watch::channel(0u32);
+        tokio::spawn(async move {
+            let mut signals = StopSignals::new();
+            loop {
+                signals.recv().await;
+                signalled.send_modify(|n| *n += 1);
+            }
+        });
+        let mut first = signals_seen.clone();
         let shutdown = async move {
-            shutdown_signal().await;
-            let _ = signalled.send(());
+            if first.wait_for(|n| *n >= 1).await.is_err() {
+                std::future::pending::<()>().await;
+            }
         };
         let run = daemon::run(plan, store, shutdown, move |running| {
             tokio::spawn(reload_on_sighup(running.reloader.clone()));
         });
+        let mut seen = signals_seen;
         let overrun = async move {
-            if stop_started.await.is_err() {
-                // `run` ended without a signal (every stream over); nothing to bound.
+            if seen.wait_for(|n| *n >= 1).await.is_err() {
                 return std::future::pending().await;
             }
             tokio::select! {
@@ -63,7 +74,7 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
                     "the stop took longer than [shutdown] grace_secs + {} s: exiting anyway",
                     SHUTDOWN_OVERRUN.as_secs_f64()
                 ),
-                () = shutdown_signal() => tracing::warn!("second stop signal: exiting now"),
+                _ = seen.wait_for(|n| *n >= 2) => tracing::warn!("second stop signal: exiting now"),
             }
         };
         let report = tokio::select! {
@@ -88,49 +99,6 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
     // dropped; a blocking task is not waited for past this.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
     result
-}
-
-/// SIGINT or SIGTERM; on Windows Ctrl-C, Ctrl-Break, closing the console window, or the
-/// system shutting down.
-pub(super) async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => info!("SIGTERM"),
-            _ = int.recv() => info!("SIGINT"),
-        }
-    }
-    #[cfg(windows)]
-    {
-        use tokio::signal::windows;
-        let (Ok(mut c), Ok(mut brk), Ok(mut close), Ok(mut shutdown)) = (
-            windows::ctrl_c(),
-            windows::ctrl_break(),
-            windows::ctrl_close(),
-            windows::ctrl_shutdown(),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = c.recv() => info!("Ctrl-C"),
-            _ = brk.recv() => info!("Ctrl-Break"),
-            _ = close.recv() => info!("console closed"),
-            _ = shutdown.recv() => info!("system shutdown"),
-        }
-    }
-    #[cfg(not(any(unix, windows)))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// SIGHUP reloads where SIGHUP exists; everywhere, `POST /api/reload` (see the `[api]`
