@@ -11,6 +11,10 @@
 //! [`run`] takes the shutdown as a future (mini-redis style) so tests and `demo` pass their
 //! own; it returns when shutdown is requested, or when every bridge's stream is over and
 //! none waits for the next one.
+//!
+//! The listener ([`http`] routes, [`server`] connections) caps connections, times out slow
+//! and idle clients, and after the drain closes whatever is still open within
+//! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
 pub mod health;
