@@ -273,3 +273,40 @@ pub const RING_PERSIST_BATCH: usize = 512;
 /// reading it with `sqlite3`, a checkpoint) before it fails (counted); meanwhile new events
 /// queue up to [`RING_PERSIST_QUEUE`].
 pub const RING_PERSIST_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+// --- the HTTP listener and shutdown ---
+
+/// Connections the `[http]` listener holds at once (`[http] max_connections`). Above 1,000
+/// on purpose: a thousand clients stuck sending their headers still leave room for
+/// `/healthz` until the header-read timeout sheds them. Past it a new connection gets a
+/// `503` and is closed at once, so the kernel's backlog never fills with clients waiting
+/// on nothing. Each open connection is one file descriptor: keep `ulimit -n` above it.
+pub const HTTP_MAX_CONNECTIONS: usize = 2048;
+
+/// How long a client may take to send a request's headers (`[http]
+/// header_read_timeout_secs`), counted from when the listener is ready to read them (a
+/// keep-alive connection waiting for its next request counts too). Slowloris clients are
+/// shed after this.
+pub const HTTP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection on which no byte moves either way for this long is closed (`[http]
+/// idle_timeout_secs`): a client that never reads its response, or stops mid-body.
+pub const HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// At shutdown, after the drain (the listener serves `/healthz` while the queue drains):
+/// requests in flight get this long to finish, then every connection still open is closed,
+/// whatever its client does. Handlers answer in milliseconds; only stuck clients wait.
+pub const HTTP_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// After an accept error that is not about one connection (out of file descriptors), the
+/// listener waits this long before accepting again, instead of spinning.
+pub const HTTP_ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The stop after SIGTERM/SIGINT may take `[shutdown] grace_secs` plus this; past it the
+/// process stops waiting and exits non-zero (logged). The HTTP listener's own bound
+/// ([`HTTP_SHUTDOWN_TIMEOUT`]) and [`RUNTIME_SHUTDOWN_TIMEOUT`] fit inside it, so a clean
+/// stop always ends within grace + 2 s.
+pub const SHUTDOWN_OVERRUN: Duration = Duration::from_millis(1500);
+
+/// How long the async runtime may take to end its last tasks after `run` returned.
+pub const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);

@@ -300,7 +300,7 @@ fn extreme_config(side: &TwitchSide, fake: &FakeTikTok, largest: bool) -> String
     let mut names: Vec<_> = sections.keys().cloned().collect();
     names.sort();
     for section in names {
-        let header = if section == "feed" || section == "api" {
+        let header = if section == "http" || section == "feed" || section == "api" {
             String::new() // already open above: append to it by dotted keys at the end
         } else {
             format!("[{section}]\n")
@@ -320,8 +320,9 @@ fn extreme_config(side: &TwitchSide, fake: &FakeTikTok, largest: bool) -> String
         text.push('\n');
     }
     text.push_str(&fake.bridge_toml("x", "chan_x"));
-    // [feed] and [api] keys: placed by replacing the `enabled = true` lines of their tables.
-    for section in ["feed", "api"] {
+    // [http], [feed] and [api] keys: placed by replacing the `enabled = true` lines of
+    // their tables.
+    for section in ["http", "feed", "api"] {
         let lines = sections
             .get(section)
             .cloned()

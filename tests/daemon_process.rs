@@ -5,7 +5,7 @@
 //! fixed sleeps.
 //!
 //! Unix only: it stops the process with SIGTERM (`kill`). On Windows the same drain runs on
-//! Ctrl-C / Ctrl-Break (`cli::run::shutdown_signal`), which a test cannot send to a child
+//! Ctrl-C / Ctrl-Break (`cli::signals::StopSignals`), which a test cannot send to a child
 //! without a shared console.
 #![cfg(unix)]
 

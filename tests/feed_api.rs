@@ -117,11 +117,42 @@ async fn pause_is_refused_without_a_configured_token_and_works_with_one() {
     assert!(a.is_paused());
     assert_eq!(post("resume", "tok").await.unwrap().status(), 200);
     assert!(!a.is_paused());
-    // Reading needs no token; GET on a POST route is not allowed.
+    // GET on a POST route is not allowed.
     let r = http
         .get(format!("http://{addr}/api/bridges/a/pause"))
+        .bearer_auth("tok")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
+}
+
+#[tokio::test]
+async fn reads_need_the_token_when_one_is_set_and_are_open_without() {
+    let a = bridge("a");
+    let http = reqwest::Client::new();
+    let settings = FeedSettings {
+        api_token: Some(Secret::new("tok")),
+        ..api_on()
+    };
+    let (_hub, _tasks, addr) = start(settings, std::slice::from_ref(&a)).await;
+    for path in ["/api/status", "/api/events", "/api/events?bridge=a&since=0"] {
+        let url = format!("http://{addr}{path}");
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} without a token");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+        let r = http.get(&url).bearer_auth("wrong").send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} with a wrong token");
+        let r = http.get(&url).bearer_auth("tok").send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} with the token");
+    }
+    // No token configured (only allowed on a loopback listener): reads are open.
+    let (_hub, _tasks, addr) = start(api_on(), std::slice::from_ref(&a)).await;
+    let r = http
+        .get(format!("http://{addr}/api/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

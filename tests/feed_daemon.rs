@@ -168,8 +168,14 @@ events = ["chat"]
         .unwrap();
     assert_eq!(r.status(), 404);
 
+    // With a token stored, reading needs it too.
+    for path in ["/api/status", "/api/events"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} without the token");
+    }
     let status = || async {
         http.get(format!("{base}/api/status"))
+            .bearer_auth(API_TOKEN)
             .send()
             .await
             .unwrap()
@@ -229,6 +235,7 @@ events = ["chat"]
         let base = base.clone();
         async move {
             http.get(format!("{base}/api/events{query}"))
+                .bearer_auth(API_TOKEN)
                 .send()
                 .await
                 .unwrap()
@@ -256,6 +263,7 @@ events = ["chat"]
     assert_eq!(events("?since=3").await["events"], serde_json::json!([]));
     let r = http
         .get(format!("{base}/api/events?bridge=nope"))
+        .bearer_auth(API_TOKEN)
         .send()
         .await
         .unwrap();

@@ -243,3 +243,81 @@ async fn clients_are_told_at_shutdown() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Opens `/ws/a` as a browser page at `origin` would (no `Origin`: as a script would),
+/// with `host` as the `Host` header when given; the HTTP status of a refusal, or 101.
+async fn open_from(addr: SocketAddr, origin: Option<&str>, host: Option<&str>) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws/a").into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    if let Some(host) = host {
+        request.headers_mut().insert("host", host.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((mut ws, response)) => {
+            let _ = ws.close(None).await;
+            response.status().as_u16()
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("{origin:?}: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn pages_from_other_sites_cannot_open_the_feed() {
+    let a = bridge("a");
+    let (hub, _tasks, addr) = start(ws_on(), std::slice::from_ref(&a)).await;
+    let own = format!("http://{addr}");
+    // What the defaults must let in: scripts and OBS tools (no Origin), the bundled page
+    // (its own origin), pages on this machine, OBS local files (Chromium sends `null` for
+    // a file:// page, `file://` when file access is allowed: both checked with headless
+    // Chromium 156), and OBS's older local-file origin.
+    for origin in [
+        None,
+        Some(own.as_str()),
+        Some("http://localhost:8080"),
+        Some("http://127.0.0.1:5500"),
+        Some("http://[::1]:3000"),
+        Some("null"),
+        Some("file://"),
+        Some("http://absolute"),
+    ] {
+        assert_eq!(open_from(addr, origin, None).await, 101, "{origin:?}");
+    }
+    // The listener's own page on a LAN name is same-origin too.
+    assert_eq!(
+        open_from(addr, Some("http://mybox.lan:9464"), Some("mybox.lan:9464")).await,
+        101
+    );
+    for origin in [
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "http://mybox.lan:9464",
+    ] {
+        assert_eq!(open_from(addr, Some(origin), None).await, 403, "{origin}");
+    }
+    assert_eq!(hub.ws_stats().refused_origin, 3);
+
+    // A configured list replaces the defaults.
+    let settings = FeedSettings {
+        allowed_origins: tiktwitch::config::origin::OriginPolicy::parse(&[
+            "https://overlay.example.com",
+        ])
+        .unwrap(),
+        ..ws_on()
+    };
+    let (_hub, _tasks, addr) = start(settings, std::slice::from_ref(&a)).await;
+    assert_eq!(
+        open_from(addr, Some("https://overlay.example.com"), None).await,
+        101
+    );
+    assert_eq!(
+        open_from(addr, Some("http://localhost:8080"), None).await,
+        403
+    );
+    assert_eq!(open_from(addr, None, None).await, 101);
+}

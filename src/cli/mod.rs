@@ -17,6 +17,7 @@ pub mod record;
 pub mod replay;
 mod run;
 mod secret;
+mod signals;
 pub mod tail;
 
 use std::path::PathBuf;

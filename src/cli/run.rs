@@ -1,5 +1,10 @@
 //! `tiktwitch run`: every bridge of the config, until SIGINT/SIGTERM; SIGHUP reloads the
 //! routes, templates and filters.
+//!
+//! The stop is bounded: the daemon drains for up to `[shutdown] grace_secs` and closes
+//! the HTTP listener's connections by their own deadline; should anything still hang,
+//! the process gives up at grace + [`SHUTDOWN_OVERRUN`] (exit 1), and a second signal
+//! stops it at once (exit 1). A clean stop exits 0.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,8 +13,10 @@ use anyhow::Context;
 use tracing::info;
 
 use super::logging::{self, LogFormat};
+use super::signals::StopSignals;
 use crate::config::{self, schema::LogFormat as ConfigLogFormat};
 use crate::daemon::{self, Plan, Shard};
+use crate::limits::{RUNTIME_SHUTDOWN_TIMEOUT, SHUTDOWN_OVERRUN};
 use crate::secret::{FileStoreMode, open_store};
 
 /// Arguments of `tiktwitch run`.
@@ -32,14 +39,48 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
     logging::init(format, &loaded.config.log.filter);
     let plan = Plan::from_config(&loaded, args.shard)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let store = open_store(&plan.secrets, FileStoreMode::Exclusive)
             .await
             .context("opening the secret store")?;
-        let report = daemon::run(plan, store, shutdown_signal(), move |running| {
+        // The stop may take the grace period plus a margin, whatever anything connected does.
+        let bound = plan.grace + SHUTDOWN_OVERRUN;
+        // How many stop signals came: the first stops the daemon, a second one ends the wait.
+        let (signalled, signals_seen) = tokio::sync::watch::channel(0u32);
+        tokio::spawn(async move {
+            let mut signals = StopSignals::new();
+            loop {
+                signals.recv().await;
+                signalled.send_modify(|n| *n += 1);
+            }
+        });
+        let mut first = signals_seen.clone();
+        let shutdown = async move {
+            if first.wait_for(|n| *n >= 1).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let run = daemon::run(plan, store, shutdown, move |running| {
             tokio::spawn(reload_on_sighup(running.reloader.clone()));
-        })
-        .await?;
+        });
+        let mut seen = signals_seen;
+        let overrun = async move {
+            if seen.wait_for(|n| *n >= 1).await.is_err() {
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(bound) => tracing::error!(
+                    secs = bound.as_secs_f64(),
+                    "the stop took longer than [shutdown] grace_secs + {} s: exiting anyway",
+                    SHUTDOWN_OVERRUN.as_secs_f64()
+                ),
+                _ = seen.wait_for(|n| *n >= 2) => tracing::warn!("second stop signal: exiting now"),
+            }
+        };
+        let report = tokio::select! {
+            report = run => report?,
+            () = overrun => return Ok(ExitCode::FAILURE),
+        };
         let t = report.totals();
         let shed: u64 = report.sink.shed.values().sum();
         info!(
@@ -53,7 +94,11 @@ pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<
             "stopped"
         );
         Ok(exit_code(&report))
-    })
+    });
+    // Tasks still running (a feed client's writer, a connection past its deadline) are
+    // dropped; a blocking task is not waited for past this.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    result
 }
 
 /// `run`'s exit status when no bridge is left running: a bridge that ended as "not live"
@@ -77,49 +122,6 @@ fn exit_code(report: &daemon::RunReport) -> ExitCode {
         return ExitCode::from(EXIT_NOT_LIVE);
     }
     ExitCode::SUCCESS
-}
-
-/// SIGINT or SIGTERM; on Windows Ctrl-C, Ctrl-Break, closing the console window, or the
-/// system shutting down.
-pub(super) async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => info!("SIGTERM"),
-            _ = int.recv() => info!("SIGINT"),
-        }
-    }
-    #[cfg(windows)]
-    {
-        use tokio::signal::windows;
-        let (Ok(mut c), Ok(mut brk), Ok(mut close), Ok(mut shutdown)) = (
-            windows::ctrl_c(),
-            windows::ctrl_break(),
-            windows::ctrl_close(),
-            windows::ctrl_shutdown(),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = c.recv() => info!("Ctrl-C"),
-            _ = brk.recv() => info!("Ctrl-Break"),
-            _ = close.recv() => info!("console closed"),
-            _ = shutdown.recv() => info!("system shutdown"),
-        }
-    }
-    #[cfg(not(any(unix, windows)))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// SIGHUP reloads where SIGHUP exists; everywhere, `POST /api/reload` (see the `[api]`

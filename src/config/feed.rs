@@ -2,12 +2,15 @@
 //! REST API and signed webhooks. All off by default; `[feed]` and `[api]` are served on the
 //! `[http]` listener.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Problem;
 use super::names::check_secret_name;
+use super::origin::OriginPolicy;
+use super::schema::HttpConfig;
 use super::validate::check_url;
 
 /// Every event type name of the JSON event schema (`"type"`), for `types`/`events` lists.
@@ -49,6 +52,9 @@ pub struct FeedConfig {
     pub token: Option<String>,
     /// Events a client may have queued before it is dropped as too slow.
     pub client_queue: usize,
+    /// Web pages (by `Origin`) that may open the feed, besides clients that send no
+    /// `Origin` and the listener's own page ([`super::origin`]). Replaces the default list.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for FeedConfig {
@@ -57,6 +63,10 @@ impl Default for FeedConfig {
             enabled: false,
             token: None,
             client_queue: crate::limits::FEED_CLIENT_QUEUE,
+            allowed_origins: super::origin::DEFAULT_ALLOWED_ORIGINS
+                .iter()
+                .map(|o| (*o).to_owned())
+                .collect(),
         }
     }
 }
@@ -151,16 +161,60 @@ impl Default for WebhookConfig {
     }
 }
 
-/// Every problem of `[feed]`, `[api]` and `[[webhook]]`. `bridge_names` are the configured
-/// bridges (for `webhook[i].bridges`).
+/// True when `[http] bind` is an address other machines can reach (not 127.0.0.0/8 or
+/// `::1`). An address that does not parse is reported by the `http.bind` check.
+pub fn bind_is_public(http: &HttpConfig) -> bool {
+    http.bind
+        .parse::<SocketAddr>()
+        .is_ok_and(|a| !a.ip().is_loopback())
+}
+
+/// True when `run` must find the `[api] token` secret: the API is served on a non-loopback
+/// address and `[http] public` is off. `check` asks the same question.
+pub fn api_token_required(http: &HttpConfig, api: &ApiConfig) -> bool {
+    http.enabled && api.enabled && bind_is_public(http) && !http.public
+}
+
+/// The exposure rules that need no secret store: on a non-loopback `[http] bind` without
+/// `public = true`, an enabled `[feed]` must name a token. (The API's token must be stored:
+/// [`api_token_required`], checked where the store is open.)
+fn exposure(http: &HttpConfig, feed: &FeedConfig, problems: &mut Vec<Problem>) {
+    if http.enabled && feed.enabled && feed.token.is_none() && bind_is_public(http) && !http.public
+    {
+        problems.push(
+            Problem::new(
+                "feed.token",
+                format!(
+                    "[http] bind `{}` is reachable from other machines and the feed has no token: anyone there could read it",
+                    http.bind
+                ),
+            )
+            .with_hint(
+                "name a secret (token = \"feed-token\", then `tiktwitch secret set feed-token`), bind to 127.0.0.1, or set [http] public = true to serve it open on purpose",
+            ),
+        );
+    }
+}
+
+/// Every problem of `[http]`'s exposure (its limits are in [`super::ranges`]), `[feed]`, `[api]` and `[[webhook]]`.
+/// `bridge_names` are the configured bridges (for `webhook[i].bridges`).
 pub fn validate(
+    http: &HttpConfig,
     feed: &FeedConfig,
     api: &ApiConfig,
     webhooks: &[WebhookConfig],
-    http_enabled: bool,
     bridge_names: &[String],
     problems: &mut Vec<Problem>,
 ) {
+    let http_enabled = http.enabled;
+    exposure(http, feed, problems);
+    if let Err((i, why)) = OriginPolicy::parse(&feed.allowed_origins) {
+        problems.push(
+            Problem::new(format!("feed.allowed_origins[{i}]"), why).with_hint(
+                "e.g. \"https://overlay.example.com\", \"http://localhost:*\", \"null\" or \"*\"",
+            ),
+        );
+    }
     if feed.enabled && !http_enabled {
         problems.push(
             Problem::new("feed.enabled", "the feed is served on the [http] listener")
@@ -297,7 +351,8 @@ mod tests {
             ..WebhookConfig::default()
         }];
         let mut problems = Vec::new();
-        validate(&feed, &api, &hooks, false, &["a".into()], &mut problems);
+        let http = HttpConfig::default();
+        validate(&http, &feed, &api, &hooks, &["a".into()], &mut problems);
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -311,5 +366,40 @@ mod tests {
                 "webhook[0].bridges[0]",
             ]
         );
+    }
+
+    #[test]
+    fn the_listeners_exposure_is_checked() {
+        // (Its limits are ranges: `tests/config_ranges.rs` walks them.)
+        let http = HttpConfig {
+            enabled: true,
+            bind: "0.0.0.0:9464".into(),
+            ..HttpConfig::default()
+        };
+        let feed = FeedConfig {
+            enabled: true,
+            allowed_origins: vec!["http://ok".into(), "ftp://x".into()],
+            ..FeedConfig::default()
+        };
+        let api = ApiConfig::default();
+        let mut problems = Vec::new();
+        validate(&http, &feed, &api, &[], &[], &mut problems);
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["feed.token", "feed.allowed_origins[1]"]);
+        let api = ApiConfig {
+            enabled: true,
+            ..ApiConfig::default()
+        };
+        assert!(api_token_required(&http, &api));
+        let public = HttpConfig {
+            public: true,
+            ..http.clone()
+        };
+        assert!(!api_token_required(&public, &api));
+        let local = HttpConfig {
+            bind: "127.0.0.1:9464".into(),
+            ..http
+        };
+        assert!(!api_token_required(&local, &api));
     }
 }

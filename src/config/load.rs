@@ -31,6 +31,7 @@ const ENV_LIST_KEYS: &[&str] = &[
     "filters.ignored_users",
     "filters.allowed_users",
     "filters.only_roles",
+    "feed.allowed_origins",
 ];
 
 /// The default config path: `$XDG_CONFIG_HOME/tiktwitch/config.toml`, else the OS's config

@@ -21,6 +21,7 @@
 //! - [`strict`]: values the `config` crate would convert (`tls = "no"`), and integers too
 //!   big for TOML, reported instead.
 //! - [`ranges`]: the allowed range of every numeric key, one table.
+//! - [`origin`]: `[feed] allowed_origins`, which web pages may open the feed.
 //! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
@@ -30,6 +31,7 @@
 pub mod feed;
 pub mod load;
 pub mod names;
+pub mod origin;
 pub mod pricing;
 pub mod ranges;
 pub mod routes;

@@ -140,6 +140,24 @@ pub const RANGES: &[KeyRange] = &[
         "Twitch's own rule is 30 s",
     ),
     whole(
+        "http.max_connections",
+        1,
+        65_536,
+        "each is a file descriptor: keep `ulimit -n` above it",
+    ),
+    whole(
+        "http.header_read_timeout_secs",
+        1,
+        600,
+        "a client still sending its request headers is cut after it",
+    ),
+    whole(
+        "http.idle_timeout_secs",
+        1,
+        HOUR,
+        "a connection with no byte either way is closed after it",
+    ),
+    whole(
         "feed.client_queue",
         1,
         65_536,

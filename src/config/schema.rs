@@ -306,6 +306,15 @@ pub struct HttpConfig {
     pub enabled: bool,
     /// Address to listen on, `ip:port`.
     pub bind: String,
+    /// Serve `[feed]`/`[api]` on a non-loopback `bind` without their tokens. Off: such a
+    /// config is refused (`check` and `run`; see `config::feed::api_token_required`).
+    pub public: bool,
+    /// Connections at once; more are answered `503` and closed.
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers.
+    pub header_read_timeout_secs: u64,
+    /// Seconds with no byte moving either way before a connection is closed.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -313,6 +322,10 @@ impl Default for HttpConfig {
         Self {
             enabled: false,
             bind: "127.0.0.1:9464".into(),
+            public: false,
+            max_connections: crate::limits::HTTP_MAX_CONNECTIONS,
+            header_read_timeout_secs: crate::limits::HTTP_HEADER_READ_TIMEOUT.as_secs(),
+            idle_timeout_secs: crate::limits::HTTP_IDLE_TIMEOUT.as_secs(),
         }
     }
 }

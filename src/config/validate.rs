@@ -35,10 +35,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         config.bridge.iter().map(|b| b.name.clone()).collect()
     };
     super::feed::validate(
+        &config.http,
         &config.feed,
         &config.api,
         &config.webhook,
-        config.http.enabled,
         &bridge_names,
         &mut problems,
     );

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::Running;
+use super::server::HttpServerSettings;
 use super::health::BridgeState;
 use crate::sink::SinkState;
 
@@ -42,12 +43,17 @@ pub fn router(running: Running) -> Router {
         .merge(feed)
 }
 
-/// Serves until `shutdown`.
-pub async fn serve(listener: TcpListener, running: Running, shutdown: CancellationToken) {
+/// Serves until `shutdown`, within the limits of `settings` ([`super::server`]): no
+/// client can hold the daemon past the shutdown deadline.
+pub async fn serve(
+    listener: TcpListener,
+    running: Running,
+    settings: HttpServerSettings,
+    shutdown: CancellationToken,
+) {
+    let stats = running.http_stats.clone();
     let app = router(running);
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
+    super::server::serve(listener, app, settings, stats, shutdown).await;
 }
 
 async fn healthz(State(running): State<Running>) -> impl IntoResponse {

@@ -11,12 +11,17 @@
 //! [`run`] takes the shutdown as a future (mini-redis style) so tests and `demo` pass their
 //! own; it returns when shutdown is requested, or when every bridge's stream is over and
 //! none waits for the next one.
+//!
+//! The listener ([`http`] routes, [`server`] connections) caps connections, times out slow
+//! and idle clients, and after the drain closes whatever is still open within
+//! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
 pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod plan;
+pub mod server;
 mod supervise;
 
 use std::future::Future;
@@ -198,6 +203,8 @@ pub struct Running {
     pub http_addr: Option<std::net::SocketAddr>,
     /// The event feed, REST API and webhooks (their routes join the HTTP listener's).
     pub feed: crate::feed::Hub,
+    /// The HTTP listener's connection counters.
+    pub http_stats: Arc<server::HttpStats>,
 }
 
 impl Running {
@@ -229,7 +236,32 @@ impl Running {
             .collect();
         let mut text = metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
         text.push_str(&crate::feed::metrics::render(&self.feed));
+        if self.http_addr.is_some() {
+            text.push_str(&server::render_metrics(&self.http_stats.snapshot()));
+        }
         text
+    }
+}
+
+/// Says loudly what a non-loopback listener serves without a token.
+fn exposure_notice(addr: std::net::SocketAddr, plan: &Plan) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    let feed = &plan.feed;
+    let mut open = Vec::new();
+    if feed.ws_enabled && feed.ws_token.is_none() {
+        open.push("the event feed (/ws, /)");
+    }
+    if feed.api_enabled && feed.api_token.is_none() {
+        open.push("the API's reads (/api/status, /api/events)");
+    }
+    if open.is_empty() {
+        info!(%addr, "the HTTP listener is reachable from other machines: /healthz, /livez, /readyz and /metrics are open; the feed and API need their tokens");
+    } else {
+        // Only `[http] public = true` gets here: config validation and `resolve_secrets`
+        // refuse the rest.
+        warn!(%addr, open = %open.join(", "), "[http] public = true: served to the network WITHOUT a token; anyone who can reach this address can read it");
     }
 }
 
@@ -377,14 +409,17 @@ pub async fn run(
         reloader,
         http_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
         feed,
+        http_stats: Arc::default(),
     };
     let http_task = listener.map(|listener| {
         if let Some(addr) = running.http_addr {
             info!(%addr, "health and metrics listening");
+            exposure_notice(addr, &plan);
         }
         tokio::spawn(http::serve(
             listener,
             running.clone(),
+            plan.http,
             stop_everything.child_token(),
         ))
     });

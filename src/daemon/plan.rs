@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::AuthSettings;
-use crate::config::feed::{ApiConfig, FeedConfig, WebhookConfig};
+use crate::config::feed::{ApiConfig, FeedConfig, WebhookConfig, api_token_required};
+use crate::config::origin::OriginPolicy;
 use crate::config::schema::{SinkKind, TwitchConfig};
 use crate::config::{Bridge, Config, Loaded};
 use crate::feed::{FeedSettings, WebhookSettings};
@@ -94,6 +95,8 @@ pub struct Plan {
     pub secrets: SecretStoreSettings,
     /// The health and metrics listener, when enabled.
     pub http_bind: Option<String>,
+    /// What the listener allows its clients (connections, timeouts).
+    pub http: super::server::HttpServerSettings,
     /// How long the sink may drain at shutdown.
     pub grace: Duration,
     /// The event feed, REST API and webhooks (tokens filled in from the secret store).
@@ -105,6 +108,9 @@ pub struct Plan {
     pub signer_calls_per_minute: u32,
 }
 
+/// How a missing `[api] token` is reported when the API is served to the network.
+pub const API_TOKEN_REQUIRED: &str = "api.token (required: [http] bind is not loopback; store the token, bind to 127.0.0.1, or set [http] public = true)";
+
 /// The secrets `[feed]`, `[api]` and `[[webhook]]` name.
 #[derive(Debug, Clone, Default)]
 pub struct FeedSecretNames {
@@ -112,6 +118,9 @@ pub struct FeedSecretNames {
     pub ws_token: Option<String>,
     /// The API's token (when the API is on; missing: state changes are refused).
     pub api_token: Option<String>,
+    /// The API's token must be stored: the API is served on a non-loopback address
+    /// without `[http] public = true` ([`crate::config::feed::api_token_required`]).
+    pub api_token_required: bool,
     /// Each webhook's HMAC key (must exist).
     pub webhooks: Vec<String>,
 }
@@ -157,11 +166,18 @@ impl Plan {
             auth: auth_settings(twitch, &secrets),
             secrets,
             http_bind: config.http.enabled.then(|| config.http.bind.clone()),
+            http: super::server::HttpServerSettings {
+                max_connections: config.http.max_connections,
+                header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+                idle_timeout: Duration::from_secs(config.http.idle_timeout_secs),
+                ..super::server::HttpServerSettings::default()
+            },
             grace,
             feed: feed_settings(&config.feed, &config.api, &config.webhook),
             feed_secrets: FeedSecretNames {
                 ws_token: config.feed.token.clone().filter(|_| config.feed.enabled),
                 api_token: config.api.enabled.then(|| config.api.token.clone()),
+                api_token_required: api_token_required(&config.http, &config.api),
                 webhooks: config.webhook.iter().map(|w| w.secret.clone()).collect(),
             },
             signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
@@ -193,6 +209,9 @@ impl Plan {
         }
         if let Some(name) = &self.feed_secrets.api_token {
             self.feed.api_token = store.get(name).await?;
+            if self.feed.api_token.is_none() && self.feed_secrets.api_token_required {
+                return Err(missing(API_TOKEN_REQUIRED, name));
+            }
             if self.feed.api_token.is_none() {
                 tracing::warn!(
                     secret = %name,
@@ -232,6 +251,8 @@ fn feed_settings(feed: &FeedConfig, api: &ApiConfig, webhooks: &[WebhookConfig])
     FeedSettings {
         ws_enabled: feed.enabled,
         client_queue: feed.client_queue,
+        // Checked by config validation; a list that does not parse cannot reach here.
+        allowed_origins: OriginPolicy::parse(&feed.allowed_origins).unwrap_or_default(),
         api_enabled: api.enabled,
         ring_capacity: api.ring_capacity,
         ring_path: api.ring_path.clone(),

@@ -16,6 +16,10 @@
 //! - `POST /api/bridges/{name}/pause` and `.../resume`: stop (or restart) relaying that
 //!   bridge's lines to Twitch; its events still reach the feed, the API and webhooks.
 //!   Needs `Authorization: Bearer <[api] token>`.
+//!
+//! With an API token stored, the `GET`s need it too (`Authorization: Bearer`); without
+//! one they are open, which `run` allows only on a loopback listener (or with
+//! `[http] public = true`).
 
 use std::sync::atomic::Ordering;
 
@@ -122,7 +126,22 @@ pub struct WebhookStatus {
     pub stats: WebhookStatsSnapshot,
 }
 
-async fn status(State(hub): State<Hub>) -> Json<Status> {
+/// `GET`s need the API token when one is stored: `Some(refusal)` when it is missing or
+/// wrong.
+fn refuse_read(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
+    let expected = hub.settings().api_token.as_ref()?;
+    (!token_matches(expected, presented_token(headers, None))).then(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "Authorization: Bearer <[api] token> is required".into(),
+        )
+    })
+}
+
+async fn status(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refuse_read(&hub, &headers) {
+        return refused;
+    }
     let twitch = hub.sink().map(|sink| {
         let stats = sink.stats();
         TwitchStatus {
@@ -168,6 +187,7 @@ async fn status(State(hub): State<Hub>) -> Json<Status> {
             .map(|(url, stats)| WebhookStatus { url, stats })
             .collect(),
     })
+    .into_response()
 }
 
 /// The query of `GET /api/events`.
@@ -191,7 +211,14 @@ pub struct EventsPage {
     pub next_since: u64,
 }
 
-async fn events(State(hub): State<Hub>, Query(query): Query<EventsQuery>) -> Response {
+async fn events(
+    State(hub): State<Hub>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = refuse_read(&hub, &headers) {
+        return refused;
+    }
     let limit = query.limit.unwrap_or(100).min(API_EVENTS_MAX_LIMIT);
     let rings: Vec<_> = match &query.bridge {
         Some(name) => match hub.bridge(name) {

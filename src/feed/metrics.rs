@@ -72,6 +72,7 @@ pub fn render(hub: &Hub) -> String {
         ("too_slow", ws.dropped_slow),
         ("refused_auth", ws.refused_auth),
         ("refused_full", ws.refused_full),
+        ("refused_origin", ws.refused_origin),
     ] {
         x.counter(
             "tiktwitch_feed_clients_dropped_total",

@@ -42,6 +42,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 
+use crate::config::origin::OriginPolicy;
 use crate::daemon::BridgeHealth;
 use crate::event::Event;
 use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
@@ -63,6 +64,8 @@ pub struct FeedSettings {
     pub client_queue: usize,
     /// WebSocket clients at once, over every bridge.
     pub max_clients: usize,
+    /// Web pages (by `Origin`) that may open the feed.
+    pub allowed_origins: OriginPolicy,
     /// Serve `/api/...`.
     pub api_enabled: bool,
     /// The bearer token for requests that change state; `None`: those are refused.
@@ -86,6 +89,7 @@ impl Default for FeedSettings {
             ws_token: None,
             client_queue: FEED_CLIENT_QUEUE,
             max_clients: FEED_MAX_CLIENTS,
+            allowed_origins: OriginPolicy::default(),
             api_enabled: false,
             api_token: None,
             ring_capacity: API_RING_CAPACITY,
@@ -153,6 +157,7 @@ pub struct WsStats {
     dropped_slow: AtomicU64,
     refused_auth: AtomicU64,
     refused_full: AtomicU64,
+    refused_origin: AtomicU64,
 }
 
 /// [`WsStats`] now.
@@ -170,6 +175,8 @@ pub struct WsStatsSnapshot {
     pub refused_auth: u64,
     /// Upgrades refused because `max_clients` were connected.
     pub refused_full: u64,
+    /// Upgrades refused because the page's `Origin` is not allowed.
+    pub refused_origin: u64,
 }
 
 impl WsStats {
@@ -182,6 +189,7 @@ impl WsStats {
             dropped_slow: self.dropped_slow.load(Ordering::Relaxed),
             refused_auth: self.refused_auth.load(Ordering::Relaxed),
             refused_full: self.refused_full.load(Ordering::Relaxed),
+            refused_origin: self.refused_origin.load(Ordering::Relaxed),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `GET /ws/{bridge}`: every event of a bridge, as the JSON event schema, one text message
 //! per event, in order. `?types=chat,gift` keeps only those types. With `[feed] token` set,
-//! the client presents it (`Authorization: Bearer ...` or `?token=...`).
+//! the client presents it (`Authorization: Bearer ...` or `?token=...`). A browser page may
+//! connect only from an allowed `Origin` (`[feed] allowed_origins`,
+//! [`crate::config::origin`]); clients without one are let through.
 //!
 //! Each client has a small queue between the bridge's broadcast and its socket. A client
 //! that does not keep up (its queue fills, or it falls behind the broadcast) is dropped and
@@ -12,7 +14,7 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -60,6 +62,18 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // A browser lets any page open a socket here; the Origin says which page did.
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("(not text)"));
+    if !hub.settings().allowed_origins.allows(origin, header(header::HOST)) {
+        hub.ws().refused_origin.fetch_add(1, Ordering::Relaxed);
+        let shown: String = origin.unwrap_or_default().chars().take(100).collect();
+        debug!(origin = %shown, "feed client refused: origin not allowed");
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("origin {shown:?} may not open the feed (add it to [feed] allowed_origins)"),
+        );
+    }
     if let Some(token) = &hub.settings().ws_token
         && !token_matches(token, presented_token(&headers, query.token.as_deref()))
     {

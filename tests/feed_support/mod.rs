@@ -69,12 +69,18 @@ pub fn bridge(name: &str) -> BridgeHealth {
     )
 }
 
-/// The feed's routes served on 127.0.0.1:0.
+/// The feed's routes served on 127.0.0.1:0 by the daemon's own listener.
 pub async fn serve(hub: &Hub) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = hub.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(tiktwitch::daemon::server::serve(
+        listener,
+        app,
+        tiktwitch::daemon::server::HttpServerSettings::default(),
+        std::sync::Arc::default(),
+        tokio_util::sync::CancellationToken::new(),
+    ));
     addr
 }
 

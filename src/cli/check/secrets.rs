@@ -143,8 +143,19 @@ async fn feed(
         };
         usable &= line(store, "feed.token", name, &[], need, out).await?;
     }
-    if config.api.enabled {
-        let need = Need::Optional("without it pause/resume are refused");
+    if crate::config::feed::api_token_required(&config.http, &config.api) {
+        // What `run` refuses (plan::API_TOKEN_REQUIRED): an API open to the network.
+        let present = line(store, "api.token", &config.api.token, &[], Need::Required, out).await?;
+        if !present {
+            writeln!(
+                out,
+                "  {:<24} required: [http] bind `{}` is not loopback (store the token, bind to 127.0.0.1, or set [http] public = true)",
+                "", config.http.bind
+            )?;
+        }
+        usable &= present;
+    } else if config.api.enabled {
+        let need = Need::Optional("without it pause/resume are refused and reads are open");
         usable &= line(store, "api.token", &config.api.token, &[], need, out).await?;
     }
     for (i, hook) in config.webhook.iter().enumerate() {
