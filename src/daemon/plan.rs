@@ -153,7 +153,11 @@ impl Plan {
                 .iter()
                 .map(|b| bridge_plan(b, &twitch.bot_login))
                 .collect(),
-            sink: sink_settings(twitch, channels, grace),
+            sink: TwitchSinkSettings {
+                // The pacing journal: a restart never spends a window twice.
+                state_dir: Some(secrets.state_dir.clone()),
+                ..sink_settings(twitch, channels, grace)
+            },
             auth: auth_settings(twitch, &secrets),
             secrets,
             http_bind: config.http.enabled.then(|| config.http.bind.clone()),

@@ -56,6 +56,7 @@ pub mod backend;
 mod engine;
 mod handle;
 pub mod helix;
+pub mod journal;
 pub mod notice;
 pub mod pacing;
 pub mod queue;
@@ -78,9 +79,11 @@ use tokio_util::sync::CancellationToken;
 use twitch_irc::login::LoginCredentials;
 
 use backend::ChatBackend;
-use engine::Engine;
+use engine::{Engine, Pacing};
 use helix::{HelixAuth, HelixBackend};
+use journal::{Entry, Journal};
 use pacing::Pacer;
+use pacing::joins::JoinPacer;
 use queue::OutQueue;
 use stats::SinkStats;
 pub use stats::{ChannelState, ChannelStatus, SinkState, StatsSnapshot};
@@ -246,6 +249,47 @@ impl TwitchSink {
         Ok(self.spawn(backend, channels, shutdown))
     }
 
+    /// The pacers, with what earlier processes sent (from the journal in `state_dir`).
+    fn restored_pacing(&self) -> Pacing {
+        let s = &self.settings;
+        let mut pacer = Pacer::new(s.pacing());
+        let mut joins = JoinPacer::new(s.joins_per_window, s.join_window + s.window_margin);
+        let Some(dir) = &s.state_dir else {
+            return Pacing {
+                pacer,
+                joins,
+                journal: Journal::disabled(s.clock.clone()),
+            };
+        };
+        let (journal, restored) = Journal::open(dir, &s.bot_login, s.clock.clone());
+        let now = tokio::time::Instant::now();
+        if restored.unreadable {
+            pacer.assume_full_window(now);
+            joins.assume_full(now);
+        }
+        for r in &restored.entries {
+            match &r.entry {
+                Entry::Send {
+                    channel,
+                    elevated,
+                    key,
+                } => pacer.restore_send(channel, *elevated, *key, r.at),
+                Entry::Join { .. } => joins.record(r.at),
+            }
+        }
+        if !restored.entries.is_empty() {
+            tracing::info!(
+                records = restored.entries.len(),
+                "pacing restored from the journal: what the previous run sent still counts"
+            );
+        }
+        Pacing {
+            pacer,
+            joins,
+            journal,
+        }
+    }
+
     fn spawn<B: ChatBackend>(
         self,
         backend: B,
@@ -276,7 +320,7 @@ impl TwitchSink {
         let engine = Engine::new(
             backend,
             shared.clone(),
-            Pacer::new(self.settings.pacing()),
+            self.restored_pacing(),
             self.settings.ack_timeout,
             self.settings.shutdown_drain,
             self.login_hook,

@@ -7,9 +7,9 @@
 //! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+
+use sha2::{Digest, Sha256};
 
 use tokio::time::Instant;
 
@@ -42,11 +42,19 @@ impl Queued {
 }
 
 /// A 64-bit key of (channel, text) for duplicate detection without keeping a second copy.
+///
+/// SHA-256, not `DefaultHasher`: the key is written to the pacing journal and must mean the
+/// same thing to the next process (std's hasher is not promised stable across releases), and
+/// the journal then holds no chat text.
 pub fn text_key(channel: &str, text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    channel.hash(&mut h);
-    text.hash(&mut h);
-    h.finish()
+    let mut h = Sha256::new();
+    h.update(channel.as_bytes());
+    h.update([0u8]);
+    h.update(text.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// What happened to a pushed line.
