@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use super::Problem;
 use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
-use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
+use super::schema::{Config, PAUSE_KEEP_MAX_SECS, TiktokConfig, TwitchConfig, redact_url};
 
 /// Every problem of the non-pipeline sections.
 pub fn validate(config: &Config) -> Vec<Problem> {
@@ -163,6 +163,17 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
     }
     non_zero("twitch.queue_capacity", t.queue_capacity as u64, problems);
     non_zero("twitch.dedupe_window_secs", t.dedupe_window_secs, problems);
+    check_pause_keep("twitch.pause_keep_secs", t.pause_keep_secs, problems);
+}
+
+fn check_pause_keep(path: &str, secs: u64, problems: &mut Vec<Problem>) {
+    if secs > PAUSE_KEEP_MAX_SECS {
+        problems.push(
+            Problem::new(path, format!("{secs} is out of range")).with_hint(format!(
+                "0 (drop queued lines at a pause) to {PAUSE_KEEP_MAX_SECS} seconds"
+            )),
+        );
+    }
 }
 
 fn bridges(config: &Config, problems: &mut Vec<Problem>) {
@@ -197,6 +208,9 @@ fn bridges(config: &Config, problems: &mut Vec<Problem>) {
             ));
         }
         check_channels(&at("twitch_channels"), &entry.twitch_channels, problems);
+        if let Some(secs) = entry.pause_keep_secs {
+            check_pause_keep(&at("pause_keep_secs"), secs, problems);
+        }
     }
 }
 
@@ -283,6 +297,24 @@ mod tests {
                 "twitch.oauth_base_url",
                 "http.bind"
             ]
+        );
+    }
+
+    #[test]
+    fn pause_keep_is_bounded_globally_and_per_bridge() {
+        let mut c = valid();
+        c.twitch.pause_keep_secs = PAUSE_KEEP_MAX_SECS;
+        assert!(validate(&c).is_empty());
+        c.twitch.pause_keep_secs = PAUSE_KEEP_MAX_SECS + 1;
+        c.bridge = vec![crate::config::schema::BridgeEntry {
+            name: "a".into(),
+            pause_keep_secs: Some(100_000),
+            ..Default::default()
+        }];
+        let paths: Vec<String> = validate(&c).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            ["twitch.pause_keep_secs", "bridge[0].pause_keep_secs"]
         );
     }
 

@@ -75,6 +75,9 @@ pub struct BridgePlan {
     pub channels: Vec<String>,
     /// The bot account that posts them (for status lines).
     pub bot_login: String,
+    /// At a pause, queued lines are kept this long for after the resume (`None`: dropped);
+    /// `twitch.pause_keep_secs`.
+    pub pause_keep: Option<Duration>,
 }
 
 /// Everything `run` needs.
@@ -295,6 +298,8 @@ pub fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
         pipeline: bridge.pipeline.clone(),
         channels: bridge.twitch.channels.clone(),
         bot_login: bot_login.to_ascii_lowercase(),
+        pause_keep: (bridge.twitch.pause_keep_secs > 0)
+            .then(|| Duration::from_secs(bridge.twitch.pause_keep_secs)),
     }
 }
 

@@ -386,7 +386,9 @@ impl<B: ChatBackend> Engine<B> {
         let rest = {
             let mut gate = self.shared.lock_gate();
             gate.closed = true;
-            gate.queue.drain_all()
+            let mut rest = gate.queue.drain_all();
+            rest.append(&mut gate.held);
+            rest
         };
         for q in &rest {
             self.shared.stats.shed(q.kind, reason);
@@ -394,6 +396,7 @@ impl<B: ChatBackend> Engine<B> {
         self.shared.stats.update(|s| {
             s.in_flight = 0;
             s.queue_depth = 0;
+            s.paused_held = 0;
         });
         let text = match result {
             Ok(()) => "shut down".to_owned(),

@@ -59,6 +59,7 @@ pub mod helix;
 pub mod journal;
 pub mod notice;
 pub mod pacing;
+mod pause;
 pub mod queue;
 pub mod sanitize;
 mod settings;
@@ -68,7 +69,7 @@ pub mod twitch;
 pub use handle::SinkHandle;
 pub use settings::TwitchSinkSettings;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -131,6 +132,11 @@ pub(crate) struct Gate {
     pub queue: OutQueue,
     pub closed: bool,
     pub stopped_channels: HashSet<String>,
+    /// Paused origins (bridges), with how long their held lines stay fresh (`None`: their
+    /// queued lines were dropped).
+    pub paused: HashMap<Arc<str>, Option<std::time::Duration>>,
+    /// Lines of paused origins kept for after the resume.
+    pub held: Vec<queue::Queued>,
 }
 
 pub(crate) struct Status {
@@ -308,6 +314,8 @@ impl TwitchSink {
                 queue: OutQueue::new(self.settings.queue_capacity),
                 closed: false,
                 stopped_channels: HashSet::new(),
+                paused: HashMap::new(),
+                held: Vec::new(),
             }),
             wake: Notify::new(),
             stats: SinkStats::default(),

@@ -8,6 +8,7 @@
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -33,6 +34,9 @@ pub struct Queued {
     pub seq: u64,
     /// When it was queued.
     pub queued_at: Instant,
+    /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
+    /// pausing a bridge drops (or holds) its lines.
+    pub origin: Option<Arc<str>>,
 }
 
 impl Queued {
@@ -180,10 +184,18 @@ impl OutQueue {
 
     /// Removes every line for `channel` (the channel was stopped).
     pub fn drain_channel(&mut self, channel: &str) -> Vec<Queued> {
+        self.drain_matching(|q| q.channel == channel)
+    }
+
+    /// Removes every line from `origin` (the bridge was paused), oldest first per class.
+    pub fn drain_origin(&mut self, origin: &str) -> Vec<Queued> {
+        self.drain_matching(|q| q.origin.as_deref() == Some(origin))
+    }
+
+    fn drain_matching(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
         let mut out = Vec::new();
         for class in &mut self.classes {
-            let (gone, keep): (VecDeque<_>, VecDeque<_>) =
-                class.drain(..).partition(|q| q.channel == channel);
+            let (gone, keep): (VecDeque<_>, VecDeque<_>) = class.drain(..).partition(&gone);
             *class = keep;
             out.extend(gone);
         }
@@ -243,6 +255,7 @@ mod tests {
             msg_id: seq,
             seq,
             queued_at: Instant::now(),
+            origin: None,
         }
     }
 
@@ -315,5 +328,23 @@ mod tests {
         assert_eq!(q.drain_channel("a").len(), 1);
         assert!(q.is_empty());
         assert_eq!(q.channels().count(), 0);
+    }
+
+    #[test]
+    fn drain_origin_takes_only_that_bridges_lines() {
+        let mut q = OutQueue::new(10);
+        let from = |seq, origin: Option<&str>| Queued {
+            origin: origin.map(Arc::from),
+            ..item(seq, Priority::Normal, "a")
+        };
+        q.push(from(1, Some("x")));
+        q.push(from(2, Some("y")));
+        q.push(from(3, None));
+        q.push(from(4, Some("x")));
+        let gone: Vec<u64> = q.drain_origin("x").iter().map(|q| q.seq).collect();
+        assert_eq!(gone, [1, 4]);
+        assert_eq!(q.len(), 2);
+        // Forgotten for coalescing too: the same text may be queued again.
+        assert!(matches!(q.push(from(1, Some("x"))), PushOutcome::Queued));
     }
 }
