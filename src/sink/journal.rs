@@ -254,7 +254,7 @@ impl Journal {
             .iter()
             .map(|s| (s.at, s.entry.clone()))
             .collect();
-        if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| journal.compact()) {
+        if let Err(e) = create_private_dir(dir).and_then(|()| journal.compact()) {
             tracing::error!(
                 path = %path.display(),
                 error = %e,
@@ -364,6 +364,16 @@ impl Journal {
         self.appended = 0;
         Ok(())
     }
+}
+
+/// Creates `dir` if missing, 0700 like the secret store does: the journal may be first to
+/// make the state dir, which later holds secrets.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The file's text, `None` when it does not exist.
@@ -507,6 +517,19 @@ mod tests {
         assert!(restored.unreadable);
         j.record(send("a", 1), Instant::now());
         assert!(format!("{j:?}").contains("open: false"));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_state_dir_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (_j, restored) = Journal::open(&state, "bot", clock());
+        assert!(!restored.unreadable);
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(state.join("pacing-bot.journal").is_file());
     }
 
     #[test]
