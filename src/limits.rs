@@ -164,6 +164,13 @@ pub const TWITCH_SLOW_MODE_MARGIN: Duration = Duration::from_millis(200);
 /// (`msg_duplicate`); the sink never sends the same text to a channel within this window.
 pub const TWITCH_DUPLICATE_WINDOW: Duration = Duration::from_secs(30);
 
+/// Twitch's JOIN window: "20 JOIN attempts per 10 seconds per user" (docs/twitch.md §2.2).
+pub const TWITCH_JOIN_WINDOW: Duration = Duration::from_secs(10);
+
+/// JOINs the sink sends per [`TWITCH_JOIN_WINDOW`]: Twitch allows 20; 5 are left for the
+/// rejoins twitch-irc makes by itself when a connection drops (it does not pace those).
+pub const TWITCH_JOINS_PER_WINDOW: u32 = 15;
+
 /// How long the sink waits for USERSTATE (accepted) or NOTICE (rejected) after a PRIVMSG
 /// before counting the line as unconfirmed and moving on.
 pub const TWITCH_ACK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -96,6 +96,7 @@ fn the_example_documents_every_option() {
         "name",
         "tiktok_username",
         "twitch_channels",
+        "pause_keep_secs",
         "routes",
         "filters",
         "coalesce",

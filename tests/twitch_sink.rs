@@ -104,6 +104,7 @@ async fn stop(shutdown: CancellationToken, task: JoinHandle<Result<(), SinkError
 
 /// Past twitch-irc's 90 channels per connection a second connection would join the rest,
 /// while lines still go out on the first: every line must go out where its channel is joined.
+/// The 120 JOINs are paced (15 per 10 s; Twitch allows 20): about 80 s.
 #[tokio::test(start_paused = true)]
 async fn many_channels_share_one_connection() {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
@@ -115,7 +116,24 @@ async fn many_channels_share_one_connection() {
     let (handle, task) = TwitchSink::new(settings(&fake, &channels))
         .start_on::<RoutedTcp<1>, _>(creds(), shutdown.clone())
         .unwrap();
-    until_active(&handle, "chan_119").await;
+    until("every channel joined", Duration::from_secs(120), || {
+        handle
+            .channels()
+            .values()
+            .all(|c| c.state == ChannelState::Active)
+    })
+    .await;
+    let joins: Vec<Instant> = fake
+        .records()
+        .iter()
+        .filter(|r| r.line.starts_with("JOIN "))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(joins.len(), 120);
+    assert!(
+        *joins.last().unwrap() - joins[0] >= Duration::from_secs(70),
+        "JOINs are paced"
+    );
     for (i, channel) in [0, 95, 119].into_iter().enumerate() {
         handle.send(&names[channel], chat(format!("hello {channel}"), i as u64));
     }

@@ -327,10 +327,14 @@ fn resolve_bridges(
                 .filter(|p| is_overridden(&overridden, &p.path));
             problems.extend(own.map(|p| p.prefixed(&prefix)));
         }
+        let mut twitch = twitch_for(&config.twitch, channels);
+        if let Some(secs) = entry.pause_keep_secs {
+            twitch.pause_keep_secs = secs;
+        }
         bridges.push(Bridge {
             name: entry.name.clone(),
             tiktok: tiktok_for(tiktok.as_ref().unwrap_or(&config.tiktok), username),
-            twitch: twitch_for(&config.twitch, channels),
+            twitch,
             pipeline,
         });
     }

@@ -140,6 +140,12 @@ pub const RANGES: &[KeyRange] = &[
         "Twitch's own rule is 30 s",
     ),
     whole(
+        "twitch.pause_keep_secs",
+        0,
+        super::schema::PAUSE_KEEP_MAX_SECS,
+        "0 drops a paused bridge's queued lines; an hour-old line is not worth posting",
+    ),
+    whole(
         "http.max_connections",
         1,
         65_536,

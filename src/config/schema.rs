@@ -249,7 +249,14 @@ pub struct TwitchConfig {
     /// Seconds during which an identical line is not sent twice (Twitch drops identical
     /// messages sent within 30 s).
     pub dedupe_window_secs: u64,
+    /// When a bridge is paused (`POST /api/bridges/{name}/pause`): 0 drops its queued lines
+    /// (counted `paused`); N keeps them and sends, after the resume, those queued at most N
+    /// seconds before it (0 to [`PAUSE_KEEP_MAX_SECS`]).
+    pub pause_keep_secs: u64,
 }
+
+/// The longest `pause_keep_secs`: an hour-old chat line is no longer worth posting.
+pub const PAUSE_KEEP_MAX_SECS: u64 = 3600;
 
 impl Default for TwitchConfig {
     fn default() -> Self {
@@ -267,6 +274,7 @@ impl Default for TwitchConfig {
             lines_per_30s: None,
             queue_capacity: 64,
             dedupe_window_secs: 30,
+            pause_keep_secs: 0,
         }
     }
 }
@@ -284,6 +292,9 @@ pub struct BridgeEntry {
     pub tiktok_username: String,
     /// Twitch channels for this bridge; empty means `twitch.channels`.
     pub twitch_channels: Vec<String>,
+    /// `twitch.pause_keep_secs` for this bridge only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause_keep_secs: Option<u64>,
     /// TikTok overrides, merged over `[tiktok]` (e.g. a proxy or a signer key of its own).
     #[serde(skip_serializing)]
     pub tiktok: Option<config::Value>,

@@ -186,6 +186,18 @@ fn bridges(config: &Config, problems: &mut Vec<Problem>) {
             ));
         }
         check_channels(&at("twitch_channels"), &entry.twitch_channels, problems);
+        // A bridge's own pause_keep_secs takes the range of twitch.pause_keep_secs.
+        if let (Some(secs), Some(range)) = (
+            entry.pause_keep_secs,
+            super::ranges::range_of("twitch.pause_keep_secs"),
+        ) && super::ranges::check_number("twitch.pause_keep_secs", &secs.into()).is_some()
+        {
+            problems.push(super::ranges::out_of_range(
+                &at("pause_keep_secs"),
+                &secs.to_string(),
+                range,
+            ));
+        }
     }
 }
 
@@ -263,6 +275,26 @@ mod tests {
                 "http.bind",
                 "tiktok.heartbeat_secs",
             ]
+        );
+    }
+
+    #[test]
+    fn pause_keep_is_bounded_globally_and_per_bridge() {
+        use crate::config::schema::PAUSE_KEEP_MAX_SECS;
+        let mut c = valid();
+        c.twitch.pause_keep_secs = PAUSE_KEEP_MAX_SECS;
+        assert!(validate(&c).is_empty());
+        c.twitch.pause_keep_secs = PAUSE_KEEP_MAX_SECS + 1;
+        c.bridge = vec![crate::config::schema::BridgeEntry {
+            name: "a".into(),
+            pause_keep_secs: Some(100_000),
+            ..Default::default()
+        }];
+        let mut paths: Vec<String> = validate(&c).into_iter().map(|p| p.path).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["bridge[0].pause_keep_secs", "twitch.pause_keep_secs"]
         );
     }
 

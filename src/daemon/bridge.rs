@@ -2,6 +2,8 @@
 //! Twitch sink, one task per stage. A bridge that fails is reported and restarted with
 //! backoff; it never takes another bridge down.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -138,6 +140,7 @@ impl Parts {
         let channels = plan.channels.clone();
         let fanout_sink = sink.clone();
         let fanout_health = health.clone();
+        let origin: Arc<str> = Arc::from(plan.name.as_str());
         let fanout = tokio::spawn(async move {
             while let Some(line) = lines_rx.recv().await {
                 if fanout_health.is_paused() {
@@ -145,11 +148,13 @@ impl Parts {
                     fanout_health
                         .counters
                         .paused_lines
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        .fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
+                // Tagged with the bridge: a pause that lands between the check above and
+                // the queue is still honoured by the sink (shed `paused`).
                 for channel in &channels {
-                    fanout_sink.send(channel, line.clone());
+                    fanout_sink.send_from(&origin, channel, line.clone());
                 }
             }
         });
@@ -179,6 +184,28 @@ impl Parts {
         });
         Attempt::Ended(end)
     }
+}
+
+/// Pauses (or resumes) relaying bridge `health` to Twitch, at once: the fan-out withholds
+/// its new lines, and the sink drops the ones already queued, or keeps them for the resume
+/// (`twitch.pause_keep_secs`), sending those still fresh then. Lines dropped from the queue
+/// are added to the bridge's `paused_lines` (and shed `paused` in the sink's counters).
+pub fn set_paused(health: &BridgeHealth, sink: Option<&SinkHandle>, paused: bool) {
+    let name = health.name();
+    let dropped = if paused {
+        // The fan-out first, so nothing new reaches the queue while it is emptied.
+        health.set_paused(true);
+        sink.map_or(0, |s| s.pause(&name, health.pause_keep()))
+    } else {
+        // The sink first, so a line the fan-out lets through again is queued, not shed.
+        let dropped = sink.map_or(0, |s| s.resume(&name));
+        health.set_paused(false);
+        dropped
+    };
+    health
+        .counters
+        .paused_lines
+        .fetch_add(dropped, Ordering::Relaxed);
 }
 
 /// Runs the source (restarting it when it fails) and forwards its events to the pipeline.

@@ -118,6 +118,8 @@ pub struct BridgeHealth {
     /// While set, the bridge's lines are not sent to Twitch (counted in
     /// [`BridgeCounters::paused_lines`]); events still reach the feed.
     paused: Arc<AtomicBool>,
+    /// At a pause the sink keeps the bridge's queued lines this long (`None`: drops them).
+    pause_keep: Option<std::time::Duration>,
 }
 
 impl BridgeHealth {
@@ -138,7 +140,28 @@ impl BridgeHealth {
             },
             feed: Arc::default(),
             paused: Arc::default(),
+            pause_keep: None,
         }
+    }
+
+    /// Sets what a pause does with the bridge's queued lines (`twitch.pause_keep_secs`).
+    pub fn with_pause_keep(mut self, keep: Option<std::time::Duration>) -> Self {
+        self.pause_keep = keep;
+        self
+    }
+
+    /// How long a pause keeps queued lines (`None`: they are dropped).
+    pub fn pause_keep(&self) -> Option<std::time::Duration> {
+        self.pause_keep
+    }
+
+    /// The bridge's name.
+    pub fn name(&self) -> String {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .name
+            .clone()
     }
 
     /// Changes the state under the lock.

@@ -366,6 +366,7 @@ pub async fn run(
                 &bridge.channels,
                 pipeline.stats().clone(),
             )
+            .with_pause_keep(bridge.pause_keep)
         })
         .collect();
     // The feed subscribes before any bridge runs, so it misses no event.

@@ -76,6 +76,9 @@ pub struct BridgePlan {
     pub channels: Vec<String>,
     /// The bot account that posts them (for status lines).
     pub bot_login: String,
+    /// At a pause, queued lines are kept this long for after the resume (`None`: dropped);
+    /// `twitch.pause_keep_secs`.
+    pub pause_keep: Option<Duration>,
 }
 
 /// Everything `run` needs.
@@ -162,7 +165,11 @@ impl Plan {
                 .iter()
                 .map(|b| bridge_plan(b, &twitch.bot_login))
                 .collect(),
-            sink: sink_settings(twitch, channels, grace),
+            sink: TwitchSinkSettings {
+                // The pacing journal: a restart never spends a window twice.
+                state_dir: Some(secrets.state_dir.clone()),
+                ..sink_settings(twitch, channels, grace)
+            },
             auth: auth_settings(twitch, &secrets),
             secrets,
             http_bind: config.http.enabled.then(|| config.http.bind.clone()),
@@ -312,6 +319,8 @@ pub fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
         pipeline: bridge.pipeline.clone(),
         channels: bridge.twitch.channels.clone(),
         bot_login: bot_login.to_ascii_lowercase(),
+        pause_keep: (bridge.twitch.pause_keep_secs > 0)
+            .then(|| Duration::from_secs(bridge.twitch.pause_keep_secs)),
     }
 }
 

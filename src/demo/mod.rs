@@ -104,7 +104,10 @@ pub async fn run(
     )?;
     let loaded = config::load(Some(&path));
     let _ = std::fs::remove_dir_all(&dir);
-    let plan = Plan::from_config(&loaded?, None)?;
+    let mut plan = Plan::from_config(&loaded?, None)?;
+    // The demo's stand-in Twitch starts fresh each time: no pacing journal in the user's
+    // state dir.
+    plan.sink.state_dir = None;
     let secrets = MemoryStore::new();
     secrets
         .set(crate::auth::BARE_TOKEN_SECRET, &Secret::new(access_token))

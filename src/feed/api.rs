@@ -14,8 +14,11 @@
 //!   per event over every bridge of the process. With `[api] ring_path` the events and
 //!   the numbering survive a restart ([`super::persist`]).
 //! - `POST /api/bridges/{name}/pause` and `.../resume`: stop (or restart) relaying that
-//!   bridge's lines to Twitch; its events still reach the feed, the API and webhooks.
-//!   Needs `Authorization: Bearer <[api] token>`.
+//!   bridge's lines to Twitch, at once: its lines already queued in the sink are dropped
+//!   (shed `paused`, counted in the bridge's `paused_lines`) or, with
+//!   `twitch.pause_keep_secs`, kept and sent after the resume if still that fresh. Its
+//!   events still reach the feed, the API and webhooks. Needs
+//!   `Authorization: Bearer <[api] token>`.
 //!
 //! With an API token stored, the `GET`s need it too (`Authorization: Bearer`); without
 //! one they are open, which `run` allows only on a loopback listener (or with
@@ -73,6 +76,8 @@ pub struct TwitchStatus {
     pub queue_depth: u64,
     /// Lines shed (queue full, shutdown ...).
     pub shed: u64,
+    /// The same, by reason (`queue_full`, `paused`, `shutdown` ...).
+    pub shed_by_reason: std::collections::BTreeMap<String, u64>,
 }
 
 /// One bridge, in `/api/status`.
@@ -153,6 +158,10 @@ async fn status(State(hub): State<Hub>, headers: HeaderMap) -> Response {
             sent: stats.sent,
             queue_depth: stats.queue_depth,
             shed: stats.shed_total(),
+            shed_by_reason: stats.shed.iter().fold(Default::default(), |mut by, ((_, r), n)| {
+                *by.entry(r.clone()).or_default() += n;
+                by
+            }),
         }
     });
     let bridges = hub
@@ -269,7 +278,7 @@ async fn control(
     let Some(bridge) = hub.bridge(&name) else {
         return error(StatusCode::NOT_FOUND, format!("no bridge {name:?}"));
     };
-    bridge.health.set_paused(paused);
+    crate::daemon::bridge::set_paused(&bridge.health, hub.sink(), paused);
     tracing::info!(bridge = %name, paused, "relaying to Twitch {}", if paused { "paused" } else { "resumed" });
     Json(Controlled {
         bridge: &name,

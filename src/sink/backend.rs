@@ -116,4 +116,8 @@ pub trait ChatBackend: Send + 'static {
     /// True when a channel can be sent to only after a JOIN was confirmed (IRC); false when
     /// every configured channel can be sent to at once (Helix).
     fn needs_join(&self) -> bool;
+
+    /// Sends a JOIN of `channel` (the engine paces them); `Joined` then `UserState` follow.
+    /// Backends without JOINs ignore it.
+    fn join(&mut self, _channel: &str) {}
 }

@@ -5,7 +5,7 @@
 
 mod feedback;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +13,10 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::backend::ChatBackend;
+use super::journal::{Entry, Journal};
 use super::notice::HoldReason;
 use super::pacing::Pacer;
+use super::pacing::joins::JoinPacer;
 use super::queue::{Queued, text_key};
 use super::stats::{ChannelState, SinkState};
 use super::{LoginFailureHandler, Shared, SinkError};
@@ -24,11 +26,22 @@ struct InFlight {
     written_at: Option<Instant>,
 }
 
+/// What paces the engine: lines, JOINs, and the journal that lets a restart know both.
+pub(super) struct Pacing {
+    pub pacer: Pacer,
+    pub joins: JoinPacer,
+    pub journal: Journal,
+}
+
 /// The pacing task's state.
 pub(super) struct Engine<B: ChatBackend> {
     backend: B,
     shared: Arc<Shared>,
     pacer: Pacer,
+    joins: JoinPacer,
+    journal: Journal,
+    /// Channels still to JOIN on the current client, in order (paced by `joins`).
+    pending_joins: VecDeque<String>,
     ack_timeout: Duration,
     /// How long lines still queued at shutdown may keep going out.
     drain: Duration,
@@ -43,6 +56,8 @@ pub(super) struct Engine<B: ChatBackend> {
     holds: HashMap<String, HoldReason>,
     stopped: HashSet<String>,
     logged_in: bool,
+    /// The current client logged in before: a new login is a reconnect, with rejoins.
+    client_logged_in: bool,
     login_retry_used: bool,
     needs_join: bool,
 }
@@ -51,7 +66,7 @@ impl<B: ChatBackend> Engine<B> {
     pub fn new(
         backend: B,
         shared: Arc<Shared>,
-        pacer: Pacer,
+        pacing: Pacing,
         ack_timeout: Duration,
         drain: Duration,
         login_hook: Option<Arc<dyn LoginFailureHandler>>,
@@ -60,7 +75,10 @@ impl<B: ChatBackend> Engine<B> {
         let mut engine = Self {
             backend,
             shared,
-            pacer,
+            pacer: pacing.pacer,
+            joins: pacing.joins,
+            journal: pacing.journal,
+            pending_joins: VecDeque::new(),
             ack_timeout,
             drain,
             login_hook,
@@ -70,10 +88,13 @@ impl<B: ChatBackend> Engine<B> {
             holds: HashMap::new(),
             stopped: HashSet::new(),
             logged_in: !needs_join,
+            client_logged_in: false,
             login_retry_used: false,
             needs_join,
         };
-        if !needs_join {
+        if needs_join {
+            engine.queue_all_joins();
+        } else {
             engine.joined = engine.shared.channels.iter().cloned().collect();
             for ch in engine.shared.channels.clone() {
                 engine.set_state(&ch, ChannelState::Active);
@@ -82,11 +103,53 @@ impl<B: ChatBackend> Engine<B> {
         engine
     }
 
+    /// Every channel is to be JOINed (again) on a fresh client, in name order.
+    fn queue_all_joins(&mut self) {
+        let mut all: Vec<String> = self.shared.channels.iter().cloned().collect();
+        all.sort();
+        self.pending_joins = all.into();
+    }
+
+    /// Sends the JOINs the JOIN budget allows now (journaled first).
+    fn try_join(&mut self, now: Instant) {
+        while !self.pending_joins.is_empty() && self.joins.ready_at(now) <= now {
+            let Some(channel) = self.pending_joins.pop_front() else {
+                return;
+            };
+            self.journal.record(
+                Entry::Join {
+                    channel: channel.clone(),
+                },
+                now,
+            );
+            self.joins.record(now);
+            self.backend.join(&channel);
+        }
+    }
+
+    /// twitch-irc rejoins every channel by itself when its connection drops, unpaced:
+    /// counted here (at the new login), so the next JOINs and a restart know.
+    fn count_rejoins(&mut self, now: Instant) {
+        let mut rejoined: Vec<String> = self
+            .shared
+            .channels
+            .iter()
+            .filter(|c| !self.pending_joins.contains(c))
+            .cloned()
+            .collect();
+        rejoined.sort();
+        for channel in rejoined {
+            self.journal.record(Entry::Join { channel }, now);
+            self.joins.record(now);
+        }
+    }
+
     /// Runs until shutdown or a fatal error (login refused for good).
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), SinkError> {
         let mut drain_until: Option<Instant> = None;
         let result = loop {
             let now = Instant::now();
+            self.try_join(now);
             if self.in_flight.is_none() {
                 self.try_send(now);
             }
@@ -171,6 +234,16 @@ impl<B: ChatBackend> Engine<B> {
                 continue;
             }
             tracing::trace!(channel = %item.channel, seq = item.seq, "sending line");
+            // Journaled before it goes out: a process killed right after the write still
+            // leaves the send on record for the next one.
+            self.journal.record(
+                Entry::Send {
+                    channel: item.channel.clone(),
+                    elevated: self.pacer.is_elevated(&item.channel),
+                    key,
+                },
+                now,
+            );
             self.backend.send(item.seq, &item.channel, &item.text);
             self.shared.stats.update(|s| s.in_flight = 1);
             self.in_flight = Some(InFlight {
@@ -182,15 +255,21 @@ impl<B: ChatBackend> Engine<B> {
     }
 
     fn next_wake(&self, now: Instant) -> Option<Instant> {
-        if let Some(f) = &self.in_flight {
-            return f.written_at.map(|w| w + self.ack_timeout);
+        let join = (!self.pending_joins.is_empty()).then(|| self.joins.ready_at(now));
+        let line = if let Some(f) = &self.in_flight {
+            f.written_at.map(|w| w + self.ack_timeout)
+        } else {
+            let gate = self.shared.lock_gate();
+            gate.queue
+                .channels()
+                .filter(|ch| self.sendable(ch))
+                .map(|ch| self.pacer.ready_at(ch, now))
+                .min()
+        };
+        match (join, line) {
+            (Some(j), Some(l)) => Some(j.min(l)),
+            (j, l) => j.or(l),
         }
-        let gate = self.shared.lock_gate();
-        gate.queue
-            .channels()
-            .filter(|ch| self.sendable(ch))
-            .map(|ch| self.pacer.ready_at(ch, now))
-            .min()
     }
 
     fn on_timer(&mut self, now: Instant) {
@@ -307,7 +386,9 @@ impl<B: ChatBackend> Engine<B> {
         let rest = {
             let mut gate = self.shared.lock_gate();
             gate.closed = true;
-            gate.queue.drain_all()
+            let mut rest = gate.queue.drain_all();
+            rest.append(&mut gate.held);
+            rest
         };
         for q in &rest {
             self.shared.stats.shed(q.kind, reason);
@@ -315,6 +396,7 @@ impl<B: ChatBackend> Engine<B> {
         self.shared.stats.update(|s| {
             s.in_flight = 0;
             s.queue_depth = 0;
+            s.paused_held = 0;
         });
         let text = match result {
             Ok(()) => "shut down".to_owned(),

@@ -25,6 +25,16 @@ impl std::fmt::Debug for SinkHandle {
     }
 }
 
+/// Counts what became of a line pushed into the queue.
+pub(super) fn count_push(shared: &super::Shared, outcome: PushOutcome) {
+    match outcome {
+        PushOutcome::Queued => {}
+        PushOutcome::QueuedAfterShedding(v) => shared.stats.shed(v.kind, "queue_full"),
+        PushOutcome::Shed(v) => shared.stats.shed(v.kind, "queue_full"),
+        PushOutcome::Coalesced(_) => shared.stats.update(|s| s.coalesced += 1),
+    }
+}
+
 /// Lowercase, without a leading `#`.
 pub(super) fn normalize_channel(channel: &str) -> String {
     channel.trim().trim_start_matches('#').to_ascii_lowercase()
@@ -36,6 +46,16 @@ impl SinkHandle {
     /// that is not configured or was stopped, empty lines, and lines after the sink stopped
     /// are shed too (reasons `unknown_channel`, `channel_stopped`, `empty`, `sink_stopped`).
     pub fn send(&self, channel: &str, line: Line) {
+        self.send_inner(None, channel, line);
+    }
+
+    /// [`SinkHandle::send`] for a line from the bridge `origin`: while that bridge is paused
+    /// ([`SinkHandle::pause`]) its lines are shed (reason `paused`).
+    pub fn send_from(&self, origin: &Arc<str>, channel: &str, line: Line) {
+        self.send_inner(Some(origin), channel, line);
+    }
+
+    fn send_inner(&self, origin: Option<&Arc<str>>, channel: &str, line: Line) {
         let shared = &self.shared;
         shared.stats.update(|s| s.lines_in += 1);
         let channel = normalize_channel(channel);
@@ -65,6 +85,10 @@ impl SinkHandle {
                 shared.stats.shed(line.kind, "channel_stopped");
                 continue;
             }
+            if origin.is_some_and(|o| gate.paused.contains_key(o)) {
+                shared.stats.shed(line.kind, "paused");
+                continue;
+            }
             let item = Queued {
                 channel: channel.clone(),
                 text,
@@ -73,13 +97,9 @@ impl SinkHandle {
                 msg_id: line.msg_id,
                 seq: shared.seq.fetch_add(1, Ordering::Relaxed),
                 queued_at: now,
+                origin: origin.cloned(),
             };
-            match gate.queue.push(item) {
-                PushOutcome::Queued => {}
-                PushOutcome::QueuedAfterShedding(v) => shared.stats.shed(v.kind, "queue_full"),
-                PushOutcome::Shed(v) => shared.stats.shed(v.kind, "queue_full"),
-                PushOutcome::Coalesced(_) => shared.stats.update(|s| s.coalesced += 1),
-            }
+            count_push(shared, gate.queue.push(item));
         }
         let depth = gate.queue.len() as u64;
         shared.stats.update(|s| s.queue_depth = depth);

@@ -56,8 +56,10 @@ pub mod backend;
 mod engine;
 mod handle;
 pub mod helix;
+pub mod journal;
 pub mod notice;
 pub mod pacing;
+mod pause;
 pub mod queue;
 pub mod sanitize;
 mod settings;
@@ -67,7 +69,7 @@ pub mod twitch;
 pub use handle::SinkHandle;
 pub use settings::TwitchSinkSettings;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -78,9 +80,11 @@ use tokio_util::sync::CancellationToken;
 use twitch_irc::login::LoginCredentials;
 
 use backend::ChatBackend;
-use engine::Engine;
+use engine::{Engine, Pacing};
 use helix::{HelixAuth, HelixBackend};
+use journal::{Entry, Journal};
 use pacing::Pacer;
+use pacing::joins::JoinPacer;
 use queue::OutQueue;
 use stats::SinkStats;
 pub use stats::{ChannelState, ChannelStatus, SinkState, StatsSnapshot};
@@ -128,6 +132,11 @@ pub(crate) struct Gate {
     pub queue: OutQueue,
     pub closed: bool,
     pub stopped_channels: HashSet<String>,
+    /// Paused origins (bridges), with how long their held lines stay fresh (`None`: their
+    /// queued lines were dropped).
+    pub paused: HashMap<Arc<str>, Option<std::time::Duration>>,
+    /// Lines of paused origins kept for after the resume.
+    pub held: Vec<queue::Queued>,
 }
 
 pub(crate) struct Status {
@@ -246,6 +255,47 @@ impl TwitchSink {
         Ok(self.spawn(backend, channels, shutdown))
     }
 
+    /// The pacers, with what earlier processes sent (from the journal in `state_dir`).
+    fn restored_pacing(&self) -> Pacing {
+        let s = &self.settings;
+        let mut pacer = Pacer::new(s.pacing());
+        let mut joins = JoinPacer::new(s.joins_per_window, s.join_window + s.window_margin);
+        let Some(dir) = &s.state_dir else {
+            return Pacing {
+                pacer,
+                joins,
+                journal: Journal::disabled(s.clock.clone()),
+            };
+        };
+        let (journal, restored) = Journal::open(dir, &s.bot_login, s.clock.clone());
+        let now = tokio::time::Instant::now();
+        if restored.unreadable {
+            pacer.assume_full_window(now);
+            joins.assume_full(now);
+        }
+        for r in &restored.entries {
+            match &r.entry {
+                Entry::Send {
+                    channel,
+                    elevated,
+                    key,
+                } => pacer.restore_send(channel, *elevated, *key, r.at),
+                Entry::Join { .. } => joins.record(r.at),
+            }
+        }
+        if !restored.entries.is_empty() {
+            tracing::info!(
+                records = restored.entries.len(),
+                "pacing restored from the journal: what the previous run sent still counts"
+            );
+        }
+        Pacing {
+            pacer,
+            joins,
+            journal,
+        }
+    }
+
     fn spawn<B: ChatBackend>(
         self,
         backend: B,
@@ -264,6 +314,8 @@ impl TwitchSink {
                 queue: OutQueue::new(self.settings.queue_capacity),
                 closed: false,
                 stopped_channels: HashSet::new(),
+                paused: HashMap::new(),
+                held: Vec::new(),
             }),
             wake: Notify::new(),
             stats: SinkStats::default(),
@@ -276,7 +328,7 @@ impl TwitchSink {
         let engine = Engine::new(
             backend,
             shared.clone(),
-            Pacer::new(self.settings.pacing()),
+            self.restored_pacing(),
             self.settings.ack_timeout,
             self.settings.shutdown_drain,
             self.login_hook,

@@ -16,6 +16,11 @@
 //! Twitch has two per-user buckets (pajbot/tmi-rate-limits): a line to a channel where the
 //! bot is moderator/VIP/broadcaster spends from the large bucket only; any other line spends
 //! from both. The pacer keeps one log per bucket.
+//!
+//! What a previous process spent comes back through [`Pacer::restore_send`] (from the
+//! [`super::journal`]); JOINs have their own log in [`joins`].
+
+pub mod joins;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -144,7 +149,7 @@ impl Pacer {
     /// Records that a line went to `channel` at `at` (it spends rate budget whatever Twitch
     /// then answers: "dropped messages still cost").
     pub fn record_send(&mut self, channel: &str, at: Instant) {
-        let keep = self.config.limit.max(self.config.limit_elevated).max(1) as usize;
+        let keep = self.keep();
         let pace = self.channels.entry(channel.to_owned()).or_default();
         if !pace.elevated {
             self.normal_log.push_back(at);
@@ -156,6 +161,39 @@ impl Pacer {
             }
         }
         pace.last_sent = Some(at);
+    }
+
+    /// Puts back a line an earlier process sent at `at` (from the journal, oldest first):
+    /// it spends from the buckets it spent from then, sets the channel's last send, and its
+    /// text counts for the duplicate guard (it may have been delivered; a line Twitch never
+    /// saw only waits a little).
+    pub fn restore_send(&mut self, channel: &str, elevated: bool, key: u64, at: Instant) {
+        let keep = self.keep();
+        if !elevated {
+            insert_sorted(&mut self.normal_log, at, keep);
+        }
+        insert_sorted(&mut self.all_log, at, keep);
+        let pace = self.channels.entry(channel.to_owned()).or_default();
+        pace.last_sent = Some(pace.last_sent.map_or(at, |t| t.max(at)));
+        if !self.config.duplicate_window.is_zero() {
+            let pos = pace.recent.partition_point(|(t, _)| *t <= at);
+            pace.recent.insert(pos, (at, key));
+        }
+    }
+
+    /// Counts a full window of lines in both buckets as sent at `now`: what an earlier
+    /// process sent is unknown (its journal was damaged or unreadable), so nothing goes out
+    /// for one window.
+    pub fn assume_full_window(&mut self, now: Instant) {
+        let keep = self.keep();
+        for _ in 0..keep {
+            insert_sorted(&mut self.normal_log, now, keep);
+            insert_sorted(&mut self.all_log, now, keep);
+        }
+    }
+
+    fn keep(&self) -> usize {
+        self.config.limit.max(self.config.limit_elevated).max(1) as usize
     }
 
     /// Records that the text with `key` (see [`super::queue::text_key`]) was delivered to
@@ -232,6 +270,15 @@ impl Pacer {
     /// True while a `msg_ratelimit` pause is running.
     pub fn is_paused(&self, now: Instant) -> bool {
         self.paused_until.is_some_and(|p| now < p)
+    }
+}
+
+/// Inserts `at` in time order and keeps the newest `keep` entries.
+fn insert_sorted(log: &mut VecDeque<Instant>, at: Instant, keep: usize) {
+    let pos = log.partition_point(|t| *t <= at);
+    log.insert(pos, at);
+    while log.len() > keep {
+        log.pop_front();
     }
 }
 
@@ -371,6 +418,39 @@ mod tests {
         assert!(p.is_duplicate("a", 42, t0 + Duration::from_secs(29)));
         assert!(!p.is_duplicate("b", 42, t0));
         assert!(!p.is_duplicate("a", 42, t0 + TWITCH_DUPLICATE_WINDOW));
+    }
+
+    #[test]
+    fn restored_sends_spend_the_window_gap_and_duplicate_guard() {
+        let t0 = Instant::now();
+        let earlier = t0 - Duration::from_secs(10);
+        let mut p = Pacer::new(config(TWITCH_DUPLICATE_WINDOW));
+        for i in 0..18 {
+            p.restore_send("a", false, i, earlier + Duration::from_millis(i));
+        }
+        // The 19th line waits until the first restored one leaves the window.
+        assert_eq!(p.ready_at("b", t0), earlier + TWITCH_RATE_WINDOW);
+        assert!(p.is_duplicate("a", 3, t0));
+        assert!(!p.is_duplicate("b", 3, t0));
+        let mut q = Pacer::new(config(Duration::ZERO));
+        q.restore_send("a", false, 1, t0);
+        assert_eq!(q.ready_at("a", t0), t0 + TWITCH_CHANNEL_GAP);
+        // An elevated line spends from the large bucket only.
+        let mut e = Pacer::new(config(Duration::ZERO));
+        for i in 0..18 {
+            e.restore_send("m", true, i, t0);
+        }
+        assert_eq!(e.ready_at("b", t0), t0);
+    }
+
+    #[test]
+    fn a_full_window_assumed_holds_every_channel_for_a_window() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(config(Duration::ZERO));
+        p.set_elevated("m", true);
+        p.assume_full_window(t0);
+        assert_eq!(p.ready_at("a", t0), t0 + TWITCH_RATE_WINDOW);
+        assert_eq!(p.ready_at("m", t0), t0 + TWITCH_RATE_WINDOW);
     }
 
     /// The mistake the sliding log avoids, shown with governor's own fake clock.

@@ -7,9 +7,10 @@
 //! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use tokio::time::Instant;
 
@@ -33,6 +34,9 @@ pub struct Queued {
     pub seq: u64,
     /// When it was queued.
     pub queued_at: Instant,
+    /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
+    /// pausing a bridge drops (or holds) its lines.
+    pub origin: Option<Arc<str>>,
 }
 
 impl Queued {
@@ -42,11 +46,19 @@ impl Queued {
 }
 
 /// A 64-bit key of (channel, text) for duplicate detection without keeping a second copy.
+///
+/// SHA-256, not `DefaultHasher`: the key is written to the pacing journal and must mean the
+/// same thing to the next process (std's hasher is not promised stable across releases), and
+/// the journal then holds no chat text.
 pub fn text_key(channel: &str, text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    channel.hash(&mut h);
-    text.hash(&mut h);
-    h.finish()
+    let mut h = Sha256::new();
+    h.update(channel.as_bytes());
+    h.update([0u8]);
+    h.update(text.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// What happened to a pushed line.
@@ -172,10 +184,18 @@ impl OutQueue {
 
     /// Removes every line for `channel` (the channel was stopped).
     pub fn drain_channel(&mut self, channel: &str) -> Vec<Queued> {
+        self.drain_matching(|q| q.channel == channel)
+    }
+
+    /// Removes every line from `origin` (the bridge was paused), oldest first per class.
+    pub fn drain_origin(&mut self, origin: &str) -> Vec<Queued> {
+        self.drain_matching(|q| q.origin.as_deref() == Some(origin))
+    }
+
+    fn drain_matching(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
         let mut out = Vec::new();
         for class in &mut self.classes {
-            let (gone, keep): (VecDeque<_>, VecDeque<_>) =
-                class.drain(..).partition(|q| q.channel == channel);
+            let (gone, keep): (VecDeque<_>, VecDeque<_>) = class.drain(..).partition(&gone);
             *class = keep;
             out.extend(gone);
         }
@@ -235,6 +255,7 @@ mod tests {
             msg_id: seq,
             seq,
             queued_at: Instant::now(),
+            origin: None,
         }
     }
 
@@ -307,5 +328,23 @@ mod tests {
         assert_eq!(q.drain_channel("a").len(), 1);
         assert!(q.is_empty());
         assert_eq!(q.channels().count(), 0);
+    }
+
+    #[test]
+    fn drain_origin_takes_only_that_bridges_lines() {
+        let mut q = OutQueue::new(10);
+        let from = |seq, origin: Option<&str>| Queued {
+            origin: origin.map(Arc::from),
+            ..item(seq, Priority::Normal, "a")
+        };
+        q.push(from(1, Some("x")));
+        q.push(from(2, Some("y")));
+        q.push(from(3, None));
+        q.push(from(4, Some("x")));
+        let gone: Vec<u64> = q.drain_origin("x").iter().map(|q| q.seq).collect();
+        assert_eq!(gone, [1, 4]);
+        assert_eq!(q.len(), 2);
+        // Forgotten for coalescing too: the same text may be queued again.
+        assert!(matches!(q.push(from(1, Some("x"))), PushOutcome::Queued));
     }
 }

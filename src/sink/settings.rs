@@ -1,12 +1,15 @@
 //! The sink's settings, with production defaults.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::SinkError;
 use super::handle::normalize_channel;
 use super::pacing::PacingConfig;
 use super::twitch::{self, Route};
+use crate::auth::{Clock, SystemClock};
 use crate::limits::*;
 
 /// Everything the sink needs to know, with production defaults.
@@ -56,6 +59,17 @@ pub struct TwitchSinkSettings {
     pub max_waiting_messages_per_connection: usize,
     /// Helix API base URL (default `https://api.twitch.tv/helix`), for the Helix backend.
     pub helix_base_url: String,
+    /// JOINs per [`TwitchSinkSettings::join_window`] (default 15 of Twitch's 20).
+    pub joins_per_window: u32,
+    /// Twitch's JOIN window (10 s); [`TwitchSinkSettings::window_margin`] is added.
+    pub join_window: Duration,
+    /// Where the pacing journal lives (`pacing-<bot_login>.journal`, see
+    /// [`super::journal`]): what was sent survives a restart. `None` keeps nothing (a
+    /// restart may then spend a window twice: tests and the demo only).
+    pub state_dir: Option<PathBuf>,
+    /// The wall clock the journal stamps records with (tests pass a
+    /// [`crate::auth::TokioClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for TwitchSinkSettings {
@@ -81,6 +95,10 @@ impl Default for TwitchSinkSettings {
             max_split_parts: MAX_SPLIT_PARTS,
             max_waiting_messages_per_connection: TWITCH_MAX_WAITING_PER_CONNECTION,
             helix_base_url: "https://api.twitch.tv/helix".into(),
+            joins_per_window: TWITCH_JOINS_PER_WINDOW,
+            join_window: TWITCH_JOIN_WINDOW,
+            state_dir: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -16,7 +16,7 @@ pub struct SinkStats {
 /// exactly one of `sent`, `coalesced`, `dropped_duplicate`, `rejected`, `shed` or is still
 /// waiting (`queue_depth`, `in_flight`):
 /// `lines_in + extra_parts == sent + coalesced + dropped_duplicate + rejected + shed_total()
-/// + queue_depth + in_flight`.
+/// + queue_depth + in_flight + paused_held`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     /// `Line`s handed to [`super::SinkHandle::send`].
@@ -48,6 +48,9 @@ pub struct StatsSnapshot {
     pub max_queue_depth: u64,
     /// Lines written but not yet answered (0 or 1).
     pub in_flight: u64,
+    /// Lines of paused bridges kept for after the resume (`pause_keep_secs`); the ones still
+    /// fresh then are queued again, the rest shed (`paused`).
+    pub paused_held: u64,
     /// Successful logins (001 welcomes).
     pub logins: u64,
     /// Logins after the first: reconnects.
@@ -127,6 +130,7 @@ impl StatsSnapshot {
             + self.shed_total()
             + self.queue_depth
             + self.in_flight
+            + self.paused_held
     }
 }
 

@@ -153,8 +153,9 @@ impl<T: Transport, L: LoginCredentials + Clone> std::fmt::Debug for IrcBackend<T
 }
 
 impl<T: Transport, L: LoginCredentials + Clone> IrcBackend<T, L> {
-    /// Creates the client and joins `channels` (already validated logins). Must run inside a
-    /// tokio runtime.
+    /// Creates the client (it logs in at once) for `channels` (already validated logins),
+    /// which the engine then joins through [`ChatBackend::join`]. Must run inside a tokio
+    /// runtime.
     pub fn connect(
         credentials: L,
         channels: Vec<String>,
@@ -186,11 +187,10 @@ impl<T: Transport, L: LoginCredentials + Clone> IrcBackend<T, L> {
         config.max_channels_per_connection =
             config.max_channels_per_connection.max(self.channels.len());
         let (incoming, client) = TwitchIRCClient::<T, L>::new(config);
-        for channel in &self.channels {
-            if let Err(e) = client.join(channel.clone()) {
-                tracing::error!(channel = %channel, error = %e, "invalid Twitch channel");
-            }
-        }
+        // Log in now; the engine JOINs the channels one by one, paced (Twitch allows 20
+        // JOINs per 10 s per account).
+        let connecting = client.clone();
+        tokio::spawn(async move { connecting.connect().await });
         self.client = Some(client);
         self.incoming = Some(incoming);
     }
@@ -332,5 +332,13 @@ impl<T: Transport, L: LoginCredentials + Clone> ChatBackend for IrcBackend<T, L>
 
     fn needs_join(&self) -> bool {
         true
+    }
+
+    fn join(&mut self, channel: &str) {
+        if let Some(client) = &self.client
+            && let Err(e) = client.join(channel.to_owned())
+        {
+            tracing::error!(channel = %channel, error = %e, "invalid Twitch channel");
+        }
     }
 }

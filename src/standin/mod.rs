@@ -21,6 +21,42 @@ pub struct TwitchSide {
     pub refresh_token: String,
     /// The app's client id.
     pub client_id: String,
+    /// A fresh `state_dir` for the bot (the pacing journal), removed when dropped; the config
+    /// head names it, so runs of different tests never share a journal.
+    pub state_dir: StateDir,
+}
+
+/// A temporary state directory, removed (with what is in it) when dropped.
+#[derive(Debug)]
+pub struct StateDir(std::path::PathBuf);
+
+impl StateDir {
+    /// A new empty directory under the system's temporary directory.
+    pub fn new() -> std::io::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "tiktwitch-standin-{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl TwitchSide {
@@ -39,15 +75,17 @@ impl TwitchSide {
             access_token,
             refresh_token,
             client_id: client_id.into(),
+            state_dir: StateDir::new()?,
         })
     }
 
-    /// The top of a config file pointing the bot at these stand-ins (`secret_store = "env"`
-    /// and `[twitch]`); a test appends its own sections and
+    /// The top of a config file pointing the bot at these stand-ins (`secret_store = "env"`,
+    /// this side's own `state_dir`, and `[twitch]`); a test appends its own sections and
     /// [`tiktok::FakeTikTok::bridge_toml`] entries.
     pub fn config_head(&self) -> String {
         format!(
             r#"secret_store = "env"
+state_dir = {state_dir:?}
 
 [twitch]
 bot_login = "tiktwitch_bot"
@@ -59,6 +97,7 @@ oauth_base_url = "{oauth}"
             server = self.twitch.addr(),
             client_id = self.client_id,
             oauth = self.oauth.base_url(),
+            state_dir = self.state_dir.path().display().to_string(),
         )
     }
 

@@ -6,7 +6,10 @@
 //!
 //! - the per-user buckets: `limit` lines per fixed window (starting at the first line) for
 //!   channels where the bot is not elevated, `limit_elevated` for all lines; going over sets
-//!   the lockout flag, and every later line is ignored, as Twitch does for 30 minutes;
+//!   the lockout flag, and every later line is ignored, as Twitch does for 30 minutes. Like
+//!   every rule here they are kept per account (login), across connections: a bot that
+//!   restarts and logs in again spends from the same buckets;
+//! - `join_limit` JOINs per account in any `join_window` (`join_rate`);
 //! - the per-channel 1 s gap (non-elevated) and slow mode (`msg_ratelimit` / `msg_slowmode`);
 //! - the 30 s duplicate rule (`msg_duplicate`);
 //! - 500 characters; a text starting with `/` or `.` (a chat command);
@@ -59,6 +62,10 @@ pub struct FakeTwitchConfig {
     pub duplicate_window: Duration,
     /// Longest accepted message, in chars (500).
     pub max_chars: usize,
+    /// JOINs per account in any `join_window` (20); more is a `join_rate` violation.
+    pub join_limit: u32,
+    /// The JOIN window (10 s).
+    pub join_window: Duration,
     /// Channels where the bot gets a `moderator/1` badge.
     pub elevated_channels: HashSet<String>,
     /// Tokens accepted in `PASS oauth:<token>`; `None` accepts any.
@@ -79,6 +86,8 @@ impl Default for FakeTwitchConfig {
             channel_gap: Duration::from_secs(1),
             duplicate_window: Duration::from_secs(30),
             max_chars: 500,
+            join_limit: 20,
+            join_window: Duration::from_secs(10),
             elevated_channels: HashSet::new(),
             valid_tokens: None,
             slow_mode: HashMap::new(),
@@ -118,7 +127,7 @@ pub struct Privmsg {
 pub struct Violation {
     /// When.
     pub at: Instant,
-    /// What (`"rate_limit"`, `"channel_gap"`, `"slow_mode"`, `"duplicate"`, `"too_long"`,
+    /// What (`"rate_limit"`, `"join_rate"`, `"channel_gap"`, `"slow_mode"`, `"duplicate"`, `"too_long"`,
     /// `"command_text"`, `"forbidden_command"`, `"bare_cr"`, `"nul"`, `"unparsable"`,
     /// `"not_joined"`).
     pub rule: &'static str,
@@ -155,16 +164,25 @@ impl Bucket {
     }
 }
 
+/// What Twitch counts per account (login), across every connection of it: a bot that
+/// reconnects, or a second process of the same bot, spends from the same buckets.
 #[derive(Debug, Default)]
-struct State {
-    records: VecDeque<RecordedLine>,
-    privmsgs: VecDeque<Privmsg>,
-    violations: Vec<Violation>,
+struct Account {
     normal: Bucket,
     elevated: Bucket,
     locked_out: bool,
     last_attempt: HashMap<String, Instant>,
     last_delivered: HashMap<String, (Instant, String)>,
+    /// JOINs inside the last join window, oldest first.
+    joins: VecDeque<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    records: VecDeque<RecordedLine>,
+    privmsgs: VecDeque<Privmsg>,
+    violations: Vec<Violation>,
+    accounts: HashMap<String, Account>,
     no_pong: bool,
     fail_logins: u32,
     refuse_next: HashMap<String, VecDeque<(String, String)>>,
@@ -324,7 +342,7 @@ impl FakeTwitch {
 
     /// True once the client went over the rate limit (Twitch would ignore it for 30 min).
     pub fn locked_out(&self) -> bool {
-        self.shared.state().locked_out
+        self.shared.state().accounts.values().any(|a| a.locked_out)
     }
 
     /// Connections accepted so far.

@@ -54,6 +54,9 @@ impl<B: ChatBackend> Engine<B> {
                 self.logged_in = true;
                 self.login_retry_used = false;
                 self.reset_session();
+                if self.needs_join && std::mem::replace(&mut self.client_logged_in, true) {
+                    self.count_rejoins(now);
+                }
                 self.shared.stats.update(|s| {
                     s.logins += 1;
                     if s.logins > 1 {
@@ -243,6 +246,12 @@ impl<B: ChatBackend> Engine<B> {
             if hook.on_login_failed().await {
                 self.backend.restart().await;
                 self.reset_session();
+                // A new client: its first login is not a reconnect, and every channel is
+                // JOINed again, paced.
+                self.client_logged_in = false;
+                if self.needs_join {
+                    self.queue_all_joins();
+                }
                 return Ok(());
             }
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use twitch_irc::message::IRCMessage;
 
-use super::{ALLOWED_COMMANDS, FakeEvent, Privmsg, RecordedLine, Shared, State};
+use super::{ALLOWED_COMMANDS, Account, FakeEvent, Privmsg, RecordedLine, Shared, State};
 
 pub(super) enum Reply {
     Line(String),
@@ -68,6 +68,9 @@ impl Session {
                 let mut out = Vec::new();
                 for ch in param(0).split(',') {
                     let ch = ch.trim_start_matches('#').to_owned();
+                    if count_join(st.accounts.entry(nick.clone()).or_default(), now, shared) {
+                        shared.violation(&mut st, now, "join_rate", line);
+                    }
                     if let Some(c) = shared.conns().get_mut(&self.id) {
                         c.joined.insert(ch.clone());
                     }
@@ -174,17 +177,19 @@ impl Session {
         }
         let elevated = cfg.elevated_channels.contains(&channel);
         let mut outcome = String::from("delivered");
-        let over_elevated = st.elevated.hit(now, cfg.window, cfg.limit_elevated);
-        let over_normal = !elevated && st.normal.hit(now, cfg.window, cfg.limit);
-        if over_elevated || over_normal {
-            if !st.locked_out {
-                shared.violation(st, now, "rate_limit", line);
-            }
-            st.locked_out = true;
+        let account = st.accounts.entry(nick.clone()).or_default();
+        let over_elevated = account.elevated.hit(now, cfg.window, cfg.limit_elevated);
+        let over_normal = !elevated && account.normal.hit(now, cfg.window, cfg.limit);
+        let newly_locked = (over_elevated || over_normal) && !account.locked_out;
+        account.locked_out |= over_elevated || over_normal;
+        let locked_out = account.locked_out;
+        let last_attempt = account.last_attempt.insert(channel.clone(), now);
+        let last_delivered = account.last_delivered.get(&channel).cloned();
+        if newly_locked {
+            shared.violation(st, now, "rate_limit", line);
         }
-        let last_attempt = st.last_attempt.insert(channel.clone(), now);
         let slow = Duration::from_secs(st.slow.get(&channel).copied().unwrap_or(0));
-        if st.locked_out {
+        if locked_out {
             outcome = "ignored".into();
         } else if let Some((msg_id, _)) = st.refuse_always.get(&channel) {
             outcome.clone_from(msg_id);
@@ -201,10 +206,8 @@ impl Session {
             shared.violation(st, now, "slow_mode", line);
             outcome = "msg_slowmode".into();
         } else if !elevated
-            && st
-                .last_delivered
-                .get(&channel)
-                .is_some_and(|(t, last)| *last == text && now - *t < cfg.duplicate_window)
+            && last_delivered
+                .is_some_and(|(t, last)| last == text && now - t < cfg.duplicate_window)
         {
             shared.violation(st, now, "duplicate", line);
             outcome = "msg_duplicate".into();
@@ -223,7 +226,11 @@ impl Session {
         st.privmsgs.push_back(record);
         match outcome.as_str() {
             "delivered" => {
-                st.last_delivered.insert(channel.clone(), (now, text));
+                st.accounts
+                    .entry(nick.clone())
+                    .or_default()
+                    .last_delivered
+                    .insert(channel.clone(), (now, text));
                 vec![Reply::Line(userstate(&nick, &channel, elevated))]
             }
             "ignored" => vec![],
@@ -235,6 +242,20 @@ impl Session {
             }
         }
     }
+}
+
+/// Counts one JOIN of `account`; true when that makes more than the limit in the window.
+fn count_join(account: &mut Account, now: Instant, shared: &Shared) -> bool {
+    let window = shared.config.join_window;
+    while account
+        .joins
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
+        account.joins.pop_front();
+    }
+    account.joins.push_back(now);
+    account.joins.len() > shared.config.join_limit as usize
 }
 
 fn userstate(nick: &str, channel: &str, elevated: bool) -> String {
