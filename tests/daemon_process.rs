@@ -204,3 +204,80 @@ async fn an_offline_creator_with_wait_for_live_off_exits_3() {
     assert!(log.contains("@erin is not live"), "{log}");
     assert!(side.twitch.delivered().is_empty());
 }
+
+/// SIGHUP with a changed channel: the routes apply, and one warning names every key that
+/// needs a restart (the change used to be ignored silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_names_the_changes_that_need_a_restart() {
+    use tokio::io::AsyncBufReadExt;
+    let tiktok = FakeTikTok::start(FakeTikTokConfig {
+        username: "gina".into(),
+        api_key: Some(SIGNER_KEY.into()),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    let side = TwitchSide::start("reload-client").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let write = |channel: &str| {
+        let text = side.config_head() + &tiktok.bridge_toml("gina", channel);
+        std::fs::write(&config, text).unwrap();
+    };
+    write("gina_tv");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
+        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
+        .env("RUST_LOG", "tiktwitch=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let mut wait_for = async |needle: &str| {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("stderr ended before {needle:?}:\n{seen}");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {needle:?} within 60 s"))
+    };
+    wait_for("(live, room").await;
+    write("gina_elsewhere");
+    let pid = child.id().expect("running").to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let warning = wait_for("need a restart").await;
+    // Exactly the one key changed: nothing else is listed.
+    assert!(
+        warning
+            .trim_end()
+            .ends_with("keys=bridge[0].twitch_channels"),
+        "{warning}"
+    );
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -21,6 +21,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod plan;
+mod reload_scope;
 pub mod server;
 mod supervise;
 
@@ -151,6 +152,8 @@ pub struct Reloader {
     senders: Vec<(String, watch::Sender<PipelineConfig>)>,
     /// The config file and shard the running plan came from.
     source: Option<(std::path::PathBuf, Option<Shard>)>,
+    /// The config the daemon started with, to name what a reload cannot apply.
+    started: Option<Arc<serde_json::Value>>,
 }
 
 impl Reloader {
@@ -165,7 +168,17 @@ impl Reloader {
         };
         let loaded = crate::config::load(Some(path)).map_err(|e| DaemonError::Reload(e.to_string()))?;
         let plan = Plan::from_config(&loaded, *shard)?;
-        self.reload(&plan)
+        let applied = self.reload(&plan)?;
+        if let Some(started) = &self.started {
+            let pending = reload_scope::needs_restart(started, &plan.config_snapshot);
+            if !pending.is_empty() {
+                warn!(
+                    keys = %pending.join(", "),
+                    "reload applied routes, templates, filters and prices; these changes need a restart to take effect"
+                );
+            }
+        }
+        Ok(applied)
     }
 
     /// Checks every bridge's new config first; applies them only if all check out.
@@ -353,6 +366,7 @@ pub async fn run(
     let bridge_shutdown = CancellationToken::new();
     let mut reloader = Reloader {
         source: Some((plan.config_path.clone(), plan.shard)),
+        started: Some(plan.config_snapshot.clone()),
         ..Reloader::default()
     };
     let healths: Vec<BridgeHealth> = plan

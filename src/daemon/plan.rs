@@ -84,6 +84,8 @@ pub struct BridgePlan {
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The config as loaded (typed, serialised), for a reload to name what it cannot apply.
+    pub config_snapshot: std::sync::Arc<serde_json::Value>,
     /// The config file it came from.
     pub config_path: PathBuf,
     /// The shard of the config's bridges this process runs (`run --shard`).
@@ -159,6 +161,9 @@ impl Plan {
         let grace = Duration::from_secs(config.shutdown.grace_secs);
         let secrets = store_settings(config.secret_store, config.state_dir.clone());
         Ok(Self {
+            config_snapshot: std::sync::Arc::new(
+                serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+            ),
             config_path: loaded.path.clone(),
             shard,
             bridges: bridges
