@@ -25,6 +25,7 @@ mod keyring;
 mod lock;
 mod memory;
 pub mod names;
+pub mod redact;
 mod value;
 
 use std::fmt;
