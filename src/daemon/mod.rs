@@ -63,12 +63,13 @@ pub enum DaemonError {
     /// Reading a secret failed.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The Twitch login is not usable.
+    /// The Twitch login is not usable. (Not a `#[source]`: the message already holds the
+    /// inner one, and `{:#}` would print it twice.)
     #[error("Twitch login: {0}")]
-    Auth(#[from] AuthError),
-    /// The Twitch sink could not start or stopped for good.
+    Auth(AuthError),
+    /// The Twitch sink could not start or stopped for good (not a `#[source]`, as above).
     #[error("Twitch: {0}")]
-    Sink(#[from] SinkError),
+    Sink(SinkError),
     /// A secret the config names is not in the store.
     #[error(
         "{what}: no secret named {name:?} in the secret store (store it with `tiktwitch secret set {name}`)"
@@ -90,6 +91,18 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+impl From<AuthError> for DaemonError {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<SinkError> for DaemonError {
+    fn from(e: SinkError) -> Self {
+        Self::Sink(e)
+    }
 }
 
 /// What a finished run reports.
@@ -394,7 +407,8 @@ pub async fn run(
         }
         auth = &mut auth_task => {
             if let Ok(Err(e)) = auth {
-                error!(error = %e, "the Twitch login is gone; stopping");
+                // The error itself (with what to do) is the run's result, shown once.
+                error!("the Twitch login is gone; stopping");
                 fatal = Some(DaemonError::Auth(e));
             }
             None
