@@ -252,3 +252,35 @@ async fn a_login_that_cannot_be_had_is_retried_with_backoff_not_in_a_storm() {
     shutdown.cancel();
     let _ = task.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_online_says_when_the_token_expires_and_that_the_env_store_cannot_renew_it() {
+    // Four hours left: usable now, and `check` says when `run` will stop and why.
+    let world = World::start(Duration::from_secs(4 * 3600)).await;
+    let out = world
+        .tiktwitch(&["check", "--online"], &world.token_json())
+        .await;
+    let shown =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("expires in 3h 5"), "{shown}");
+    assert!(
+        shown.contains("NOT renewable here: env ($TIKTWITCH_SECRET_<NAME>) is read-only"),
+        "{shown}"
+    );
+    assert!(shown.contains("warning: `run` stops in 3h 4"), "{shown}");
+
+    // A minute left: `run` would refuse to start, so `check` refuses first.
+    let world = World::start(Duration::from_secs(60)).await;
+    let out = world
+        .tiktwitch(&["check", "--online"], &world.token_json())
+        .await;
+    let shown =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("expires in 0h 0"), "{shown}");
+    assert!(
+        shown.contains("NOT usable: it must be refreshed now and this store is read-only"),
+        "{shown}"
+    );
+}

@@ -430,7 +430,7 @@ impl TokenManager {
 }
 
 /// `1h 05m`, `14m`, `40s`: a time left, for people.
-pub(crate) fn describe_left(left: Duration) -> String {
+pub fn describe_left(left: Duration) -> String {
     let s = left.as_secs();
     match (s / 3600, (s % 3600) / 60) {
         (0, 0) => format!("{s}s"),
