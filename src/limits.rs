@@ -94,6 +94,13 @@ pub const TOKEN_RETRY_MIN: Duration = Duration::from_secs(30);
 /// Longest wait between retries of a failed refresh or validation.
 pub const TOKEN_RETRY_MAX: Duration = Duration::from_secs(10 * 60);
 
+/// First wait before twitch-irc may fetch credentials again after a failed fetch (it
+/// retries at once otherwise); doubles per failure in a row.
+pub const IRC_CREDENTIALS_RETRY_MIN: Duration = Duration::from_secs(1);
+
+/// Longest wait between credential fetches that keep failing.
+pub const IRC_CREDENTIALS_RETRY_MAX: Duration = Duration::from_secs(60);
+
 /// Device flow: the least poll interval, whatever the server says.
 pub const DEVICE_POLL_MIN_INTERVAL: Duration = Duration::from_secs(1);
 

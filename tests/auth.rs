@@ -679,8 +679,17 @@ async fn a_token_that_needs_refreshing_in_a_read_only_store_is_not_refreshed() {
         .await
         .unwrap();
     let err = manager.force_refresh().await.unwrap_err();
-    assert!(matches!(err, AuthError::ReauthRequired { .. }), "{err}");
-    assert!(err.to_string().contains("read-only"), "{err}");
+    assert!(matches!(err, AuthError::StoreCannotRefresh { .. }), "{err}");
+    assert!(err.is_fatal());
+    let text = err.to_string();
+    assert!(
+        text.contains("read-only") && text.contains("secret_store = \"file\" or \"keyring\""),
+        "{text}"
+    );
+    // From then on the login is dead, with the same reason.
+    let again = manager.fresh_token().await.unwrap_err();
+    assert!(matches!(again, AuthError::ReauthRequired { .. }), "{again}");
+    assert!(again.to_string().contains("read-only"), "{again}");
     assert!(
         fake.is_refresh_token_valid(&refresh),
         "the refresh token was not spent"

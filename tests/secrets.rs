@@ -133,6 +133,123 @@ async fn a_damaged_secrets_file_is_an_error_that_shows_no_content() {
 }
 
 #[tokio::test]
+async fn a_secret_of_the_wrong_type_is_named_by_its_key_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.json");
+    // A number where a string belongs: serde's own message would quote it.
+    std::fs::write(
+        &path,
+        r#"{"version":1,"secrets":{"twitch-client-secret":7777123456789012345}}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for open_mode in [FileStoreMode::Exclusive, FileStoreMode::ReadOnly] {
+        let err = FileStore::open(dir.path(), open_mode).await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(matches!(err, SecretError::Corrupt { .. }), "{text}");
+        assert!(!text.contains("777712345678"), "the value leaked: {text}");
+        assert!(
+            text.contains("`secrets.twitch-client-secret` is a number, expected a string")
+                && text.contains(&path.display().to_string()),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_token_in_the_env_store_is_an_error_that_shows_no_content() {
+    let fake = FakeOAuth::start(FakeOAuthConfig::default()).await.unwrap();
+    let settings = AuthSettings {
+        client_id: fake.config().client_id.clone(),
+        oauth_url: fake.base_url(),
+        secret_store: SecretStoreKind::Env,
+        ..AuthSettings::default()
+    };
+    for (raw, part) in [
+        (
+            r#"{"version":1,"access_token":31415926535897932,"refresh_token":"x"}"#,
+            "314159265358",
+        ),
+        (
+            r#"{"version":1,"access_token":"ok","refresh_token":{"v":"rt-sentinel-8086x"}}"#,
+            "rt-sentinel-",
+        ),
+        (r#""an-access-token-quoted-2718""#, "an-access-to"),
+    ] {
+        let store: Arc<dyn SecretStore> = Arc::new(EnvStore::from_vars(
+            "TIKTWITCH_SECRET_",
+            [(
+                "TIKTWITCH_SECRET_TWITCH_TOKEN".to_string(),
+                Secret::new(raw),
+            )],
+            None,
+        ));
+        let err = TokenManager::load(&settings, store, Arc::new(TokioClock::new()))
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(part), "{raw}: {text}");
+        assert!(text.contains("run `tiktwitch auth twitch`"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn file_store_refuses_a_state_directory_others_can_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let store = FileStore::open(&state, FileStoreMode::Exclusive)
+        .await
+        .unwrap();
+    store
+        .set("twitch-token", &Secret::new("dir-guarded-value"))
+        .await
+        .unwrap();
+    drop(store);
+    for bad in [0o777, 0o775, 0o757, 0o720, 0o702, 0o1777] {
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(bad)).unwrap();
+        for open_mode in [FileStoreMode::Exclusive, FileStoreMode::ReadOnly] {
+            let err = FileStore::open(&state, open_mode).await.unwrap_err();
+            assert!(
+                matches!(&err, SecretError::InsecureDirectory { mode, path } if *mode == bad && *path == state),
+                "{bad:o}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.contains("chmod 700")
+                    && msg.contains(&state.display().to_string())
+                    && msg.contains(&format!("{bad:04o}"))
+                    && !msg.contains("dir-guarded-value"),
+                "{msg}"
+            );
+        }
+        // `auto` finds the secrets file there and refuses too: no other store stands in.
+        let settings = SecretStoreSettings {
+            kind: SecretStoreKind::Auto,
+            state_dir: state.clone(),
+            ..SecretStoreSettings::default()
+        };
+        let err = open_store(&settings, FileStoreMode::Exclusive)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SecretError::InsecureDirectory { .. }),
+            "{err}"
+        );
+    }
+    // Readable and searchable is allowed (as ssh allows it): the file itself is 0600.
+    for good in [0o700, 0o755, 0o750] {
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(good)).unwrap();
+        let store = FileStore::open(&state, FileStoreMode::Exclusive)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get("twitch-token").await.unwrap().unwrap().expose(),
+            "dir-guarded-value"
+        );
+    }
+}
+
+#[tokio::test]
 async fn file_store_lock_keeps_out_a_second_writer_but_not_readers() {
     let dir = tempfile::tempdir().unwrap();
     let first = FileStore::open(dir.path(), FileStoreMode::Exclusive)

@@ -104,6 +104,18 @@ pub enum AuthError {
         /// Why.
         reason: String,
     },
+    /// The token must be refreshed, but the store it came from cannot keep a refreshed one
+    /// (the env store is read-only), so it is not refreshed (that would spend the refresh
+    /// token for nothing). Fatal: it says what to do.
+    #[error(
+        "the Twitch token {expiry} and must be refreshed, but the {store} is read-only and cannot keep a refreshed token (the refresh token was not spent). Keep the login where tiktwitch can update it: set secret_store = \"file\" or \"keyring\" and run `tiktwitch auth twitch`; or put a fresh token in this store before the old one expires"
+    )]
+    StoreCannotRefresh {
+        /// The store.
+        store: String,
+        /// "expires in 14m", "has expired", "was refused by Twitch".
+        expiry: String,
+    },
     /// A refreshed token could not be saved; it is kept in memory, not used, and saving is
     /// retried before the next use.
     #[error("the refreshed Twitch token could not be saved, so it is not used yet: {0}")]

@@ -44,6 +44,10 @@ pub struct TokenManager {
     /// whether a refresh happened while it waited.
     generation: AtomicU64,
     stats: AuthStats,
+    /// Cancelled when the login dies, wherever that was found (an IRC credential fetch, a
+    /// refused login's refresh): [`TokenManager::run`] then ends at once, so the bridge
+    /// stops with one error instead of retrying a login that cannot come back.
+    dead_signal: CancellationToken,
 }
 
 #[derive(Debug)]
@@ -90,18 +94,40 @@ impl TokenManager {
             }),
             generation: AtomicU64::new(0),
             stats: AuthStats::default(),
+            dead_signal: CancellationToken::new(),
         }))
     }
 
     /// Validates the token (refreshing it first if it is about to expire, and on a 401),
     /// and checks its scopes and login. Call once before connecting.
+    ///
+    /// Only `/validate` may tell the expiry: if it leaves less than the refresh margin the
+    /// token is refreshed now, and a store that cannot keep a refreshed token fails here,
+    /// before anything connects. A token that will need a refresh this store cannot keep
+    /// later is said once, with when.
     pub async fn start(&self) -> Result<TokenInfo, AuthError> {
         let mut state = self.state.lock().await;
         self.ready(&mut state).await?;
         if self.refresh_due(&state) {
             self.refresh_locked(&mut state).await?;
         }
-        self.validate_locked(&mut state).await
+        let info = self.validate_locked(&mut state).await?;
+        if self.refresh_due(&state) {
+            self.refresh_locked(&mut state).await?;
+        }
+        if let Some(at) = state.token.expires_at
+            && state.token.refresh_token.is_some()
+            && !self.store.is_writable()
+        {
+            let left = until(self.clock.unix_now(), at);
+            tracing::warn!(
+                expires_in = %describe_left(left),
+                store = %self.store.describe(),
+                "the Twitch token cannot be refreshed in this read-only store: the bridge stops when it needs refreshing ({} before it expires); use secret_store = \"file\" or \"keyring\" to keep it running",
+                describe_left(TOKEN_REFRESH_MARGIN)
+            );
+        }
+        Ok(info)
     }
 
     /// A token good for at least [`TOKEN_REFRESH_MARGIN`] (refreshing first if needed),
@@ -161,6 +187,12 @@ impl TokenManager {
             let wake = refresh_at.map_or(next_validate, |r| r.min(next_validate));
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
+                () = self.dead_signal.cancelled() => {
+                    // Found dead elsewhere (an IRC credential fetch): whoever found it got
+                    // the error; this is the bridge's signal to stop.
+                    let mut state = self.state.lock().await;
+                    return self.ready(&mut state).await;
+                }
                 () = tokio::time::sleep_until(wake) => {}
             }
             let validating = Instant::now() >= next_validate;
@@ -176,10 +208,8 @@ impl TokenManager {
                         next_validate = Instant::now() + TOKEN_VALIDATE_INTERVAL;
                     }
                 }
-                Err(e) if e.is_fatal() => {
-                    tracing::error!(error = %e, "twitch login lost");
-                    return Err(e);
-                }
+                // Reported by whoever shows the returned error (the bridge's exit), once.
+                Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_s = backoff.as_secs(), "twitch token upkeep failed; will retry");
                     let retry = Instant::now() + backoff;
@@ -268,9 +298,16 @@ impl TokenManager {
     }
 
     fn die(&self, state: &mut State, reason: String) -> AuthError {
-        tracing::error!(%reason, "twitch login is gone; run `tiktwitch auth twitch`");
-        state.dead = Some(reason.clone());
+        self.mark_dead(state, reason.clone());
         AuthError::ReauthRequired { reason }
+    }
+
+    /// From now on every call fails with `reason`, and [`TokenManager::run`] ends. Not
+    /// logged here: the error goes back to the caller, who reports it once.
+    fn mark_dead(&self, state: &mut State, reason: String) {
+        tracing::debug!("twitch login marked dead");
+        state.dead = Some(reason);
+        self.dead_signal.cancel();
     }
 
     async fn refresh_locked(&self, state: &mut State) -> Result<(), AuthError> {
@@ -283,13 +320,19 @@ impl TokenManager {
         if !self.store.is_writable() {
             // Refreshing spends the refresh token; without a place to keep the new one the
             // next start would have nothing. Refuse before spending it.
-            return Err(self.die(
-                state,
-                format!(
-                    "the token needs refreshing but the {} is read-only; use secret_store = \"file\" or \"keyring\"",
-                    self.store.describe()
-                ),
-            ));
+            let e = AuthError::StoreCannotRefresh {
+                store: self.store.describe(),
+                expiry: match state.token.expires_at {
+                    Some(at) if at > self.clock.unix_now() => format!(
+                        "expires in {}",
+                        describe_left(until(self.clock.unix_now(), at))
+                    ),
+                    Some(_) => "has expired".to_string(),
+                    None => "was refused by Twitch".to_string(),
+                },
+            };
+            self.mark_dead(state, e.to_string());
+            return Err(e);
         }
         tracing::debug!("refreshing twitch token");
         let grant = match self.client.refresh(&refresh_token).await {
@@ -368,7 +411,7 @@ impl TokenManager {
                 missing,
                 granted: info.scopes.clone(),
             };
-            state.dead = Some(e.to_string());
+            self.mark_dead(state, e.to_string());
             return Err(e);
         }
         if let (Some(expected), Some(actual)) = (&self.expected_login, &info.login)
@@ -378,10 +421,20 @@ impl TokenManager {
                 expected: expected.clone(),
                 actual: actual.clone(),
             };
-            state.dead = Some(e.to_string());
+            self.mark_dead(state, e.to_string());
             return Err(e);
         }
         tracing::debug!(login = ?info.login, expires_in_s = ?info.expires_in, "twitch token valid");
         Ok(info)
+    }
+}
+
+/// `1h 05m`, `14m`, `40s`: a time left, for people.
+pub fn describe_left(left: Duration) -> String {
+    let s = left.as_secs();
+    match (s / 3600, (s % 3600) / 60) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m"),
+        (h, m) => format!("{h}h {m:02}m"),
     }
 }

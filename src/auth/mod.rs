@@ -28,7 +28,7 @@ pub use client::{DeviceCode, OAuthClient, PollError, RefreshError, TokenGrant, V
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use credentials::{FreshToken, TwitchCredentials};
 pub use error::AuthError;
-pub use manager::TokenManager;
+pub use manager::{TokenManager, describe_left};
 pub use stats::{AuthStats, AuthStatsSnapshot};
 pub use token::{StoredToken, TokenInfo, missing_scopes};
 

@@ -67,11 +67,9 @@ impl StoredToken {
 
     /// Parses a stored token.
     pub fn from_secret(secret: &Secret) -> Result<Self, AuthError> {
-        // serde_json's messages give a position, never the input.
-        let json: StoredTokenJson =
-            serde_json::from_str(secret.expose()).map_err(|e| AuthError::CorruptToken {
-                reason: e.to_string(),
-            })?;
+        // Never serde's own message: it quotes the value it did not expect (a token).
+        let json: StoredTokenJson = crate::secret::json::parse(secret.expose())
+            .map_err(|reason| AuthError::CorruptToken { reason })?;
         if json.version != 1 {
             return Err(AuthError::CorruptToken {
                 reason: format!("unknown version {}", json.version),
@@ -188,6 +186,23 @@ mod tests {
             StoredToken::from_secret(&Secret::new("{\"access_token\": \"zzz-leak")).unwrap_err();
         assert!(matches!(err, AuthError::CorruptToken { .. }));
         assert!(!err.to_string().contains("zzz-leak"), "{err}");
+        // A value of the wrong type: serde would quote it.
+        for (bad, value) in [
+            (r#"{"version":1,"access_token":918273645546372819}"#, "918273645546372819"),
+            (r#"{"version":1,"access_token":"a","refresh_token":["rt-leak-7788"]}"#, "rt-leak-7788"),
+            (r#""bare-token-in-the-wrong-place-31337""#, "bare-token-in-the-wrong-place-31337"),
+            ("424242424242424242", "424242424242424242"),
+        ] {
+            let err = StoredToken::from_secret(&Secret::new(bad)).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains(value), "{text}");
+            assert!(!text.contains(&value[..12]), "{text}");
+        }
+        let err = StoredToken::from_secret(&Secret::new(
+            r#"{"version":1,"access_token":918273645546372819}"#,
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("`access_token` is a number, expected a string"), "{err}");
     }
 
     #[test]

@@ -115,7 +115,14 @@ pub fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "error: {}", error_text(&e));
+            // Errors are built never to hold a secret; scrubbing here too is the same
+            // belt and braces as the log's (a library's message may quote a URL or header).
+            let text = error_text(&e);
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                crate::secret::redact::scrub(&text)
+            );
             ExitCode::FAILURE
         }
     }

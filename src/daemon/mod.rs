@@ -70,12 +70,13 @@ pub enum DaemonError {
     /// Reading a secret failed.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The Twitch login is not usable.
+    /// The Twitch login is not usable. (Not a `#[source]`: the message already holds the
+    /// inner one, and `{:#}` would print it twice.)
     #[error("Twitch login: {0}")]
-    Auth(#[from] AuthError),
-    /// The Twitch sink could not start or stopped for good.
+    Auth(AuthError),
+    /// The Twitch sink could not start or stopped for good (not a `#[source]`, as above).
     #[error("Twitch: {0}")]
-    Sink(#[from] SinkError),
+    Sink(SinkError),
     /// A secret the config names is not in the store.
     #[error(
         "{what}: no secret named {name:?} in the secret store (store it with `tiktwitch secret set {name}`)"
@@ -107,6 +108,18 @@ pub enum DaemonError {
 fn vital_part_died(reason: String) -> DaemonError {
     error!(%reason, "a vital part of the daemon stopped; exiting so the service manager restarts it");
     DaemonError::PartDied(reason)
+}
+
+impl From<AuthError> for DaemonError {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<SinkError> for DaemonError {
+    fn from(e: SinkError) -> Self {
+        Self::Sink(e)
+    }
 }
 
 /// What a finished run reports.
@@ -458,7 +471,8 @@ pub async fn run(
             // The upkeep only ends on shutdown: any other end leaves a token that expires.
             fatal = Some(match auth {
                 Ok(Err(e)) => {
-                    error!(error = %e, "the Twitch login is gone; stopping");
+                    // The error itself (with what to do) is the run's result, shown once.
+                    error!("the Twitch login is gone; stopping");
                     DaemonError::Auth(e)
                 }
                 other => vital_part_died(supervise::part_ended("the Twitch token upkeep", other)),

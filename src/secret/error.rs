@@ -51,6 +51,16 @@ pub enum SecretError {
         /// Its permission bits.
         mode: u32,
     },
+    /// The state directory is writable by group or others.
+    #[error(
+        "state directory {path} is writable by group or others (mode {mode:04o}); refusing to keep secrets there. Run `chmod 700 {path}` if only this user should use it, or set state_dir to a private directory"
+    )]
+    InsecureDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Another process holds the store's lock.
     #[error(
         "{path} is locked by another tiktwitch process (a running bridge?); stop it first, only one instance may use this state directory"

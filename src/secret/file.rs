@@ -75,7 +75,7 @@ struct SecretsFile {
 impl FileStore {
     /// Opens (creating the directory, mode 0700, if missing) the store in `dir`.
     ///
-    /// Fails if the secrets file is accessible by group or others, if it cannot be parsed,
+    /// Fails if the directory or the secrets file is accessible by group or others (Unix), if it cannot be parsed,
     /// or (in [`FileStoreMode::Exclusive`]) if another process holds the lock.
     pub async fn open(dir: &Path, mode: FileStoreMode) -> Result<Self, SecretError> {
         let dir = dir.to_path_buf();
@@ -83,6 +83,9 @@ impl FileStore {
     }
 
     fn open_blocking(dir: PathBuf, mode: FileStoreMode) -> Result<Self, SecretError> {
+        // Before the lock (which creates a missing directory 0700): an existing directory
+        // others can write could have its files swapped under us, so it is not trusted.
+        check_private_dir(&dir)?;
         let lock = match mode {
             FileStoreMode::Exclusive => Some(InstanceLock::acquire(&dir)?),
             FileStoreMode::ReadOnly => None,
@@ -224,11 +227,12 @@ fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, SecretError> {
     file.take(MAX_SECRETS_FILE_BYTES)
         .read_to_string(&mut text)
         .map_err(io_err("reading", path))?;
-    // serde_json's messages give a line and column, never the input.
-    let parsed: SecretsFile = serde_json::from_str(&text).map_err(|e| SecretError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    // Never serde's own message: it quotes the value it did not expect (a secret).
+    let parsed: SecretsFile =
+        super::json::parse(&text).map_err(|reason| SecretError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        })?;
     if parsed.version != 1 {
         return Err(SecretError::Corrupt {
             path: path.to_path_buf(),
@@ -253,6 +257,37 @@ fn check_private(path: &Path, meta: &fs::Metadata) -> Result<(), SecretError> {
 
 #[cfg(not(unix))]
 fn check_private(_path: &Path, _meta: &fs::Metadata) -> Result<(), SecretError> {
+    Ok(())
+}
+
+/// The state directory, if it exists, must not be writable by group or others, as ssh
+/// wants of `~/.ssh`: whoever can write the directory can replace `secrets.json` (or plant
+/// the temp file or the lock) even though the file itself is 0600. Read and search bits are
+/// allowed, as ssh allows them: they show that the file exists, not what it holds (the
+/// file's own 0600 is checked separately). A sticky bit does not make a shared directory
+/// (`/tmp`, mode 1777) trusted.
+#[cfg(unix)]
+fn check_private_dir(dir: &Path) -> Result<(), SecretError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("reading metadata of", dir)(e)),
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(SecretError::InsecureDirectory {
+            path: dir.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// On Windows the directory lives in the user's profile, whose ACL is the protection; mode
+/// bits do not exist there.
+#[cfg(not(unix))]
+fn check_private_dir(_dir: &Path) -> Result<(), SecretError> {
     Ok(())
 }
 

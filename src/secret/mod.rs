@@ -5,8 +5,9 @@
 //! `twitch-client-secret`, `tiktok-signer-api-key` ...; one name each: [`names`]):
 //!
 //! - [`FileStore`]: the default on headless Linux. One JSON file, mode 0600, under the state
-//!   directory; refused if group- or world-accessible; written atomically; locked against a
-//!   second instance.
+//!   directory (created 0700); refused, like ssh does, if group or others can read or write
+//!   the file or write the directory (Unix only: on Windows the profile folder's ACL protects
+//!   it); written atomically; locked against a second instance.
 //! - [`KeyringStore`]: the OS store through keyring-core (Secret Service on Linux desktops, or
 //!   the kernel keyutils keyring when asked for; the Keychain on macOS; Credential Manager on
 //!   Windows). If chosen and unavailable it fails with a clear message.
@@ -21,10 +22,12 @@
 mod env;
 mod error;
 mod file;
+pub(crate) mod json;
 mod keyring;
 mod lock;
 mod memory;
 pub mod names;
+pub mod redact;
 mod value;
 
 use std::fmt;

@@ -9,9 +9,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a value.
+    /// Wraps a value, and registers it with [`super::redact`] so that it is scrubbed
+    /// from every log line even where it got out by another road than this type.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        super::redact::register(&value);
+        Self(value)
     }
 
     /// The value itself. Call this only where the value leaves the process (an HTTP form,
@@ -28,7 +31,7 @@ impl Secret {
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Self(value)
+        Self::new(value)
     }
 }
 

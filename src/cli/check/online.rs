@@ -1,15 +1,18 @@
 //! `check --online`: asks Twitch whether the stored token is good (`/validate`: who, which
-//! scopes, until when) and TikTok whether each bridge's creator resolves to a room (the
+//! scopes, until when, and whether the configured store can keep it renewed) and TikTok whether each bridge's creator resolves to a room (the
 //! unsigned lookup: no signer budget is spent), printing the creator's profile from the same
 //! answer. Reads only: nothing is refreshed or stored.
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::account::{self, Validation};
-use crate::auth::{AuthError, SystemClock};
+use crate::auth::{AuthError, SystemClock, describe_left};
+use crate::config::schema::SecretStoreKind;
 use crate::config::Loaded;
 use crate::daemon::plan;
+use crate::limits::TOKEN_REFRESH_MARGIN;
 use crate::secret::SecretStore;
 use crate::source::tiktok::SourceError;
 use crate::source::tiktok::TikTokSettings;
@@ -91,6 +94,9 @@ async fn twitch(
             return Ok(false);
         }
     };
+    // What `run` will open: only the env store cannot keep a refreshed token (`check`
+    // itself opens every store read-only, so the opened store cannot tell).
+    let store_can_refresh = store_settings.kind != SecretStoreKind::Env;
     let login = status.login.as_deref().unwrap_or("(unknown)");
     let expiry = match status.expires_at {
         Some(at) if at > status.now => {
@@ -110,16 +116,54 @@ async fn twitch(
             .unwrap_or_default(),
         status.scopes.join(" "),
         if status.bare {
-            "a bare token (not renewable)"
+            "a bare token (not renewable)".to_string()
+        } else if status.has_refresh_token && store_can_refresh {
+            format!("renewable ({} keeps the refreshed token)", status.store)
         } else if status.has_refresh_token {
-            "renewable"
+            format!(
+                "NOT renewable here: {} is read-only and cannot keep a refreshed token",
+                status.store
+            )
         } else {
-            "not renewable"
+            "not renewable".to_string()
         }
     )?;
+    let renewable = status.has_refresh_token && !status.bare;
+    let left = status
+        .expires_at
+        .map(|at| Duration::from_secs(at.saturating_sub(status.now)));
     let mut usable = match &status.validation {
+        // `run` would refresh it right away, and this store cannot keep the result: `run`
+        // refuses to start, so `check` says so first.
+        Validation::Valid
+            if renewable && !store_can_refresh && left.is_some_and(|l| l <= TOKEN_REFRESH_MARGIN) =>
+        {
+            writeln!(
+                out,
+                "    NOT usable: it must be refreshed now and this store is read-only; use secret_store = \"file\" or \"keyring\" and run `tiktwitch auth twitch`"
+            )?;
+            false
+        }
+        Validation::Valid if renewable && !store_can_refresh => {
+            if let Some(left) = left {
+                writeln!(
+                    out,
+                    "    warning: `run` stops in {} ({} before expiry), when the token needs refreshing; use secret_store = \"file\" or \"keyring\" to keep it running",
+                    describe_left(left.saturating_sub(TOKEN_REFRESH_MARGIN)),
+                    describe_left(TOKEN_REFRESH_MARGIN)
+                )?;
+            }
+            true
+        }
         Validation::Valid => true,
-        Validation::Refused if status.has_refresh_token && !status.bare => {
+        Validation::Refused if renewable && !store_can_refresh => {
+            writeln!(
+                out,
+                "    NOT usable: refused by Twitch (expired?) and this store is read-only, so `run` cannot renew it; use secret_store = \"file\" or \"keyring\" and run `tiktwitch auth twitch`"
+            )?;
+            false
+        }
+        Validation::Refused if renewable => {
             writeln!(
                 out,
                 "    refused by Twitch (expired?); `run` renews it with the stored refresh token"
