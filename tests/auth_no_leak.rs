@@ -162,7 +162,7 @@ async fn a_whole_session_at_trace_level_shows_no_secret() {
         "slow_down",
         "refreshing twitch token",
         "irc credentials fetched",
-        "twitch login is gone",
+        "twitch login marked dead",
         "TRACE",
     ] {
         assert!(
