@@ -129,6 +129,51 @@ impl std::fmt::Debug for RingStore {
     }
 }
 
+/// Opens `path` read-write (with `extra` flags, e.g. create) and checks what every use of
+/// the ring file needs: a file, writable, a schema this build knows, not corrupt.
+fn open_checked(path: &Path, extra: OpenFlags) -> Result<Connection, PersistError> {
+    let sqlite = |source| PersistError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let unusable = |why: String| PersistError::Unusable {
+        path: path.to_owned(),
+        why,
+    };
+    if path.is_dir() {
+        return Err(unusable("is a directory, not a file".into()));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra,
+    )
+    .map_err(sqlite)?;
+    conn.busy_timeout(RING_PERSIST_BUSY_TIMEOUT)
+        .map_err(sqlite)?;
+    // SQLite quietly opens a write-protected file read-only.
+    if conn.is_readonly("main").map_err(sqlite)? {
+        return Err(unusable("cannot be written (read-only)".into()));
+    }
+    // The first read: a file that is not a database fails here.
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if version > SCHEMA_VERSION {
+        return Err(unusable(format!(
+            "written by a newer tiktwitch (schema {version}, this one knows {SCHEMA_VERSION})"
+        )));
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if check != "ok" {
+        return Err(unusable(format!(
+            "is corrupt (SQLite quick_check: {check}); move it away to start afresh"
+        )));
+    }
+    Ok(conn)
+}
+
 impl RingStore {
     /// The file `settings` name, opened for `bridges`: `None` when no `ring_path` is set
     /// or the API (which the ring serves) is off.
@@ -148,47 +193,10 @@ impl RingStore {
     /// it (no schema, no trimming, no journal switch): for `tiktwitch check`. A missing file
     /// is fine (`open` creates it).
     pub fn verify(path: &Path) -> Result<(), PersistError> {
-        let sqlite = |source| PersistError::Sqlite {
-            path: path.to_owned(),
-            source,
-        };
-        let unusable = |why: String| PersistError::Unusable {
-            path: path.to_owned(),
-            why,
-        };
-        if path.is_dir() {
-            return Err(unusable("is a directory, not a file".into()));
-        }
-        if !path.exists() {
+        if !path.is_dir() && !path.exists() {
             return Ok(());
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sqlite)?;
-        conn.busy_timeout(RING_PERSIST_BUSY_TIMEOUT)
-            .map_err(sqlite)?;
-        if conn.is_readonly("main").map_err(sqlite)? {
-            return Err(unusable("cannot be written (read-only)".into()));
-        }
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if version > SCHEMA_VERSION {
-            return Err(unusable(format!(
-                "written by a newer tiktwitch (schema {version}, this one knows {SCHEMA_VERSION})"
-            )));
-        }
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if check != "ok" {
-            return Err(unusable(format!(
-                "is corrupt (SQLite quick_check: {check}); move it away to start afresh"
-            )));
-        }
-        Ok(())
+        open_checked(path, OpenFlags::empty()).map(drop)
     }
 
     /// Opens (or creates) `path`, checks it can be read and written, trims each bridge to
@@ -198,43 +206,7 @@ impl RingStore {
             path: path.to_owned(),
             source,
         };
-        let unusable = |why: String| PersistError::Unusable {
-            path: path.to_owned(),
-            why,
-        };
-        if path.is_dir() {
-            return Err(unusable("is a directory, not a file".into()));
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sqlite)?;
-        conn.busy_timeout(RING_PERSIST_BUSY_TIMEOUT)
-            .map_err(sqlite)?;
-        // SQLite quietly opens a write-protected file read-only.
-        if conn.is_readonly("main").map_err(sqlite)? {
-            return Err(unusable("cannot be written (read-only)".into()));
-        }
-        // The first read: a file that is not a database fails here.
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if version > SCHEMA_VERSION {
-            return Err(unusable(format!(
-                "written by a newer tiktwitch (schema {version}, this one knows {SCHEMA_VERSION})"
-            )));
-        }
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        if check != "ok" {
-            return Err(unusable(format!(
-                "is corrupt (SQLite quick_check: {check}); move it away to start afresh"
-            )));
-        }
+        let conn = open_checked(path, OpenFlags::SQLITE_OPEN_CREATE)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(sqlite)?;
