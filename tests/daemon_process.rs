@@ -17,6 +17,32 @@ use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step,
 use tiktwitch::standin::twitch::FakeEvent;
 
 const SIGNER_KEY: &str = "process-signer-key";
+
+/// `tiktwitch --config <config> run` with the bot's token and the signer key from the
+/// environment, logging at `rust_log` to a piped stderr.
+fn spawn_run(config: &std::path::Path, access: &str, rust_log: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", access)
+        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
+        .env("RUST_LOG", rust_log)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// `kill <sig> <pid>`: its exit status.
+fn signal(sig: &str, pid: &str) -> std::process::ExitStatus {
+    std::process::Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .unwrap()
+}
 const CHATS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,18 +107,7 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
         + &ghost.bridge_toml("ghost", "ghost_tv");
     std::fs::write(&config, text).unwrap();
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", access)
-        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", "tiktwitch=debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&config, access, "tiktwitch=debug");
 
     // Dave's line, then carol's first: both bridges are up end to end.
     let first = tokio::time::timeout(Duration::from_secs(60), async {
@@ -116,10 +131,7 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     assert!(first.text.contains("message number 0"), "{}", first.text);
 
     let pid = child.id().expect("running").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let killed = signal("-TERM", &pid);
     assert!(killed.success());
     let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
@@ -183,18 +195,7 @@ async fn an_offline_creator_with_wait_for_live_off_exits_3() {
         side.config_head() + &tiktok.bridge_toml("erin", "erin_tv") + "wait_for_live = false\n";
     std::fs::write(&config, text).unwrap();
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
-        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", "tiktwitch=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&config, &side.access_token, "tiktwitch=info");
     let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("run kept waiting for an offline creator with wait_for_live = false")
@@ -225,19 +226,7 @@ async fn sighup_names_the_changes_that_need_a_restart() {
         std::fs::write(&config, text).unwrap();
     };
     write("gina_tv");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
-        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", "tiktwitch=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&config, &side.access_token, "tiktwitch=info");
     let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = String::new();
     let mut wait_for = async |needle: &str| {
@@ -257,10 +246,7 @@ async fn sighup_names_the_changes_that_need_a_restart() {
     wait_for("(live, room").await;
     write("gina_elsewhere");
     let pid = child.id().expect("running").to_string();
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap();
+    let hup = signal("-HUP", &pid);
     assert!(hup.success());
     let warning = wait_for("need a restart").await;
     // Exactly the one key changed: nothing else is listed.
@@ -270,10 +256,7 @@ async fn sighup_names_the_changes_that_need_a_restart() {
             .ends_with("keys=bridge[0].twitch_channels"),
         "{warning}"
     );
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let term = signal("-TERM", &pid);
     assert!(term.success());
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
