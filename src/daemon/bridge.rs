@@ -83,7 +83,7 @@ impl BridgeTask {
         };
         let mut first = Some(pipeline);
         let (health, shutdown) = (parts.health.clone(), parts.shutdown.clone());
-        let attempt = move |_| {
+        let attempt = move || {
             // The first try runs the pipeline built and checked at start; a restart builds
             // one from the config in force (a reload may have changed it), same counters.
             let pipeline = first.take().map_or_else(

@@ -23,22 +23,21 @@ pub enum Attempt {
 }
 
 /// Runs `attempt` until it ends on its own, restarting it with back-off when it crashes or
-/// its task panics. `attempt(n)` starts the `n`-th try (0 first).
+/// its task panics. Each call of `attempt` starts one try.
 pub async fn bridge<F, Fut>(
     health: &BridgeHealth,
     shutdown: &CancellationToken,
     mut attempt: F,
 ) -> BridgeEnd
 where
-    F: FnMut(u32) -> Fut,
+    F: FnMut() -> Fut,
     Fut: Future<Output = Attempt> + Send + 'static,
 {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
-    let mut tries = 0u32;
     loop {
         // Its own task: a panic anywhere in it is caught here instead of ending the bridge
         // silently while the rest of the process goes on.
-        let why = match tokio::spawn(attempt(tries)).await {
+        let why = match tokio::spawn(attempt()).await {
             Ok(Attempt::Ended(end)) => return end,
             Ok(Attempt::Crashed(why)) => why,
             Err(join) => panic_reason(join),
@@ -57,7 +56,6 @@ where
             () = tokio::time::sleep(delay) => {}
         }
         delay = next_delay(delay);
-        tries = tries.saturating_add(1);
     }
 }
 
@@ -112,8 +110,8 @@ mod tests {
         let started = Arc::new(AtomicU32::new(0));
         let t0 = tokio::time::Instant::now();
         let counter = started.clone();
-        let end = bridge(&health, &shutdown, move |n| {
-            counter.fetch_add(1, Ordering::SeqCst);
+        let end = bridge(&health, &shutdown, move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
             async move {
                 match n {
                     0 => panic!("boom in the pipeline"),
@@ -137,7 +135,7 @@ mod tests {
         let health = health();
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
-        let end = bridge(&health, &shutdown, move |_| {
+        let end = bridge(&health, &shutdown, move || {
             stop.cancel();
             async { Attempt::Crashed("died while stopping".into()) }
         })
