@@ -349,8 +349,10 @@ async fn run_once(world: &World, rust_log: &str, extra: &[&str], chat: &str) -> 
             .status();
         assert_eq!(status.as_u16(), want);
     }
+    // With an API token stored, reads need it too.
     let status = http
         .get(format!("http://{}/api/status", world.http))
+        .bearer_auth(API_TOKEN)
         .send()
         .await
         .unwrap();
