@@ -109,3 +109,53 @@ fn the_launch_agent_logs_to_the_users_library() {
         "ExitTimeOut {exit_timeout} <= grace {grace}"
     );
 }
+
+/// kubelet gives an `fsGroup` volume a group-writable, setgid root (mode 2775), which the
+/// file store refuses as a state dir (anyone in the group could swap `secrets.json`). The
+/// ConfigMap therefore points below the mount, at a directory tiktwitch creates 0700.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_kubernetes_state_dir_is_usable_on_an_fs_group_volume() {
+    use std::os::unix::fs::PermissionsExt;
+    use tiktwitch::secret::{FileStore, FileStoreMode, Secret, SecretStore};
+
+    let statefulset = read("deploy/kubernetes/statefulset.yaml");
+    assert!(statefulset.contains("fsGroup:"), "the test models fsGroup");
+    let mount = statefulset
+        .lines()
+        .find(|line| line.contains("name: state, mountPath:"))
+        .and_then(|line| line.split("mountPath: ").nth(1))
+        .map(|rest| rest.trim_end_matches([' ', '}']).trim().to_string())
+        .expect("the state volume's mountPath");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, configmap_toml()).unwrap();
+    let loaded = tiktwitch::config::load_with_env(&path, Some(HashMap::new())).unwrap();
+    let state_dir = loaded.config.state_dir.clone().expect("state_dir is set");
+    let below = state_dir
+        .strip_prefix(&mount)
+        .unwrap_or_else(|_| panic!("{} is not on the volume {mount}", state_dir.display()));
+    assert!(
+        below.components().count() > 0,
+        "state_dir is the volume's root, which fsGroup makes group-writable"
+    );
+
+    // The volume as kubelet prepares it, and the store opened where the ConfigMap says.
+    let volume = dir.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    std::fs::set_permissions(&volume, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(
+        FileStore::open(&volume, FileStoreMode::Exclusive)
+            .await
+            .is_err(),
+        "the store accepts a group-writable directory: this test no longer proves anything"
+    );
+    let store = FileStore::open(&volume.join(below), FileStoreMode::Exclusive)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .set("twitch_token", &Secret::new("sentinel".to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
