@@ -9,9 +9,11 @@
 //! without a shared console.
 #![cfg(unix)]
 
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
 
+use support::process::{self, Running};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode, Step, frames};
 use tiktwitch::standin::twitch::FakeEvent;
@@ -20,29 +22,13 @@ const SIGNER_KEY: &str = "process-signer-key";
 
 /// `tiktwitch --config <config> run` with the bot's token and the signer key from the
 /// environment, logging at `rust_log` to a piped stderr.
-fn spawn_run(config: &std::path::Path, access: &str, rust_log: &str) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", access)
-        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", rust_log)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+fn spawn_run(config: &std::path::Path, access: &str, rust_log: &str) -> Running {
+    let mut cmd = process::run(config, rust_log);
+    cmd.env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", access)
+        .env("TIKTWITCH_SECRET_SIGNER_API_KEY", SIGNER_KEY);
+    Running::spawn(cmd)
 }
 
-/// `kill <sig> <pid>`: its exit status.
-fn signal(sig: &str, pid: &str) -> std::process::ExitStatus {
-    std::process::Command::new("kill")
-        .args([sig, pid])
-        .status()
-        .unwrap()
-}
 const CHATS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,38 +93,35 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
         + &ghost.bridge_toml("ghost", "ghost_tv");
     std::fs::write(&config, text).unwrap();
 
-    let child = spawn_run(&config, access, "tiktwitch=debug");
+    let mut child = spawn_run(&config, access, "tiktwitch=debug");
 
     // Dave's line, then carol's first: both bridges are up end to end.
-    let first = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut dave_seen = false;
-        loop {
-            match events.recv().await {
-                Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => {
-                    dave_seen |= p.channel == "dave_tv";
-                    if p.channel == "carol_tv" {
-                        assert!(dave_seen, "carol's line came before dave's");
-                        break p;
+    let mut first = None;
+    child
+        .until("a line of each bridge reached Twitch", async {
+            let mut dave_seen = false;
+            loop {
+                match events.recv().await {
+                    Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => {
+                        dave_seen |= p.channel == "dave_tv";
+                        if p.channel == "carol_tv" {
+                            assert!(dave_seen, "carol's line came before dave's");
+                            first = Some(p);
+                            break;
+                        }
                     }
+                    Ok(_) => {}
+                    Err(e) => panic!("fake Twitch events ended: {e}"),
                 }
-                Ok(_) => {}
-                Err(e) => panic!("fake Twitch events ended: {e}"),
             }
-        }
-    })
-    .await
-    .expect("no line reached Twitch within 60 s");
+        })
+        .await;
+    let first = first.expect("carol's line");
     assert!(first.text.contains("message number 0"), "{}", first.text);
 
-    let pid = child.id().expect("running").to_string();
-    let killed = signal("-TERM", &pid);
-    assert!(killed.success());
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the bridge did not exit within 60 s of SIGTERM")
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "exit {:?}\n{log}", output.status);
+    process::signal("TERM", child.pid());
+    let (status, log) = child.finish().await;
+    assert!(status.success(), "exit {status:?}\n{log}");
 
     // Everything queued at SIGTERM was still delivered, in order, within Twitch's rules,
     // each bridge's lines in its own channel.
@@ -196,12 +179,9 @@ async fn an_offline_creator_with_wait_for_live_off_exits_3() {
     std::fs::write(&config, text).unwrap();
 
     let child = spawn_run(&config, &side.access_token, "tiktwitch=info");
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("run kept waiting for an offline creator with wait_for_live = false")
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{log}");
+    // Within the deadline: before, run kept waiting for an offline creator.
+    let (status, log) = child.finish().await;
+    assert_eq!(status.code(), Some(3), "{log}");
     assert!(log.contains("@erin is not live"), "{log}");
     assert!(side.twitch.delivered().is_empty());
 }
@@ -210,7 +190,6 @@ async fn an_offline_creator_with_wait_for_live_off_exits_3() {
 /// needs a restart (the change used to be ignored silently).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_names_the_changes_that_need_a_restart() {
-    use tokio::io::AsyncBufReadExt;
     let tiktok = FakeTikTok::start(FakeTikTokConfig {
         username: "gina".into(),
         api_key: Some(SIGNER_KEY.into()),
@@ -227,28 +206,14 @@ async fn sighup_names_the_changes_that_need_a_restart() {
     };
     write("gina_tv");
     let mut child = spawn_run(&config, &side.access_token, "tiktwitch=info");
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = String::new();
-    let mut wait_for = async |needle: &str| {
-        tokio::time::timeout(Duration::from_secs(60), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                seen.push_str(&line);
-                seen.push('\n');
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-            panic!("stderr ended before {needle:?}:\n{seen}");
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no {needle:?} within 60 s"))
-    };
-    wait_for("(live, room").await;
+    child
+        .line("the bridge is live", |l| l.contains("(live, room"))
+        .await;
     write("gina_elsewhere");
-    let pid = child.id().expect("running").to_string();
-    let hup = signal("-HUP", &pid);
-    assert!(hup.success());
-    let warning = wait_for("need a restart").await;
+    process::signal("HUP", child.pid());
+    let warning = child
+        .line("the reload warning", |l| l.contains("need a restart"))
+        .await;
     // Exactly the one key changed: nothing else is listed.
     assert!(
         warning
@@ -256,11 +221,7 @@ async fn sighup_names_the_changes_that_need_a_restart() {
             .ends_with("keys=bridge[0].twitch_channels"),
         "{warning}"
     );
-    let term = signal("-TERM", &pid);
-    assert!(term.success());
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    process::signal("TERM", child.pid());
+    let (status, log) = child.finish().await;
+    assert!(status.success(), "{status:?}\n{log}");
 }

@@ -1,17 +1,13 @@
 //! `tiktwitch decode`, run as a user would: the real binary on the shared captures.
 
+mod support;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: {} is absent (CI always has it)", dir.display());
-        None
-    }
+    support::prereq::shared("")
 }
 
 fn tiktwitch() -> Command {

@@ -6,6 +6,8 @@
 //!   corpus' expectations;
 //! - every malformed or odd corpus frame behaves as `edge.jsonl` says.
 
+mod support;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -20,13 +22,7 @@ use tiktwitch::source::tiktok::decode::{decode_fetch_result, decode_frame, decod
 
 /// `../shared`, or `None` (with a message) when this checkout has no shared folder beside it.
 fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: {} is absent (CI always has it)", dir.display());
-        None
-    }
+    support::prereq::shared("")
 }
 
 /// The event as JSON, the public schema the reference rows are compared against.

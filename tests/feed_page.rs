@@ -9,6 +9,8 @@
 //! its messages), so the test drives chromium over the DevTools protocol instead: it opens
 //! the page, waits (real time, bounded) until the list shows events, then reads the DOM.
 
+mod support;
+
 mod feed_support;
 
 use std::path::{Path, PathBuf};
@@ -41,12 +43,10 @@ fn find_chromium() -> Option<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_live_feed_in_headless_chromium() {
     let Some(chromium) = find_chromium() else {
-        if std::env::var("TIKTWITCH_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            panic!("TIKTWITCH_REQUIRE_CHROMIUM=1 but no chromium binary was found");
-        }
-        eprintln!(
-            "SKIPPED the_page_shows_the_live_feed_in_headless_chromium: no chromium binary \
-             (apt-get install chromium, or set TIKTWITCH_CHROMIUM; ci/browser-test.sh does it)"
+        support::prereq::skip(
+            Some("TIKTWITCH_REQUIRE_CHROMIUM"),
+            "the_page_shows_the_live_feed_in_headless_chromium: no chromium binary \
+             (apt-get install chromium, or set TIKTWITCH_CHROMIUM; ci/browser-test.sh does it)",
         );
         return;
     };

@@ -14,15 +14,15 @@
 //! --ignored --nocapture`.
 #![cfg(unix)]
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::process::{Running, signal};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::Child;
 
 const SIGNER_KEY: &str = "http-signer-key";
 /// What the daemon is given to drain; the stop must end within this + 2 s.
@@ -32,9 +32,8 @@ const HALF_SENT: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ";
 
 /// The daemon as a user runs it, with the stand-ins it talks to.
 struct Daemon {
-    child: Child,
+    running: Running,
     addr: String,
-    log: Arc<Mutex<String>>,
     _stand_ins: (FakeTikTok, TwitchSide, tempfile::TempDir),
 }
 
@@ -58,80 +57,36 @@ async fn start(http_extra: &str) -> Daemon {
         + "\n[feed]\nenabled = true\n"
         + &tiktok.bridge_toml("carol", "carol_tv");
     std::fs::write(&config, text).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
-        .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", "tiktwitch=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // Every log line is kept (for the failure messages) and scanned for the address.
-    let log = Arc::new(Mutex::new(String::new()));
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    let stderr = child.stderr.take().unwrap();
-    let kept = log.clone();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        let mut addr_tx = Some(addr_tx);
-        let addr = regex::Regex::new(r"addr\W+(127\.0\.0\.1:\d+)").unwrap();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("health and metrics listening")
-                && let Some(found) = addr.captures(&line)
-                && let Some(tx) = addr_tx.take()
-            {
-                let _ = tx.send(found[1].to_owned());
-            }
-            let mut log = kept.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-    let addr = match tokio::time::timeout(Duration::from_secs(60), addr_rx).await {
-        Ok(Ok(addr)) => addr,
-        _ => panic!(
-            "the listener never said where it listens:\n{}",
-            log.lock().unwrap()
-        ),
-    };
+    let mut cmd = support::process::run(&config, "tiktwitch=info");
+    cmd.env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
+        .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY);
+    let mut running = Running::spawn(cmd);
+    let listening = running
+        .line("the listener says where it listens", |line| {
+            line.contains("health and metrics listening")
+        })
+        .await;
+    let addr = regex::Regex::new(r"addr\W+(127\.0\.0\.1:\d+)")
+        .unwrap()
+        .captures(&listening)
+        .unwrap_or_else(|| panic!("no address in {listening:?}"))[1]
+        .to_owned();
     Daemon {
-        child,
+        running,
         addr,
-        log,
         _stand_ins: (tiktok, side, dir),
     }
 }
 
 impl Daemon {
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
     /// SIGTERM, then the time until the process exited and how it exited.
-    async fn stop(mut self) -> (Duration, std::process::ExitStatus, String) {
-        let pid = self.child.id().expect("running").to_string();
+    async fn stop(self) -> (Duration, std::process::ExitStatus, String) {
         let started = Instant::now();
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        signal("TERM", self.running.pid());
         let bound = Duration::from_secs(GRACE_SECS + 2);
         // Twice the bound as the failure deadline, so a slow stop is measured, not cut.
-        let status = match tokio::time::timeout(bound * 2, self.child.wait()).await {
-            Ok(status) => status.unwrap(),
-            Err(_) => panic!(
-                "SIGTERM did not end the process within {:?}:\n{}",
-                bound * 2,
-                self.log()
-            ),
-        };
-        (started.elapsed(), status, self.log())
+        let (status, log) = self.running.finish_within(bound * 2).await;
+        (started.elapsed(), status, log)
     }
 }
 

@@ -15,6 +15,8 @@
 //! the file store's modes are Unix's.
 #![cfg(unix)]
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
+use support::process::{self, Running};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tiktwitch::standin::twitch::{FakeEvent, FakeTwitch, FakeTwitchConfig};
@@ -35,7 +38,6 @@ const FEED_TOKEN: &str = "sentinel-feed-token-93c5aa42";
 const API_TOKEN: &str = "sentinel-api-token-c0ffee17";
 const WEBHOOK_SECRET: &str = "sentinel-webhook-secret-5d17e8";
 const ROOM: u64 = 7_500_000_000_000_000_000;
-const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A webhook receiver that answers 200 and counts the POSTs.
 async fn webhook_receiver() -> (String, Arc<AtomicUsize>, Arc<Notify>) {
@@ -59,14 +61,6 @@ async fn webhook_receiver() -> (String, Arc<AtomicUsize>, Arc<Notify>) {
         let _ = axum::serve(listener, app).await;
     });
     (url, count, got)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct World {
@@ -109,7 +103,7 @@ impl World {
             tiktok,
             dir,
             state,
-            http: format!("127.0.0.1:{}", free_port()),
+            http: format!("127.0.0.1:{}", process::free_port()),
             webhook_url,
             webhooks,
             webhook_seen,
@@ -191,15 +185,8 @@ secret = "webhook-secret"
     }
 
     fn command(&self, config: &Path, rust_log: &str) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"));
-        cmd.arg("--config")
-            .arg(config)
-            .env("RUST_LOG", rust_log)
-            .env_remove("TIKTWITCH_SECRET_TWITCH_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = process::tiktwitch(config);
+        cmd.env("RUST_LOG", rust_log);
         cmd
     }
 
@@ -234,60 +221,6 @@ secret = "webhook-secret"
 
 fn printed(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-async fn wait(child: tokio::process::Child) -> Output {
-    tokio::time::timeout(DEADLINE, child.wait_with_output())
-        .await
-        .expect("the process did not end within its deadline")
-        .unwrap()
-}
-
-/// A running child whose output is read as it comes (a trace log fills a pipe in no time,
-/// and a child blocked on a full pipe would never get anywhere).
-struct Running {
-    child: tokio::process::Child,
-    output: tokio::task::JoinHandle<String>,
-}
-
-impl Running {
-    fn spawn(mut cmd: tokio::process::Command) -> Self {
-        let mut child = cmd.spawn().unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let output = tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let _ = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-            String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err)
-        });
-        Self { child, output }
-    }
-
-    /// Waits for `what` unless the process ends first (then its output is the panic).
-    async fn until<F: std::future::Future<Output = ()>>(&mut self, what: &str, f: F) {
-        tokio::select! {
-            r = tokio::time::timeout(DEADLINE, f) => {
-                if r.is_err() {
-                    let _ = self.child.start_kill();
-                    panic!("{what}: not within {DEADLINE:?}");
-                }
-            }
-            status = self.child.wait() => {
-                let text = (&mut self.output).await.unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(40).collect();
-                panic!("the process ended ({status:?}) before {what}:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-            }
-        }
-    }
-
-    async fn finish(mut self) -> (std::process::ExitStatus, String) {
-        let status = tokio::time::timeout(DEADLINE, self.child.wait())
-            .await
-            .expect("the process did not end within its deadline")
-            .unwrap();
-        (status, self.output.await.unwrap())
-    }
 }
 
 /// `run` at `rust_log` until a chat line reached Twitch, the feed, the API and a webhook
@@ -358,14 +291,7 @@ async fn run_once(world: &World, rust_log: &str, extra: &[&str], chat: &str) -> 
         .unwrap();
     assert!(status.status().is_success());
 
-    let pid = child.child.id().expect("running").to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    process::signal("TERM", child.pid());
     let (status, text) = child.finish().await;
     assert!(status.success(), "{text}");
     text
@@ -393,7 +319,11 @@ async fn no_secret_reaches_any_output_at_trace() {
 
     for args in [&["check"][..], &["check", "--online"]] {
         let config = world.config("file");
-        let out = wait(world.command(&config, "trace").args(args).spawn().unwrap()).await;
+        let out = {
+            let mut cmd = world.command(&config, "trace");
+            cmd.args(args);
+            process::output(cmd).await
+        };
         let text = printed(&out);
         assert!(out.status.success(), "{args:?}: {text}");
         world.assert_clean(&format!("{args:?}"), &text);
@@ -415,7 +345,11 @@ async fn damaged_secrets_are_errors_that_show_none_of_them() {
     }));
     let config = world.config("file");
     for args in [&["run"][..], &["check"], &["check", "--online"]] {
-        let out = wait(world.command(&config, "trace").args(args).spawn().unwrap()).await;
+        let out = {
+            let mut cmd = world.command(&config, "trace");
+            cmd.args(args);
+            process::output(cmd).await
+        };
         let text = printed(&out);
         assert!(!out.status.success(), "{args:?}: {text}");
         assert!(
@@ -435,20 +369,15 @@ async fn damaged_secrets_are_errors_that_show_none_of_them() {
         format!(r#"{{"version":1,"access_token":{number_secret}}}"#),
     ] {
         for args in [&["run"][..], &["check", "--online"]] {
-            let out = wait(
-                world
-                    .command(&env_config, "trace")
-                    .args(args)
-                    .env("TIKTWITCH_SECRET_TWITCH_TOKEN", &token)
-                    .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
-                    .env("TIKTWITCH_SECRET_TWITCH_CLIENT_SECRET", CLIENT_SECRET)
-                    .env("TIKTWITCH_SECRET_FEED_TOKEN", FEED_TOKEN)
-                    .env("TIKTWITCH_SECRET_API_TOKEN", API_TOKEN)
-                    .env("TIKTWITCH_SECRET_WEBHOOK_SECRET", WEBHOOK_SECRET)
-                    .spawn()
-                    .unwrap(),
-            )
-            .await;
+            let mut cmd = world.command(&env_config, "trace");
+            cmd.args(args)
+                .env("TIKTWITCH_SECRET_TWITCH_TOKEN", &token)
+                .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
+                .env("TIKTWITCH_SECRET_TWITCH_CLIENT_SECRET", CLIENT_SECRET)
+                .env("TIKTWITCH_SECRET_FEED_TOKEN", FEED_TOKEN)
+                .env("TIKTWITCH_SECRET_API_TOKEN", API_TOKEN)
+                .env("TIKTWITCH_SECRET_WEBHOOK_SECRET", WEBHOOK_SECRET);
+            let out = process::output(cmd).await;
             let text = printed(&out);
             assert!(!out.status.success(), "{args:?}: {text}");
             assert!(text.contains("damaged"), "{args:?}: {text}");

@@ -5,6 +5,8 @@
 //! The captures are read at test time and never copied into the repository; the tests skip
 //! with a message when `../shared` is absent.
 
+mod support;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,13 +19,7 @@ use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::source::tiktok::decode::{decode_fetch_result, decode_message};
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webcast");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: {} is absent (CI has ../shared)", dir.display());
-        None
-    }
+    support::prereq::shared("fixtures/webcast")
 }
 
 /// Every route on (raw likes and joins too), so each event kind yields its own line.

@@ -2,6 +2,8 @@
 //! (read at test time from `../shared`; skipped with a message when absent), and `--send`
 //! of a small capture to the Twitch and OAuth stand-ins.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -61,12 +63,10 @@ fn count(text: &str, label: &str) -> u64 {
 
 #[test]
 fn the_corpus_replays_into_the_expected_lines_and_the_accounting_adds_up() {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    let frames = corpus.join("frames.bin");
-    if !frames.is_file() {
-        eprintln!("SKIPPED: {} is absent (CI always has it)", frames.display());
+    let Some(frames) = support::prereq::shared("corpus/frames.bin") else {
         return;
-    }
+    };
+    let corpus = frames.parent().unwrap().to_path_buf();
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(corpus.join("manifest.json")).unwrap())
             .unwrap();

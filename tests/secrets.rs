@@ -9,6 +9,8 @@
 //! the Linux stores'.
 #![cfg(unix)]
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -360,11 +362,11 @@ async fn open_or_skip(
                 "an unavailable keyring must say so: {e}"
             );
             assert!(e.to_string().contains("never falls back"), "{e}");
-            if std::env::var(require_var).as_deref() == Ok("1") {
-                panic!("{require_var}=1 but the {backend} keyring is not reachable: {e}");
-            }
-            eprintln!(
-                "SKIPPED: no {backend} keyring reachable here ({e}); run ci/secret-service-test.sh, or set {require_var}=1 to make this a failure"
+            support::prereq::skip(
+                Some(require_var),
+                &format!(
+                    "no {backend} keyring reachable here ({e}); run ci/secret-service-test.sh"
+                ),
             );
             None
         }

@@ -113,10 +113,12 @@ async fn secret_set_reads_stdin_into_the_file_store() {
     assert!(!out.status.success());
 }
 
+/// `tiktwitch` with the file store in `state_dir`: named, not `auto`, so a Secret Service
+/// on the machine (CI runs the suite in a keyring session) does not take the secrets.
 fn tiktwitch_cmd(state_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tiktwitch"));
     cmd.env("TIKTWITCH_STATE_DIR", state_dir)
-        .env_remove("TIKTWITCH_SECRET_STORE")
+        .env("TIKTWITCH_SECRET_STORE", "file")
         .env_remove("CREDENTIALS_DIRECTORY")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

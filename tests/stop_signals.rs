@@ -6,25 +6,18 @@
 //! each with a deadline that is only a failure bound.
 #![cfg(unix)]
 
-use std::process::Stdio;
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::process::{Running, signal};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tiktwitch::standin::twitch::FakeEvent;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const SIGNER_KEY: &str = "signals-signer-key";
 /// Lines queued at once: paced 1.1 s apart, the drain would take about this many seconds.
 const CHATS: u64 = 8;
-
-fn kill_term(pid: u32) {
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sigterm_during_the_drain_exits_at_once() {
@@ -53,69 +46,35 @@ async fn a_second_sigterm_during_the_drain_exits_at_once() {
         + "\n[shutdown]\ngrace_secs = 60\n"
         + &tiktok.bridge_toml("erin", "erin_tv");
     std::fs::write(&config, text).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
-        .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
-        .env("RUST_LOG", "tiktwitch=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let (line_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
-    let stderr = child.stderr.take().unwrap();
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            if line_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut log = String::new();
+    let mut cmd = support::process::run(&config, "tiktwitch=info");
+    cmd.env("TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN", &side.access_token)
+        .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY);
+    let mut running = Running::spawn(cmd);
 
     // The first line is out: the other seven are queued behind Twitch's pacing.
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            match events.recv().await {
-                Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => break,
-                Ok(_) => {}
-                Err(e) => panic!("fake Twitch events ended: {e}"),
+    running
+        .until("a line reached Twitch", async {
+            loop {
+                match events.recv().await {
+                    Ok(FakeEvent::Privmsg(p)) if p.outcome == "delivered" => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("fake Twitch events ended: {e}"),
+                }
             }
-        }
-    })
-    .await
-    .expect("no line reached Twitch within 60 s");
-    let pid = child.id().expect("running");
-    kill_term(pid);
+        })
+        .await;
+    let pid = running.pid();
+    signal("TERM", pid);
     // The daemon says it is draining: the first signal was taken.
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.recv().await {
-            log.push_str(&line);
-            log.push('\n');
-            if line.contains("shutting down: draining") {
-                return;
-            }
-        }
-        panic!("the process ended before draining:\n{log}");
-    })
-    .await
-    .expect("no drain within 30 s of SIGTERM");
+    running
+        .line("draining after SIGTERM", |line| {
+            line.contains("shutting down: draining")
+        })
+        .await;
     let second = Instant::now();
-    kill_term(pid);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("the second SIGTERM did not end the process within 30 s")
-        .unwrap();
+    signal("TERM", pid);
+    let (status, log) = running.finish_within(Duration::from_secs(30)).await;
     let took = second.elapsed();
-    while let Ok(line) = lines.try_recv() {
-        log.push_str(&line);
-        log.push('\n');
-    }
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(log.contains("second stop signal"), "{log}");
     // Far sooner than the drain: seven lines at 1.1 s each would take 7.7 s.

@@ -4,6 +4,7 @@
 //! oversized, stalled) never stops the live and is counted, the creator's profile reaches
 //! `GET /api/status`, and bad `[pricing]` is a config error with key paths. Paused time.
 
+mod support;
 mod tiktok_support;
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The whole TikTok source through an HTTP (CONNECT) proxy and a SOCKS5 proxy: room lookup,
 //! signer and the WebSocket all go through it. Both proxies are tiny in-test servers.
 
+mod support;
 mod tiktok_support;
 
 use std::net::SocketAddr;

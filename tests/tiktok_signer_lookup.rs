@@ -1,6 +1,7 @@
 //! The TikTok source's unsigned room lookup and its signer step against the fake: every
 //! signer and lookup fault, the shared budget, and "never sign to poll".
 
+mod support;
 mod tiktok_support;
 
 use std::sync::Arc;

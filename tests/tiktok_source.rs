@@ -2,6 +2,7 @@
 //! the socket, and every socket-side fault. Paused tokio time throughout: heartbeats,
 //! silence detection and backoff run in virtual time.
 
+mod support;
 mod tiktok_support;
 
 use std::collections::HashSet;

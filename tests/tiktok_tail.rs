@@ -1,6 +1,7 @@
 //! `tiktwitch tail` and `tiktwitch record` (their library functions) against the fake
 //! playing the corpus.
 
+mod support;
 mod tiktok_support;
 
 use std::io::{BufRead, BufReader};

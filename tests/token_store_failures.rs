@@ -13,7 +13,9 @@
 //! loopback setup and the file store's mode bits).
 #![cfg(unix)]
 
-use std::process::{Output, Stdio};
+mod support;
+
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -102,23 +104,12 @@ oauth_base_url = "{oauth}"
     }
 
     async fn tiktwitch(&self, args: &[&str], token: &str) -> Output {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiktwitch"))
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
+        let mut cmd = support::process::tiktwitch(&self.config());
+        cmd.args(args)
             .env("TIKTWITCH_SECRET_TWITCH_TOKEN", token)
             .env("TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY", SIGNER_KEY)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("`tiktwitch {args:?}` did not end within 60 s"))
-            .unwrap()
+            .env_remove("RUST_LOG");
+        support::process::output(cmd).await
     }
 }
 

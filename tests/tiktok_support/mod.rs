@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,15 +15,17 @@ use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// `../shared` next to the repository.
-pub fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
-}
+pub use crate::support::prereq::shared_dir;
 
+/// `what` (a path under `../shared`) is missing: skipped, or a failure where required.
+#[track_caller]
 fn skip(what: &str) {
-    eprintln!(
-        "SKIPPED: {what} not found under {} (the shared corpus/fixtures are absent)",
-        shared_dir().display()
+    crate::support::prereq::skip(
+        None,
+        &format!(
+            "{what} not found under {} (the shared corpus/fixtures are absent)",
+            shared_dir().display()
+        ),
     );
 }
 

@@ -1,0 +1,8 @@
+//! What the integration tests share: the rule for prerequisites a machine may lack, and
+//! the real `tiktwitch` binary as a child process. Each test file that needs them says
+//! `mod support;`; not every file uses every helper.
+#![allow(dead_code)]
+
+pub mod prereq;
+#[cfg(unix)]
+pub mod process;
