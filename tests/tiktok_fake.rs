@@ -2,8 +2,8 @@
 //! client by hand and check that every breach is reported.
 
 use futures_util::{SinkExt, StreamExt};
+use tiktwitch::source::tiktok::client_frames::{ack_frame, enter_room_frame, heartbeat_frame};
 use tiktwitch::source::tiktok::decode::decode_fetch_result;
-use tiktwitch::source::tiktok::wire::{ack_frame, enter_room_frame, heartbeat_frame};
 use tiktwitch::source::tiktok::{EulerSigner, SignRequest, Signer};
 use tiktwitch::standin::tiktok::frames::{chat_message, single};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::until;
-use super::stats::AuthStats;
+use super::auth_stats::AuthStats;
 use super::{
     AuthError, AuthSettings, AuthStatsSnapshot, Clock, FreshToken, OAuthClient, RefreshError,
     StoredToken, TokenInfo, TwitchCredentials, ValidateError, missing_scopes,

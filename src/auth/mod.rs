@@ -19,7 +19,7 @@ mod credentials;
 pub mod device;
 mod error;
 mod manager;
-mod stats;
+mod auth_stats;
 mod token;
 
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ pub use clock::{Clock, SystemClock, TokioClock};
 pub use credentials::{FreshToken, TwitchCredentials};
 pub use error::AuthError;
 pub use manager::{TokenManager, describe_left};
-pub use stats::{AuthStats, AuthStatsSnapshot};
+pub use auth_stats::{AuthStats, AuthStatsSnapshot};
 pub use token::{StoredToken, TokenInfo, missing_scopes};
 
 use crate::secret::{KeyringBackend, SecretStore, SecretStoreKind, SecretStoreSettings};

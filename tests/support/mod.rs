@@ -3,6 +3,7 @@
 //! `mod support;`; not every file uses every helper.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod prereq;
 #[cfg(unix)]
 pub mod process;

@@ -22,7 +22,7 @@ use super::session::{self, Handshake, Session};
 use super::settings::TikTokSettings;
 use super::signer::{EulerSigner, SignRequest, Signer, SignerBudget};
 use super::socket_url::build_socket_url;
-use super::stats::{SourceStats, SourceStatsSnapshot, bump};
+use super::source_stats::{SourceStats, SourceStatsSnapshot, bump};
 use super::status::{SourceItem, Status};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{ControlAction, Event, EventKind};

@@ -4,7 +4,7 @@
 //! - [`gifts`]: the room's gift catalogue (names, diamond values, images), optional.
 //! - [`signer`]: the signed first fetch behind the [`signer::Signer`] trait (Euler Stream's
 //!   contract by default), with a shared [`signer::SignerBudget`].
-//! - [`socket_url`], [`session`], [`wire`]: the push WebSocket and the client's duties.
+//! - [`socket_url`], [`session`], [`client_frames`]: the push WebSocket and the client's duties.
 //! - [`client`]: the lifecycle ([`TikTokSource`]): wait for live, sign, connect, relay,
 //!   reconnect.
 //! - [`decode`], [`capture`]: frames to events; capture files.
@@ -26,9 +26,9 @@ runtime! {
     pub mod settings;
     pub mod signer;
     pub mod socket_url;
-    pub mod stats;
+    pub mod source_stats;
     pub mod status;
-    pub mod wire;
+    pub mod client_frames;
 
     pub use client::{TikTokSource, run};
     pub use error::{LookupError, SessionError, SignerError, SourceError};
@@ -36,6 +36,6 @@ runtime! {
     pub use profile::Profile;
     pub use settings::TikTokSettings;
     pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
-    pub use stats::{SourceStats, SourceStatsSnapshot};
+    pub use source_stats::{SourceStats, SourceStatsSnapshot};
     pub use status::{SourceItem, Status};
 }

@@ -21,8 +21,8 @@ use url::Url;
 use super::decode::{Frame, FrameError, decode_frame};
 use super::error::SessionError;
 use super::proxy::{ProxyConfig, dial};
-use super::stats::{SourceStats, bump};
-use super::wire;
+use super::source_stats::{SourceStats, bump};
+use super::client_frames;
 use crate::limits::{
     MAX_CAPTURE_RECORD_BYTES, SILENT_HEARTBEATS, SOCKET_CLOSE_TIMEOUT, WS_READ_BUFFER_BYTES,
 };
@@ -151,7 +151,7 @@ impl Session {
         heartbeat: Duration,
         stats: Arc<SourceStats>,
     ) -> Result<Self, SessionError> {
-        ws.send(Message::Binary(wire::enter_room_frame(room_id, cursor)))
+        ws.send(Message::Binary(client_frames::enter_room_frame(room_id, cursor)))
             .await
             .map_err(|e| SessionError::Transport(e.to_string()))?;
         let mut timer = tokio::time::interval(heartbeat);
@@ -185,7 +185,7 @@ impl Session {
             match wake {
                 Wake::Heartbeat => {
                     self.hb_seq += 1;
-                    self.send(wire::heartbeat_frame(self.room_id, self.hb_seq))
+                    self.send(client_frames::heartbeat_frame(self.room_id, self.hb_seq))
                         .await?;
                     bump(&self.stats.heartbeats);
                 }
@@ -207,7 +207,7 @@ impl Session {
                                 && let Some(batch) = &frame.batch
                                 && batch.need_ack
                             {
-                                self.send(wire::ack_frame(frame.log_id, &batch.internal_ext))
+                                self.send(client_frames::ack_frame(frame.log_id, &batch.internal_ext))
                                     .await?;
                                 bump(&self.stats.acks);
                             }

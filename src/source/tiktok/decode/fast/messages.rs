@@ -1,7 +1,7 @@
 //! [`FastDecode`] for each hot message type: the declared fields by number, exactly as
 //! prost reads them (see the parent module for the rules and how equivalence is tested).
 
-use super::super::wire::{Unusual, Value, walk};
+use super::super::proto_walker::{Unusual, Value, walk};
 use super::FastDecode;
 use crate::proto;
 

@@ -11,7 +11,7 @@
 //! single-member batch, a reused zlib-rs state otherwise) into a per-thread reused buffer.
 //! The push frame, the batch envelope and the six message types that are nearly all of a
 //! live's traffic are read by hand-written decoders over borrowed slices
-//! (`decode/fast.rs`) that fall back to prost on anything unusual; mapped method names are
+//! (`decode/fast/`) that fall back to prost on anything unusual; mapped method names are
 //! borrowed, not allocated. `BENCHMARKS.md` has the numbers.
 
 use std::borrow::Cow;
@@ -26,7 +26,7 @@ mod fast;
 mod inflate;
 mod kind;
 mod lossy;
-mod wire;
+mod proto_walker;
 pub use inflate::Inflater;
 use kind::{Decoder, decode_kind, event};
 

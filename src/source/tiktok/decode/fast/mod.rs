@@ -14,7 +14,7 @@
 use prost::Message;
 
 use super::MethodName;
-use super::wire::{Unusual, walk};
+use super::proto_walker::{Unusual, walk};
 use crate::proto;
 
 mod messages;
