@@ -193,7 +193,7 @@ fn each_file_name_is_one_concept_and_one_module_style() {
         by_name
             .entry(name)
             .or_default()
-            .push(file.strip_prefix(&root()).unwrap().display().to_string());
+            .push(file.strip_prefix(root()).unwrap().display().to_string());
     }
     let shared: Vec<_> = by_name
         .iter()
@@ -211,7 +211,7 @@ fn each_file_name_is_one_concept_and_one_module_style() {
                 .is_some_and(|n| n != "mod.rs" && n != "lib.rs")
         })
         .filter(|f| f.with_extension("").is_dir())
-        .map(|f| f.strip_prefix(&root()).unwrap().display().to_string())
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
         .collect();
     assert!(
         mixed.is_empty(),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod decode;
 pub mod prereq;
 #[cfg(unix)]
 pub mod process;
