@@ -13,7 +13,7 @@
 //! the access and refresh token always change together.
 
 pub mod account;
-mod client;
+mod oauth_client;
 mod clock;
 mod credentials;
 pub mod device;
@@ -24,7 +24,7 @@ mod token;
 
 use std::path::PathBuf;
 
-pub use client::{DeviceCode, OAuthClient, PollError, RefreshError, TokenGrant, ValidateError};
+pub use oauth_client::{DeviceCode, OAuthClient, PollError, RefreshError, TokenGrant, ValidateError};
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use credentials::{FreshToken, TwitchCredentials};
 pub use error::AuthError;

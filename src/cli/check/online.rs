@@ -16,7 +16,7 @@ use crate::limits::TOKEN_REFRESH_MARGIN;
 use crate::secret::SecretStore;
 use crate::source::tiktok::SourceError;
 use crate::source::tiktok::TikTokSettings;
-use crate::source::tiktok::http::build_client;
+use crate::source::tiktok::transport::build_client;
 use crate::source::tiktok::preset;
 use crate::source::tiktok::proxy::ProxyConfig;
 use crate::source::tiktok::room::{RoomInfo, RoomLookup};

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::{describe, read_limited};
+use super::transport::{describe, read_limited};
 use super::preset::DevicePreset;
 use crate::event::{Event, EventKind};
 use crate::limits::{GIFT_NAME_MAX_CHARS, MAX_CATALOGUE_GIFTS, PROFILE_URL_MAX_CHARS};

@@ -4,8 +4,8 @@
 //! - [`gifts`]: the room's gift catalogue (names, diamond values, images), optional.
 //! - [`signer`]: the signed first fetch behind the [`signer::Signer`] trait (Euler Stream's
 //!   contract by default), with a shared [`signer::SignerBudget`].
-//! - [`socket_url`], [`session`], [`client_frames`]: the push WebSocket and the client's duties.
-//! - [`client`]: the lifecycle ([`TikTokSource`]): wait for live, sign, connect, relay,
+//! - [`socket_url`], [`push_session`], [`client_frames`]: the push WebSocket and the client's duties.
+//! - [`lifecycle`]: the lifecycle ([`TikTokSource`]): wait for live, sign, connect, relay,
 //!   reconnect.
 //! - [`decode`], [`capture`]: frames to events; capture files.
 
@@ -14,27 +14,27 @@ pub mod decode;
 
 runtime! {
     pub mod backoff;
-    pub mod client;
+    pub mod lifecycle;
     pub mod error;
     pub mod gifts;
-    pub mod http;
+    pub mod transport;
     pub mod preset;
     pub mod profile;
     pub mod proxy;
     pub mod room;
-    pub mod session;
-    pub mod settings;
+    pub mod push_session;
+    pub mod tiktok_settings;
     pub mod signer;
     pub mod socket_url;
     pub mod source_stats;
     pub mod status;
     pub mod client_frames;
 
-    pub use client::{TikTokSource, run};
+    pub use lifecycle::{TikTokSource, run};
     pub use error::{LookupError, SessionError, SignerError, SourceError};
     pub use gifts::{CatalogueGift, GiftCatalogue};
     pub use profile::Profile;
-    pub use settings::TikTokSettings;
+    pub use tiktok_settings::TikTokSettings;
     pub use signer::{EulerSigner, SignRequest, SignedFetch, Signer, SignerBudget};
     pub use source_stats::{SourceStats, SourceStatsSnapshot};
     pub use status::{SourceItem, Status};

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::error::LookupError;
-use super::http::{describe, read_limited};
+use super::transport::{describe, read_limited};
 use super::preset::DevicePreset;
 use super::profile::Profile;
 use crate::limits::MAX_LOOKUP_BODY_BYTES;

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::error::SignerError;
-use super::http::{describe, read_limited};
+use super::transport::{describe, read_limited};
 use crate::limits::{MAX_SIGNER_BODY_BYTES, SIGNER_DEFAULT_RETRY_AFTER};
 
 /// What to sign.

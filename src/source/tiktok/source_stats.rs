@@ -1,4 +1,4 @@
-//! The source's counters. Owned by one [`super::client::TikTokSource`]; `snapshot()` gives
+//! The source's counters. Owned by one [`super::lifecycle::TikTokSource`]; `snapshot()` gives
 //! plain numbers.
 
 use std::sync::atomic::{AtomicU64, Ordering};

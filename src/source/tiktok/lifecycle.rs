@@ -14,12 +14,12 @@ use super::backoff;
 use super::decode::{MessageError, decode_fetch_result};
 use super::error::{SignerError, SourceError};
 use super::gifts::{GiftCatalogue, fetch_gift_catalogue};
-use super::http::build_client;
+use super::transport::build_client;
 use super::preset::{self, DevicePreset};
 use super::proxy::ProxyConfig;
 use super::room::{RoomInfo, RoomLookup, normalise_username};
-use super::session::{self, Handshake, Session};
-use super::settings::TikTokSettings;
+use super::push_session::{self, Handshake, Session};
+use super::tiktok_settings::TikTokSettings;
 use super::signer::{EulerSigner, SignRequest, Signer, SignerBudget};
 use super::socket_url::build_socket_url;
 use super::source_stats::{SourceStats, SourceStatsSnapshot, bump};
@@ -258,7 +258,7 @@ impl TikTokSource {
             cookies.retain(|(n, _)| *n != name);
             cookies.push((name, value));
         }
-        let ws = session::connect(Handshake {
+        let ws = push_session::connect(Handshake {
             url: &url,
             cookies: &cookies,
             user_agent: run.preset.user_agent,

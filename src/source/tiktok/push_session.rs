@@ -83,7 +83,7 @@ pub async fn connect(h: Handshake<'_>) -> Result<WsStream, SessionError> {
         let tcp = dial(h.proxy, &host, port)
             .await
             .map_err(|e| SessionError::Handshake(format!("connecting to {host}:{port}: {e}")))?;
-        let tls = super::http::websocket_tls().map(tokio_tungstenite::Connector::Rustls);
+        let tls = super::transport::websocket_tls().map(tokio_tungstenite::Connector::Rustls);
         tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), tls)
             .await
             .map_err(handshake_error)
