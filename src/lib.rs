@@ -26,6 +26,7 @@
 //! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
 //! - [`daemon`]: `run`: every bridge (source -> pipeline -> shared sink), health, metrics,
 //!   shutdown and reload.
+//! - [`status`]: each bridge's state and counters, the one home `daemon` and `feed` read.
 //! - [`feed`]: beyond chat: the live event WebSocket feed and page, signed webhooks and the
 //!   REST API (`/api/status`, `/api/events`, pause/resume).
 //! - [`tls`]: the TLS client settings the socket and the sink share.
@@ -80,6 +81,7 @@ runtime! {
     pub mod secret;
     pub mod sink;
     pub mod standin;
+    pub mod status;
     pub mod tls;
 }
 

@@ -252,8 +252,8 @@ pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 pub const WEBHOOK_RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
 
 /// The clock skew a webhook receiver should allow when it checks a signature with
-/// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
-/// replayed later.
+/// `feed::webhook::verify` (named, not linked: `limits` imports nothing): older requests
+/// are refused, so a captured one cannot be replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 // --- enrichment from TikTok ---

@@ -98,7 +98,7 @@ async fn pause_is_refused_without_a_configured_token_and_works_with_one() {
         403,
         "no token configured: state changes are refused"
     );
-    assert!(!a.is_paused());
+    assert!(!a.health.is_paused());
 
     let settings = FeedSettings {
         api_token: Some(Secret::new("tok")),
@@ -111,12 +111,12 @@ async fn pause_is_refused_without_a_configured_token_and_works_with_one() {
             .send()
     };
     assert_eq!(post("pause", "tok").await.unwrap().status(), 200);
-    assert!(a.is_paused());
+    assert!(a.health.is_paused());
     assert_eq!(post("explode", "tok").await.unwrap().status(), 404);
     assert_eq!(post("resume", "bad").await.unwrap().status(), 401);
-    assert!(a.is_paused());
+    assert!(a.health.is_paused());
     assert_eq!(post("resume", "tok").await.unwrap().status(), 200);
-    assert!(!a.is_paused());
+    assert!(!a.health.is_paused());
     // GET on a POST route is not allowed.
     let r = http
         .get(format!("http://{addr}/api/bridges/a/pause"))

@@ -29,9 +29,9 @@ fn persisted(path: &Path, capacity: usize) -> FeedSettings {
 /// A hub over `bridges` with its ring in the settings' file, served.
 async fn start(
     settings: FeedSettings,
-    bridges: &[tiktwitch::daemon::BridgeHealth],
+    bridges: &[tiktwitch::feed::FeedInput],
 ) -> (Hub, HubTasks, String) {
-    let names: Vec<String> = bridges.iter().map(|b| b.snapshot().name).collect();
+    let names: Vec<String> = bridges.iter().map(|b| b.health.snapshot().name).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let store = RingStore::open_for(&settings, &names).unwrap();
     assert!(store.is_some());

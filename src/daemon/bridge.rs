@@ -10,10 +10,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use super::health::BridgeHealth;
+use crate::status::BridgeHealth;
 use super::plan::BridgePlan;
 use super::supervise::{self, Attempt};
 use crate::event::Event;
+use crate::feed::EventStream;
 use crate::limits::{
     BRIDGE_RESTART_MAX_DELAY, BRIDGE_RESTART_MIN_DELAY, EVENT_CHANNEL_CAPACITY,
     LINE_CHANNEL_CAPACITY,
@@ -44,6 +45,8 @@ pub struct BridgeTask {
     pub plan: BridgePlan,
     /// Where its state is shown.
     pub health: BridgeHealth,
+    /// Where every event it receives is published for the feed (which subscribes to it).
+    pub events: EventStream,
     /// The shared sink.
     pub sink: SinkHandle,
     /// The signer budget every bridge shares.
@@ -66,6 +69,7 @@ impl BridgeTask {
         let Self {
             plan,
             health,
+            events,
             sink,
             budget,
             pipeline,
@@ -76,6 +80,7 @@ impl BridgeTask {
         let parts = Parts {
             plan,
             health,
+            events,
             sink,
             budget,
             reload,
@@ -114,6 +119,7 @@ impl BridgeTask {
 struct Parts {
     plan: BridgePlan,
     health: BridgeHealth,
+    events: EventStream,
     sink: SinkHandle,
     budget: SignerBudget,
     reload: watch::Receiver<PipelineConfig>,
@@ -125,6 +131,7 @@ impl Parts {
         let Self {
             plan,
             health,
+            events: published,
             sink,
             budget,
             reload,
@@ -159,7 +166,10 @@ impl Parts {
             }
         });
 
-        let end = feed(&plan, &health, &sink, &budget, &events_tx, &shutdown).await;
+        let end = feed(
+            &plan, &health, &published, &sink, &budget, &events_tx, &shutdown,
+        )
+        .await;
         // Closing the event channel makes the pipeline flush what it holds (open gift
         // streaks, summaries) and end; the fan-out ends after the last line.
         drop(events_tx);
@@ -186,32 +196,12 @@ impl Parts {
     }
 }
 
-/// Pauses (or resumes) relaying bridge `health` to Twitch, at once: the fan-out withholds
-/// its new lines, and the sink drops the ones already queued, or keeps them for the resume
-/// (`twitch.pause_keep_secs`), sending those still fresh then. Lines dropped from the queue
-/// are added to the bridge's `paused_lines` (and shed `paused` in the sink's counters).
-pub fn set_paused(health: &BridgeHealth, sink: Option<&SinkHandle>, paused: bool) {
-    let name = health.name();
-    let dropped = if paused {
-        // The fan-out first, so nothing new reaches the queue while it is emptied.
-        health.set_paused(true);
-        sink.map_or(0, |s| s.pause(&name, health.pause_keep()))
-    } else {
-        // The sink first, so a line the fan-out lets through again is queued, not shed.
-        let dropped = sink.map_or(0, |s| s.resume(&name));
-        health.set_paused(false);
-        dropped
-    };
-    health
-        .counters
-        .paused_lines
-        .fetch_add(dropped, Ordering::Relaxed);
-}
-
-/// Runs the source (restarting it when it fails) and forwards its events to the pipeline.
+/// Runs the source (restarting it when it fails) and forwards its events to the pipeline,
+/// publishing each on `published` first (the feed reads it there, without waiting us).
 async fn feed(
     plan: &BridgePlan,
     health: &BridgeHealth,
+    published: &EventStream,
     sink: &SinkHandle,
     budget: &SignerBudget,
     events: &mpsc::Sender<Event>,
@@ -248,7 +238,7 @@ async fn feed(
                         health.update(|s| s.viewers = Some(current));
                     }
                     health.touch();
-                    health.publish(&event);
+                    published.publish(&event);
                     if events.send(event).await.is_err() {
                         return BridgeEnd::Shutdown;
                     }

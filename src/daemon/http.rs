@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Running;
 use super::server::HttpServerSettings;
-use super::health::BridgeState;
+use crate::status::BridgeState;
 use crate::sink::SinkState;
 
 #[derive(Serialize)]
@@ -141,7 +141,7 @@ async fn readyz(State(running): State<Running>) -> impl IntoResponse {
         .bridges
         .iter()
         .map(|b| b.snapshot())
-        .filter(|s| !super::health::is_ready_state(&s.tiktok_state))
+        .filter(|s| !crate::status::is_ready_state(&s.tiktok_state))
         .map(|s| NotReady {
             bridge: s.name,
             tiktok_state: s.tiktok_state,

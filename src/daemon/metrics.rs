@@ -1,91 +1,12 @@
 //! `/metrics` in the Prometheus text format (version 0.0.4), built from the components'
 //! own counter snapshots.
 
-use std::fmt::Write;
-
 use crate::auth::AuthStatsSnapshot;
 use crate::pipeline::PipelineSnapshot;
 use crate::sink::StatsSnapshot;
 use crate::sink::stats::LATENCY_BOUNDS_MS;
 use crate::source::tiktok::SourceStatsSnapshot;
-
-/// Accumulates metric families; each family's `# HELP`/`# TYPE` header is written once.
-#[derive(Default)]
-pub struct Exposition {
-    out: String,
-    declared: std::collections::HashSet<&'static str>,
-}
-
-impl Exposition {
-    /// One sample. `labels` values are escaped here.
-    pub fn sample(
-        &mut self,
-        name: &'static str,
-        kind: &str,
-        help: &str,
-        labels: &[(&str, &str)],
-        value: f64,
-    ) {
-        if self.declared.insert(name) {
-            let _ = writeln!(self.out, "# HELP {name} {help}");
-            let _ = writeln!(self.out, "# TYPE {name} {kind}");
-        }
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {value}");
-    }
-
-    /// A counter sample.
-    pub fn counter(&mut self, name: &'static str, help: &str, labels: &[(&str, &str)], value: u64) {
-        self.sample(name, "counter", help, labels, value as f64);
-    }
-
-    /// A gauge sample.
-    pub fn gauge(&mut self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.sample(name, "gauge", help, labels, value);
-    }
-
-    /// A histogram family: cumulative `_bucket{le=...}` samples (bounds in seconds), then
-    /// `_sum` (seconds) and `_count`.
-    pub fn histogram(
-        &mut self,
-        name: &'static str,
-        help: &str,
-        bounds_secs: &[f64],
-        cumulative: &[u64],
-        sum_secs: f64,
-        count: u64,
-    ) {
-        let _ = writeln!(self.out, "# HELP {name} {help}");
-        let _ = writeln!(self.out, "# TYPE {name} histogram");
-        for (bound, n) in bounds_secs.iter().zip(cumulative) {
-            let _ = writeln!(self.out, "{name}_bucket{{le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(self.out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(self.out, "{name}_sum {sum_secs}");
-        let _ = writeln!(self.out, "{name}_count {count}");
-    }
-
-    /// The finished text. Samples of one family must be added together (they are, below).
-    pub fn finish(self) -> String {
-        self.out
-    }
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+use crate::status::exposition::Exposition;
 
 /// One bridge's counters for `/metrics`.
 pub struct BridgeSample<'a> {
@@ -93,7 +14,7 @@ pub struct BridgeSample<'a> {
     pub name: &'a str,
     /// Its TikTok side now (`live`, `waiting_for_live` ...: [`BridgeState::tiktok_state`]).
     ///
-    /// [`BridgeState::tiktok_state`]: super::health::BridgeState::tiktok_state
+    /// [`BridgeState::tiktok_state`]: crate::status::BridgeState::tiktok_state
     pub tiktok_state: &'a str,
     /// The live's latest viewer count, when one arrived.
     pub viewers: Option<u64>,
@@ -126,7 +47,7 @@ pub fn render(
             "tiktwitch_bridge_connected",
             "1 while the bridge's TikTok socket is open (the live is being relayed).",
             &[("bridge", b.name)],
-            flag(super::health::is_connected_state(b.tiktok_state)),
+            flag(crate::status::is_connected_state(b.tiktok_state)),
         );
     }
     for b in bridges {
@@ -134,7 +55,7 @@ pub fn render(
             "tiktwitch_tiktok_live",
             "1 while the creator is live as far as the bridge knows (also while it reconnects).",
             &[("bridge", b.name)],
-            flag(super::health::is_live_state(b.tiktok_state)),
+            flag(crate::status::is_live_state(b.tiktok_state)),
         );
     }
     for b in bridges {
@@ -391,48 +312,9 @@ pub fn render(
     e.finish()
 }
 
-/// Sums the counters of every source a bridge has run (one per restart).
-pub fn sum_sources(
-    snapshots: impl IntoIterator<Item = SourceStatsSnapshot>,
-) -> SourceStatsSnapshot {
-    snapshots
-        .into_iter()
-        .fold(SourceStatsSnapshot::default(), |a, b| SourceStatsSnapshot {
-            frames: a.frames + b.frames,
-            messages: a.messages + b.messages,
-            history: a.history + b.history,
-            duplicates: a.duplicates + b.duplicates,
-            frame_errors: a.frame_errors + b.frame_errors,
-            message_errors: a.message_errors + b.message_errors,
-            repaired_text: a.repaired_text + b.repaired_text,
-            acks: a.acks + b.acks,
-            heartbeats: a.heartbeats + b.heartbeats,
-            connects: a.connects + b.connects,
-            reconnects: a.reconnects + b.reconnects,
-            room_lookups: a.room_lookups + b.room_lookups,
-            signer_calls: a.signer_calls + b.signer_calls,
-            signer_rate_limited: a.signer_rate_limited + b.signer_rate_limited,
-            signer_failures: a.signer_failures + b.signer_failures,
-            gift_catalogues: a.gift_catalogues + b.gift_catalogues,
-            gift_catalogue_failures: a.gift_catalogue_failures + b.gift_catalogue_failures,
-            gifts_enriched: a.gifts_enriched + b.gifts_enriched,
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn families_are_declared_once_and_labels_escaped() {
-        let mut e = Exposition::default();
-        e.counter("x_total", "An x.", &[("a", "q\"uote")], 1);
-        e.counter("x_total", "An x.", &[("a", "b")], 2);
-        let text = e.finish();
-        assert_eq!(text.matches("# TYPE x_total counter").count(), 1);
-        assert!(text.contains("x_total{a=\"q\\\"uote\"} 1"));
-        assert!(text.contains("x_total{a=\"b\"} 2"));
-    }
 
     #[test]
     fn bridge_state_gauges_follow_the_state() {

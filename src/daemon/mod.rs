@@ -17,7 +17,6 @@
 //! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
-pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod plan;
@@ -41,7 +40,7 @@ use crate::sink::{LoginFailureHandler, SinkError, SinkHandle, StatsSnapshot, Twi
 use crate::source::tiktok::SignerBudget;
 
 pub use bridge::BridgeEnd;
-pub use health::{BridgeHealth, BridgeState};
+use crate::status::BridgeHealth;
 pub use plan::{Plan, Shard};
 
 /// Why the daemon could not run.
@@ -396,20 +395,27 @@ pub async fn run(
             .with_pause_keep(bridge.pause_keep)
         })
         .collect();
-    // The feed subscribes before any bridge runs, so it misses no event.
+    // Each bridge publishes its events on its own stream, which the feed subscribes to
+    // (before any bridge runs, so it misses no event).
+    let feed_inputs: Vec<crate::feed::FeedInput> = healths
+        .iter()
+        .cloned()
+        .map(crate::feed::FeedInput::new)
+        .collect();
     let (feed, feed_tasks) = crate::feed::Hub::start_with_store(
         plan.feed.clone(),
-        &healths,
+        &feed_inputs,
         Some(sink.clone()),
         ring_store,
     );
     let mut tasks = Vec::new();
-    for ((bridge, pipeline), health) in plan.bridges.iter().zip(pipelines).zip(&healths) {
+    for ((bridge, pipeline), input) in plan.bridges.iter().zip(pipelines).zip(&feed_inputs) {
         let (reload_tx, reload_rx) = watch::channel(bridge.pipeline.clone());
         reloader.senders.push((bridge.name.clone(), reload_tx));
         let task = bridge::BridgeTask {
             plan: bridge.clone(),
-            health: health.clone(),
+            health: input.health.clone(),
+            events: input.events.clone(),
             sink: sink.clone(),
             budget: budget.clone(),
             pipeline,

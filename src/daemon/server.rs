@@ -107,7 +107,7 @@ impl HttpStats {
 
 /// The listener's families for `/metrics`.
 pub fn render_metrics(s: &HttpStatsSnapshot) -> String {
-    let mut e = super::metrics::Exposition::default();
+    let mut e = crate::status::exposition::Exposition::default();
     e.gauge(
         "tiktwitch_http_connections",
         "HTTP connections open now (WebSocket feed clients included).",

@@ -39,7 +39,7 @@ use super::{
     Hub, PersistStatsSnapshot, WebhookStatsSnapshot, WsStatsSnapshot, presented_token,
     token_matches,
 };
-use crate::daemon::BridgeState;
+use crate::status::BridgeState;
 use crate::limits::API_EVENTS_MAX_LIMIT;
 use crate::pipeline::KindCounts;
 use crate::sink::SinkState;
@@ -278,7 +278,7 @@ async fn control(
     let Some(bridge) = hub.bridge(&name) else {
         return error(StatusCode::NOT_FOUND, format!("no bridge {name:?}"));
     };
-    crate::daemon::bridge::set_paused(&bridge.health, hub.sink(), paused);
+    crate::status::set_paused(&bridge.health, hub.sink(), paused);
     tracing::info!(bridge = %name, paused, "relaying to Twitch {}", if paused { "paused" } else { "resumed" });
     Json(Controlled {
         bridge: &name,

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::Hub;
-use crate::daemon::metrics::Exposition;
+use crate::status::exposition::Exposition;
 
 /// The feed's samples in the Prometheus text format.
 pub fn render(hub: &Hub) -> String {

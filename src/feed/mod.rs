@@ -2,9 +2,9 @@
 //! `/metrics` on the `[http]` listener, and pushed to webhooks.
 //!
 //! ```text
-//! bridge feed (broadcast, never waits) ─┬→ tap: seq number → ring (GET /api/events)
-//!                                       │                  → webhook queues → signed POSTs
-//!                                       └→ one task per WebSocket client (GET /ws/{bridge})
+//! bridge events (broadcast, never waits) ─┬→ tap: seq number → ring (GET /api/events)
+//!                                         │                  → webhook queues → signed POSTs
+//!                                         └→ one task per WebSocket client (GET /ws/{bridge})
 //! ```
 //!
 //! - [`ws`]: `GET /ws/{bridge}?types=chat,gift`: every event as the JSON event schema; a
@@ -12,6 +12,7 @@
 //! - [`webhook`]: `[[webhook]]`: JSON POSTs signed with HMAC-SHA256, retried with back-off,
 //!   a bounded queue and a dead-letter count; [`webhook::verify`] checks a signature.
 //! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
+//! - [`events`]: each bridge's event stream, which the feed's readers subscribe to.
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`metrics`](mod@metrics): the feed's families for `/metrics`.
@@ -20,6 +21,7 @@
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
+pub mod events;
 pub mod metrics;
 pub mod page;
 pub mod persist;
@@ -43,12 +45,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 
 use crate::config::origin::OriginPolicy;
-use crate::daemon::BridgeHealth;
 use crate::event::Event;
 use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
 use crate::secret::Secret;
 use crate::sink::SinkHandle;
+use crate::status::BridgeHealth;
 
+pub use events::{EventStream, FeedInput};
 pub use persist::{PersistError, PersistStatsSnapshot, RingStore};
 pub use ring::Ring;
 pub use webhook::{WebhookSettings, WebhookStatsSnapshot};
@@ -199,6 +202,8 @@ impl WsStats {
 pub(crate) struct BridgeFeed {
     pub(crate) name: Arc<str>,
     pub(crate) health: BridgeHealth,
+    /// The bridge's events, which the tap and each WebSocket client subscribe to.
+    pub(crate) events: EventStream,
     pub(crate) ring: Ring,
     /// Its persistence counters, when the ring is kept in a file.
     pub(crate) persist: Option<Arc<persist::PersistStats>>,
@@ -259,7 +264,7 @@ impl Hub {
     /// `/api/status`. The ring is memory only: see [`Hub::start_with_store`].
     pub fn start(
         settings: FeedSettings,
-        bridges: &[BridgeHealth],
+        bridges: &[FeedInput],
         sink: Option<SinkHandle>,
     ) -> (Self, HubTasks) {
         Self::start_with_store(settings, bridges, sink, None)
@@ -270,7 +275,7 @@ impl Hub {
     /// largest stored one, and every new event is written in the background.
     pub fn start_with_store(
         settings: FeedSettings,
-        bridges: &[BridgeHealth],
+        bridges: &[FeedInput],
         sink: Option<SinkHandle>,
         store: Option<RingStore>,
     ) -> (Self, HubTasks) {
@@ -280,8 +285,8 @@ impl Hub {
         let first_seq = store.as_ref().map_or(0, RingStore::last_seq);
         let feeds: Vec<BridgeFeed> = bridges
             .iter()
-            .map(|health| {
-                let name: Arc<str> = health.snapshot().name.into();
+            .map(|input| {
+                let name: Arc<str> = input.health.snapshot().name.into();
                 let ring = Ring::new(if settings.api_enabled {
                     settings.ring_capacity
                 } else {
@@ -296,7 +301,8 @@ impl Hub {
                 });
                 BridgeFeed {
                     name,
-                    health: health.clone(),
+                    health: input.health.clone(),
+                    events: input.events.clone(),
                     ring,
                     persist,
                 }
@@ -345,7 +351,7 @@ impl Hub {
                 .collect();
             let tap = Tap {
                 bridge: bridge.clone(),
-                rx: bridge.health.subscribe(),
+                rx: bridge.events.subscribe(),
                 seq: seq.clone(),
                 targets,
                 persist: persist_queue.clone(),

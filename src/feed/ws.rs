@@ -99,7 +99,7 @@ async fn upgrade(
         );
     }
     // Subscribed now, so every event after the handshake reaches the client.
-    let rx = feed.health.subscribe();
+    let rx = feed.events.subscribe();
     let name = feed.name.clone();
     // Clients have nothing to say beyond pings and close: keep what they may send small.
     ws.max_message_size(CLIENT_MESSAGE_MAX)

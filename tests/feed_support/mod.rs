@@ -5,10 +5,11 @@
 
 use std::net::SocketAddr;
 
-use tiktwitch::daemon::BridgeHealth;
 use tiktwitch::event::{Event, EventKind, Gift, Meta, User};
+use tiktwitch::feed::FeedInput;
 use tiktwitch::feed::{FeedSettings, Hub, HubTasks};
 use tiktwitch::pipeline::PipelineStats;
+use tiktwitch::status::BridgeHealth;
 
 pub fn user(n: u64) -> User {
     User {
@@ -60,13 +61,15 @@ pub fn gift(msg_id: u64) -> Event {
     }
 }
 
-pub fn bridge(name: &str) -> BridgeHealth {
-    BridgeHealth::new(
+/// A bridge as the feed is given it: its status and its event stream (`publish` puts an
+/// event on it, as the bridge does).
+pub fn bridge(name: &str) -> FeedInput {
+    FeedInput::new(BridgeHealth::new(
         name,
         &format!("@{name}_creator"),
         &[format!("{name}_channel")],
         PipelineStats::default(),
-    )
+    ))
 }
 
 /// The feed's routes served on 127.0.0.1:0 by the daemon's own listener.
@@ -85,10 +88,7 @@ pub async fn serve(hub: &Hub) -> SocketAddr {
 }
 
 /// A hub over `bridges`, served.
-pub async fn start(
-    settings: FeedSettings,
-    bridges: &[BridgeHealth],
-) -> (Hub, HubTasks, SocketAddr) {
+pub async fn start(settings: FeedSettings, bridges: &[FeedInput]) -> (Hub, HubTasks, SocketAddr) {
     let (hub, tasks) = Hub::start(settings, bridges, None);
     let addr = serve(&hub).await;
     (hub, tasks, addr)

@@ -1,19 +1,22 @@
-//! What `/healthz`, `/metrics` and the status lines read: each bridge's live state and
-//! counters, shared between the bridge tasks and the HTTP listener.
+//! Each bridge's status, in one home: its live state, counters and pause flag, written by
+//! the bridge tasks (`daemon`) and read by `/healthz`, `/metrics`, the status lines and the
+//! feed's `/api/status` and pages. It imports neither `daemon` nor `feed`, so both can read
+//! it without importing each other.
+//!
+//! - [`exposition`]: the Prometheus text writer both `/metrics` halves (daemon, feed) use.
+
+pub mod exposition;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde::Serialize;
-use tokio::sync::broadcast;
-
-use crate::event::Event;
-use crate::limits::FEED_CHANNEL_CAPACITY;
 
 use crate::pipeline::PipelineStats;
+use crate::sink::SinkHandle;
 use crate::source::tiktok::error::utc;
-use crate::source::tiktok::{Profile, SourceStats};
+use crate::source::tiktok::{Profile, SourceStats, SourceStatsSnapshot};
 
 /// Whether a bridge in `tiktok_state` has its TikTok socket open.
 pub fn is_connected_state(tiktok_state: &str) -> bool {
@@ -82,7 +85,7 @@ pub struct BridgeCounters {
 /// sum of every source that ran before it (so restarts never grow memory).
 #[derive(Debug, Default)]
 pub struct SourceCounters {
-    finished: crate::source::tiktok::SourceStatsSnapshot,
+    finished: SourceStatsSnapshot,
     current: Option<Arc<SourceStats>>,
 }
 
@@ -90,18 +93,18 @@ impl SourceCounters {
     /// A new source starts: the previous one's counters are folded into the total.
     pub fn replace(&mut self, next: Arc<SourceStats>) {
         if let Some(previous) = self.current.replace(next) {
-            self.finished = super::metrics::sum_sources([self.finished, previous.snapshot()]);
+            self.finished = sum_sources([self.finished, previous.snapshot()]);
         }
     }
 
     /// Everything counted so far.
-    pub fn snapshot(&self) -> crate::source::tiktok::SourceStatsSnapshot {
+    pub fn snapshot(&self) -> SourceStatsSnapshot {
         let current = self
             .current
             .as_ref()
             .map(|s| s.snapshot())
             .unwrap_or_default();
-        super::metrics::sum_sources([self.finished, current])
+        sum_sources([self.finished, current])
     }
 }
 
@@ -111,10 +114,6 @@ pub struct BridgeHealth {
     state: Arc<Mutex<BridgeState>>,
     /// Its counters.
     pub counters: BridgeCounters,
-    /// Every event the bridge receives from TikTok (before filtering), for the event
-    /// feed, webhooks and the REST ring: see [`BridgeHealth::subscribe`]. Made on the first
-    /// subscription (its buffer is allocated whole, and most processes run no feed).
-    feed: Arc<OnceLock<broadcast::Sender<Arc<Event>>>>,
     /// While set, the bridge's lines are not sent to Twitch (counted in
     /// [`BridgeCounters::paused_lines`]); events still reach the feed.
     paused: Arc<AtomicBool>,
@@ -138,7 +137,6 @@ impl BridgeHealth {
                 pipeline,
                 paused_lines: Arc::default(),
             },
-            feed: Arc::default(),
             paused: Arc::default(),
             pause_keep: None,
         }
@@ -174,24 +172,6 @@ impl BridgeHealth {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Every event the bridge receives from now on. A receiver that falls more than
-    /// [`FEED_CHANNEL_CAPACITY`] events behind misses events (it sees `Lagged`) instead of
-    /// slowing the bridge.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.feed
-            .get_or_init(|| broadcast::channel(FEED_CHANNEL_CAPACITY).0)
-            .subscribe()
-    }
-
-    /// Offers an event to the feed's subscribers (if any).
-    pub fn publish(&self, event: &Event) {
-        if let Some(feed) = self.feed.get()
-            && feed.receiver_count() > 0
-        {
-            let _ = feed.send(Arc::new(event.clone()));
-        }
-    }
-
     /// Pauses (or resumes) relaying this bridge's lines to Twitch.
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::Relaxed);
@@ -212,6 +192,57 @@ impl BridgeHealth {
     pub fn is_healthy(&self) -> bool {
         self.snapshot().tiktok_state != "failed"
     }
+}
+
+/// Pauses (or resumes) relaying bridge `health` to Twitch, at once: the bridge's fan-out
+/// withholds its new lines, and the sink drops the ones already queued, or keeps them for
+/// the resume (`twitch.pause_keep_secs`), sending those still fresh then. Lines dropped
+/// from the queue are added to the bridge's `paused_lines` (and shed `paused` in the
+/// sink's counters). Here, not in `daemon`, because the feed's API calls it.
+pub fn set_paused(health: &BridgeHealth, sink: Option<&SinkHandle>, paused: bool) {
+    let name = health.name();
+    let dropped = if paused {
+        // The fan-out first, so nothing new reaches the queue while it is emptied.
+        health.set_paused(true);
+        sink.map_or(0, |s| s.pause(&name, health.pause_keep()))
+    } else {
+        // The sink first, so a line the fan-out lets through again is queued, not shed.
+        let dropped = sink.map_or(0, |s| s.resume(&name));
+        health.set_paused(false);
+        dropped
+    };
+    health
+        .counters
+        .paused_lines
+        .fetch_add(dropped, Ordering::Relaxed);
+}
+
+/// Sums the counters of every source a bridge has run (one per restart).
+pub fn sum_sources(
+    snapshots: impl IntoIterator<Item = SourceStatsSnapshot>,
+) -> SourceStatsSnapshot {
+    snapshots
+        .into_iter()
+        .fold(SourceStatsSnapshot::default(), |a, b| SourceStatsSnapshot {
+            frames: a.frames + b.frames,
+            messages: a.messages + b.messages,
+            history: a.history + b.history,
+            duplicates: a.duplicates + b.duplicates,
+            frame_errors: a.frame_errors + b.frame_errors,
+            message_errors: a.message_errors + b.message_errors,
+            repaired_text: a.repaired_text + b.repaired_text,
+            acks: a.acks + b.acks,
+            heartbeats: a.heartbeats + b.heartbeats,
+            connects: a.connects + b.connects,
+            reconnects: a.reconnects + b.reconnects,
+            room_lookups: a.room_lookups + b.room_lookups,
+            signer_calls: a.signer_calls + b.signer_calls,
+            signer_rate_limited: a.signer_rate_limited + b.signer_rate_limited,
+            signer_failures: a.signer_failures + b.signer_failures,
+            gift_catalogues: a.gift_catalogues + b.gift_catalogues,
+            gift_catalogue_failures: a.gift_catalogue_failures + b.gift_catalogue_failures,
+            gifts_enriched: a.gifts_enriched + b.gifts_enriched,
+        })
 }
 
 #[cfg(test)]
