@@ -1,9 +1,6 @@
 //! `tiktwitch auth status` and `tiktwitch auth logout` as processes against the fake OAuth
 //! server: the flags reach the library, the output names the login and never the token.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

@@ -6,9 +6,6 @@
 //!
 //! Its own test binary: it installs the process-wide tracing subscriber.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

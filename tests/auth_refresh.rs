@@ -6,9 +6,6 @@
 //! Time is tokio's paused clock (`start_paused`), and the manager's wall clock follows it
 //! (`TokioClock`), so hours pass in microseconds.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 
 use std::sync::Arc;

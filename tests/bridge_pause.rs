@@ -8,9 +8,6 @@
 //! The daemon's sink uses the process-wide routing slot 0, so the two daemons run one after
 //! the other in one test.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,9 +2,6 @@
 //! store in a temporary state directory, and (for `--online`) the OAuth and TikTok
 //! stand-ins on 127.0.0.1. Secrets are reported by presence, never by value.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

@@ -3,9 +3,6 @@
 //! from it; flags override it; and with no config file at all the flags alone still work
 //! (a user's first step may be `auth twitch` before writing one).
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;

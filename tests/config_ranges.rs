@@ -9,9 +9,6 @@
 //!   smallest accepted value, relays a line, and stops cleanly (paused time);
 //! - the README's "Config ranges" table is the one the code generates.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

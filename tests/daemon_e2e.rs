@@ -3,9 +3,6 @@
 //! creator who does not exist: it is reported and retried, and the other two are
 //! untouched. Paused tokio time: the restart backoff costs no real time.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::sync::Arc;
 use std::time::Duration;
 

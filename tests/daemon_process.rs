@@ -7,9 +7,6 @@
 //! Unix only: it stops the process with SIGTERM (`kill`). On Windows the same drain runs on
 //! Ctrl-C / Ctrl-Break (`cli::signals::StopSignals`), which a test cannot send to a child
 //! without a shared console.
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

@@ -1,9 +1,6 @@
 //! `tiktwitch demo`, run as the README says: it prints the show as Twitch chat shows it,
 //! then a summary, and exits 0. Runs at 4x speed (Twitch's pacing stays real: ~20 s).
 
-// Runs `tiktwitch demo`, which only a build with the `standin` feature has.
-#![cfg(feature = "standin")]
-
 use std::process::Command;
 
 #[test]

@@ -3,9 +3,6 @@
 //! daemon's own HTTP router. Pause stops a bridge's lines to Twitch (counted) and needs the
 //! token; resume brings them back; the API answers with the documented JSON. Paused time.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 

@@ -12,9 +12,6 @@
 //! `soak_1000_slow_clients` (ignored by default) repeats the scenario and prints the
 //! numbers BENCHMARKS.md quotes: `cargo test --release --test http_shutdown_process --
 //! --ignored --nocapture`.
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

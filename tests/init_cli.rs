@@ -3,9 +3,6 @@
 //! `check --online` against the stand-in TikTok. No keyring answers here (the D-Bus address
 //! points nowhere), so `auto` must take the file store and say so.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -13,9 +13,6 @@
 //! Waits are on events (the stand-ins' reports, the process's exit) with generous deadlines
 //! as failure bounds, never fixed sleeps. Unix only: the process is stopped with SIGTERM and
 //! the file store's modes are Unix's.
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

@@ -2,9 +2,6 @@
 //! (read at test time from `../shared`; skipped with a message when absent), and `--send`
 //! of a small capture to the Twitch and OAuth stand-ins.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 
 use std::collections::BTreeMap;

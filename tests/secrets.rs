@@ -7,9 +7,6 @@
 //! Unix only: the file store's safety is its mode bits (on Windows the file lives in the
 //! user's own profile folder, whose ACL is the protection) and the keyring tests here are
 //! the Linux stores'.
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

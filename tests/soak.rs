@@ -15,9 +15,6 @@
 //! delivered twice. Seed and length come from `SOAK_SEED` / `SOAK_MINUTES` when set, so a
 //! failure can be replayed and a longer soak run by hand.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;

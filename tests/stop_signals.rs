@@ -4,9 +4,6 @@
 //!
 //! Waits are on what the process reports (stderr lines, the Twitch stand-in's events),
 //! each with a deadline that is only a failure bound.
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

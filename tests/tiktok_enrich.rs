@@ -4,9 +4,6 @@
 //! oversized, stalled) never stops the live and is counted, the creator's profile reaches
 //! `GET /api/status`, and bad `[pricing]` is a config error with key paths. Paused time.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 mod tiktok_support;
 

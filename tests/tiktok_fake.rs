@@ -1,9 +1,6 @@
 //! The fake TikTok catches a client that neglects its duties: these tests play a careless
 //! client by hand and check that every breach is reported.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use futures_util::{SinkExt, StreamExt};
 use tiktwitch::source::tiktok::client_frames::{ack_frame, enter_room_frame, heartbeat_frame};
 use tiktwitch::source::tiktok::decode::decode_fetch_result;

@@ -1,9 +1,6 @@
 //! The whole TikTok source through an HTTP (CONNECT) proxy and a SOCKS5 proxy: room lookup,
 //! signer and the WebSocket all go through it. Both proxies are tiny in-test servers.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 mod tiktok_support;
 

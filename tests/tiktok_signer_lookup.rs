@@ -1,9 +1,6 @@
 //! The TikTok source's unsigned room lookup and its signer step against the fake: every
 //! signer and lookup fault, the shared budget, and "never sign to poll".
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 mod tiktok_support;
 

@@ -2,9 +2,6 @@
 //! the socket, and every socket-side fault. Paused tokio time throughout: heartbeats,
 //! silence detection and backoff run in virtual time.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 mod tiktok_support;
 

@@ -1,9 +1,6 @@
 //! `tiktwitch tail` and `tiktwitch record` (their library functions) against the fake
 //! playing the corpus.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 mod support;
 mod tiktok_support;
 

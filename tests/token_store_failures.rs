@@ -11,9 +11,6 @@
 //! The tests wait on the child process (with generous deadlines as failure bounds), never
 //! on fixed sleeps. Unix only, like the other process tests (they share the stand-ins'
 //! loopback setup and the file store's mode bits).
-
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
 #![cfg(unix)]
 
 mod support;

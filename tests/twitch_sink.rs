@@ -4,9 +4,6 @@
 //! twitch-irc's transport takes its address from a process-wide routing slot, so every test
 //! uses its own slot (`RoutedTcp<N>`).
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

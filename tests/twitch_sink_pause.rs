@@ -3,9 +3,6 @@
 //! keep flowing; held lines that went stale by the resume are dropped (`paused`); every line
 //! is accounted for.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::sync::Arc;
 use std::time::Duration;
 

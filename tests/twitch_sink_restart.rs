@@ -4,9 +4,6 @@
 //! run. Two sinks in a row share one strict stand-in Twitch, which counts per account across
 //! connections, and one wall clock that moves with paused tokio time.
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 

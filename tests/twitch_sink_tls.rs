@@ -1,9 +1,6 @@
 //! The production transport path: twitch-irc over TLS (rustls) to a configurable address,
 //! against the fake Twitch serving TLS with a test CA (`tests/twitch_sink_tls/`).
 
-// Starts the in-process stand-ins (src/standin): only built with the `standin` feature.
-#![cfg(feature = "standin")]
-
 use std::time::Duration;
 
 use tiktwitch::line::{Line, Priority};
