@@ -24,9 +24,7 @@ mod cli;
 // library once); these imports give them those names at the binary's root.
 #[cfg(feature = "standin")]
 use tiktwitch::demo;
-use tiktwitch::{
-    auth, config, daemon, event, feed, limits, line, pipeline, secret, sink, source,
-};
+use tiktwitch::{auth, config, daemon, event, feed, limits, line, pipeline, secret, sink, source};
 
 /// The daemon's allocator: mimalloc, faster than glibc's malloc on the decoder's many
 /// small strings (BENCHMARKS.md, "Against the peers"). The benches that measure what ships

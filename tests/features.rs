@@ -94,10 +94,7 @@ fn the_stand_ins_and_the_demo_are_behind_the_standin_feature() {
     );
     let cargo = read(&root().join("Cargo.toml"));
     assert!(cargo.contains("\nstandin = [\"runtime\"]"), "the feature");
-    let default = cargo
-        .lines()
-        .find(|l| l.starts_with("default = "))
-        .unwrap();
+    let default = cargo.lines().find(|l| l.starts_with("default = ")).unwrap();
     assert!(
         default.contains("\"standin\""),
         "default builds have `tiktwitch demo`: {default}"
@@ -189,7 +186,10 @@ async fn demo_in_a_build_without_the_stand_ins_says_so() {
     let mut cmd = support::process::tiktwitch(&dir.path().join("none.toml"));
     cmd.arg("demo");
     let (status, log) = support::process::Running::spawn(cmd).finish().await;
-    assert!(!status.success(), "demo without stand-ins succeeded:\n{log}");
+    assert!(
+        !status.success(),
+        "demo without stand-ins succeeded:\n{log}"
+    );
     assert!(log.contains("has no demo"), "{log}");
     assert!(log.contains("`standin` feature"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
