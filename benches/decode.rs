@@ -5,6 +5,11 @@
 //! cargo bench --bench decode
 //! ```
 
+/// The allocator the daemon ships with (`src/main.rs`): the decode throughput measured here
+/// depends on it (BENCHMARKS.md, "Against the peers"), so the bench uses it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

@@ -15,6 +15,11 @@
 //! cargo bench --bench decode_throughput -- --passes 9 --corpus ../shared/corpus
 //! ```
 
+/// The allocator the daemon ships with (`src/main.rs`): the decode throughput (BENCHMARKS.md's table of record) measured here
+/// depends on it (BENCHMARKS.md, "Against the peers"), so the bench uses it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::io::Read;
 use std::path::PathBuf;

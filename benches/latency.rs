@@ -14,6 +14,11 @@
 //! cargo bench --bench latency -- --messages 20000 --interval-us 500
 //! ```
 
+/// The allocator the daemon ships with (`src/main.rs`): the latency measured here
+/// depends on it (BENCHMARKS.md, "Against the peers"), so the bench uses it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "support/mod.rs"]
 mod support;
 

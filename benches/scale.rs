@@ -14,6 +14,11 @@
 //! to start N bridges). Several bridges share one fake creator (each bridge still has its
 //! own source, socket, pipeline); the fake TikTok plays each connection its own script.
 
+/// The allocator the daemon ships with (`src/main.rs`): the memory and CPU per bridge measured here
+/// depends on it (BENCHMARKS.md, "Against the peers"), so the bench uses it too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "support/mod.rs"]
 mod support;
 

@@ -15,12 +15,9 @@
 //! - [`dedupe`]: bounded memory of recent message ids (source and pipeline both drop replays).
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`sink`]: sanitized, paced delivery of lines to Twitch chat (twitch-irc or Helix).
-//! - [`standin`]: in-process fakes of the services (fake Twitch IRC ...) for tests and demos.
 //! - [`limits`]: every limit and timeout as a named constant.
-//! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
 //! - [`auth`]: Twitch OAuth: device-code login, a token manager that refreshes and validates.
-//! - [`standin`]: in-process fakes of TikTok and Twitch for tests and `tiktwitch demo`.
 //! - [`config`]: the config file (TOML + `TIKTWITCH__*` env), typed and checked, reporting
 //!   every problem at once.
 //! - [`pipeline`]: events to lines: dedupe, filters, coalescing, templates, accounting.
@@ -30,13 +27,26 @@
 //! - [`feed`]: beyond chat: the live event WebSocket feed and page, signed webhooks and the
 //!   REST API (`/api/status`, `/api/events`, pause/resume).
 //! - [`tls`]: the TLS client settings the socket and the sink share.
-//! - [`cli`]: the command-line interface (`run`, `demo`, `decode` ...); `main.rs` only calls it.
-
+//! - [`standin`]: in-process fakes of TikTok and Twitch (real wire protocols on 127.0.0.1)
+//!   for the tests, the benches and `tiktwitch demo`.
+//! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //!
-//! The `runtime` feature (on by default) brings everything that touches the network or the
-//! OS: `auth`, `cli`, `daemon`, `demo`, `feed`, `secret`, `standin`, the sink and the
-//! source's client. Without it the crate is the pure core (event model, decoder,
-//! sanitizer, config, pipeline), which is what the fuzz targets build.
+//! The command-line interface is not part of the library: it lives in the `tiktwitch`
+//! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
+//! does the process's global allocator.
+//!
+//! # Features
+//!
+//! - `runtime` (default): everything that touches the network or the OS: `auth`,
+//!   `daemon`, `feed`, `secret`, `tls`, the sink's delivery and the source's client, and the
+//!   `tiktwitch` binary. Without it the crate is the pure core (event model, decoder,
+//!   sanitizer, config, pipeline), which is what the fuzz targets build.
+//! - `secret-service` (default, implies `runtime`): the Linux desktop Secret Service
+//!   (GNOME Keyring, KWallet) as a secret store.
+//! - `standin` (default, implies `runtime`): `standin` and `demo`, for the tests, the benches
+//!   and `tiktwitch demo`. A shipped daemon can be built without them
+//!   (`--no-default-features --features runtime,secret-service`); its `demo` then says the
+//!   build has none.
 
 #![warn(missing_docs)]
 
@@ -74,23 +84,23 @@ pub mod source;
 
 runtime! {
     pub mod auth;
-    pub mod cli;
     pub mod daemon;
-    pub mod demo;
     pub mod feed;
     pub mod secret;
     pub mod sink;
-    pub mod standin;
     pub mod status;
     pub mod tls;
 }
 
-/// The allocator of every binary built on the runtime (the daemon, its tests and
-/// benchmarks, so they measure what ships): mimalloc, faster than glibc's malloc on the
-/// decoder's many small strings (BENCHMARKS.md, "Against the peers").
-#[cfg(feature = "runtime")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The items given only exist with the `standin` feature (stand-ins and what plays them).
+macro_rules! standin {
+    ($($item:item)*) => { $( #[cfg(feature = "standin")] $item )* };
+}
+
+standin! {
+    pub mod demo;
+    pub mod standin;
+}
 
 /// Without the `runtime` feature the sink is only its (pure) sanitizer.
 #[cfg(not(feature = "runtime"))]

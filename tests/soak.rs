@@ -31,6 +31,11 @@ use tiktwitch::standin::tiktok::{
 };
 use tiktwitch::standin::twitch::FakeTwitch;
 
+/// The allocator the daemon ships (src/main.rs): the soak's "memory stays flat" check is
+/// about the daemon's memory, so it runs on the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIGNER_KEY: &str = "soak-signer-key";
 const CLIENT_ID: &str = "soak-client";
 const CHANNEL: &str = "soak_chan";

@@ -8,10 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use tiktok_support::*;
-use tiktwitch::cli::record::record;
-use tiktwitch::cli::tail::tail;
 use tiktwitch::source::tiktok::capture::FrameReader;
 use tiktwitch::source::tiktok::decode::decode_frame;
+use tiktwitch::source::tiktok::watch::{record, tail};
 use tiktwitch::source::tiktok::{SignerBudget, TikTokSettings, TikTokSource};
 use tiktwitch::standin::tiktok::frames::{control_message, single};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step};

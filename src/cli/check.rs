@@ -51,7 +51,9 @@ pub(super) fn run(config_path: Option<&Path>, args: &CheckArgs) -> anyhow::Resul
 pub(super) fn pacing_summary(lines_per_30s: Option<u32>) -> String {
     use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
     match lines_per_30s {
-        Some(n) => format!("at most {n} lines per 30 s (twitch.lines_per_30s), whatever the bot's badges"),
+        Some(n) => {
+            format!("at most {n} lines per 30 s (twitch.lines_per_30s), whatever the bot's badges")
+        }
         None => format!(
             "at most {TWITCH_LINES_PER_WINDOW} lines per 30 s, {TWITCH_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster (Twitch allows 20 and 100; the rest is a safety margin)"
         ),
@@ -82,7 +84,11 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         loaded.bridges.len(),
         if loaded.bridges.len() == 1 { "" } else { "s" }
     )?;
-    writeln!(out, "pacing: {}", pacing_summary(loaded.config.twitch.lines_per_30s))?;
+    writeln!(
+        out,
+        "pacing: {}",
+        pacing_summary(loaded.config.twitch.lines_per_30s)
+    )?;
     let mut usable = true;
     // The plan `run` builds (pure, no I/O): whatever it refuses, `check` refuses first.
     if let Err(e) = crate::daemon::Plan::from_config(loaded, None) {
@@ -94,7 +100,11 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         && let Err(e) = crate::feed::RingStore::verify(path)
     {
         usable = false;
-        writeln!(out, "NOT usable: api.ring_path: {}", super::error_text(&e.into()))?;
+        writeln!(
+            out,
+            "NOT usable: api.ring_path: {}",
+            super::error_text(&e.into())
+        )?;
     }
     for bridge in &loaded.bridges {
         let channels: Vec<String> = bridge
@@ -169,14 +179,23 @@ mod tests {
         assert!(usable, "{text}");
         let (usable, text) = report_example(|t| t.replace("sink = \"irc\"", "sink = \"helix\""));
         assert!(!usable, "{text}");
-        assert!(text.contains("NOT usable: twitch.sink = \"helix\""), "{text}");
+        assert!(
+            text.contains("NOT usable: twitch.sink = \"helix\""),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_pacing_summary_is_built_from_the_sinks_constants() {
         let text = pacing_summary(None);
-        assert!(text.contains(&format!("at most {TWITCH_LINES_PER_WINDOW} lines")), "{text}");
-        assert!(text.contains(&format!("{TWITCH_LINES_PER_WINDOW_ELEVATED} where")), "{text}");
+        assert!(
+            text.contains(&format!("at most {TWITCH_LINES_PER_WINDOW} lines")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{TWITCH_LINES_PER_WINDOW_ELEVATED} where")),
+            "{text}"
+        );
         assert_eq!(
             crate::sink::TwitchSinkSettings::default().lines_per_window,
             TWITCH_LINES_PER_WINDOW

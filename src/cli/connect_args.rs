@@ -83,7 +83,9 @@ impl ConnectArgs {
                 let store = open_store(&store_settings, FileStoreMode::ReadOnly).await?;
                 let key = match &settings.signer_api_key {
                     Some(_) => None,
-                    None => crate::secret::names::get(store.as_ref(), &tiktok.signer_api_key).await?,
+                    None => {
+                        crate::secret::names::get(store.as_ref(), &tiktok.signer_api_key).await?
+                    }
                 };
                 let session = match (&settings.session_id, &tiktok.session_id) {
                     (None, Some(name)) => store.get(name).await?,
@@ -253,9 +255,6 @@ mod tests {
             .connect
             .settings("alice", None);
         assert!(!once.wait_for_live);
-        assert_eq!(
-            once.max_attempts,
-            Some(crate::limits::NO_WAIT_MAX_ATTEMPTS)
-        );
+        assert_eq!(once.max_attempts, Some(crate::limits::NO_WAIT_MAX_ATTEMPTS));
     }
 }

@@ -1,10 +1,8 @@
-//! `tiktwitch demo`: see [`crate::demo`].
+//! `tiktwitch demo`: see `tiktwitch::demo`. A build without the `standin` feature has no
+//! stand-ins to play the show through; its `demo` says so instead of vanishing, so the
+//! README's first command gets an answer.
 
 use std::process::ExitCode;
-
-use anyhow::Context;
-
-use super::logging::{self, LogFormat};
 
 /// Arguments of `tiktwitch demo`.
 #[derive(Debug, clap::Args)]
@@ -14,7 +12,12 @@ pub struct DemoArgs {
     pub speed: f64,
 }
 
+#[cfg(feature = "standin")]
 pub(super) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+
+    use super::logging::{self, LogFormat};
+
     logging::init(LogFormat::Human, "tiktwitch=info,warn");
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(crate::demo::run(args.speed, std::io::stdout()))?;
@@ -23,4 +26,15 @@ pub(super) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What `tiktwitch demo` answers in a build without the stand-ins.
+#[cfg(not(feature = "standin"))]
+pub const NO_DEMO: &str = "this build of tiktwitch has no demo: it was built without the \
+    `standin` feature (the in-process TikTok and Twitch stand-ins the demo plays through); \
+    a default build (`cargo install tiktwitch`) has it";
+
+#[cfg(not(feature = "standin"))]
+pub(super) fn run(_args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(NO_DEMO)
 }

@@ -277,7 +277,12 @@ impl Prompt {
 
     /// `given`, else the answer to `question`; with `--non-interactive` a missing value is
     /// an error naming `flag`.
-    fn value(&mut self, given: &Option<String>, flag: &str, question: &str) -> anyhow::Result<String> {
+    fn value(
+        &mut self,
+        given: &Option<String>,
+        flag: &str,
+        question: &str,
+    ) -> anyhow::Result<String> {
         match given.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => Ok(v.to_string()),
             None if self.non_interactive => bail!("{flag} is required with --non-interactive"),
@@ -287,7 +292,10 @@ impl Prompt {
 
     /// One non-empty line.
     fn line(&mut self, question: &str) -> anyhow::Result<String> {
-        anyhow::ensure!(!self.non_interactive, "{question}: no answer (--non-interactive)");
+        anyhow::ensure!(
+            !self.non_interactive,
+            "{question}: no answer (--non-interactive)"
+        );
         loop {
             let answer = self.read(question)?;
             if !answer.is_empty() {
@@ -352,11 +360,9 @@ mod tests {
         write_config(&path, &text).unwrap();
         let tree = crate::config::load::read_tree(&path, Some(Default::default())).unwrap();
         let mut problems = Vec::new();
-        let (config, _) = crate::config::load::deserialize_collecting::<crate::config::schema::Config>(
-            tree,
-            "",
-            &mut problems,
-        );
+        let (config, _) = crate::config::load::deserialize_collecting::<
+            crate::config::schema::Config,
+        >(tree, "", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
         let config = config.unwrap();
         assert_eq!(config.tiktok.username, "@alice \"quoted\"");
@@ -365,7 +371,10 @@ mod tests {
         assert_eq!(config.twitch.client_id, "abc123");
         assert_eq!(config.twitch.oauth_base_url, "http://127.0.0.1:9/oauth2");
         assert_eq!(config.secret_store, SecretStoreKind::File);
-        assert_eq!(config.state_dir, Some(PathBuf::from("C:\\Users\\me\\state")));
+        assert_eq!(
+            config.state_dir,
+            Some(PathBuf::from("C:\\Users\\me\\state"))
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

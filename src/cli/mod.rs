@@ -11,8 +11,8 @@ pub mod connect_args;
 mod decode;
 mod demo;
 mod init;
-mod probe;
 pub mod logging;
+mod probe;
 pub mod record;
 pub mod replay;
 mod run;
@@ -208,6 +208,10 @@ mod tests {
             "opening the event ring: event ring file x: file is not a database"
         );
         let plain = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(error_text(&plain), "outer: inner", "distinct causes all stay");
+        assert_eq!(
+            error_text(&plain),
+            "outer: inner",
+            "distinct causes all stay"
+        );
     }
 }

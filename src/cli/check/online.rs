@@ -9,17 +9,17 @@ use std::time::Duration;
 
 use crate::auth::account::{self, Validation};
 use crate::auth::{AuthError, SystemClock, describe_left};
-use crate::config::schema::SecretStoreKind;
 use crate::config::Loaded;
+use crate::config::schema::SecretStoreKind;
 use crate::daemon::plan;
 use crate::limits::TOKEN_REFRESH_MARGIN;
 use crate::secret::SecretStore;
 use crate::source::tiktok::SourceError;
 use crate::source::tiktok::TikTokSettings;
-use crate::source::tiktok::transport::build_client;
 use crate::source::tiktok::preset;
 use crate::source::tiktok::proxy::ProxyConfig;
 use crate::source::tiktok::room::{RoomInfo, RoomLookup};
+use crate::source::tiktok::transport::build_client;
 
 /// Writes the online section; true when the token and every room are usable.
 pub(super) async fn report(
@@ -136,7 +136,9 @@ async fn twitch(
         // `run` would refresh it right away, and this store cannot keep the result: `run`
         // refuses to start, so `check` says so first.
         Validation::Valid
-            if renewable && !store_can_refresh && left.is_some_and(|l| l <= TOKEN_REFRESH_MARGIN) =>
+            if renewable
+                && !store_can_refresh
+                && left.is_some_and(|l| l <= TOKEN_REFRESH_MARGIN) =>
         {
             writeln!(
                 out,

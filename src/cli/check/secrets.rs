@@ -145,7 +145,15 @@ async fn feed(
     }
     if crate::config::feed::api_token_required(&config.http, &config.api) {
         // What `run` refuses (plan::API_TOKEN_REQUIRED): an API open to the network.
-        let present = line(store, "api.token", &config.api.token, &[], Need::Required, out).await?;
+        let present = line(
+            store,
+            "api.token",
+            &config.api.token,
+            &[],
+            Need::Required,
+            out,
+        )
+        .await?;
         if !present {
             writeln!(
                 out,

@@ -29,6 +29,7 @@ runtime! {
     pub mod source_stats;
     pub mod status;
     pub mod client_frames;
+    pub mod watch;
 
     pub use lifecycle::{TikTokSource, run};
     pub use error::{LookupError, SessionError, SignerError, SourceError};
