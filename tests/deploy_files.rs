@@ -43,7 +43,7 @@ fn the_kubernetes_config_is_valid_and_listens_for_the_probes() {
 
 #[test]
 fn probes_name_endpoints_the_listener_serves() {
-    let routes = read("src/daemon/http.rs");
+    let routes = read("src/daemon/http_routes.rs");
     let statefulset = read("deploy/kubernetes/statefulset.yaml");
     for (probe, path) in [("livenessProbe", "/livez"), ("readinessProbe", "/readyz")] {
         let after = statefulset

@@ -140,7 +140,7 @@ async fn a_cursor_held_across_a_restart_gets_every_event_once_and_seq_continues(
     assert_eq!(only_a["events"][0]["event"]["type"], "chat");
     assert_eq!(only_a["events"][0]["event"]["msg_id"], "1");
     assert_eq!(only_a["events"][0]["event"]["user"]["username"], "fan1");
-    let metrics = tiktwitch::feed::metrics::render(&hub);
+    let metrics = tiktwitch::feed::feed_metrics::render(&hub);
     assert!(
         metrics.contains("tiktwitch_ring_loaded_events{bridge=\"a\"} 4\n"),
         "{metrics}"

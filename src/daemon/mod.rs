@@ -12,13 +12,13 @@
 //! own; it returns when shutdown is requested, or when every bridge's stream is over and
 //! none waits for the next one.
 //!
-//! The listener ([`http`] routes, [`server`] connections) caps connections, times out slow
+//! The listener ([`http_routes`], [`server`] connections) caps connections, times out slow
 //! and idle clients, and after the drain closes whatever is still open within
 //! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
-pub mod http;
-pub mod metrics;
+pub mod http_routes;
+pub mod prometheus;
 pub mod plan;
 mod reload_scope;
 pub mod server;
@@ -249,9 +249,9 @@ impl Running {
                 (state, source, b.counters.pipeline.snapshot())
             })
             .collect();
-        let samples: Vec<metrics::BridgeSample<'_>> = samples
+        let samples: Vec<prometheus::BridgeSample<'_>> = samples
             .iter()
-            .map(|(state, source, pipeline)| metrics::BridgeSample {
+            .map(|(state, source, pipeline)| prometheus::BridgeSample {
                 name: &state.name,
                 tiktok_state: &state.tiktok_state,
                 viewers: state.viewers,
@@ -259,8 +259,8 @@ impl Running {
                 pipeline: pipeline.clone(),
             })
             .collect();
-        let mut text = metrics::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
-        text.push_str(&crate::feed::metrics::render(&self.feed));
+        let mut text = prometheus::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
+        text.push_str(&crate::feed::feed_metrics::render(&self.feed));
         if self.http_addr.is_some() {
             text.push_str(&server::render_metrics(&self.http_stats.snapshot()));
         }
@@ -450,7 +450,7 @@ pub async fn run(
             info!(%addr, "health and metrics listening");
             exposure_notice(addr, &plan);
         }
-        tokio::spawn(http::serve(
+        tokio::spawn(http_routes::serve(
             listener,
             running.clone(),
             plan.http,

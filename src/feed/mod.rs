@@ -15,14 +15,14 @@
 //! - [`events`]: each bridge's event stream, which the feed's readers subscribe to.
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
-//! - [`metrics`](mod@metrics): the feed's families for `/metrics`.
+//! - [`feed_metrics`]: the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
 //!
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod events;
-pub mod metrics;
+pub mod feed_metrics;
 pub mod page;
 pub mod persist;
 pub mod ring;

@@ -11,7 +11,7 @@
 //! [`Step::CloseMidFrame`] ...
 
 pub mod frames;
-mod http;
+mod web;
 mod socket;
 
 use std::collections::VecDeque;
@@ -432,11 +432,11 @@ impl FakeTikTok {
 /// rest to the HTTP router.
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let (http_tx, http_rx) = tokio::sync::mpsc::channel(64);
-    let router = http::router(Arc::clone(&shared));
+    let router = web::router(Arc::clone(&shared));
     let shutdown = shared.shutdown.clone();
     let addr = shared.addr;
     tokio::spawn(async move {
-        let listener = http::ChannelListener { rx: http_rx, addr };
+        let listener = web::ChannelListener { rx: http_rx, addr };
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
