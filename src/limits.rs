@@ -153,11 +153,20 @@ pub const MAX_GRAPHEME_CHARS: usize = 32;
 /// docs/twitch.md). The sink keeps at most N lines in ANY window of this length.
 pub const TWITCH_RATE_WINDOW: Duration = Duration::from_secs(30);
 
-/// Lines per window for a normal account: Twitch allows 20; 2 are left as headroom (a human
-/// using the account, dropped messages that still cost).
+/// Lines per [`TWITCH_RATE_WINDOW`] Twitch allows a normal account (docs/twitch.md §2.2).
+/// The sink never uses this much: see [`TWITCH_LINES_PER_WINDOW`].
+pub const TWITCH_ALLOWED_LINES_PER_WINDOW: u32 = 20;
+
+/// Lines per [`TWITCH_RATE_WINDOW`] Twitch allows where the bot is moderator, VIP or
+/// broadcaster. The sink uses [`TWITCH_LINES_PER_WINDOW_ELEVATED`].
+pub const TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED: u32 = 100;
+
+/// Lines per window for a normal account: 18 of Twitch's 20; 2 are left as headroom (a
+/// human using the account, dropped messages that still cost).
 pub const TWITCH_LINES_PER_WINDOW: u32 = 18;
 
-/// Lines per window when the bot is moderator, VIP or broadcaster: Twitch allows 100.
+/// Lines per window when the bot is moderator, VIP or broadcaster: 90 of Twitch's 100, the
+/// same margin in proportion.
 pub const TWITCH_LINES_PER_WINDOW_ELEVATED: u32 = 90;
 
 /// Minimum gap between two lines to one channel for non-mods: Twitch enforces 1 s (pajbot
@@ -182,9 +191,10 @@ pub const TWITCH_JOINS_PER_WINDOW: u32 = 15;
 /// before counting the line as unconfirmed and moving on.
 pub const TWITCH_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Lines the sink holds while it waits for its rate budget. A burst beyond this is shed,
-/// lowest priority first.
-pub const SINK_QUEUE_CAPACITY: usize = 256;
+/// Lines the sink holds while it waits for its rate budget (the default of `[twitch]
+/// queue_capacity`). A burst beyond this is shed, lowest priority first: at 18 lines per
+/// 30 s, the 64th line waits almost two minutes, stale by the time it would go out.
+pub const SINK_QUEUE_CAPACITY: usize = 64;
 
 /// twitch-irc opens a second pooled connection (reordering lines) when this many messages are
 /// "in flight" on each; the sink sends one at a time, so any high value keeps one connection.
@@ -251,9 +261,9 @@ pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 /// hours must not hold the queue (and its memory) that long.
 pub const WEBHOOK_RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
 
-/// The clock skew a webhook receiver should allow when it checks a signature with
-/// [`crate::feed::webhook::verify`]: older requests are refused, so a captured one cannot be
-/// replayed later.
+/// The clock skew a webhook receiver should allow when it checks a signature (the feed's
+/// webhook signature check uses it): older requests are refused, so a captured one cannot
+/// be replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 // --- enrichment from TikTok ---

@@ -54,7 +54,8 @@ client_id = "abc"
 
 #[test]
 fn the_example_parses_validates_and_shows_the_defaults() {
-    let loaded = load_with_env(&example(), no_env()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_with_env(&example(), no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     let d = Config::default();
     assert_eq!(
@@ -170,7 +171,11 @@ template = "{% if user %}{{ user.name }"            # does not parse
 like_window_secs = 0                  # zero threshold
 "#,
     );
-    let found = problems(load_with_env(&path, no_env()));
+    let found = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
     let expected_starts = [
         "coalesce.like_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
         "routes.follow.template: template does not parse",
@@ -186,7 +191,9 @@ like_window_secs = 0                  # zero threshold
             "{problem:?} should start with {start:?}"
         );
     }
-    let report = load_with_env(&path, no_env()).unwrap_err().to_string();
+    let report = load_with_env(&path, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(report.contains("6 problems:"), "{report}");
 }
 
@@ -206,6 +213,7 @@ fn environment_variables_layer_over_the_file() {
             ("TIKTWITCH__ROUTES__LIVE_ENDED__TEMPLATE", "bye"),
             ("UNRELATED", "ignored"),
         ]),
+        tiktwitch::pipeline::Pipeline::check,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.config.twitch.sink, SinkKind::Helix);
@@ -226,6 +234,7 @@ fn environment_variables_layer_over_the_file() {
             ("TIKTWITCH__TWITCH__BOTLOGIN", "x"),
             ("TIKTWITCH__TWITCH__QUEUE_CAPACITY", "lots"),
         ]),
+        tiktwitch::pipeline::Pipeline::check,
     ));
     assert_eq!(
         found,
@@ -267,7 +276,8 @@ enabled = false
 min_gift_diamonds = 100
 "##,
     );
-    let loaded = load_with_env(&path, no_env()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_with_env(&path, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let [one, two] = &loaded.bridges[..] else {
         panic!("two bridges")
     };
@@ -323,7 +333,11 @@ name = "two"
 tiktok_username = "@second"
 "#,
     );
-    let found = problems(load_with_env(&path, no_env()));
+    let found = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
     assert_eq!(found.len(), 3, "{found:#?}");
     assert!(
         found[0].starts_with("bridge[0].routes.follow.template: unknown variable `gift`"),
@@ -344,10 +358,14 @@ tiktok_username = "@second"
 fn missing_file_and_bad_toml_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");
-    let e = load_with_env(&missing, no_env()).unwrap_err().to_string();
+    let e = load_with_env(&missing, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope.toml not found"), "{e}");
     let bad = write(&dir, "[twitch\n");
-    let e = load_with_env(&bad, no_env()).unwrap_err().to_string();
+    let e = load_with_env(&bad, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 1"), "{e}");
 }
 
@@ -419,4 +437,17 @@ fn check_fails_on_a_broken_config_and_lists_the_problems() {
     ] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
+}
+
+#[test]
+fn one_default_for_the_sink_queue_everywhere() {
+    // The config's default and the sink's own default are one constant: a daemon built from
+    // the defaults queues what a sink built from its defaults queues.
+    let config = Config::default();
+    let sink = tiktwitch::sink::TwitchSinkSettings::default();
+    assert_eq!(
+        config.twitch.queue_capacity,
+        tiktwitch::limits::SINK_QUEUE_CAPACITY
+    );
+    assert_eq!(sink.queue_capacity, config.twitch.queue_capacity);
 }

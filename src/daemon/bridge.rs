@@ -334,17 +334,34 @@ fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, st
     }
 }
 
-/// `moderator: 90 lines/30 s` or `20 lines/30 s` per channel, as the sink knows it now.
+/// The default budget of the bridge's channels as the sink knows it now (moderator or not).
 fn pacing_summary(plan: &BridgePlan, sink: &SinkHandle) -> String {
     let channels = sink.channels();
     let elevated = plan
         .channels
         .iter()
         .any(|c| channels.get(c).is_some_and(|s| s.elevated));
+    pacing_text(elevated)
+}
+
+/// The default pacing in words, formatted from the constants the sink paces by (a
+/// `[twitch] lines_per_30s` override is reported by `check`).
+fn pacing_text(elevated: bool) -> String {
+    use crate::limits::{
+        TWITCH_ALLOWED_LINES_PER_WINDOW, TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_CHANNEL_GAP, TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_RATE_WINDOW,
+    };
+    let window = TWITCH_RATE_WINDOW.as_secs();
     if elevated {
-        "moderator: 90 lines/30 s".into()
+        format!(
+            "moderator: {TWITCH_LINES_PER_WINDOW_ELEVATED} of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED} lines/{window} s"
+        )
     } else {
-        "18 lines/30 s, 1.1 s apart".into()
+        format!(
+            "{TWITCH_LINES_PER_WINDOW} of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW} lines/{window} s, {:.1} s apart",
+            TWITCH_CHANNEL_GAP.as_secs_f64()
+        )
     }
 }
 
@@ -356,6 +373,20 @@ pub fn next_delay(delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pacing_text_is_formatted_from_the_sinks_constants() {
+        use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+        let normal = pacing_text(false);
+        assert_eq!(
+            normal,
+            format!("{TWITCH_LINES_PER_WINDOW} of Twitch's 20 lines/30 s, 1.1 s apart")
+        );
+        assert_eq!(
+            pacing_text(true),
+            format!("moderator: {TWITCH_LINES_PER_WINDOW_ELEVATED} of Twitch's 100 lines/30 s")
+        );
+    }
 
     #[test]
     fn restart_delays_double_up_to_the_cap() {

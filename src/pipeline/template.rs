@@ -98,7 +98,7 @@ fn environment(undefined: UndefinedBehavior, prices: &Arc<CoinPrices>) -> Enviro
     env.add_filter("thousands", thousands);
     let prices = Arc::clone(prices);
     env.add_filter("money", move |value: Value, currency: Option<String>| {
-        prices.filter(&value, currency.as_deref())
+        super::money::filter(&prices, &value, currency.as_deref())
     });
     env
 }
