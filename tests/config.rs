@@ -197,6 +197,60 @@ like_window_secs = 0                  # zero threshold
     assert!(report.contains("6 problems:"), "{report}");
 }
 
+/// The config is a leaf: the loader does not build pipelines itself but runs the check it is
+/// handed on the global sections and on each bridge's, and reports what it finds with the
+/// key path, once. Ranges are its own (pure) check and need no pipeline.
+#[test]
+fn the_loader_reports_the_pipeline_check_it_is_handed_once_with_its_key_path() {
+    use tiktwitch::config::no_pipeline_check;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        r#"
+[twitch]
+channels = ["mychannel"]
+bot_login = "mybot"
+client_id = "abc"
+
+[coalesce]
+like_window_secs = 0
+
+[[bridge]]
+name = "a"
+tiktok_username = "@creator"
+[bridge.routes.gift]
+template = "{{ gift.nmae }}"
+[bridge.coalesce]
+join_window_secs = 0
+"#,
+    );
+    let data_only = problems(load_with_env(&path, no_env(), no_pipeline_check));
+    assert_eq!(
+        data_only,
+        [
+            "bridge[0].coalesce.join_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
+            "coalesce.like_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
+        ],
+        "ranges need no pipeline"
+    );
+    let checked = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
+    assert_eq!(checked.len(), 3, "each problem once: {checked:#?}");
+    assert!(
+        data_only.iter().all(|p| checked.contains(p)),
+        "{checked:#?}"
+    );
+    assert!(
+        checked
+            .iter()
+            .any(|p| p.starts_with("bridge[0].routes.gift.template: `gift` has no `nmae`")),
+        "the bridge's own template, at the bridge's path: {checked:#?}"
+    );
+}
+
 #[test]
 fn environment_variables_layer_over_the_file() {
     let dir = tempfile::tempdir().unwrap();
