@@ -149,6 +149,18 @@ pub const MAX_SANITIZE_INPUT_CHARS: usize = 16 * 1024;
 /// stay under ~15 chars; "zalgo" stacks of thousands of combining marks are cut here.
 pub const MAX_GRAPHEME_CHARS: usize = 32;
 
+/// Twitch's IRC endpoint, `host:port` (TLS): the default of `[twitch] server` and of the
+/// sink's own settings.
+pub const TWITCH_IRC_SERVER: &str = "irc.chat.twitch.tv:6697";
+
+/// Twitch's Helix API origin: the default of `[twitch] helix_base_url` and of the sink's.
+pub const TWITCH_HELIX_BASE_URL: &str = "https://api.twitch.tv/helix";
+
+/// Added to [`TWITCH_RATE_WINDOW`] (and the JOIN window) before a slot counts as free again:
+/// Twitch's clock and ours disagree by network jitter, so a line sent exactly 30 s after
+/// another may still land inside Twitch's window.
+pub const TWITCH_WINDOW_MARGIN: Duration = Duration::from_millis(250);
+
 /// Twitch's rate-limit window: "20 messages per 30 seconds" (dev.twitch.tv/docs/irc, §2.2 of
 /// docs/twitch.md). The sink keeps at most N lines in ANY window of this length.
 pub const TWITCH_RATE_WINDOW: Duration = Duration::from_secs(30);

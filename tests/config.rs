@@ -505,3 +505,32 @@ fn one_default_for_the_sink_queue_everywhere() {
     );
     assert_eq!(sink.queue_capacity, config.twitch.queue_capacity);
 }
+
+#[test]
+fn the_configs_twitch_defaults_are_the_sinks_defaults() {
+    // What `[twitch]` leaves unset is what a sink built from its own defaults does: one
+    // constant each (src/limits.rs), no second literal to drift.
+    use tiktwitch::limits::{TWITCH_DUPLICATE_WINDOW, TWITCH_HELIX_BASE_URL, TWITCH_IRC_SERVER};
+    let twitch = Config::default().twitch;
+    let sink = tiktwitch::sink::TwitchSinkSettings::default();
+    assert_eq!(
+        (twitch.server.as_str(), sink.server.as_str()),
+        (TWITCH_IRC_SERVER, TWITCH_IRC_SERVER)
+    );
+    assert_eq!(twitch.helix_base_url, TWITCH_HELIX_BASE_URL);
+    assert_eq!(sink.helix_base_url, TWITCH_HELIX_BASE_URL);
+    assert_eq!(twitch.dedupe_window_secs, TWITCH_DUPLICATE_WINDOW.as_secs());
+    assert_eq!(sink.duplicate_window, TWITCH_DUPLICATE_WINDOW);
+    assert_eq!(
+        twitch.lines_per_30s, None,
+        "unset: the sink's two budgets apply"
+    );
+    assert_eq!(
+        sink.lines_per_window,
+        tiktwitch::limits::TWITCH_LINES_PER_WINDOW
+    );
+    assert_eq!(
+        sink.lines_per_window_elevated,
+        tiktwitch::limits::TWITCH_LINES_PER_WINDOW_ELEVATED
+    );
+}

@@ -125,7 +125,10 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
                 "twitch.server",
                 format!("`{}` is not `host:port`", t.server),
             )
-            .with_hint("the default is \"irc.chat.twitch.tv:6697\""),
+            .with_hint(format!(
+                "the default is \"{}\"",
+                crate::limits::TWITCH_IRC_SERVER
+            )),
         );
     }
     if t.client_id.trim().is_empty() {
