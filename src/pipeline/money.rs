@@ -46,14 +46,14 @@ pub fn filter(prices: &CoinPrices, value: &Value, currency: Option<&str>) -> Res
         }
     };
     format(prices, coins, &code).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!(
-                    "no coin price for currency {code:?} (priced: {}; add it under [pricing] coin_prices)",
-                    prices.codes().join(", ")
-                ),
-            )
-        })
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "no coin price for currency {code:?} (priced: {}; add it under [pricing] coin_prices)",
+                prices.codes().join(", ")
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
