@@ -27,7 +27,7 @@
 //!   big for TOML, reported instead.
 //! - [`ranges`]: the allowed range of every numeric key, one table.
 //! - [`origin`]: `[feed] allowed_origins`, which web pages may open the feed.
-//! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
+//! - [`identifiers`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
 //! `TIKTWITCH__TWITCH__CHANNELS=a,b`, `TIKTWITCH__SECRET_STORE=env`. Because every section
@@ -36,8 +36,8 @@
 pub mod bridge_config;
 pub mod currency;
 pub mod feed;
+pub mod identifiers;
 pub mod load;
-pub mod names;
 pub mod origin;
 pub mod pricing;
 pub mod ranges;
@@ -260,7 +260,7 @@ fn resolve_bridges(
     if config.bridge.is_empty() {
         let mut pipeline = global_pipeline;
         pipeline.streamer =
-            names::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
+            identifiers::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
         return vec![Bridge {
             name: "default".into(),
             tiktok: tiktok_for(&config.tiktok, &config.tiktok.username),
@@ -310,7 +310,7 @@ fn resolve_bridges(
             filters: filters.unwrap_or_default(),
             coalesce: coalesce.unwrap_or_default(),
             relay_history: config.tiktok.relay_history,
-            streamer: names::normalize_tiktok_username(username).unwrap_or_default(),
+            streamer: identifiers::normalize_tiktok_username(username).unwrap_or_default(),
             pricing: config.pricing.clone(),
         };
         let own = bridge_config::problems(&pipeline, check)
@@ -387,7 +387,7 @@ fn override_paths(section: &str, over: &config::Value, depth: usize) -> Vec<Stri
 
 fn tiktok_for(global: &TiktokConfig, username: &str) -> TiktokConfig {
     TiktokConfig {
-        username: names::normalize_tiktok_username(username).unwrap_or_default(),
+        username: identifiers::normalize_tiktok_username(username).unwrap_or_default(),
         ..global.clone()
     }
 }
@@ -396,9 +396,9 @@ fn twitch_for(global: &TwitchConfig, channels: &[String]) -> TwitchConfig {
     TwitchConfig {
         channels: channels
             .iter()
-            .filter_map(|c| names::normalize_twitch_login(c).ok())
+            .filter_map(|c| identifiers::normalize_twitch_login(c).ok())
             .collect(),
-        bot_login: names::normalize_twitch_login(&global.bot_login).unwrap_or_default(),
+        bot_login: identifiers::normalize_twitch_login(&global.bot_login).unwrap_or_default(),
         ..global.clone()
     }
 }

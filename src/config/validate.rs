@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
+use super::identifiers::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
 use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
 
 /// The sections checked per bridge, as a [`super::PipelineConfig`] (for the global config

@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use super::money::CoinPrices;
 
 use super::samples::sample_context;
-use crate::config::names::nearest;
+use crate::config::identifiers::nearest;
 use crate::config::{Problem, RoutesConfig, Slot};
 use crate::limits::{MAX_RENDERED_CHARS, TEMPLATE_FUEL};
 
