@@ -149,15 +149,36 @@ pub const MAX_SANITIZE_INPUT_CHARS: usize = 16 * 1024;
 /// stay under ~15 chars; "zalgo" stacks of thousands of combining marks are cut here.
 pub const MAX_GRAPHEME_CHARS: usize = 32;
 
+/// Twitch's IRC endpoint, `host:port` (TLS): the default of `[twitch] server` and of the
+/// sink's own settings.
+pub const TWITCH_IRC_SERVER: &str = "irc.chat.twitch.tv:6697";
+
+/// Twitch's Helix API origin: the default of `[twitch] helix_base_url` and of the sink's.
+pub const TWITCH_HELIX_BASE_URL: &str = "https://api.twitch.tv/helix";
+
+/// Added to [`TWITCH_RATE_WINDOW`] (and the JOIN window) before a slot counts as free again:
+/// Twitch's clock and ours disagree by network jitter, so a line sent exactly 30 s after
+/// another may still land inside Twitch's window.
+pub const TWITCH_WINDOW_MARGIN: Duration = Duration::from_millis(250);
+
 /// Twitch's rate-limit window: "20 messages per 30 seconds" (dev.twitch.tv/docs/irc, §2.2 of
 /// docs/twitch.md). The sink keeps at most N lines in ANY window of this length.
 pub const TWITCH_RATE_WINDOW: Duration = Duration::from_secs(30);
 
-/// Lines per window for a normal account: Twitch allows 20; 2 are left as headroom (a human
-/// using the account, dropped messages that still cost).
+/// Lines per [`TWITCH_RATE_WINDOW`] Twitch allows a normal account (docs/twitch.md §2.2).
+/// The sink never uses this much: see [`TWITCH_LINES_PER_WINDOW`].
+pub const TWITCH_ALLOWED_LINES_PER_WINDOW: u32 = 20;
+
+/// Lines per [`TWITCH_RATE_WINDOW`] Twitch allows where the bot is moderator, VIP or
+/// broadcaster. The sink uses [`TWITCH_LINES_PER_WINDOW_ELEVATED`].
+pub const TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED: u32 = 100;
+
+/// Lines per window for a normal account: 18 of Twitch's 20; 2 are left as headroom (a
+/// human using the account, dropped messages that still cost).
 pub const TWITCH_LINES_PER_WINDOW: u32 = 18;
 
-/// Lines per window when the bot is moderator, VIP or broadcaster: Twitch allows 100.
+/// Lines per window when the bot is moderator, VIP or broadcaster: 90 of Twitch's 100, the
+/// same margin in proportion.
 pub const TWITCH_LINES_PER_WINDOW_ELEVATED: u32 = 90;
 
 /// Minimum gap between two lines to one channel for non-mods: Twitch enforces 1 s (pajbot
@@ -182,9 +203,10 @@ pub const TWITCH_JOINS_PER_WINDOW: u32 = 15;
 /// before counting the line as unconfirmed and moving on.
 pub const TWITCH_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Lines the sink holds while it waits for its rate budget. A burst beyond this is shed,
-/// lowest priority first.
-pub const SINK_QUEUE_CAPACITY: usize = 256;
+/// Lines the sink holds while it waits for its rate budget (the default of `[twitch]
+/// queue_capacity`). A burst beyond this is shed, lowest priority first: at 18 lines per
+/// 30 s, the 64th line waits almost two minutes, stale by the time it would go out.
+pub const SINK_QUEUE_CAPACITY: usize = 64;
 
 /// twitch-irc opens a second pooled connection (reordering lines) when this many messages are
 /// "in flight" on each; the sink sends one at a time, so any high value keeps one connection.
@@ -251,9 +273,9 @@ pub const WEBHOOK_RETRY_MIN_DELAY: Duration = Duration::from_secs(1);
 /// hours must not hold the queue (and its memory) that long.
 pub const WEBHOOK_RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
 
-/// The clock skew a webhook receiver should allow when it checks a signature with
-/// `feed::webhook::verify` (named, not linked: `limits` imports nothing): older requests
-/// are refused, so a captured one cannot be replayed later.
+/// The clock skew a webhook receiver should allow when it checks a signature (the feed's
+/// webhook signature check uses it): older requests are refused, so a captured one cannot
+/// be replayed later.
 pub const WEBHOOK_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 // --- enrichment from TikTok ---

@@ -77,7 +77,8 @@ enabled = true
 token = "api-token"
 "# + &fake.bridge_toml("a", "chan_a");
     std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
         .secrets(&[

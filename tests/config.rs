@@ -54,7 +54,8 @@ client_id = "abc"
 
 #[test]
 fn the_example_parses_validates_and_shows_the_defaults() {
-    let loaded = load_with_env(&example(), no_env()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_with_env(&example(), no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let c = &loaded.config;
     let d = Config::default();
     assert_eq!(
@@ -170,7 +171,11 @@ template = "{% if user %}{{ user.name }"            # does not parse
 like_window_secs = 0                  # zero threshold
 "#,
     );
-    let found = problems(load_with_env(&path, no_env()));
+    let found = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
     let expected_starts = [
         "coalesce.like_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
         "routes.follow.template: template does not parse",
@@ -186,8 +191,64 @@ like_window_secs = 0                  # zero threshold
             "{problem:?} should start with {start:?}"
         );
     }
-    let report = load_with_env(&path, no_env()).unwrap_err().to_string();
+    let report = load_with_env(&path, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(report.contains("6 problems:"), "{report}");
+}
+
+/// The config is a leaf: the loader does not build pipelines itself but runs the check it is
+/// handed on the global sections and on each bridge's, and reports what it finds with the
+/// key path, once. Ranges are its own (pure) check and need no pipeline.
+#[test]
+fn the_loader_reports_the_pipeline_check_it_is_handed_once_with_its_key_path() {
+    use tiktwitch::config::no_pipeline_check;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        r#"
+[twitch]
+channels = ["mychannel"]
+bot_login = "mybot"
+client_id = "abc"
+
+[coalesce]
+like_window_secs = 0
+
+[[bridge]]
+name = "a"
+tiktok_username = "@creator"
+[bridge.routes.gift]
+template = "{{ gift.nmae }}"
+[bridge.coalesce]
+join_window_secs = 0
+"#,
+    );
+    let data_only = problems(load_with_env(&path, no_env(), no_pipeline_check));
+    assert_eq!(
+        data_only,
+        [
+            "bridge[0].coalesce.join_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
+            "coalesce.like_window_secs: 0 is out of range: 1 to 86_400 (the default is 60)",
+        ],
+        "ranges need no pipeline"
+    );
+    let checked = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
+    assert_eq!(checked.len(), 3, "each problem once: {checked:#?}");
+    assert!(
+        data_only.iter().all(|p| checked.contains(p)),
+        "{checked:#?}"
+    );
+    assert!(
+        checked
+            .iter()
+            .any(|p| p.starts_with("bridge[0].routes.gift.template: `gift` has no `nmae`")),
+        "the bridge's own template, at the bridge's path: {checked:#?}"
+    );
 }
 
 #[test]
@@ -206,6 +267,7 @@ fn environment_variables_layer_over_the_file() {
             ("TIKTWITCH__ROUTES__LIVE_ENDED__TEMPLATE", "bye"),
             ("UNRELATED", "ignored"),
         ]),
+        tiktwitch::pipeline::Pipeline::check,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.config.twitch.sink, SinkKind::Helix);
@@ -226,6 +288,7 @@ fn environment_variables_layer_over_the_file() {
             ("TIKTWITCH__TWITCH__BOTLOGIN", "x"),
             ("TIKTWITCH__TWITCH__QUEUE_CAPACITY", "lots"),
         ]),
+        tiktwitch::pipeline::Pipeline::check,
     ));
     assert_eq!(
         found,
@@ -267,7 +330,8 @@ enabled = false
 min_gift_diamonds = 100
 "##,
     );
-    let loaded = load_with_env(&path, no_env()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_with_env(&path, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let [one, two] = &loaded.bridges[..] else {
         panic!("two bridges")
     };
@@ -323,7 +387,11 @@ name = "two"
 tiktok_username = "@second"
 "#,
     );
-    let found = problems(load_with_env(&path, no_env()));
+    let found = problems(load_with_env(
+        &path,
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
     assert_eq!(found.len(), 3, "{found:#?}");
     assert!(
         found[0].starts_with("bridge[0].routes.follow.template: unknown variable `gift`"),
@@ -344,10 +412,14 @@ tiktok_username = "@second"
 fn missing_file_and_bad_toml_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");
-    let e = load_with_env(&missing, no_env()).unwrap_err().to_string();
+    let e = load_with_env(&missing, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope.toml not found"), "{e}");
     let bad = write(&dir, "[twitch\n");
-    let e = load_with_env(&bad, no_env()).unwrap_err().to_string();
+    let e = load_with_env(&bad, no_env(), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 1"), "{e}");
 }
 
@@ -419,4 +491,46 @@ fn check_fails_on_a_broken_config_and_lists_the_problems() {
     ] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
+}
+
+#[test]
+fn one_default_for_the_sink_queue_everywhere() {
+    // The config's default and the sink's own default are one constant: a daemon built from
+    // the defaults queues what a sink built from its defaults queues.
+    let config = Config::default();
+    let sink = tiktwitch::sink::TwitchSinkSettings::default();
+    assert_eq!(
+        config.twitch.queue_capacity,
+        tiktwitch::limits::SINK_QUEUE_CAPACITY
+    );
+    assert_eq!(sink.queue_capacity, config.twitch.queue_capacity);
+}
+
+#[test]
+fn the_configs_twitch_defaults_are_the_sinks_defaults() {
+    // What `[twitch]` leaves unset is what a sink built from its own defaults does: one
+    // constant each (src/limits.rs), no second literal to drift.
+    use tiktwitch::limits::{TWITCH_DUPLICATE_WINDOW, TWITCH_HELIX_BASE_URL, TWITCH_IRC_SERVER};
+    let twitch = Config::default().twitch;
+    let sink = tiktwitch::sink::TwitchSinkSettings::default();
+    assert_eq!(
+        (twitch.server.as_str(), sink.server.as_str()),
+        (TWITCH_IRC_SERVER, TWITCH_IRC_SERVER)
+    );
+    assert_eq!(twitch.helix_base_url, TWITCH_HELIX_BASE_URL);
+    assert_eq!(sink.helix_base_url, TWITCH_HELIX_BASE_URL);
+    assert_eq!(twitch.dedupe_window_secs, TWITCH_DUPLICATE_WINDOW.as_secs());
+    assert_eq!(sink.duplicate_window, TWITCH_DUPLICATE_WINDOW);
+    assert_eq!(
+        twitch.lines_per_30s, None,
+        "unset: the sink's two budgets apply"
+    );
+    assert_eq!(
+        sink.lines_per_window,
+        tiktwitch::limits::TWITCH_LINES_PER_WINDOW
+    );
+    assert_eq!(
+        sink.lines_per_window_elevated,
+        tiktwitch::limits::TWITCH_LINES_PER_WINDOW_ELEVATED
+    );
 }

@@ -100,7 +100,11 @@ fn config_setting(key: &str, literal: &str, bridge: bool) -> (String, String) {
 fn load_text(dir: &tempfile::TempDir, text: &str) -> Result<Loaded, LoadError> {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).unwrap();
-    load_with_env(&path, Some(HashMap::new()))
+    load_with_env(
+        &path,
+        Some(HashMap::new()),
+        tiktwitch::pipeline::Pipeline::check,
+    )
 }
 
 /// The values to try for a range, as TOML literals, each with whether it is allowed.
@@ -238,7 +242,11 @@ fn environment_values_are_checked_like_the_file() {
         ("-3", false),
         ("99999999999999999999", false),
     ] {
-        let result = load_with_env(&path, env("TIKTWITCH__SHUTDOWN__GRACE_SECS", value));
+        let result = load_with_env(
+            &path,
+            env("TIKTWITCH__SHUTDOWN__GRACE_SECS", value),
+            tiktwitch::pipeline::Pipeline::check,
+        );
         match result {
             Ok(loaded) => {
                 assert!(allowed, "{value}");
@@ -359,7 +367,8 @@ async fn run_with_extremes(largest: bool) {
     let text = extreme_config(&side, &fake, largest);
     std::fs::write(&path, &text).unwrap();
     let loaded =
-        tiktwitch::config::load(Some(Path::new(&path))).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        tiktwitch::config::load(Some(Path::new(&path)), tiktwitch::pipeline::Pipeline::check)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
         .secrets(&[
@@ -409,7 +418,9 @@ async fn the_daemon_runs_with_every_key_at_its_smallest_accepted_value() {
 fn readme_table() -> String {
     let mut out = String::from("| key | range | default | why |\n| --- | --- | --- | --- |\n");
     for r in RANGES {
-        let default = ranges::default_of(r.key).unwrap_or_else(|| "unset".into());
+        let default = ranges::default_of(r.key)
+            .or_else(|| ranges::unset_default(r.key))
+            .unwrap_or_else(|| "unset".into());
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             r.key, r.bounds, default, r.why
@@ -426,5 +437,33 @@ fn the_readme_shows_the_ranges_the_code_checks() {
     assert!(
         readme.contains(&table),
         "README.md's \"### Config ranges\" table is out of date; put this in it:\n\n{table}"
+    );
+}
+
+/// The "Pacing" section's numbers, as the constants the sink paces by give them.
+fn readme_pacing() -> String {
+    use tiktwitch::limits::{
+        TWITCH_ALLOWED_LINES_PER_WINDOW, TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED,
+    };
+    format!(
+        "Twitch allows {TWITCH_ALLOWED_LINES_PER_WINDOW} lines per 30 s \
+         ({TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster).\n\
+         tiktwitch sends at most **{TWITCH_LINES_PER_WINDOW}** of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW} \
+         (**{TWITCH_LINES_PER_WINDOW_ELEVATED}** of {TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED}) in any 30 s window: \
+         {} ({}) are kept as a safety\n",
+        TWITCH_ALLOWED_LINES_PER_WINDOW - TWITCH_LINES_PER_WINDOW,
+        TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED - TWITCH_LINES_PER_WINDOW_ELEVATED,
+    )
+}
+
+#[test]
+fn the_readme_states_the_pacing_the_sink_uses() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let pacing = readme_pacing();
+    assert!(
+        readme.contains(&pacing),
+        "README.md's \"### Pacing\" section does not say what the sink does; it must read:\n\n{pacing}"
     );
 }

@@ -100,7 +100,7 @@ async fn three_bridges_one_failing_lines_reach_the_right_channels() {
         &side,
     );
     std::fs::write(&path, &text).unwrap();
-    let loaded = config::load(Some(&path)).unwrap();
+    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check).unwrap();
     assert_eq!(loaded.bridges.len(), 3);
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side

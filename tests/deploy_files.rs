@@ -29,8 +29,12 @@ fn the_kubernetes_config_is_valid_and_listens_for_the_probes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, configmap_toml()).unwrap();
-    let loaded = tiktwitch::config::load_with_env(&path, Some(HashMap::new()))
-        .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"));
+    let loaded = tiktwitch::config::load_with_env(
+        &path,
+        Some(HashMap::new()),
+        tiktwitch::pipeline::Pipeline::check,
+    )
+    .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"));
     assert_eq!(loaded.bridges.len(), 2);
     let http = &loaded.config.http;
     assert!(http.enabled, "the probes need the listener");
@@ -131,7 +135,12 @@ async fn the_kubernetes_state_dir_is_usable_on_an_fs_group_volume() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, configmap_toml()).unwrap();
-    let loaded = tiktwitch::config::load_with_env(&path, Some(HashMap::new())).unwrap();
+    let loaded = tiktwitch::config::load_with_env(
+        &path,
+        Some(HashMap::new()),
+        tiktwitch::pipeline::Pipeline::check,
+    )
+    .unwrap();
     let state_dir = loaded.config.state_dir.clone().expect("state_dir is set");
     let below = state_dir
         .strip_prefix(&mount)

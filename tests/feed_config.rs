@@ -82,7 +82,9 @@ timeout_secs = 0
 secret = "hook"
 "#,
     );
-    let err = config::load(Some(&path)).unwrap_err().to_string();
+    let err = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     for path in [
         "feed.enabled",
         "api.enabled",
@@ -104,10 +106,14 @@ secret = "hook"
         "{err}"
     );
     let path = write(&dir, "[feed]\nenabeld = true\n");
-    let err = config::load(Some(&path)).unwrap_err().to_string();
+    let err = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("feed.enabeld"), "{err}");
     let path = write(&dir, &format!("[api]\nring_path = {:?}\n", dir.path()));
-    let err = config::load(Some(&path)).unwrap_err().to_string();
+    let err = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("api.ring_path"),
         "a directory is refused: {err}"
@@ -137,7 +143,8 @@ batch_max = 10
 timeout_secs = 3
 "#,
     );
-    let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     assert!(plan.feed.ws_enabled && plan.feed.api_enabled);
     assert_eq!(plan.feed.client_queue, 64);

@@ -267,7 +267,8 @@ ring_path = {ring_path:?}
         ),
     )
     .unwrap();
-    let loaded = config::load(Some(&config_path)).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = config::load(Some(&config_path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = MemoryStore::new();
     secrets

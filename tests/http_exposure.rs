@@ -155,7 +155,8 @@ async fn run_refuses_an_api_without_its_token_on_a_public_address() {
     let api = "[api]\nenabled = true\n";
     let plan_for = |bind: &str, extra: &str| {
         let path = write(dir.path(), bind, extra, api);
-        let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+            .unwrap_or_else(|e| panic!("{e}"));
         Plan::from_config(&loaded, None).unwrap()
     };
     let empty: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());

@@ -189,7 +189,7 @@ async fn the_bridge_survives_every_fault_and_the_accounting_adds_up() {
         refresh_token: refresh,
         ..
     } = side;
-    let loaded = config::load(Some(&path)).unwrap();
+    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check).unwrap();
     let plan = Plan::from_config(&loaded, None).unwrap();
     let queue_capacity = plan.sink.queue_capacity as u64;
     let secrets = MemoryStore::new();

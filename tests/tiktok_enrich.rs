@@ -289,7 +289,8 @@ coin_prices = { EUR = 0.01 }
 template = "{{ user.name }} sent {{ count }}x {{ gift.name }} worth {{ total_diamonds | money }} ({{ total_diamonds | money('EUR') }})"
 "# + &fake.bridge_toml("a", "chan_a");
     std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
         .secrets(&[("tiktok-signer-api-key", "enrich-signer-key")])
@@ -366,7 +367,9 @@ template = "{{ total_diamonds | money('CHF') }}"
 "#,
     )
     .unwrap();
-    let error = config::load(Some(&path)).unwrap_err().to_string();
+    let error = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
+        .unwrap_err()
+        .to_string();
     for expected in [
         "pricing.coin_prices.USD: -0.5 is out of range: above 0 up to 1_000_000",
         "pricing.coin_prices.EUR: 0 is out of range: above 0 up to 1_000_000",

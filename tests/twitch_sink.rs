@@ -721,7 +721,11 @@ async fn moderator_badge_unlocks_the_large_budget() {
     .await
     .unwrap();
     let shutdown = CancellationToken::new();
-    let (handle, task) = TwitchSink::new(settings(&fake, &["alpha"]))
+    // The burst of 200 must all wait in the queue to show the budget: room past the default
+    // (`SINK_QUEUE_CAPACITY`, 64), which would shed most of it.
+    let mut s = settings(&fake, &["alpha"]);
+    s.queue_capacity = 256;
+    let (handle, task) = TwitchSink::new(s)
         .start_on::<RoutedTcp<15>, _>(creds(), shutdown.clone())
         .unwrap();
     until_active(&handle, "alpha").await;

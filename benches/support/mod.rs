@@ -87,7 +87,8 @@ grace_secs = 1
 /// Loads the config file and lifts pacing (Twitch's limits are the fake's to skip) and
 /// the signer budget (the stand-in has no quota).
 pub fn lifted_plan(path: &Path, bridges: usize) -> Plan {
-    let loaded = config::load(Some(path)).expect("config loads");
+    let loaded =
+        config::load(Some(path), tiktwitch::pipeline::Pipeline::check).expect("config loads");
     let mut plan = Plan::from_config(&loaded, None).expect("plan");
     plan.sink.lines_per_window = u32::MAX / 4;
     plan.sink.lines_per_window_elevated = u32::MAX / 4;

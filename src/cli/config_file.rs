@@ -45,7 +45,7 @@ pub(crate) fn read(path: Option<&Path>) -> anyhow::Result<Option<ConfigFile>> {
             None => return Ok(None),
         },
     };
-    match config::load(Some(&path)) {
+    match config::load(Some(&path), crate::pipeline::Pipeline::check) {
         Ok(loaded) => Ok(Some(ConfigFile {
             path,
             config: loaded.config.clone(),

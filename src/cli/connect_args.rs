@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use super::config_file::{self, ConfigFile};
 use crate::config::schema::TiktokConfig;
-use crate::config::{Bridge, names};
+use crate::config::{Bridge, identifiers};
 use crate::daemon::plan;
 use crate::secret::{FileStoreMode, open_store};
 use crate::source::tiktok::TikTokSettings;
@@ -115,7 +115,8 @@ impl ConnectArgs {
         user: Option<&str>,
         file: Option<&ConfigFile>,
     ) -> anyhow::Result<(String, Option<TiktokConfig>)> {
-        let normalized = user.map(|u| names::normalize_tiktok_username(u).unwrap_or_default());
+        let normalized =
+            user.map(|u| identifiers::normalize_tiktok_username(u).unwrap_or_default());
         let Some(file) = file else {
             anyhow::ensure!(
                 self.bridge.is_none(),

@@ -254,7 +254,7 @@ fn due(pipeline: &mut Pipeline, now: Instant) -> Vec<Line> {
 }
 
 pub(super) fn run(config_path: Option<&Path>, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(config_path)?;
+    let loaded = config::load(config_path, crate::pipeline::Pipeline::check)?;
     let bridge = pick_bridge(&loaded, args.bridge.as_deref())?;
     let mut pipeline = Pipeline::new(&bridge.pipeline)
         .map_err(|errors| anyhow::anyhow!("bridge {}: {errors}", bridge.name))?;

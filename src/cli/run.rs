@@ -31,7 +31,7 @@ pub struct RunArgs {
 }
 
 pub(super) fn run(config_path: Option<&Path>, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(config_path)?;
+    let loaded = config::load(config_path, crate::pipeline::Pipeline::check)?;
     let format = args.log_format.unwrap_or(match loaded.config.log.format {
         ConfigLogFormat::Json => LogFormat::Json,
         _ => LogFormat::Human,

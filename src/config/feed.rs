@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Problem;
-use super::names::check_secret_name;
+use super::identifiers::check_secret_name;
 use super::origin::OriginPolicy;
 use super::schema::HttpConfig;
 use super::validate::check_url;

@@ -14,7 +14,7 @@ use config::{ConfigError, Environment, File, FileFormat, Map, Value, ValueKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::names::nearest;
+use super::identifiers::nearest;
 use super::schema::enum_variants;
 use super::{LoadError, Problem};
 use super::{ranges, strict};

@@ -4,7 +4,9 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), tiktwitch::config::LoadError> {
-//! let loaded = tiktwitch::config::load(None)?; // --config path, else the XDG default
+//! use tiktwitch::pipeline::Pipeline;
+//! // --config path, else the XDG default; the pipeline checks templates and patterns.
+//! let loaded = tiktwitch::config::load(None, Pipeline::check)?;
 //! for bridge in &loaded.bridges {
 //!     // bridge.tiktok, bridge.twitch, bridge.pipeline: map them to component settings
 //! }
@@ -16,21 +18,26 @@
 //! - [`load`](mod@load): reading, env layering, collecting serde errors instead of stopping at one.
 //! - [`validate`]: required values, names, URLs, zero thresholds.
 //! - [`slot`]: template slots, their defaults and variables.
+//! - [`bridge_config`]: a resolved bridge, its pipeline sections, and the pipeline's
+//!   check the loader runs on them ([`PipelineCheck`]).
 //! - [`feed`](mod@feed): `[feed]`, `[api]`, `[[webhook]]` (event feed, REST API, webhooks).
-//! - [`pricing`]: `[pricing]` (what a TikTok coin costs, for the `money` template filter).
+//! - [`pricing`]: `[pricing]` (what a TikTok coin costs, for the `money` template filter);
+//!   [`currency`]: the known currencies and the built-in coin prices.
 //! - [`strict`]: values the `config` crate would convert (`tls = "no"`), and integers too
 //!   big for TOML, reported instead.
 //! - [`ranges`]: the allowed range of every numeric key, one table.
 //! - [`origin`]: `[feed] allowed_origins`, which web pages may open the feed.
-//! - [`names`]: TikTok handles, Twitch logins, secret names, "did you mean".
+//! - [`identifiers`]: TikTok handles, Twitch logins, secret names, "did you mean".
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
 //! `TIKTWITCH__TWITCH__CHANNELS=a,b`, `TIKTWITCH__SECRET_STORE=env`. Because every section
 //! denies unknown keys, a stray `TIKTWITCH__*` variable is reported like a typo in the file.
 
+pub mod bridge_config;
+pub mod currency;
 pub mod feed;
+pub mod identifiers;
 pub mod load;
-pub mod names;
 pub mod origin;
 pub mod pricing;
 pub mod ranges;
@@ -44,10 +51,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use bridge_config::{Bridge, PipelineCheck, PipelineConfig, no_pipeline_check};
 pub use routes::{CoalesceConfig, FiltersConfig, RoutesConfig, Slot};
 pub use schema::{Config, TiktokConfig, TwitchConfig};
-
-use crate::pipeline::{Pipeline, PipelineConfig};
 
 /// One thing wrong with the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,20 +166,6 @@ pub enum LoadError {
     },
 }
 
-/// One TikTok live mirrored into some Twitch channels, with everything resolved: the handle
-/// and channels normalized, the global sections merged under the bridge's overrides.
-#[derive(Debug, Clone)]
-pub struct Bridge {
-    /// The bridge's name (`"default"` for the implicit one).
-    pub name: String,
-    /// `[tiktok]` with `username` set to the normalized handle of this bridge.
-    pub tiktok: TiktokConfig,
-    /// `[twitch]` with `channels` set to this bridge's channels, normalized.
-    pub twitch: TwitchConfig,
-    /// Routes, filters and coalescing of this bridge; `Pipeline::new` accepts it.
-    pub pipeline: PipelineConfig,
-}
-
 /// A loaded, valid config.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -185,13 +177,14 @@ pub struct Loaded {
     pub bridges: Vec<Bridge>,
 }
 
-/// Loads `path` (or [`load::default_path`]) with the process environment.
-pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
+/// Loads `path` (or [`load::default_path`]) with the process environment; `check` is the
+/// pipeline's check of each bridge's sections ([`PipelineCheck`]).
+pub fn load(path: Option<&Path>, check: PipelineCheck) -> Result<Loaded, LoadError> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => load::default_path().ok_or(LoadError::NoDefaultPath)?,
     };
-    load_with_env(&path, None)
+    load_with_env(&path, None, check)
 }
 
 /// Loads `path` layered with the given `TIKTWITCH__*` variables instead of the process
@@ -199,6 +192,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, LoadError> {
 pub fn load_with_env(
     path: &Path,
     env: Option<HashMap<String, String>>,
+    check: PipelineCheck,
 ) -> Result<Loaded, LoadError> {
     let tree = load::read_tree(path, env)?;
     let mut problems = Vec::new();
@@ -208,7 +202,7 @@ pub fn load_with_env(
         return Err(invalid(path, problems));
     };
     let mut checked = validate::validate(&config);
-    let bridges = resolve_bridges(&config, &cleaned, &mut checked);
+    let bridges = resolve_bridges(&config, &cleaned, check, &mut checked);
     // A key whose value was refused above now holds its default: what validation says of
     // that default ("missing") is not news.
     checked.retain(|p| !problems.iter().any(|q| q.path == p.path));
@@ -251,6 +245,7 @@ fn invalid(path: &Path, problems: Vec<Problem>) -> LoadError {
 fn resolve_bridges(
     config: &Config,
     cleaned: &config::Value,
+    check: PipelineCheck,
     problems: &mut Vec<Problem>,
 ) -> Vec<Bridge> {
     let global_pipeline = PipelineConfig {
@@ -261,13 +256,11 @@ fn resolve_bridges(
         streamer: String::new(),
         pricing: config.pricing.clone(),
     };
-    if let Err(errors) = Pipeline::new(&global_pipeline) {
-        problems.extend(errors.problems);
-    }
+    problems.extend(bridge_config::problems(&global_pipeline, check));
     if config.bridge.is_empty() {
         let mut pipeline = global_pipeline;
         pipeline.streamer =
-            names::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
+            identifiers::normalize_tiktok_username(&config.tiktok.username).unwrap_or_default();
         return vec![Bridge {
             name: "default".into(),
             tiktok: tiktok_for(&config.tiktok, &config.tiktok.username),
@@ -317,16 +310,13 @@ fn resolve_bridges(
             filters: filters.unwrap_or_default(),
             coalesce: coalesce.unwrap_or_default(),
             relay_history: config.tiktok.relay_history,
-            streamer: names::normalize_tiktok_username(username).unwrap_or_default(),
+            streamer: identifiers::normalize_tiktok_username(username).unwrap_or_default(),
             pricing: config.pricing.clone(),
         };
-        if let Err(errors) = Pipeline::new(&pipeline) {
-            let own = errors
-                .problems
-                .into_iter()
-                .filter(|p| is_overridden(&overridden, &p.path));
-            problems.extend(own.map(|p| p.prefixed(&prefix)));
-        }
+        let own = bridge_config::problems(&pipeline, check)
+            .into_iter()
+            .filter(|p| is_overridden(&overridden, &p.path));
+        problems.extend(own.map(|p| p.prefixed(&prefix)));
         let mut twitch = twitch_for(&config.twitch, channels);
         if let Some(secs) = entry.pause_keep_secs {
             twitch.pause_keep_secs = secs;
@@ -397,7 +387,7 @@ fn override_paths(section: &str, over: &config::Value, depth: usize) -> Vec<Stri
 
 fn tiktok_for(global: &TiktokConfig, username: &str) -> TiktokConfig {
     TiktokConfig {
-        username: names::normalize_tiktok_username(username).unwrap_or_default(),
+        username: identifiers::normalize_tiktok_username(username).unwrap_or_default(),
         ..global.clone()
     }
 }
@@ -406,9 +396,9 @@ fn twitch_for(global: &TwitchConfig, channels: &[String]) -> TwitchConfig {
     TwitchConfig {
         channels: channels
             .iter()
-            .filter_map(|c| names::normalize_twitch_login(c).ok())
+            .filter_map(|c| identifiers::normalize_twitch_login(c).ok())
             .collect(),
-        bot_login: names::normalize_twitch_login(&global.bot_login).unwrap_or_default(),
+        bot_login: identifiers::normalize_twitch_login(&global.bot_login).unwrap_or_default(),
         ..global.clone()
     }
 }

@@ -1,13 +1,13 @@
 //! `[pricing]`: what one TikTok coin costs, for templates that show money
 //! (`{{ total_diamonds | money("EUR") }}`). Built-in prices
-//! ([`crate::pipeline::money::DEFAULT_COIN_PRICES`]) apply unless overridden here.
+//! ([`super::currency::DEFAULT_COIN_PRICES`]) apply unless overridden here.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::Problem;
-use crate::pipeline::money::{CURRENCIES, CoinPrices, DEFAULT_CURRENCY, currency};
+use super::currency::{CURRENCIES, CoinPrices, DEFAULT_CURRENCY, currency};
 
 /// `[pricing]`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -125,7 +125,7 @@ pub const RANGES: &[KeyRange] = &[
         "twitch.lines_per_30s",
         1,
         7_500,
-        "unset: 18, or 90 where the bot is moderator, VIP or broadcaster; 7,500 is Twitch's largest (verified bot) budget",
+        "set, one budget whatever the bot's badges; 7,500 is Twitch's largest (verified bot) budget",
     ),
     whole(
         "twitch.queue_capacity",
@@ -342,6 +342,21 @@ pub fn default_of(key: &str) -> Option<String> {
             Some(u) => group(u),
             None => n.to_string(),
         })
+}
+
+/// What a key that is unset by default means (`default_of` is `None` for it), in the words
+/// of the README's table, formatted from the constants the daemon uses then.
+pub fn unset_default(key: &str) -> Option<String> {
+    use crate::limits::{
+        TWITCH_ALLOWED_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED,
+    };
+    match key {
+        "twitch.lines_per_30s" => Some(format!(
+            "unset: {TWITCH_LINES_PER_WINDOW} (of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW}), or \
+             {TWITCH_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster"
+        )),
+        _ => None,
+    }
 }
 
 /// Every number under `json`, with its path (`a.b`, `list[2].c`).

@@ -240,14 +240,17 @@ pub struct TwitchConfig {
     pub helix_base_url: String,
     /// `irc` or `helix`.
     pub sink: SinkKind,
-    /// Override the lines-per-30-seconds budget (default: `limits::TWITCH_LINES_PER_WINDOW`
-    /// (18), or `TWITCH_LINES_PER_WINDOW_ELEVATED` (90) where the bot is
-    /// moderator/VIP/broadcaster, detected at runtime: Twitch's 20 and 100 less a margin).
+    /// Override the lines-per-30-seconds budget. Unset, the sink sends at most
+    /// [`crate::limits::TWITCH_LINES_PER_WINDOW`] (18 of Twitch's
+    /// [`crate::limits::TWITCH_ALLOWED_LINES_PER_WINDOW`], 20), or
+    /// [`crate::limits::TWITCH_LINES_PER_WINDOW_ELEVATED`] (90 of 100) where the bot is
+    /// moderator/VIP/broadcaster, detected at runtime. Set, the one number applies to both.
     pub lines_per_30s: Option<u32>,
-    /// Lines queued for sending at most; past this the lowest priority is shed first.
+    /// Lines queued for sending at most; past this the lowest priority is shed first
+    /// (default [`crate::limits::SINK_QUEUE_CAPACITY`]).
     pub queue_capacity: usize,
     /// Seconds during which an identical line is not sent twice (Twitch drops identical
-    /// messages sent within 30 s).
+    /// messages sent within 30 s; default [`crate::limits::TWITCH_DUPLICATE_WINDOW`]).
     pub dedupe_window_secs: u64,
     /// When a bridge is paused (`POST /api/bridges/{name}/pause`): 0 drops its queued lines
     /// (counted `paused`); N keeps them and sends, after the resume, those queued at most N
@@ -263,17 +266,17 @@ impl Default for TwitchConfig {
         Self {
             channels: Vec::new(),
             bot_login: String::new(),
-            server: "irc.chat.twitch.tv:6697".into(),
+            server: crate::limits::TWITCH_IRC_SERVER.into(),
             tls: true,
             client_id: String::new(),
             client_secret: None,
             token: "twitch-token".into(),
             oauth_base_url: "https://id.twitch.tv/oauth2".into(),
-            helix_base_url: "https://api.twitch.tv/helix".into(),
+            helix_base_url: crate::limits::TWITCH_HELIX_BASE_URL.into(),
             sink: SinkKind::Irc,
             lines_per_30s: None,
-            queue_capacity: 64,
-            dedupe_window_secs: 30,
+            queue_capacity: crate::limits::SINK_QUEUE_CAPACITY,
+            dedupe_window_secs: crate::limits::TWITCH_DUPLICATE_WINDOW.as_secs(),
             pause_keep_secs: 0,
         }
     }

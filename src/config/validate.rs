@@ -1,16 +1,17 @@
 //! Checks serde cannot make: required values, names Twitch or TikTok would refuse, URLs,
 //! proxy schemes, zero thresholds. Each returns every problem, never just the first.
-//! Pipeline checks (templates, patterns, windows) live with the pipeline, in
-//! [`crate::pipeline::Pipeline::new`].
+//! The pipeline sections' ranges are checked per bridge ([`super::bridge_config::check_ranges`]);
+//! compiling their templates and patterns is the pipeline's own check, which the loader is
+//! handed ([`super::PipelineCheck`]).
 
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::names::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
+use super::identifiers::{check_secret_name, normalize_tiktok_username, normalize_twitch_login};
 use super::schema::{Config, TiktokConfig, TwitchConfig, redact_url};
 
-/// The sections [`crate::pipeline::Pipeline::new`] checks (for the global config and for
-/// each bridge's overrides of them).
+/// The sections checked per bridge, as a [`super::PipelineConfig`] (for the global config
+/// and for each bridge's overrides of them), not here.
 pub const PIPELINE_SECTIONS: &[&str] = &["routes", "filters", "coalesce"];
 
 /// Every problem of the non-pipeline sections.
@@ -49,8 +50,8 @@ pub fn validate(config: &Config) -> Vec<Problem> {
                 .with_hint("e.g. \"info\" or \"info,tiktwitch::sink=debug\""),
         );
     }
-    // Every numeric key against its range; the pipeline's sections are checked by
-    // `Pipeline::new`, which also sees each bridge's overrides.
+    // Every numeric key against its range; the pipeline's sections are checked per bridge,
+    // which also sees each bridge's overrides.
     super::ranges::check(config, "", PIPELINE_SECTIONS, &mut problems);
     problems
 }
@@ -124,7 +125,10 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
                 "twitch.server",
                 format!("`{}` is not `host:port`", t.server),
             )
-            .with_hint("the default is \"irc.chat.twitch.tv:6697\""),
+            .with_hint(format!(
+                "the default is \"{}\"",
+                crate::limits::TWITCH_IRC_SERVER
+            )),
         );
     }
     if t.client_id.trim().is_empty() {

@@ -324,17 +324,39 @@ fn report_status(plan: &BridgePlan, health: &BridgeHealth, sink: &SinkHandle, st
     }
 }
 
-/// `moderator: 90 lines/30 s` or `20 lines/30 s` per channel, as the sink knows it now.
+/// The budget the sink paces the bridge's channels to now (moderator or not, and the
+/// `[twitch] lines_per_30s` override when set).
 fn pacing_summary(plan: &BridgePlan, sink: &SinkHandle) -> String {
     let channels = sink.channels();
     let elevated = plan
         .channels
         .iter()
         .any(|c| channels.get(c).is_some_and(|s| s.elevated));
+    pacing_text(elevated, plan.lines_per_30s)
+}
+
+/// The pacing in words, formatted from the constants the sink paces by, or from the
+/// override, which replaces both budgets (the 1.1 s gap still holds for non-moderators).
+fn pacing_text(elevated: bool, lines_per_30s: Option<u32>) -> String {
+    use crate::limits::{
+        TWITCH_ALLOWED_LINES_PER_WINDOW, TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_CHANNEL_GAP, TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_RATE_WINDOW,
+    };
+    let window = TWITCH_RATE_WINDOW.as_secs();
+    let budget = match (lines_per_30s, elevated) {
+        (Some(n), _) => format!("{n} lines/{window} s (twitch.lines_per_30s)"),
+        (None, true) => format!(
+            "{TWITCH_LINES_PER_WINDOW_ELEVATED} of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED} lines/{window} s"
+        ),
+        (None, false) => format!(
+            "{TWITCH_LINES_PER_WINDOW} of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW} lines/{window} s"
+        ),
+    };
     if elevated {
-        "moderator: 90 lines/30 s".into()
+        format!("moderator: {budget}")
     } else {
-        "18 lines/30 s, 1.1 s apart".into()
+        format!("{budget}, {:.1} s apart", TWITCH_CHANNEL_GAP.as_secs_f64())
     }
 }
 
@@ -346,6 +368,34 @@ pub fn next_delay(delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pacing_text_is_formatted_from_the_sinks_constants() {
+        use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+        let normal = pacing_text(false, None);
+        assert_eq!(
+            normal,
+            format!("{TWITCH_LINES_PER_WINDOW} of Twitch's 20 lines/30 s, 1.1 s apart")
+        );
+        assert_eq!(
+            pacing_text(true, None),
+            format!("moderator: {TWITCH_LINES_PER_WINDOW_ELEVATED} of Twitch's 100 lines/30 s")
+        );
+    }
+
+    #[test]
+    fn the_pacing_text_says_the_override_when_one_is_set() {
+        // `[twitch] lines_per_30s = 5` paces both budgets to 5: the status line says so,
+        // not the default 18 / 90.
+        assert_eq!(
+            pacing_text(false, Some(5)),
+            "5 lines/30 s (twitch.lines_per_30s), 1.1 s apart"
+        );
+        assert_eq!(
+            pacing_text(true, Some(5)),
+            "moderator: 5 lines/30 s (twitch.lines_per_30s)"
+        );
+    }
 
     #[test]
     fn restart_delays_double_up_to_the_cap() {

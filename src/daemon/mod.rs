@@ -178,7 +178,7 @@ impl Reloader {
                 "this daemon was not started from a config file".into(),
             ));
         };
-        let loaded = crate::config::load(Some(path)).map_err(|e| DaemonError::Reload(e.to_string()))?;
+        let loaded = crate::config::load(Some(path), crate::pipeline::Pipeline::check).map_err(|e| DaemonError::Reload(e.to_string()))?;
         let plan = Plan::from_config(&loaded, *shard)?;
         let applied = self.reload(&plan)?;
         if let Some(started) = &self.started {

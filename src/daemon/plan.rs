@@ -79,6 +79,9 @@ pub struct BridgePlan {
     /// At a pause, queued lines are kept this long for after the resume (`None`: dropped);
     /// `twitch.pause_keep_secs`.
     pub pause_keep: Option<Duration>,
+    /// `[twitch] lines_per_30s`: set, the one budget the sink paces to whatever the bot's
+    /// badges (for status lines, which say what the sink does).
+    pub lines_per_30s: Option<u32>,
 }
 
 /// Everything `run` needs.
@@ -324,6 +327,7 @@ pub fn bridge_plan(bridge: &Bridge, bot_login: &str) -> BridgePlan {
         pipeline: bridge.pipeline.clone(),
         channels: bridge.twitch.channels.clone(),
         bot_login: bot_login.to_ascii_lowercase(),
+        lines_per_30s: bridge.twitch.lines_per_30s,
         pause_keep: (bridge.twitch.pause_keep_secs > 0)
             .then(|| Duration::from_secs(bridge.twitch.pause_keep_secs)),
     }

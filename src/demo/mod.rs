@@ -102,7 +102,7 @@ pub async fn run(
             &oauth.base_url(),
         ),
     )?;
-    let loaded = config::load(Some(&path));
+    let loaded = config::load(Some(&path), crate::pipeline::Pipeline::check);
     let _ = std::fs::remove_dir_all(&dir);
     let mut plan = Plan::from_config(&loaded?, None)?;
     // The demo's stand-in Twitch starts fresh each time: no pacing journal in the user's

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use regex::{Regex, RegexBuilder};
 
 use crate::config::Problem;
-use crate::config::names::normalize_tiktok_username;
+use crate::config::identifiers::normalize_tiktok_username;
 use crate::config::routes::{BlockedAction, FiltersConfig, RoleName};
 use crate::event::{Event, EventKind, User};
 

@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 
 use minijinja::Value;
 
-use crate::config::ranges;
-use crate::config::{CoalesceConfig, ConfigErrors, FiltersConfig, RoutesConfig, Slot};
+pub use crate::config::PipelineConfig;
+use crate::config::{ConfigErrors, Problem, Slot};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{Event, EventKind};
 use crate::limits::PIPELINE_DEDUPE_CAPACITY;
@@ -61,24 +61,6 @@ use route::{Destination, destination, priority};
 pub use stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
 use summary::{JoinSummary, JoinWindow, LikeSummary, LikeWindow, ViewerGate};
 use template::Templates;
-
-/// Everything the pipeline is configured by: one bridge's `[routes]`, `[filters]`,
-/// `[coalesce]`, plus `tiktok.relay_history`, the creator's handle and `[pricing]`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PipelineConfig {
-    /// Per event kind: on/off and template.
-    pub routes: RoutesConfig,
-    /// Drops and masks.
-    pub filters: FiltersConfig,
-    /// Streaks, summaries, floods.
-    pub coalesce: CoalesceConfig,
-    /// Relay messages TikTok marks as history.
-    pub relay_history: bool,
-    /// The creator's @handle, offered to templates as `streamer`.
-    pub streamer: String,
-    /// What a coin costs, for the `money` template filter (`[pricing]`).
-    pub pricing: crate::config::pricing::PricingConfig,
-}
 
 /// `now + after`, or the latest instant the clock can hold: a window from the config is
 /// bounded (`config::ranges`), but a pipeline built by hand must not panic on a huge one.
@@ -130,8 +112,7 @@ impl Pipeline {
         let mut problems = Vec::new();
         let c = &config.coalesce;
         // Windows and thresholds in range (`config::ranges`): no deadline can overflow.
-        ranges::check(c, "coalesce", &[], &mut problems);
-        ranges::check(&config.filters, "filters", &[], &mut problems);
+        problems.extend(crate::config::bridge_config::check_ranges(config));
         let templates = Templates::compile_priced(&config.routes, config.pricing.prices())
             .map_err(|p| problems.extend(p));
         let filters = Filters::new(&config.filters).map_err(|p| problems.extend(p));
@@ -150,6 +131,16 @@ impl Pipeline {
             stats: PipelineStats::default(),
             config: config.clone(),
         })
+    }
+
+    /// Every problem [`Pipeline::new`] would refuse `config` for, none when it builds: the
+    /// [`crate::config::PipelineCheck`] that `run` and `check` hand the config loader, so
+    /// a bad template or pattern is reported with its key path before anything starts.
+    pub fn check(config: &PipelineConfig) -> Vec<Problem> {
+        Self::new(config)
+            .err()
+            .map(|e| e.problems)
+            .unwrap_or_default()
     }
 
     /// Swaps in a new config's routes, templates and filters, keeping what is in flight

@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use super::money::CoinPrices;
 
 use super::samples::sample_context;
-use crate::config::names::nearest;
+use crate::config::identifiers::nearest;
 use crate::config::{Problem, RoutesConfig, Slot};
 use crate::limits::{MAX_RENDERED_CHARS, TEMPLATE_FUEL};
 
@@ -98,7 +98,7 @@ fn environment(undefined: UndefinedBehavior, prices: &Arc<CoinPrices>) -> Enviro
     env.add_filter("thousands", thousands);
     let prices = Arc::clone(prices);
     env.add_filter("money", move |value: Value, currency: Option<String>| {
-        prices.filter(&value, currency.as_deref())
+        super::money::filter(&prices, &value, currency.as_deref())
     });
     env
 }

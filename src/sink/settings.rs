@@ -15,7 +15,7 @@ use crate::limits::*;
 /// Everything the sink needs to know, with production defaults.
 #[derive(Debug, Clone)]
 pub struct TwitchSinkSettings {
-    /// IRC server `host:port` (default `irc.chat.twitch.tv:6697`).
+    /// IRC server `host:port` (default [`TWITCH_IRC_SERVER`]).
     pub server: String,
     /// Use TLS (default true).
     pub tls: bool,
@@ -36,7 +36,7 @@ pub struct TwitchSinkSettings {
     pub lines_per_window_elevated: u32,
     /// Twitch's window (30 s). Tests may scale it down.
     pub rate_window: Duration,
-    /// Safety margin added to the window, for network jitter.
+    /// Safety margin added to the window, for network jitter ([`TWITCH_WINDOW_MARGIN`]).
     pub window_margin: Duration,
     /// Minimum gap between two lines to one channel, non-elevated (1.1 s).
     pub channel_gap: Duration,
@@ -57,7 +57,7 @@ pub struct TwitchSinkSettings {
     pub max_split_parts: usize,
     /// twitch-irc's `max_waiting_messages_per_connection` (high: one connection, in order).
     pub max_waiting_messages_per_connection: usize,
-    /// Helix API base URL (default `https://api.twitch.tv/helix`), for the Helix backend.
+    /// Helix API base URL (default [`TWITCH_HELIX_BASE_URL`]), for the Helix backend.
     pub helix_base_url: String,
     /// JOINs per [`TwitchSinkSettings::join_window`] (default 15 of Twitch's 20).
     pub joins_per_window: u32,
@@ -75,7 +75,7 @@ pub struct TwitchSinkSettings {
 impl Default for TwitchSinkSettings {
     fn default() -> Self {
         Self {
-            server: "irc.chat.twitch.tv:6697".into(),
+            server: TWITCH_IRC_SERVER.into(),
             tls: true,
             tls_server_name: None,
             tls_extra_root_pem: None,
@@ -84,7 +84,7 @@ impl Default for TwitchSinkSettings {
             lines_per_window: TWITCH_LINES_PER_WINDOW,
             lines_per_window_elevated: TWITCH_LINES_PER_WINDOW_ELEVATED,
             rate_window: TWITCH_RATE_WINDOW,
-            window_margin: Duration::from_millis(250),
+            window_margin: TWITCH_WINDOW_MARGIN,
             channel_gap: TWITCH_CHANNEL_GAP,
             slow_mode_margin: TWITCH_SLOW_MODE_MARGIN,
             duplicate_window: TWITCH_DUPLICATE_WINDOW,
@@ -94,7 +94,7 @@ impl Default for TwitchSinkSettings {
             split_kinds: Vec::new(),
             max_split_parts: MAX_SPLIT_PARTS,
             max_waiting_messages_per_connection: TWITCH_MAX_WAITING_PER_CONNECTION,
-            helix_base_url: "https://api.twitch.tv/helix".into(),
+            helix_base_url: TWITCH_HELIX_BASE_URL.into(),
             joins_per_window: TWITCH_JOINS_PER_WINDOW,
             join_window: TWITCH_JOIN_WINDOW,
             state_dir: None,

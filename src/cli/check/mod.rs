@@ -49,20 +49,23 @@ pub(super) fn run(config_path: Option<&Path>, args: &CheckArgs) -> anyhow::Resul
 
 /// The line budget `run` paces to, from the same constants the sink uses.
 pub(super) fn pacing_summary(lines_per_30s: Option<u32>) -> String {
-    use crate::limits::{TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED};
+    use crate::limits::{
+        TWITCH_ALLOWED_LINES_PER_WINDOW, TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED,
+        TWITCH_LINES_PER_WINDOW, TWITCH_LINES_PER_WINDOW_ELEVATED,
+    };
     match lines_per_30s {
         Some(n) => {
             format!("at most {n} lines per 30 s (twitch.lines_per_30s), whatever the bot's badges")
         }
         None => format!(
-            "at most {TWITCH_LINES_PER_WINDOW} lines per 30 s, {TWITCH_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster (Twitch allows 20 and 100; the rest is a safety margin)"
+            "at most {TWITCH_LINES_PER_WINDOW} lines per 30 s ({TWITCH_LINES_PER_WINDOW} of Twitch's {TWITCH_ALLOWED_LINES_PER_WINDOW}), {TWITCH_LINES_PER_WINDOW_ELEVATED} where the bot is moderator, VIP or broadcaster ({TWITCH_LINES_PER_WINDOW_ELEVATED} of {TWITCH_ALLOWED_LINES_PER_WINDOW_ELEVATED}; the rest is a safety margin)"
         ),
     }
 }
 
 /// Loads the config, or reports why it cannot be.
 fn load(config_path: Option<&Path>, out: &mut impl Write) -> io::Result<Option<Loaded>> {
-    match config::load(config_path) {
+    match config::load(config_path, crate::pipeline::Pipeline::check) {
         Ok(loaded) => Ok(Some(loaded)),
         Err(LoadError::Invalid { path, errors }) => {
             writeln!(out, "{}: NOT usable, {errors}", path.display())?;
@@ -167,7 +170,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, edit(&example)).unwrap();
-        let loaded = crate::config::load_with_env(&path, Some(HashMap::new())).unwrap();
+        let loaded = crate::config::load_with_env(
+            &path,
+            Some(HashMap::new()),
+            crate::pipeline::Pipeline::check,
+        )
+        .unwrap();
         let mut out = Vec::new();
         let usable = report(&loaded, &mut out).unwrap();
         (usable, String::from_utf8(out).unwrap())
@@ -194,6 +202,13 @@ mod tests {
         );
         assert!(
             text.contains(&format!("{TWITCH_LINES_PER_WINDOW_ELEVATED} where")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{TWITCH_LINES_PER_WINDOW} of Twitch's {}",
+                crate::limits::TWITCH_ALLOWED_LINES_PER_WINDOW
+            )),
             "{text}"
         );
         assert_eq!(
