@@ -16,6 +16,7 @@
 //! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
 //! - [`sink`]: sanitized, paced delivery of lines to Twitch chat (twitch-irc or Helix).
 //! - [`limits`]: every limit and timeout as a named constant.
+//! - [`format`]: how numbers and instants are shown to people (`12,345`, UTC times).
 //! - [`secret`]: where secrets live (file, OS keyring, env) behind one small trait.
 //! - [`auth`]: Twitch OAuth: device-code login, a token manager that refreshes and validates.
 //! - [`config`]: the config file (TOML + `TIKTWITCH__*` env), typed and checked, reporting
@@ -76,6 +77,7 @@ macro_rules! runtime {
 pub mod config;
 pub mod dedupe;
 pub mod event;
+pub mod format;
 pub mod limits;
 pub mod line;
 pub mod pipeline;

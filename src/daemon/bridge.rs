@@ -20,7 +20,7 @@ use crate::limits::{
     LINE_CHANNEL_CAPACITY,
 };
 use crate::line::Line;
-use crate::pipeline::template::group_thousands;
+use crate::format::group_thousands;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::sink::SinkHandle;
 use crate::source::tiktok::{SignerBudget, SourceError, SourceItem, Status, TikTokSource};

@@ -22,7 +22,7 @@ pub fn format(prices: &CoinPrices, coins: f64, code: &str) -> Option<String> {
     } else {
         ""
     };
-    let whole = super::template::group_thousands(whole.parse().unwrap_or(i64::MAX));
+    let whole = crate::format::group_thousands(whole.parse().unwrap_or(i64::MAX));
     Some(match fraction {
         Some(f) => format!("{sign}{symbol}{whole}.{f}"),
         None => format!("{sign}{symbol}{whole}"),

@@ -66,25 +66,9 @@ fn default_name(slot: Slot) -> String {
     format!("default:{}", slot.path())
 }
 
-/// `1240` -> `1,240` (the `thousands` template filter; also used in status lines).
-pub fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn thousands(value: Value) -> String {
     match value.as_i64() {
-        Some(n) => group_thousands(n),
+        Some(n) => crate::format::group_thousands(n),
         None => value.to_string(),
     }
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::pipeline::PipelineStats;
 use crate::sink::SinkHandle;
-use crate::source::tiktok::error::utc;
+use crate::format::utc;
 use crate::source::tiktok::{Profile, SourceStats, SourceStatsSnapshot};
 
 /// Whether a bridge in `tiktok_state` has its TikTok socket open.

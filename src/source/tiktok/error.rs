@@ -1,7 +1,7 @@
 //! The TikTok source's errors, one enum per stage (room lookup, signer, socket) and
 //! [`SourceError`] for the whole lifecycle. Each says whether retrying can help.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use super::decode::FrameError;
 
@@ -205,7 +205,7 @@ pub enum SourceError {
     #[error(transparent)]
     Proxy(#[from] ProxyError),
     /// The creator is not live and `wait_for_live` is off.
-    #[error("@{username} is not live (checked {})", utc(*checked_at))]
+    #[error("@{username} is not live (checked {})", crate::format::utc(*checked_at))]
     NotLive {
         /// The normalised handle.
         username: String,
@@ -245,43 +245,9 @@ impl SourceError {
     }
 }
 
-/// Formats a time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for messages.
-pub fn utc(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_923_283);
-        assert_eq!(utc(t), "2026-11-29T03:34:43Z");
-    }
 
     #[test]
     fn only_transient_failures_are_retryable() {

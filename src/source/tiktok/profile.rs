@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use super::error::utc;
+use crate::format::utc;
 use super::room::LookupPath;
 use crate::limits::{PROFILE_TEXT_MAX_CHARS, PROFILE_URL_MAX_CHARS};
 
@@ -108,7 +108,7 @@ impl Profile {
     /// `Fake Creator (@fakecreator), 12,345 followers, 67 following, "title", avatar URL`:
     /// what `check --online` prints.
     pub fn summary(&self) -> String {
-        use crate::pipeline::template::group_thousands;
+        use crate::format::group_thousands;
         let count = |n: u64| group_thousands(i64::try_from(n).unwrap_or(i64::MAX));
         let mut parts = Vec::new();
         parts.push(if self.nickname.is_empty() {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::error::utc;
+use crate::format::utc;
 use super::profile::Profile;
 use crate::event::{ControlAction, Event};
 
