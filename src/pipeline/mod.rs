@@ -10,7 +10,7 @@
 //!    chat floods ([`summary`], [`flood`]);
 //! 6. **template** ([`template`]) into a [`Line`] with its priority.
 //!
-//! Every event ends relayed, filtered (by rule), coalesced or failed ([`stats`]).
+//! Every event ends relayed, filtered (by rule), coalesced or failed ([`pipeline_stats`]).
 //!
 //! ```
 //! use std::time::Instant;
@@ -35,9 +35,9 @@ pub mod flood;
 pub mod money;
 pub mod route;
 #[cfg(feature = "runtime")]
-mod run;
+mod pipeline_task;
 pub mod samples;
-pub mod stats;
+pub mod pipeline_stats;
 pub mod summary;
 pub mod template;
 
@@ -58,7 +58,7 @@ use context::{
 use filter::{Blocklist, Filters};
 use flood::{ChatFlood, Flood};
 use route::{Destination, destination, priority};
-pub use stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
+pub use pipeline_stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
 use summary::{JoinSummary, JoinWindow, LikeSummary, LikeWindow, ViewerGate};
 use template::Templates;
 
