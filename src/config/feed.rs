@@ -345,7 +345,7 @@ mod tests {
             cumulative: 1,
         };
         assert!(EVENT_TYPES.contains(&viewers.type_name()));
-        assert_eq!(EVENT_TYPES.len(), 23);
+        assert_eq!(EVENT_TYPES.len(), 39);
     }
 
     #[test]

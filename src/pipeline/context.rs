@@ -214,7 +214,7 @@ fn json_value(value: &serde_json::Value) -> Value {
             .unwrap_or_else(|| Value::from(n.as_f64().unwrap_or_default())),
         J::String(s) => Value::from(s.as_str()),
         J::Array(items) => items.iter().map(json_value).collect(),
-        J::Object(map) => Value::from_iter(map.iter().map(|(k, v)| (k.as_str(), json_value(v)))),
+        J::Object(map) => Value::from_pairs(map.iter().map(|(k, v)| (k.as_str(), json_value(v)))),
     }
 }
 
