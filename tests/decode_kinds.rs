@@ -369,3 +369,26 @@ fn every_new_kind_has_its_own_route_off_for_chat_and_a_template_that_renders() {
     assert_eq!(routed, documented);
     assert!(!routes.slot_enabled(Slot::SuperFan));
 }
+
+#[test]
+fn readme_event_table_lists_every_type() {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("\n## Events\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has an Events section");
+    let first_cells: Vec<&str> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| "))
+        .filter_map(|line| line.split(" |").next())
+        .collect();
+    for type_name in EVENT_TYPES {
+        let cell = format!("`{type_name}`");
+        assert!(
+            first_cells.iter().any(|c| c.split(" / ").any(|t| t == cell)),
+            "README's event table lacks {type_name}"
+        );
+    }
+}
