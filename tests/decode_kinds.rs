@@ -100,7 +100,10 @@ fn assert_follows_schema(schema: &Value, event: &Value) {
             .unwrap_or_else(|| panic!("{type_name}.{key} is not in the schema"));
         if prop.get("$ref").and_then(Value::as_str) == Some("#/$defs/user") {
             for user_key in value.as_object().unwrap().keys() {
-                assert!(user_keys.contains(user_key.as_str()), "{type_name}.{key}.{user_key}");
+                assert!(
+                    user_keys.contains(user_key.as_str()),
+                    "{type_name}.{key}.{user_key}"
+                );
             }
         }
     }
@@ -157,7 +160,10 @@ fn goal_has_its_target_and_progress_and_poll_its_question_and_options() {
     assert_eq!(goal["goal_id"], "7286143085868976929");
     assert_eq!(goal["description"], "Extra V-BUCKS !!!!");
     assert_eq!(goal["item"], "Rose");
-    assert_eq!((goal["progress"].clone(), goal["target"].clone()), (247.into(), 999.into()));
+    assert_eq!(
+        (goal["progress"].clone(), goal["target"].clone()),
+        (247.into(), 999.into())
+    );
     assert_eq!(goal["contributor"], "yeatscum");
     let Some(polls) = real("WebcastPollMessage") else {
         return;
@@ -186,13 +192,21 @@ fn rank_shop_and_audience_kinds_carry_their_data() {
     assert_eq!(hourly["lists"][0]["key"], "pm_mt_Live_WR");
     let text = &real("WebcastRankTextMessage").unwrap()[0];
     assert_eq!(text["user"]["username"], "jjaylene.xoxo");
-    assert_eq!((text["rank"].clone(), text["previous_rank"].clone()), (3.into(), 12.into()));
+    assert_eq!(
+        (text["rank"].clone(), text["previous_rank"].clone()),
+        (3.into(), 12.into())
+    );
     let shop = &real("WebcastOecLiveShoppingMessage").unwrap()[0];
     assert_eq!(shop["price"], "฿100.00");
     assert_eq!(shop["product_id"], "1729609008007580355");
     assert!(shop["image"].as_str().unwrap().starts_with("https://"));
     let banner = &real("WebcastInRoomBannerMessage").unwrap()[0];
-    assert!(banner["json"].as_str().unwrap().starts_with(r#"{"debug":false"#));
+    assert!(
+        banner["json"]
+            .as_str()
+            .unwrap()
+            .starts_with(r#"{"debug":false"#)
+    );
     let anon = &real("WebcastUnauthorizedMemberMessage").unwrap()[0];
     assert_eq!(anon["nickname"], "Viewer889589");
     let detect = &real("WebcastMsgDetectMessage").unwrap()[0];
@@ -215,9 +229,15 @@ fn link_mic_kinds_carry_battle_ids_tasks_and_tickets() {
     assert_eq!(tickets["users"][0]["user_id"], "7062462396455486469");
     let method = &real("WebcastLinkMicMethod").unwrap()[0];
     assert_eq!(method["user_id"], "6608441235148521478");
-    assert_eq!(real("LinkMicMethod").unwrap()[0]["channel_id"], "7286104421582310175");
+    assert_eq!(
+        real("LinkMicMethod").unwrap()[0]["channel_id"],
+        "7286104421582310175"
+    );
     let link = &real("WebcastLinkMessage").unwrap()[0];
-    assert_eq!((link["linked"].clone(), link["applied"].clone()), (7.into(), 2.into()));
+    assert_eq!(
+        (link["linked"].clone(), link["applied"].clone()),
+        (7.into(), 2.into())
+    );
 }
 
 #[test]
@@ -258,7 +278,10 @@ fn kinds_not_seen_in_captures_decode_from_encoded_bytes() {
     let json = encoded("WebcastBarrageMessage", &barrage);
     assert_eq!(json["type"], "super_fan");
     assert_eq!(json["user"]["username"], "fan.one");
-    assert_eq!((json["level"].clone(), json["joined"].clone()), (7.into(), true.into()));
+    assert_eq!(
+        (json["level"].clone(), json["joined"].clone()),
+        (7.into(), true.into())
+    );
 
     // A poll's end carries the final votes.
     let option = |content: &str, votes| proto::PollOptionInfo {
@@ -307,7 +330,11 @@ fn the_corpus_has_no_unknown_of_a_documented_kind() {
         for message in frame.batch.into_iter().flat_map(|b| b.messages) {
             let event: Event = message.expect("the main corpus has no bad message");
             if DOCUMENTED.iter().any(|(m, _)| *m == event.meta.method) {
-                assert!(!matches!(event.kind, EventKind::Unknown), "{}", event.meta.method);
+                assert!(
+                    !matches!(event.kind, EventKind::Unknown),
+                    "{}",
+                    event.meta.method
+                );
                 typed += 1;
             }
         }
@@ -325,7 +352,10 @@ fn every_type_has_a_schema_entry_and_decoded_json_keeps_to_it() {
         .map(|e| e["properties"]["type"]["const"].as_str().unwrap())
         .collect();
     let listed: BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
-    assert_eq!(entries, listed, "schema entries vs config::feed::EVENT_TYPES");
+    assert_eq!(
+        entries, listed,
+        "schema entries vs config::feed::EVENT_TYPES"
+    );
     for slot in Slot::ALL {
         if let Some(event) = sample_event(slot) {
             assert_follows_schema(&schema, &json_of(&event));
@@ -353,10 +383,18 @@ fn every_new_kind_has_its_own_route_off_for_chat_and_a_template_that_renders() {
         assert_eq!(destination(&event), Destination::Slot(slot), "{slot:?}");
         let type_name = event.type_name();
         if DOCUMENTED.iter().any(|(_, t)| *t == type_name) && type_name != "battle" {
-            assert!(!routes.slot_enabled(slot), "{slot:?} must be off for Twitch chat");
+            assert!(
+                !routes.slot_enabled(slot),
+                "{slot:?} must be off for Twitch chat"
+            );
             assert_eq!(slot.route(), type_name);
-            let line = templates.render(slot, &sample_context(slot, "creator")).unwrap();
-            assert!(!line.fell_back && line.text.starts_with("[TT]"), "{slot:?}: {line:?}");
+            let line = templates
+                .render(slot, &sample_context(slot, "creator"))
+                .unwrap();
+            assert!(
+                !line.fell_back && line.text.starts_with("[TT]"),
+                "{slot:?}: {line:?}"
+            );
             routed.insert(type_name);
         }
     }
@@ -372,8 +410,7 @@ fn every_new_kind_has_its_own_route_off_for_chat_and_a_template_that_renders() {
 
 #[test]
 fn readme_event_table_lists_every_type() {
-    let readme =
-        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let table = readme
         .split("\n## Events\n")
         .nth(1)
@@ -387,7 +424,9 @@ fn readme_event_table_lists_every_type() {
     for type_name in EVENT_TYPES {
         let cell = format!("`{type_name}`");
         assert!(
-            first_cells.iter().any(|c| c.split(" / ").any(|t| t == cell)),
+            first_cells
+                .iter()
+                .any(|c| c.split(" / ").any(|t| t == cell)),
             "README's event table lacks {type_name}"
         );
     }

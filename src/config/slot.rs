@@ -224,54 +224,30 @@ impl Slot {
             Self::Poll => {
                 "[TT] 📊 Poll {{ stage }}{% if question %}: {{ question }}{% endif %}{% for option in options %} · {{ option.text }} {{ option.votes }}{% endfor %}"
             }
-            Self::RoomPin => {
-                "[TT] 📌 {{ author.name }}: {{ text }}"
-            }
+            Self::RoomPin => "[TT] 📌 {{ author.name }}: {{ text }}",
             Self::RankUpdate => {
                 "[TT] 🏆{% for entry in lists %} {{ entry.list }}{% if entry.rank %} #{{ entry.rank }}{% endif %}{% endfor %}"
             }
             Self::HourlyRank => {
                 "[TT] 🏆{% for entry in lists %} {{ entry.list }}{% if entry.rank %} #{{ entry.rank }}{% endif %}{% endfor %}"
             }
-            Self::RankText => {
-                "[TT] 🏅 {{ user.name }} is now the No. {{ rank }} gifter"
-            }
-            Self::InRoomBanner => {
-                "[TT] 📰 A banner changed"
-            }
-            Self::UnauthorizedMember => {
-                "[TT] 👋 {{ nickname }} joined"
-            }
-            Self::Shopping => {
-                "[TT] 🛍️ {{ title }}{% if price %} · {{ price }}{% endif %}"
-            }
-            Self::MsgDetect => {
-                "[TT] TikTok delivery probe {{ detect_type }}"
-            }
-            Self::RoomVerify => {
-                "[TT] The room's verification changed ({{ action }})"
-            }
+            Self::RankText => "[TT] 🏅 {{ user.name }} is now the No. {{ rank }} gifter",
+            Self::InRoomBanner => "[TT] 📰 A banner changed",
+            Self::UnauthorizedMember => "[TT] 👋 {{ nickname }} joined",
+            Self::Shopping => "[TT] 🛍️ {{ title }}{% if price %} · {{ price }}{% endif %}",
+            Self::MsgDetect => "[TT] TikTok delivery probe {{ detect_type }}",
+            Self::RoomVerify => "[TT] The room's verification changed ({{ action }})",
             Self::SuperFan => {
                 "[TT] 💜 {{ user.name }} {% if joined %}became a super fan{% else %}is a super fan{% endif %}"
             }
-            Self::BattlePunishFinish => {
-                "[TT] ⚔️ The battle's punishment is over"
-            }
+            Self::BattlePunishFinish => "[TT] ⚔️ The battle's punishment is over",
             Self::BattleTask => {
                 "[TT] ⚔️ Battle task{% if params.sum %}: {{ params.sum }} points{% endif %}"
             }
-            Self::FanTicket => {
-                "[TT] 🎟️ {{ total | thousands }} fan tickets"
-            }
-            Self::LinkMic => {
-                "[TT] 🎙️ Link-mic update ({{ message_type }})"
-            }
-            Self::Link => {
-                "[TT] 🎙️ {{ linked }} guests on the mic"
-            }
-            Self::LinkLayer => {
-                "[TT] 🎙️ The guest layout changed"
-            }
+            Self::FanTicket => "[TT] 🎟️ {{ total | thousands }} fan tickets",
+            Self::LinkMic => "[TT] 🎙️ Link-mic update ({{ message_type }})",
+            Self::Link => "[TT] 🎙️ {{ linked }} guests on the mic",
+            Self::LinkLayer => "[TT] 🎙️ The guest layout changed",
         }
     }
 
@@ -301,23 +277,88 @@ impl Slot {
             Self::Battle => &[("battle_id", &[]), ("stage", &[]), ("sides", &[])],
             Self::Viewers => &[("current", &[]), ("cumulative", &[])],
             Self::LivePaused | Self::LiveResumed | Self::LiveEnded => &[("action", &[])],
-            Self::Goal => &[("goal_id", &[]), ("description", &[]), ("item", &[]), ("target", &[]), ("progress", &[]), ("expires_at", &[]), ("contributor", &[]), ("count", &[])],
-            Self::Poll => &[("poll_id", &[]), ("stage", &[]), ("question", &[]), ("options", &[]), ("ends_at_ms", &[]), ("operator", USER)],
-            Self::RoomPin => &[("pinned_method", &[]), ("pinned_msg_id", &[]), ("text", &[]), ("author", USER), ("pinned_by", &[]), ("action", &[]), ("duration_secs", &[])],
+            Self::Goal => &[
+                ("goal_id", &[]),
+                ("description", &[]),
+                ("item", &[]),
+                ("target", &[]),
+                ("progress", &[]),
+                ("expires_at", &[]),
+                ("contributor", &[]),
+                ("count", &[]),
+            ],
+            Self::Poll => &[
+                ("poll_id", &[]),
+                ("stage", &[]),
+                ("question", &[]),
+                ("options", &[]),
+                ("ends_at_ms", &[]),
+                ("operator", USER),
+            ],
+            Self::RoomPin => &[
+                ("pinned_method", &[]),
+                ("pinned_msg_id", &[]),
+                ("text", &[]),
+                ("author", USER),
+                ("pinned_by", &[]),
+                ("action", &[]),
+                ("duration_secs", &[]),
+            ],
             Self::RankUpdate => &[("lists", &[]), ("delta", &[])],
             Self::HourlyRank => &[("lists", &[]), ("delta", &[])],
-            Self::RankText => &[("key", &[]), ("pattern", &[]), ("user", USER), ("rank", &[]), ("previous_rank", &[])],
+            Self::RankText => &[
+                ("key", &[]),
+                ("pattern", &[]),
+                ("user", USER),
+                ("rank", &[]),
+                ("previous_rank", &[]),
+            ],
             Self::InRoomBanner => &[("json", &[])],
             Self::UnauthorizedMember => &[("action", &[]), ("nickname", &[]), ("key", &[])],
-            Self::Shopping => &[("action", &[]), ("title", &[]), ("price", &[]), ("image", &[]), ("product_id", &[]), ("shop", &[])],
+            Self::Shopping => &[
+                ("action", &[]),
+                ("title", &[]),
+                ("price", &[]),
+                ("image", &[]),
+                ("product_id", &[]),
+                ("shop", &[]),
+            ],
             Self::MsgDetect => &[("detect_type", &[]), ("from_region", &[])],
             Self::RoomVerify => &[("action", &[]), ("content", &[])],
-            Self::SuperFan => &[("user", USER), ("level", &[]), ("joined", &[]), ("key", &[])],
-            Self::BattlePunishFinish => &[("battle_id", &[]), ("channel_id", &[]), ("operator_id", &[]), ("reason", &[]), ("duration_secs", &[])],
-            Self::BattleTask => &[("battle_id", &[]), ("task_type", &[]), ("key", &[]), ("params", &[]), ("time_left_secs", &[])],
+            Self::SuperFan => &[
+                ("user", USER),
+                ("level", &[]),
+                ("joined", &[]),
+                ("key", &[]),
+            ],
+            Self::BattlePunishFinish => &[
+                ("battle_id", &[]),
+                ("channel_id", &[]),
+                ("operator_id", &[]),
+                ("reason", &[]),
+                ("duration_secs", &[]),
+            ],
+            Self::BattleTask => &[
+                ("battle_id", &[]),
+                ("task_type", &[]),
+                ("key", &[]),
+                ("params", &[]),
+                ("time_left_secs", &[]),
+            ],
             Self::FanTicket => &[("users", &[]), ("total", &[])],
-            Self::LinkMic => &[("message_type", &[]), ("user_id", &[]), ("channel_id", &[]), ("fan_tickets", &[])],
-            Self::Link => &[("message_type", &[]), ("linker_id", &[]), ("scene", &[]), ("linked", &[]), ("applied", &[])],
+            Self::LinkMic => &[
+                ("message_type", &[]),
+                ("user_id", &[]),
+                ("channel_id", &[]),
+                ("fan_tickets", &[]),
+            ],
+            Self::Link => &[
+                ("message_type", &[]),
+                ("linker_id", &[]),
+                ("scene", &[]),
+                ("linked", &[]),
+                ("applied", &[]),
+            ],
             Self::LinkLayer => &[("message_type", &[]), ("linker_id", &[]), ("scene", &[])],
         }
     }

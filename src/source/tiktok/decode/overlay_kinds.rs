@@ -8,8 +8,8 @@ use prost::Message;
 use super::kind::{clamp_u64, user};
 use crate::event::{
     BattlePunishFinish, BattleTask, EventKind, FanTicket, FanTickets, Goal, InRoomBanner, Link,
-    LinkMic, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin, RoomVerify,
-    Shopping, SuperFan, UnauthorizedMember,
+    LinkMic, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin, RoomVerify, Shopping,
+    SuperFan, UnauthorizedMember,
 };
 use crate::proto;
 
@@ -32,8 +32,12 @@ pub(super) fn decode(method: &str, payload: &[u8]) -> Option<Result<Decoded, pro
         "WebcastRankUpdateMessage" => WebcastRankUpdateMessage::decode(payload).map(rank_update),
         "WebcastHourlyRankMessage" => WebcastHourlyRankMessage::decode(payload).map(hourly_rank),
         "WebcastRankTextMessage" => WebcastRankTextMessage::decode(payload).map(rank_text),
-        "WebcastInRoomBannerMessage" => WebcastInRoomBannerMessage::decode(payload)
-            .map(|m| (m.common, EventKind::InRoomBanner(InRoomBanner { json: m.json }))),
+        "WebcastInRoomBannerMessage" => WebcastInRoomBannerMessage::decode(payload).map(|m| {
+            (
+                m.common,
+                EventKind::InRoomBanner(InRoomBanner { json: m.json }),
+            )
+        }),
         "WebcastUnauthorizedMemberMessage" => {
             WebcastUnauthorizedMemberMessage::decode(payload).map(unauthorized_member)
         }
@@ -63,15 +67,17 @@ pub(super) fn decode(method: &str, payload: &[u8]) -> Option<Result<Decoded, pro
         "WebcastLinkMicFanTicketMethod" => {
             WebcastLinkMicFanTicketMethod::decode(payload).map(fan_ticket)
         }
-        "WebcastLinkMicMethod" | "LinkMicMethod" => WebcastLinkMicMethod::decode(payload).map(|m| {
-            let kind = EventKind::LinkMic(LinkMic {
-                message_type: m.message_type,
-                user_id: m.user_id,
-                channel_id: m.channel_id,
-                fan_tickets: m.fan_ticket,
-            });
-            (m.common, kind)
-        }),
+        "WebcastLinkMicMethod" | "LinkMicMethod" => {
+            WebcastLinkMicMethod::decode(payload).map(|m| {
+                let kind = EventKind::LinkMic(LinkMic {
+                    message_type: m.message_type,
+                    user_id: m.user_id,
+                    channel_id: m.channel_id,
+                    fan_tickets: m.fan_ticket,
+                });
+                (m.common, kind)
+            })
+        }
         "WebcastLinkMessage" => WebcastLinkMessage::decode(payload).map(|m| {
             let list = m.list_change.unwrap_or_default();
             let kind = EventKind::Link(Link {
@@ -103,8 +109,14 @@ fn count(n: usize) -> i64 {
 fn goal(m: proto::WebcastGoalUpdateMessage) -> Decoded {
     let g = m.goal.unwrap_or_default();
     // A goal can have several sub-goals (one per gift): the totals are what a bar shows.
-    let target = g.sub_goals.iter().fold(0i64, |n, s| n.saturating_add(s.target));
-    let progress = g.sub_goals.iter().fold(0i64, |n, s| n.saturating_add(s.progress));
+    let target = g
+        .sub_goals
+        .iter()
+        .fold(0i64, |n, s| n.saturating_add(s.target));
+    let progress = g
+        .sub_goals
+        .iter()
+        .fold(0i64, |n, s| n.saturating_add(s.progress));
     let item = g
         .sub_goals
         .into_iter()
@@ -314,7 +326,11 @@ fn battle_task(m: proto::WebcastLinkmicBattleTaskMessage) -> Decoded {
         battle_id: m.battle_id,
         task_type: m.task_message_type,
         key: prompt.key,
-        params: prompt.params.into_iter().map(|p| (p.key, p.value)).collect(),
+        params: prompt
+            .params
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect(),
         time_left_secs: update.time_left,
     });
     (m.common, kind)
