@@ -37,6 +37,22 @@ pub const EVENT_TYPES: &[&str] = &[
     "goal",
     "poll",
     "barrage",
+    "room_pin",
+    "rank_update",
+    "hourly_rank",
+    "rank_text",
+    "in_room_banner",
+    "unauthorized_member",
+    "shopping",
+    "msg_detect",
+    "room_verify",
+    "super_fan",
+    "battle_punish_finish",
+    "battle_task",
+    "fan_ticket",
+    "link_mic",
+    "link",
+    "link_layer",
     "unknown",
 ];
 
@@ -329,7 +345,7 @@ mod tests {
             cumulative: 1,
         };
         assert!(EVENT_TYPES.contains(&viewers.type_name()));
-        assert_eq!(EVENT_TYPES.len(), 23);
+        assert_eq!(EVENT_TYPES.len(), 39);
     }
 
     #[test]

@@ -77,6 +77,42 @@ route_kinds! {
     LiveResumedKind => LiveResumed, true;
     /// The live ended (or TikTok ended it): on.
     LiveEndedKind => LiveEnded, true;
+    /// `goal` events: for the feed and overlays, off for Twitch chat.
+    GoalKind => Goal, false;
+    /// `poll` events: for the feed and overlays, off for Twitch chat.
+    PollKind => Poll, false;
+    /// `room_pin` events: for the feed and overlays, off for Twitch chat.
+    RoomPinKind => RoomPin, false;
+    /// `rank_update` events: for the feed and overlays, off for Twitch chat.
+    RankUpdateKind => RankUpdate, false;
+    /// `hourly_rank` events: for the feed and overlays, off for Twitch chat.
+    HourlyRankKind => HourlyRank, false;
+    /// `rank_text` events: for the feed and overlays, off for Twitch chat.
+    RankTextKind => RankText, false;
+    /// `in_room_banner` events: for the feed and overlays, off for Twitch chat.
+    InRoomBannerKind => InRoomBanner, false;
+    /// `unauthorized_member` events: for the feed and overlays, off for Twitch chat.
+    UnauthorizedMemberKind => UnauthorizedMember, false;
+    /// `shopping` events: for the feed and overlays, off for Twitch chat.
+    ShoppingKind => Shopping, false;
+    /// `msg_detect` events: for the feed and overlays, off for Twitch chat.
+    MsgDetectKind => MsgDetect, false;
+    /// `room_verify` events: for the feed and overlays, off for Twitch chat.
+    RoomVerifyKind => RoomVerify, false;
+    /// `super_fan` events: for the feed and overlays, off for Twitch chat.
+    SuperFanKind => SuperFan, false;
+    /// `battle_punish_finish` events: for the feed and overlays, off for Twitch chat.
+    BattlePunishFinishKind => BattlePunishFinish, false;
+    /// `battle_task` events: for the feed and overlays, off for Twitch chat.
+    BattleTaskKind => BattleTask, false;
+    /// `fan_ticket` events: for the feed and overlays, off for Twitch chat.
+    FanTicketKind => FanTicket, false;
+    /// `link_mic` events: for the feed and overlays, off for Twitch chat.
+    LinkMicKind => LinkMic, false;
+    /// `link` events: for the feed and overlays, off for Twitch chat.
+    LinkKind => Link, false;
+    /// `link_layer` events: for the feed and overlays, off for Twitch chat.
+    LinkLayerKind => LinkLayer, false;
 }
 
 /// `[routes.chat]`.
@@ -186,6 +222,42 @@ pub struct RoutesConfig {
     pub live_resumed: Route<LiveResumedKind>,
     /// The live ended.
     pub live_ended: Route<LiveEndedKind>,
+    /// `goal` events (off).
+    pub goal: Route<GoalKind>,
+    /// `poll` events (off).
+    pub poll: Route<PollKind>,
+    /// `room_pin` events (off).
+    pub room_pin: Route<RoomPinKind>,
+    /// `rank_update` events (off).
+    pub rank_update: Route<RankUpdateKind>,
+    /// `hourly_rank` events (off).
+    pub hourly_rank: Route<HourlyRankKind>,
+    /// `rank_text` events (off).
+    pub rank_text: Route<RankTextKind>,
+    /// `in_room_banner` events (off).
+    pub in_room_banner: Route<InRoomBannerKind>,
+    /// `unauthorized_member` events (off).
+    pub unauthorized_member: Route<UnauthorizedMemberKind>,
+    /// `shopping` events (off).
+    pub shopping: Route<ShoppingKind>,
+    /// `msg_detect` events (off).
+    pub msg_detect: Route<MsgDetectKind>,
+    /// `room_verify` events (off).
+    pub room_verify: Route<RoomVerifyKind>,
+    /// `super_fan` events (off).
+    pub super_fan: Route<SuperFanKind>,
+    /// `battle_punish_finish` events (off).
+    pub battle_punish_finish: Route<BattlePunishFinishKind>,
+    /// `battle_task` events (off).
+    pub battle_task: Route<BattleTaskKind>,
+    /// `fan_ticket` events (off).
+    pub fan_ticket: Route<FanTicketKind>,
+    /// `link_mic` events (off).
+    pub link_mic: Route<LinkMicKind>,
+    /// `link` events (off).
+    pub link: Route<LinkKind>,
+    /// `link_layer` events (off).
+    pub link_layer: Route<LinkLayerKind>,
 }
 
 impl RoutesConfig {
@@ -210,6 +282,24 @@ impl RoutesConfig {
             Slot::LivePaused => &self.live_paused.template,
             Slot::LiveResumed => &self.live_resumed.template,
             Slot::LiveEnded => &self.live_ended.template,
+            Slot::Goal => &self.goal.template,
+            Slot::Poll => &self.poll.template,
+            Slot::RoomPin => &self.room_pin.template,
+            Slot::RankUpdate => &self.rank_update.template,
+            Slot::HourlyRank => &self.hourly_rank.template,
+            Slot::RankText => &self.rank_text.template,
+            Slot::InRoomBanner => &self.in_room_banner.template,
+            Slot::UnauthorizedMember => &self.unauthorized_member.template,
+            Slot::Shopping => &self.shopping.template,
+            Slot::MsgDetect => &self.msg_detect.template,
+            Slot::RoomVerify => &self.room_verify.template,
+            Slot::SuperFan => &self.super_fan.template,
+            Slot::BattlePunishFinish => &self.battle_punish_finish.template,
+            Slot::BattleTask => &self.battle_task.template,
+            Slot::FanTicket => &self.fan_ticket.template,
+            Slot::LinkMic => &self.link_mic.template,
+            Slot::Link => &self.link.template,
+            Slot::LinkLayer => &self.link_layer.template,
         }
     }
 
@@ -233,6 +323,24 @@ impl RoutesConfig {
             Slot::LivePaused => self.live_paused.enabled,
             Slot::LiveResumed => self.live_resumed.enabled,
             Slot::LiveEnded => self.live_ended.enabled,
+            Slot::Goal => self.goal.enabled,
+            Slot::Poll => self.poll.enabled,
+            Slot::RoomPin => self.room_pin.enabled,
+            Slot::RankUpdate => self.rank_update.enabled,
+            Slot::HourlyRank => self.hourly_rank.enabled,
+            Slot::RankText => self.rank_text.enabled,
+            Slot::InRoomBanner => self.in_room_banner.enabled,
+            Slot::UnauthorizedMember => self.unauthorized_member.enabled,
+            Slot::Shopping => self.shopping.enabled,
+            Slot::MsgDetect => self.msg_detect.enabled,
+            Slot::RoomVerify => self.room_verify.enabled,
+            Slot::SuperFan => self.super_fan.enabled,
+            Slot::BattlePunishFinish => self.battle_punish_finish.enabled,
+            Slot::BattleTask => self.battle_task.enabled,
+            Slot::FanTicket => self.fan_ticket.enabled,
+            Slot::LinkMic => self.link_mic.enabled,
+            Slot::Link => self.link.enabled,
+            Slot::LinkLayer => self.link_layer.enabled,
         }
     }
 }

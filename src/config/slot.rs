@@ -40,6 +40,42 @@ pub enum Slot {
     LiveResumed,
     /// `routes.live_ended.template`
     LiveEnded,
+    /// `routes.goal.template` (overlay kinds: off by default)
+    Goal,
+    /// `routes.poll.template` (overlay kinds: off by default)
+    Poll,
+    /// `routes.room_pin.template` (overlay kinds: off by default)
+    RoomPin,
+    /// `routes.rank_update.template` (overlay kinds: off by default)
+    RankUpdate,
+    /// `routes.hourly_rank.template` (overlay kinds: off by default)
+    HourlyRank,
+    /// `routes.rank_text.template` (overlay kinds: off by default)
+    RankText,
+    /// `routes.in_room_banner.template` (overlay kinds: off by default)
+    InRoomBanner,
+    /// `routes.unauthorized_member.template` (overlay kinds: off by default)
+    UnauthorizedMember,
+    /// `routes.shopping.template` (overlay kinds: off by default)
+    Shopping,
+    /// `routes.msg_detect.template` (overlay kinds: off by default)
+    MsgDetect,
+    /// `routes.room_verify.template` (overlay kinds: off by default)
+    RoomVerify,
+    /// `routes.super_fan.template` (overlay kinds: off by default)
+    SuperFan,
+    /// `routes.battle_punish_finish.template` (overlay kinds: off by default)
+    BattlePunishFinish,
+    /// `routes.battle_task.template` (overlay kinds: off by default)
+    BattleTask,
+    /// `routes.fan_ticket.template` (overlay kinds: off by default)
+    FanTicket,
+    /// `routes.link_mic.template` (overlay kinds: off by default)
+    LinkMic,
+    /// `routes.link.template` (overlay kinds: off by default)
+    Link,
+    /// `routes.link_layer.template` (overlay kinds: off by default)
+    LinkLayer,
 }
 
 /// The variables every template may use.
@@ -47,7 +83,7 @@ const COMMON_VARS: &[&str] = &["kind", "streamer"];
 
 impl Slot {
     /// Every slot, in config order.
-    pub const ALL: [Slot; 18] = [
+    pub const ALL: [Slot; 36] = [
         Slot::Chat,
         Slot::ChatFlood,
         Slot::Emote,
@@ -66,6 +102,24 @@ impl Slot {
         Slot::LivePaused,
         Slot::LiveResumed,
         Slot::LiveEnded,
+        Slot::Goal,
+        Slot::Poll,
+        Slot::RoomPin,
+        Slot::RankUpdate,
+        Slot::HourlyRank,
+        Slot::RankText,
+        Slot::InRoomBanner,
+        Slot::UnauthorizedMember,
+        Slot::Shopping,
+        Slot::MsgDetect,
+        Slot::RoomVerify,
+        Slot::SuperFan,
+        Slot::BattlePunishFinish,
+        Slot::BattleTask,
+        Slot::FanTicket,
+        Slot::LinkMic,
+        Slot::Link,
+        Slot::LinkLayer,
     ];
 
     /// The route (`[routes.<name>]`) the slot belongs to.
@@ -86,6 +140,24 @@ impl Slot {
             Self::LivePaused => "live_paused",
             Self::LiveResumed => "live_resumed",
             Self::LiveEnded => "live_ended",
+            Self::Goal => "goal",
+            Self::Poll => "poll",
+            Self::RoomPin => "room_pin",
+            Self::RankUpdate => "rank_update",
+            Self::HourlyRank => "hourly_rank",
+            Self::RankText => "rank_text",
+            Self::InRoomBanner => "in_room_banner",
+            Self::UnauthorizedMember => "unauthorized_member",
+            Self::Shopping => "shopping",
+            Self::MsgDetect => "msg_detect",
+            Self::RoomVerify => "room_verify",
+            Self::SuperFan => "super_fan",
+            Self::BattlePunishFinish => "battle_punish_finish",
+            Self::BattleTask => "battle_task",
+            Self::FanTicket => "fan_ticket",
+            Self::LinkMic => "link_mic",
+            Self::Link => "link",
+            Self::LinkLayer => "link_layer",
         }
     }
 
@@ -146,6 +218,36 @@ impl Slot {
             Self::LivePaused => "[TT] ⏸️ The TikTok live is paused",
             Self::LiveResumed => "[TT] ▶️ The TikTok live is back",
             Self::LiveEnded => "[TT] ⏹️ The TikTok live has ended",
+            Self::Goal => {
+                "[TT] 🎯 {{ description or 'Goal' }}: {{ progress | thousands }}/{{ target | thousands }}{% if item %} {{ item }}{% endif %}"
+            }
+            Self::Poll => {
+                "[TT] 📊 Poll {{ stage }}{% if question %}: {{ question }}{% endif %}{% for option in options %} · {{ option.text }} {{ option.votes }}{% endfor %}"
+            }
+            Self::RoomPin => "[TT] 📌 {{ author.name }}: {{ text }}",
+            Self::RankUpdate => {
+                "[TT] 🏆{% for entry in lists %} {{ entry.list }}{% if entry.rank %} #{{ entry.rank }}{% endif %}{% endfor %}"
+            }
+            Self::HourlyRank => {
+                "[TT] 🏆{% for entry in lists %} {{ entry.list }}{% if entry.rank %} #{{ entry.rank }}{% endif %}{% endfor %}"
+            }
+            Self::RankText => "[TT] 🏅 {{ user.name }} is now the No. {{ rank }} gifter",
+            Self::InRoomBanner => "[TT] 📰 A banner changed",
+            Self::UnauthorizedMember => "[TT] 👋 {{ nickname }} joined",
+            Self::Shopping => "[TT] 🛍️ {{ title }}{% if price %} · {{ price }}{% endif %}",
+            Self::MsgDetect => "[TT] TikTok delivery probe {{ detect_type }}",
+            Self::RoomVerify => "[TT] The room's verification changed ({{ action }})",
+            Self::SuperFan => {
+                "[TT] 💜 {{ user.name }} {% if joined %}became a super fan{% else %}is a super fan{% endif %}"
+            }
+            Self::BattlePunishFinish => "[TT] ⚔️ The battle's punishment is over",
+            Self::BattleTask => {
+                "[TT] ⚔️ Battle task{% if params.sum %}: {{ params.sum }} points{% endif %}"
+            }
+            Self::FanTicket => "[TT] 🎟️ {{ total | thousands }} fan tickets",
+            Self::LinkMic => "[TT] 🎙️ Link-mic update ({{ message_type }})",
+            Self::Link => "[TT] 🎙️ {{ linked }} guests on the mic",
+            Self::LinkLayer => "[TT] 🎙️ The guest layout changed",
         }
     }
 
@@ -175,6 +277,89 @@ impl Slot {
             Self::Battle => &[("battle_id", &[]), ("stage", &[]), ("sides", &[])],
             Self::Viewers => &[("current", &[]), ("cumulative", &[])],
             Self::LivePaused | Self::LiveResumed | Self::LiveEnded => &[("action", &[])],
+            Self::Goal => &[
+                ("goal_id", &[]),
+                ("description", &[]),
+                ("item", &[]),
+                ("target", &[]),
+                ("progress", &[]),
+                ("expires_at", &[]),
+                ("contributor", &[]),
+                ("count", &[]),
+            ],
+            Self::Poll => &[
+                ("poll_id", &[]),
+                ("stage", &[]),
+                ("question", &[]),
+                ("options", &[]),
+                ("ends_at_ms", &[]),
+                ("operator", USER),
+            ],
+            Self::RoomPin => &[
+                ("pinned_method", &[]),
+                ("pinned_msg_id", &[]),
+                ("text", &[]),
+                ("author", USER),
+                ("pinned_by", &[]),
+                ("action", &[]),
+                ("duration_secs", &[]),
+            ],
+            Self::RankUpdate => &[("lists", &[]), ("delta", &[])],
+            Self::HourlyRank => &[("lists", &[]), ("delta", &[])],
+            Self::RankText => &[
+                ("key", &[]),
+                ("pattern", &[]),
+                ("user", USER),
+                ("rank", &[]),
+                ("previous_rank", &[]),
+            ],
+            Self::InRoomBanner => &[("json", &[])],
+            Self::UnauthorizedMember => &[("action", &[]), ("nickname", &[]), ("key", &[])],
+            Self::Shopping => &[
+                ("action", &[]),
+                ("title", &[]),
+                ("price", &[]),
+                ("image", &[]),
+                ("product_id", &[]),
+                ("shop", &[]),
+            ],
+            Self::MsgDetect => &[("detect_type", &[]), ("from_region", &[])],
+            Self::RoomVerify => &[("action", &[]), ("content", &[])],
+            Self::SuperFan => &[
+                ("user", USER),
+                ("level", &[]),
+                ("joined", &[]),
+                ("key", &[]),
+            ],
+            Self::BattlePunishFinish => &[
+                ("battle_id", &[]),
+                ("channel_id", &[]),
+                ("operator_id", &[]),
+                ("reason", &[]),
+                ("duration_secs", &[]),
+            ],
+            Self::BattleTask => &[
+                ("battle_id", &[]),
+                ("task_type", &[]),
+                ("key", &[]),
+                ("params", &[]),
+                ("time_left_secs", &[]),
+            ],
+            Self::FanTicket => &[("users", &[]), ("total", &[])],
+            Self::LinkMic => &[
+                ("message_type", &[]),
+                ("user_id", &[]),
+                ("channel_id", &[]),
+                ("fan_tickets", &[]),
+            ],
+            Self::Link => &[
+                ("message_type", &[]),
+                ("linker_id", &[]),
+                ("scene", &[]),
+                ("linked", &[]),
+                ("applied", &[]),
+            ],
+            Self::LinkLayer => &[("message_type", &[]), ("linker_id", &[]), ("scene", &[])],
         }
     }
 

@@ -150,9 +150,72 @@ pub fn event_context(slot: Slot, event: &Event, streamer: &str) -> Value {
         EventKind::Control { action } => {
             vars.insert("action", Value::from(action.name()));
         }
+        kind if is_overlay_kind(kind) => overlay_vars(slot, kind, &mut vars),
         _ => {}
     }
     Value::from(vars)
+}
+
+/// The kinds whose template variables are their JSON fields (goals, polls, pins, ranks ...).
+fn is_overlay_kind(kind: &EventKind) -> bool {
+    use EventKind as K;
+    matches!(
+        kind,
+        K::Goal(_)
+            | K::Poll(_)
+            | K::RoomPin(_)
+            | K::RankUpdate(_)
+            | K::HourlyRank(_)
+            | K::RankText(_)
+            | K::InRoomBanner(_)
+            | K::UnauthorizedMember(_)
+            | K::Shopping(_)
+            | K::MsgDetect(_)
+            | K::RoomVerify(_)
+            | K::SuperFan(_)
+            | K::BattlePunishFinish(_)
+            | K::BattleTask(_)
+            | K::FanTicket(_)
+            | K::LinkMic(_)
+            | K::Link(_)
+            | K::LinkLayer(_)
+    )
+}
+
+/// An overlay kind's variables: each variable the slot lists, from the event's JSON field of
+/// that name (so the JSON schema describes both), `none` when the field is absent; the user
+/// variable is the usual user value (`name`, `roles` ...).
+fn overlay_vars(slot: Slot, kind: &EventKind, vars: &mut BTreeMap<&'static str, Value>) {
+    let fields = match serde_json::to_value(kind) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    for (name, attrs) in slot.variables() {
+        let value = if attrs.is_empty() {
+            fields.get(*name).map_or(Value::from(()), json_value)
+        } else {
+            optional_user(kind.user())
+        };
+        vars.insert(name, value);
+    }
+}
+
+/// A JSON value as a template value (minijinja is built without its `serde` feature).
+/// Numbers stay integers when they are; ids are already strings in the JSON.
+fn json_value(value: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match value {
+        J::Null => Value::from(()),
+        J::Bool(b) => Value::from(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map(Value::from)
+            .or_else(|| n.as_u64().map(Value::from))
+            .unwrap_or_else(|| Value::from(n.as_f64().unwrap_or_default())),
+        J::String(s) => Value::from(s.as_str()),
+        J::Array(items) => items.iter().map(json_value).collect(),
+        J::Object(map) => Value::from_pairs(map.iter().map(|(k, v)| (k.as_str(), json_value(v)))),
+    }
 }
 
 /// Diamonds × count of a gift event (0 for anything else).

@@ -39,6 +39,24 @@ pub fn destination(event: &Event) -> Destination {
             ControlAction::Ended | ControlAction::Suspended => To(Slot::LiveEnded),
             ControlAction::Other(_) => Unrouted("no_route"),
         },
+        EventKind::Goal(_) => To(Slot::Goal),
+        EventKind::Poll(_) => To(Slot::Poll),
+        EventKind::RoomPin(_) => To(Slot::RoomPin),
+        EventKind::RankUpdate(_) => To(Slot::RankUpdate),
+        EventKind::HourlyRank(_) => To(Slot::HourlyRank),
+        EventKind::RankText(_) => To(Slot::RankText),
+        EventKind::InRoomBanner(_) => To(Slot::InRoomBanner),
+        EventKind::UnauthorizedMember(_) => To(Slot::UnauthorizedMember),
+        EventKind::Shopping(_) => To(Slot::Shopping),
+        EventKind::MsgDetect(_) => To(Slot::MsgDetect),
+        EventKind::RoomVerify(_) => To(Slot::RoomVerify),
+        EventKind::SuperFan(_) => To(Slot::SuperFan),
+        EventKind::BattlePunishFinish(_) => To(Slot::BattlePunishFinish),
+        EventKind::BattleTask(_) => To(Slot::BattleTask),
+        EventKind::FanTicket(_) => To(Slot::FanTicket),
+        EventKind::LinkMic(_) => To(Slot::LinkMic),
+        EventKind::Link(_) => To(Slot::Link),
+        EventKind::LinkLayer(_) => To(Slot::LinkLayer),
         _ => Unrouted("no_route"),
     }
 }
@@ -51,6 +69,25 @@ pub fn priority(slot: Slot) -> Priority {
         Slot::Like | Slot::LikeSummary | Slot::Join | Slot::JoinSummary | Slot::Viewers => {
             Priority::Low
         }
+        // The overlay kinds: when someone routes them to chat, they never push chat aside.
+        Slot::Goal
+        | Slot::Poll
+        | Slot::RoomPin
+        | Slot::RankUpdate
+        | Slot::HourlyRank
+        | Slot::RankText
+        | Slot::InRoomBanner
+        | Slot::UnauthorizedMember
+        | Slot::Shopping
+        | Slot::MsgDetect
+        | Slot::RoomVerify
+        | Slot::SuperFan
+        | Slot::BattlePunishFinish
+        | Slot::BattleTask
+        | Slot::FanTicket
+        | Slot::LinkMic
+        | Slot::Link
+        | Slot::LinkLayer => Priority::Low,
         Slot::Gift
         | Slot::Follow
         | Slot::Share

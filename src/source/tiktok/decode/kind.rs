@@ -265,52 +265,17 @@ pub(super) fn decode_kind(
             };
             (m.common, kind)
         }
-        "WebcastGoalUpdateMessage" => {
-            let m = WebcastGoalUpdateMessage::decode(payload)?;
-            let kind = EventKind::Goal {
-                contributor: m.contributor_display_id,
-                count: m.contribute_count,
-            };
-            (m.common, kind)
-        }
-        "WebcastPollMessage" => {
-            let m = WebcastPollMessage::decode(payload)?;
-            let stage = match m.message_type {
-                0 => "started",
-                2 => "ended",
-                _ => "updated",
-            };
-            let kind = EventKind::Poll {
-                poll_id: m.poll_id,
-                stage,
-            };
-            (m.common, kind)
-        }
-        "WebcastBarrageMessage" => {
-            let m = WebcastBarrageMessage::decode(payload)?;
-            let text = m
-                .content
-                .filter(|t| !t.key.is_empty())
-                .or(m.common_barrage_content)
-                .unwrap_or_default();
-            let named = text
-                .pieces
-                .into_iter()
-                .find_map(|p| p.user_value.and_then(|v| v.user));
-            let kind = EventKind::Barrage {
-                key: text.key,
-                user: named.map(user),
-            };
-            (m.common, kind)
-        }
-        _ => {
-            let common = UnmappedMessage::decode(payload).ok().and_then(|m| m.common);
-            (common, EventKind::Unknown)
-        }
+        other => match super::overlay_kinds::decode(other, payload) {
+            Some(decoded) => decoded?,
+            None => {
+                let common = UnmappedMessage::decode(payload).ok().and_then(|m| m.common);
+                (common, EventKind::Unknown)
+            }
+        },
     })
 }
 
-fn user(u: proto::User) -> User {
+pub(super) fn user(u: proto::User) -> User {
     let roles = Roles {
         moderator: u
             .user_attr
@@ -354,6 +319,6 @@ fn clamp_u32(n: i64) -> u32 {
 }
 
 /// Saturates a wire integer into `0..=i64::MAX` as `u64`.
-fn clamp_u64(n: i64) -> u64 {
+pub(super) fn clamp_u64(n: i64) -> u64 {
     n.max(0).unsigned_abs()
 }

@@ -26,6 +26,7 @@ mod fast;
 mod inflate;
 mod kind;
 mod lossy;
+mod overlay_kinds;
 mod proto_walker;
 pub use inflate::Inflater;
 use kind::{Decoder, decode_kind, event};
@@ -272,7 +273,7 @@ pub fn decode_message_with_prost(
 /// Every method [`decode_kind`] maps, the commonest first. An event of one of these borrows
 /// its method name from here instead of allocating it, and the batch reader checks a
 /// method against this list before it bothers validating UTF-8.
-const MAPPED_METHODS: [&str; 22] = [
+const MAPPED_METHODS: [&str; 38] = [
     "WebcastChatMessage",
     "WebcastLikeMessage",
     "WebcastMemberMessage",
@@ -295,6 +296,22 @@ const MAPPED_METHODS: [&str; 22] = [
     "WebcastGoalUpdateMessage",
     "WebcastPollMessage",
     "WebcastBarrageMessage",
+    "WebcastRoomPinMessage",
+    "WebcastRankUpdateMessage",
+    "WebcastHourlyRankMessage",
+    "WebcastRankTextMessage",
+    "WebcastInRoomBannerMessage",
+    "WebcastUnauthorizedMemberMessage",
+    "WebcastOecLiveShoppingMessage",
+    "WebcastMsgDetectMessage",
+    "WebcastRoomVerifyMessage",
+    "WebcastLinkMicBattlePunishFinish",
+    "WebcastLinkmicBattleTaskMessage",
+    "WebcastLinkMicFanTicketMethod",
+    "WebcastLinkMicMethod",
+    "LinkMicMethod",
+    "WebcastLinkMessage",
+    "WebcastLinkLayerMessage",
 ];
 
 /// The static copy of a mapped method's name.

@@ -17,6 +17,15 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
+mod kinds_linkmic;
+mod kinds_room;
+
+pub use kinds_linkmic::{BattlePunishFinish, BattleTask, FanTicket, FanTickets, Link, LinkMic};
+pub use kinds_room::{
+    Goal, InRoomBanner, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin,
+    RoomVerify, Shopping, SuperFan, UnauthorizedMember,
+};
+
 /// Who did something in the room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -352,22 +361,10 @@ pub enum EventKind {
         /// The text.
         text: String,
     },
-    /// A LIVE goal's progress.
-    Goal {
-        /// The contributor's @handle, when known.
-        #[serde(skip_serializing_if = "String::is_empty")]
-        contributor: String,
-        /// How much they contributed.
-        count: i64,
-    },
+    /// A LIVE goal's state and the contribution that moved it.
+    Goal(Goal),
     /// A poll started, updated or ended.
-    Poll {
-        /// The poll's id.
-        #[serde(serialize_with = "id_string")]
-        poll_id: u64,
-        /// "started", "updated" or "ended".
-        stage: &'static str,
-    },
+    Poll(Poll),
     /// A banner notice (super fans, level-ups ...).
     Barrage {
         /// TikTok's text key, e.g. `ttlive_superfan`.
@@ -376,6 +373,38 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         user: Option<User>,
     },
+    /// A message pinned to the top of the room.
+    RoomPin(RoomPin),
+    /// Leaderboard positions (`WebcastRankUpdateMessage`).
+    RankUpdate(Rank),
+    /// The hourly/weekly leaderboard (`WebcastHourlyRankMessage`).
+    HourlyRank(Rank),
+    /// A gifter-badge notice.
+    RankText(RankText),
+    /// An in-room banner (JSON passed through).
+    InRoomBanner(InRoomBanner),
+    /// A viewer who is not logged in joined.
+    UnauthorizedMember(UnauthorizedMember),
+    /// A TikTok Shop product card.
+    Shopping(Shopping),
+    /// TikTok's delivery probe.
+    MsgDetect(MsgDetect),
+    /// The room's verification state.
+    RoomVerify(RoomVerify),
+    /// A super fan notice.
+    SuperFan(SuperFan),
+    /// A battle's punishment phase finished.
+    BattlePunishFinish(BattlePunishFinish),
+    /// A battle task.
+    BattleTask(BattleTask),
+    /// Link-mic fan tickets.
+    FanTicket(FanTicket),
+    /// A link-mic signal.
+    LinkMic(LinkMic),
+    /// A multi-guest list change.
+    Link(Link),
+    /// A multi-guest layout change.
+    LinkLayer(Link),
     /// A message whose method the bridge does not map. Never an error.
     Unknown,
 }
@@ -406,6 +435,22 @@ impl EventKind {
             Self::Goal { .. } => "goal",
             Self::Poll { .. } => "poll",
             Self::Barrage { .. } => "barrage",
+            Self::RoomPin(_) => "room_pin",
+            Self::RankUpdate(_) => "rank_update",
+            Self::HourlyRank(_) => "hourly_rank",
+            Self::RankText(_) => "rank_text",
+            Self::InRoomBanner(_) => "in_room_banner",
+            Self::UnauthorizedMember(_) => "unauthorized_member",
+            Self::Shopping(_) => "shopping",
+            Self::MsgDetect(_) => "msg_detect",
+            Self::RoomVerify(_) => "room_verify",
+            Self::SuperFan(_) => "super_fan",
+            Self::BattlePunishFinish(_) => "battle_punish_finish",
+            Self::BattleTask(_) => "battle_task",
+            Self::FanTicket(_) => "fan_ticket",
+            Self::LinkMic(_) => "link_mic",
+            Self::Link(_) => "link",
+            Self::LinkLayer(_) => "link_layer",
             Self::Unknown => "unknown",
         }
     }
@@ -426,6 +471,10 @@ impl EventKind {
             | Self::Question { user, .. }
             | Self::Intro { user, .. }
             | Self::Barrage { user, .. } => user.as_ref(),
+            Self::SuperFan(fan) => Some(&fan.user),
+            Self::RoomPin(pin) => pin.author.as_ref(),
+            Self::RankText(text) => text.user.as_ref(),
+            Self::Poll(poll) => poll.operator.as_ref(),
             _ => None,
         }
     }
@@ -496,104 +545,13 @@ fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user() -> User {
-        User {
-            id: 7_300_000_000_000_000_123,
-            username: "ursored".into(),
-            nickname: "UrsoRed".into(),
-            roles: Roles::default(),
-        }
-    }
-
-    #[test]
-    fn chat_json_matches_the_public_schema() {
-        let event = Event {
-            meta: Meta {
-                method: "WebcastChatMessage".into(),
-                msg_id: 7_286_185_052_676_410_117,
-                ..Meta::default()
-            },
-            kind: EventKind::Chat {
-                user: user(),
-                text: "hi".into(),
-                language: String::new(),
-            },
-        };
-        assert_eq!(
-            serde_json::to_string(&event).unwrap(),
-            r#"{"type":"chat","method":"WebcastChatMessage","msg_id":"7286185052676410117","user":{"id":"7300000000000000123","username":"ursored","nickname":"UrsoRed"},"text":"hi"}"#
-        );
-    }
-
-    #[test]
-    fn gift_json_has_streak_fields_and_ids_as_strings() {
-        let event = Event {
-            meta: Meta {
-                method: "WebcastGiftMessage".into(),
-                ..Meta::default()
-            },
-            kind: EventKind::Gift {
-                user: user(),
-                gift: Gift {
-                    id: 5655,
-                    name: "Rose".into(),
-                    diamonds: 1,
-                    streakable: true,
-                    image: None,
-                },
-                count: 7,
-                streak_end: true,
-                complete: true,
-                streak_id: 1_739_382_910_000,
-                to_user: None,
-            },
-        };
-        let json: serde_json::Value = serde_json::to_value(&event).unwrap();
-        assert_eq!(json["type"], "gift");
-        assert_eq!(json["gift"]["id"], 5655);
-        assert_eq!(json["gift"]["streakable"], true);
-        assert_eq!(json["count"], 7);
-        assert_eq!(json["streak_end"], true);
-        assert_eq!(json["complete"], true);
-        assert_eq!(json["streak_id"], "1739382910000");
-        assert!(json.get("msg_id").is_none(), "absent msg_id is omitted");
-        assert!(json.get("to_user").is_none());
-        assert!(json["gift"].get("image").is_none(), "no image: omitted");
-    }
-
-    #[test]
-    fn control_actions_serialize_by_name_and_keep_unknown_numbers() {
-        for (wire, json) in [(1, "\"paused\""), (3, "\"ended\""), (99, "99")] {
-            let action = ControlAction::from_wire(wire);
-            assert_eq!(serde_json::to_string(&action).unwrap(), json);
-        }
-        assert!(ControlAction::from_wire(4).is_end());
-        assert!(!ControlAction::from_wire(99).is_end());
-    }
-
-    #[test]
-    fn roles_appear_only_when_set() {
-        let mut u = user();
-        assert!(!serde_json::to_string(&u).unwrap().contains("roles"));
-        u.roles.moderator = true;
-        assert!(
-            serde_json::to_string(&u)
-                .unwrap()
-                .contains(r#""roles":{"moderator":true}"#)
-        );
-    }
-
-    #[test]
-    fn display_name_falls_back() {
-        let mut u = User::default();
-        assert_eq!(u.display_name(), "someone");
-        u.username = "handle".into();
-        assert_eq!(u.display_name(), "handle");
-        u.nickname = "Nick".into();
-        assert_eq!(u.display_name(), "Nick");
-    }
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+#[cfg(test)]
+mod tests;
