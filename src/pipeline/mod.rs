@@ -5,7 +5,8 @@
 //! 1. **dedupe** by method and `msg_id` ([`crate::dedupe`]), before anything else;
 //! 2. **history**: replayed messages are dropped unless `tiktok.relay_history`;
 //! 3. **route**: its kind's `[routes.<kind>]` must be enabled ([`route`]);
-//! 4. **filters**: ignored/allowed users, chat allowlist, roles, blocked words ([`filter`]);
+//! 4. **filters**: ignored/allowed users, chat allowlist, roles, empty comments (`empty`),
+//!    blocked words ([`filter`]);
 //! 5. **coalescing**: gift streaks ([`coalesce`]), like/join summaries, viewer counts and
 //!    chat floods ([`summary`], [`flood`]);
 //! 6. **template** ([`template`]) into a [`Line`] with its priority.
@@ -86,6 +87,19 @@ pub(crate) fn deadline(now: Instant, after: Duration) -> Instant {
     now.checked_add(after)
         .or_else(|| now.checked_add(FAR_DEADLINE))
         .unwrap_or(now)
+}
+
+/// True for a comment or question with nothing left to show once the sink sanitizes it
+/// (spaces, zero-width or control characters only): it would become a contentless line
+/// (`[TT] user:`) or a flood summary of nothing (`(×1 more)`), so it is filtered as `empty`
+/// before any coalescer sees it.
+fn comment_is_empty(event: &Event) -> bool {
+    match &event.kind {
+        EventKind::Chat { text, .. } | EventKind::Question { text, .. } => {
+            crate::sink::sanitize::sanitize(text).is_none()
+        }
+        _ => false,
+    }
 }
 
 /// Far enough to mean "never" for a live (about 30 years), small enough for any clock.
@@ -344,6 +358,9 @@ impl Pipeline {
             return Err("route_disabled");
         }
         self.filters.check_user(event)?;
+        if comment_is_empty(event) {
+            return Err("empty");
+        }
         match self.filters.apply_blocklist(event) {
             Blocklist::Clean => {}
             Blocklist::Masked => self.stats.masked(),
