@@ -6,6 +6,11 @@
 //! Order is kept within a class (and so within a channel and class). An identical line
 //! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
+//!
+//! Status lines ([`crate::line::is_status_kind`]: paused, resumed, ended) are never the
+//! victim of shedding, and one is popped only once every line queued before it for its channel
+//! has gone (whatever their class), so a High "the live has ended" cannot overtake Normal chat
+//! written before it. A queue full of nothing but status lines sheds its oldest status line.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::sanitize::SafeText;
-use crate::line::Priority;
+use crate::line::{Priority, is_status_kind};
 
 /// One sanitized line waiting for its turn.
 #[derive(Debug, Clone)]
@@ -42,6 +47,11 @@ pub struct Queued {
 impl Queued {
     fn key(&self) -> u64 {
         text_key(&self.channel, self.text.as_str())
+    }
+
+    /// True for a stream status line (never shed, ordered after earlier lines).
+    pub fn is_status(&self) -> bool {
+        is_status_kind(self.kind)
     }
 }
 
@@ -131,31 +141,59 @@ impl OutQueue {
             self.insert(item, false);
             return PushOutcome::Queued;
         }
-        let incoming = class_index(item.priority);
-        let lowest = (0..3).find(|&c| !self.classes[c].is_empty());
-        match lowest {
-            Some(low) if low <= incoming => {
-                let victim = self.classes[low].pop_front();
-                if let Some(v) = &victim {
-                    self.forget(v);
-                }
-                self.insert(item, false);
-                match victim {
-                    Some(v) => PushOutcome::QueuedAfterShedding(v),
-                    None => PushOutcome::Queued,
-                }
-            }
-            _ => PushOutcome::Shed(item),
+        // A status line outranks every other line when room is needed.
+        let incoming = if item.is_status() {
+            3
+        } else {
+            class_index(item.priority)
+        };
+        let victim = match self.lowest_sheddable() {
+            Some((low, pos)) if low <= incoming => self.classes[low].remove(pos),
+            Some(_) => return PushOutcome::Shed(item),
+            // Only status lines wait: the oldest of them makes room for a newer status.
+            None if incoming == 3 => self.oldest_status(),
+            None => return PushOutcome::Shed(item),
+        };
+        if let Some(v) = &victim {
+            self.forget(v);
         }
+        self.insert(item, false);
+        match victim {
+            Some(v) => PushOutcome::QueuedAfterShedding(v),
+            None => PushOutcome::Queued,
+        }
+    }
+
+    /// The class and position of the oldest line of the lowest class that is not a status
+    /// line.
+    fn lowest_sheddable(&self) -> Option<(usize, usize)> {
+        (0..3).find_map(|c| {
+            let pos = self.classes[c].iter().position(|q| !q.is_status())?;
+            Some((c, pos))
+        })
+    }
+
+    /// Removes the oldest waiting status line.
+    fn oldest_status(&mut self) -> Option<Queued> {
+        let (class, pos) = (0..3)
+            .filter_map(|c| {
+                let pos = self.classes[c].iter().position(Queued::is_status)?;
+                Some((c, pos))
+            })
+            .min_by_key(|&(c, pos)| self.classes[c][pos].seq)?;
+        self.classes[class].remove(pos)
     }
 
     /// Puts a line back at the FRONT of its class (it was taken but could not be sent yet).
     /// Returns a line shed to keep the capacity, if any.
     pub fn push_front(&mut self, item: Queued) -> Option<Queued> {
         let shed = if self.len() >= self.capacity {
-            let low = (0..3).find(|&c| !self.classes[c].is_empty())?;
-            // Shed the newest line of the lowest class: the requeued one is older.
-            let victim = self.classes[low].pop_back();
+            // Shed the newest line of the lowest class that is not a status line: the
+            // requeued one is older. Only status lines waiting: the queue grows by this one.
+            let victim = (0..3).find_map(|c| {
+                let pos = self.classes[c].iter().rposition(|q| !q.is_status())?;
+                self.classes[c].remove(pos)
+            });
             if let Some(v) = &victim {
                 self.forget(v);
             }
@@ -174,12 +212,31 @@ impl OutQueue {
                 .iter()
                 .position(|q| is_ready(&q.channel));
             if let Some(pos) = pos {
+                let (class, pos) = self.before_status(class, pos);
                 let item = self.classes[class].remove(pos)?;
                 self.forget(&item);
                 return Some(item);
             }
         }
         None
+    }
+
+    /// When the line at (`class`, `pos`) is a status line, the oldest line queued before it
+    /// for the same channel in any class (or itself when there is none).
+    fn before_status(&self, class: usize, pos: usize) -> (usize, usize) {
+        let chosen = &self.classes[class][pos];
+        if !chosen.is_status() {
+            return (class, pos);
+        }
+        (0..3)
+            .filter_map(|c| {
+                let p = self.classes[c]
+                    .iter()
+                    .position(|q| q.channel == chosen.channel && q.seq < chosen.seq)?;
+                Some((c, p))
+            })
+            .min_by_key(|&(c, p)| self.classes[c][p].seq)
+            .unwrap_or((class, pos))
     }
 
     /// Removes every line for `channel` (the channel was stopped).
@@ -292,6 +349,50 @@ mod tests {
             .map(|q| q.seq)
             .collect();
         assert_eq!(order, vec![3, 4, 6]);
+    }
+
+    fn status(seq: u64) -> Queued {
+        Queued {
+            kind: "live_ended",
+            ..item(seq, Priority::High, "a")
+        }
+    }
+
+    #[test]
+    fn a_status_line_waits_for_every_earlier_line_of_its_channel() {
+        let mut q = OutQueue::new(10);
+        q.push(item(1, Priority::Normal, "a"));
+        q.push(item(2, Priority::Low, "a"));
+        q.push(item(3, Priority::Normal, "b"));
+        q.push(status(4));
+        q.push(item(5, Priority::High, "a"));
+        q.push(item(6, Priority::Normal, "a"));
+        let order: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|c| c == "a"))
+            .map(|q| q.seq)
+            .collect();
+        // Chat and the join written before the end go first, then the end, then the gift and
+        // chat queued after it; channel b is untouched.
+        assert_eq!(order, vec![1, 2, 4, 5, 6]);
+        assert_eq!(q.pop_ready(|_| true).map(|q| q.seq), Some(3));
+    }
+
+    #[test]
+    fn status_lines_are_never_shed() {
+        let mut q = OutQueue::new(2);
+        q.push(status(1));
+        q.push(item(2, Priority::High, "a"));
+        // A newcomer of any class sheds the High gift, never the status line.
+        match q.push(item(3, Priority::High, "a")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 2),
+            other => panic!("{other:?}"),
+        }
+        match q.push(status(4)) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(q.push(item(5, Priority::High, "a")), PushOutcome::Shed(s) if s.seq == 5));
+        assert!(q.push_front(item(6, Priority::High, "a")).is_none());
+        assert_eq!(q.len(), 3, "only status lines waited, so the requeued line is added");
     }
 
     #[test]
