@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant as StdInstant};
 
 use tiktwitch::event::{ControlAction, Event, EventKind, Meta, Roles, User};
+use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::sink::twitch::RoutedTcp;
 use tiktwitch::sink::{SinkHandle, TwitchSink, TwitchSinkSettings};
@@ -130,6 +131,77 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
     assert_eq!(p.filtered_by_rule.get("empty"), Some(&21));
     assert!(p.balanced(), "{p:#?}");
 
+    shutdown.cancel();
+    let res = task.await.expect("sink task panicked");
+    assert!(res.is_ok(), "{res:?}");
+}
+
+/// Forty comments at once: Twitch takes 20 per 30 s, so the second half would wait about 30 s.
+/// They are dropped at their turn as `stale` (chat's default maximum age is 20 s) instead of
+/// reaching chat half a minute late; a gift queued with them still goes out (120 s).
+#[tokio::test(start_paused = true)]
+async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
+    let fake = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let settings = TwitchSinkSettings {
+        server: fake.addr().to_string(),
+        tls: false,
+        bot_login: "bot".into(),
+        channels: vec!["chan".into()],
+        ..TwitchSinkSettings::default()
+    };
+    let shutdown = CancellationToken::new();
+    let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
+    let (handle, task) = TwitchSink::new(settings)
+        .start_on::<RoutedTcp<2>, _>(creds, shutdown.clone())
+        .unwrap();
+    let queued_at = Instant::now();
+    for i in 0..40u64 {
+        handle.send(
+            "chan",
+            Line {
+                text: format!("[TT] V{i}: comment {i}"),
+                priority: Priority::Normal,
+                kind: "chat",
+                msg_id: i + 1,
+            },
+        );
+    }
+    handle.send(
+        "chan",
+        Line {
+            text: "[TT] 🎁 G sent 1× Rose".into(),
+            priority: Priority::Low,
+            kind: "gift",
+            msg_id: 99,
+        },
+    );
+    until("the burst is resolved", Duration::from_secs(300), || {
+        idle(&handle)
+    })
+    .await;
+    let delivered = fake.delivered();
+    let s = handle.stats();
+    assert!(s.shed_for("stale") >= 15, "{s:#?}");
+    assert_eq!(
+        delivered.len() as u64 + s.shed_for("stale"),
+        41,
+        "every line sent or stale: {s:#?}"
+    );
+    for m in &delivered {
+        if m.text.contains("comment") {
+            assert!(
+                m.at.duration_since(queued_at) <= Duration::from_secs(21),
+                "{:?} went out {:?} late",
+                m.text,
+                m.at.duration_since(queued_at)
+            );
+        }
+    }
+    assert!(delivered.iter().any(|m| m.text.contains("Rose")));
+    assert_eq!(s.lines_in + s.extra_parts, s.accounted(), "{s:#?}");
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     shutdown.cancel();
     let res = task.await.expect("sink task panicked");
     assert!(res.is_ok(), "{res:?}");

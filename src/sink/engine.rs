@@ -227,6 +227,12 @@ impl<B: ChatBackend> Engine<B> {
                 item
             };
             let Some(item) = item else { return };
+            if self.shared.freshness.is_stale(&item, now) {
+                // Dropped at its turn, not at arrival: it might have gone out in time.
+                self.shared.stats.shed(item.kind, "stale");
+                tracing::debug!(channel = %item.channel, kind = item.kind, "stale line dropped");
+                continue;
+            }
             let key = text_key(&item.channel, item.text.as_str());
             if self.pacer.is_duplicate(&item.channel, key, now) {
                 self.shared.stats.update(|s| s.dropped_duplicate += 1);

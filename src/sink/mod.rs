@@ -54,6 +54,7 @@
 
 pub mod backend;
 mod engine;
+pub mod freshness;
 mod handle;
 pub mod helix;
 pub mod journal;
@@ -152,6 +153,8 @@ pub(crate) struct Shared {
     pub channels: HashSet<String>,
     split_kinds: HashSet<String>,
     max_split_parts: usize,
+    /// How old a line may be when its turn comes.
+    freshness: freshness::Freshness,
     seq: AtomicU64,
 }
 
@@ -323,6 +326,7 @@ impl TwitchSink {
             channels,
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
+            freshness: self.settings.freshness,
             seq: AtomicU64::new(0),
         });
         let engine = Engine::new(

@@ -70,6 +70,9 @@ pub struct TwitchSinkSettings {
     /// The wall clock the journal stamps records with (tests pass a
     /// [`crate::auth::TokioClock`]).
     pub clock: Arc<dyn Clock>,
+    /// How old a line may be when its turn comes ([`super::freshness`]); older ones are
+    /// shed as `stale`.
+    pub freshness: super::freshness::Freshness,
 }
 
 impl Default for TwitchSinkSettings {
@@ -99,6 +102,7 @@ impl Default for TwitchSinkSettings {
             join_window: TWITCH_JOIN_WINDOW,
             state_dir: None,
             clock: Arc::new(SystemClock),
+            freshness: super::freshness::Freshness::default(),
         }
     }
 }
