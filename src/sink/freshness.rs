@@ -50,8 +50,12 @@ impl Freshness {
     }
 
     /// True when `item` waited longer than its kind allows, at `now`.
+    /// Lines kept over a pause (`pause_keep_secs`) were judged fresh enough at the resume and
+    /// are never stale.
     pub fn is_stale(&self, item: &Queued, now: Instant) -> bool {
-        self.max_age(item.kind)
+        !item.kept_over_pause
+            && self
+                .max_age(item.kind)
             .is_some_and(|max| now.saturating_duration_since(item.queued_at) > max)
     }
 }
@@ -72,6 +76,7 @@ mod tests {
             seq: 1,
             queued_at: at,
             origin: None,
+            kept_over_pause: false,
         }
     }
 
@@ -87,5 +92,10 @@ mod tests {
         assert!(f.is_stale(&queued("gift", t0), at(121)));
         assert!(!f.is_stale(&queued("live_ended", t0), at(100_000)));
         assert!(!Freshness::UNBOUNDED.is_stale(&queued("chat", t0), at(100_000)));
+        let kept = Queued {
+            kept_over_pause: true,
+            ..queued("chat", t0)
+        };
+        assert!(!f.is_stale(&kept, at(100)));
     }
 }

@@ -42,6 +42,9 @@ pub struct Queued {
     /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
     /// pausing a bridge drops (or holds) its lines.
     pub origin: Option<Arc<str>>,
+    /// Held over a pause with `pause_keep_secs` and queued again at the resume: the operator
+    /// chose that freshness, so the route's maximum age no longer applies.
+    pub kept_over_pause: bool,
 }
 
 impl Queued {
@@ -313,6 +316,7 @@ mod tests {
             seq,
             queued_at: Instant::now(),
             origin: None,
+            kept_over_pause: false,
         }
     }
 
