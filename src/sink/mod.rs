@@ -59,6 +59,7 @@ mod handle;
 pub mod helix;
 pub mod journal;
 pub mod notice;
+pub mod pack;
 pub mod pacing;
 mod pause;
 pub mod queue;
@@ -155,6 +156,8 @@ pub(crate) struct Shared {
     max_split_parts: usize,
     /// How old a line may be when its turn comes.
     freshness: freshness::Freshness,
+    /// Which waiting lines share one Twitch message.
+    packer: pack::Packer,
     seq: AtomicU64,
 }
 
@@ -327,6 +330,7 @@ impl TwitchSink {
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
             freshness: self.settings.freshness,
+            packer: pack::Packer::new(&self.settings.pack),
             seq: AtomicU64::new(0),
         });
         let engine = Engine::new(

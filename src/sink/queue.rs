@@ -242,6 +242,51 @@ impl OutQueue {
             .unwrap_or((class, pos))
     }
 
+    /// Removes and returns, oldest first, the lines waiting for `head`'s channel that may be
+    /// packed into one line with it: `packable` says which, and `fits` (called in order with
+    /// each candidate) accepts a part or leaves it waiting. Never takes a status line nor a
+    /// line queued after a status line that `head` precedes, so packing keeps the order
+    /// "earlier lines, then the status line, then later lines".
+    pub fn take_pack_parts(
+        &mut self,
+        head: &Queued,
+        packable: impl Fn(&Queued) -> bool,
+        mut fits: impl FnMut(&Queued) -> bool,
+    ) -> Vec<Queued> {
+        let barrier = self
+            .classes
+            .iter()
+            .flatten()
+            .filter(|q| q.channel == head.channel && q.is_status() && q.seq > head.seq)
+            .map(|q| q.seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut candidates: Vec<(u64, usize)> = self
+            .classes
+            .iter()
+            .enumerate()
+            .flat_map(|(c, class)| class.iter().map(move |q| (c, q)))
+            .filter(|(_, q)| {
+                q.channel == head.channel && !q.is_status() && q.seq < barrier && packable(q)
+            })
+            .map(|(c, q)| (q.seq, c))
+            .collect();
+        candidates.sort_unstable();
+        let mut chosen = Vec::new();
+        for (seq, class) in candidates {
+            let Some(pos) = self.classes[class].iter().position(|q| q.seq == seq) else {
+                continue;
+            };
+            if fits(&self.classes[class][pos])
+                && let Some(item) = self.classes[class].remove(pos)
+            {
+                self.forget(&item);
+                chosen.push(item);
+            }
+        }
+        chosen
+    }
+
     /// Removes every line for `channel` (the channel was stopped).
     pub fn drain_channel(&mut self, channel: &str) -> Vec<Queued> {
         self.drain_matching(|q| q.channel == channel)
@@ -318,6 +363,59 @@ mod tests {
             origin: None,
             kept_over_pause: false,
         }
+    }
+
+    fn of_kind(seq: u64, p: Priority, kind: &'static str, text: &str) -> Queued {
+        Queued {
+            kind,
+            text: sanitize(text).unwrap(),
+            ..item(seq, p, "a")
+        }
+    }
+
+    #[test]
+    fn pack_parts_are_taken_oldest_first_up_to_the_status_line_and_only_if_they_fit() {
+        let mut q = OutQueue::new(20);
+        q.push(of_kind(1, Priority::Normal, "chat", "aaaa"));
+        q.push(of_kind(2, Priority::High, "follow", "bbbb"));
+        q.push(of_kind(3, Priority::High, "gift", "gift"));
+        q.push(of_kind(4, Priority::Normal, "chat", "a very long comment"));
+        q.push(of_kind(5, Priority::Normal, "chat", "cc"));
+        q.push(item(6, Priority::Normal, "b"));
+        q.push(Queued {
+            kind: "live_ended",
+            ..of_kind(7, Priority::High, "chat", "ended")
+        });
+        q.push(of_kind(8, Priority::Normal, "chat", "after the end"));
+        let head = q.pop_ready(|c| c == "a").unwrap();
+        assert_eq!(head.seq, 2, "High first");
+        let mut room = 10usize;
+        let parts = q.take_pack_parts(
+            &head,
+            |c| c.kind != "gift",
+            |c| {
+                let n = c.text.as_str().chars().count();
+                let fits = n <= room;
+                if fits {
+                    room -= n;
+                }
+                fits
+            },
+        );
+        // The gift is not packable, the long comment does not fit (and waits), the line
+        // of channel b and the one after the end are not candidates.
+        let seqs: Vec<u64> = parts.iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, vec![1, 5]);
+        let left: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|c| c == "a"))
+            .map(|q| q.seq)
+            .collect();
+        assert_eq!(left, vec![3, 4, 7, 8]);
+        assert_eq!(q.len(), 1, "channel b's line still waits");
+        // Taken parts are forgotten: the same text may be queued again.
+        assert!(matches!(
+            q.push(of_kind(9, Priority::Normal, "chat", "aaaa")),
+            PushOutcome::Queued
+        ));
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct TwitchSinkSettings {
     /// How old a line may be when its turn comes ([`super::freshness`]); older ones are
     /// shed as `stale`.
     pub freshness: super::freshness::Freshness,
+    /// Which waiting lines are packed into one message ([`super::pack`]); on by default.
+    pub pack: super::pack::PackSettings,
 }
 
 impl Default for TwitchSinkSettings {
@@ -103,6 +105,7 @@ impl Default for TwitchSinkSettings {
             state_dir: None,
             clock: Arc::new(SystemClock),
             freshness: super::freshness::Freshness::default(),
+            pack: super::pack::PackSettings::default(),
         }
     }
 }
