@@ -8,6 +8,7 @@ use std::time::{Duration, Instant as StdInstant};
 use tiktwitch::event::{ControlAction, Event, EventKind, Meta, Roles, User};
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
+use tiktwitch::sink::pack::PackSettings;
 use tiktwitch::sink::twitch::RoutedTcp;
 use tiktwitch::sink::{SinkHandle, TwitchSink, TwitchSinkSettings};
 use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
@@ -70,6 +71,11 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
         tls: false,
         bot_login: "bot".into(),
         channels: vec!["chan".into()],
+        // One line per comment, as before packing: tests/delivery_pack covers packing.
+        pack: PackSettings {
+            enabled: false,
+            ..PackSettings::default()
+        },
         ..TwitchSinkSettings::default()
     };
     let shutdown = CancellationToken::new();
@@ -149,6 +155,11 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
         tls: false,
         bot_login: "bot".into(),
         channels: vec!["chan".into()],
+        // One line per comment, as before packing: tests/delivery_pack covers packing.
+        pack: PackSettings {
+            enabled: false,
+            ..PackSettings::default()
+        },
         ..TwitchSinkSettings::default()
     };
     let shutdown = CancellationToken::new();
