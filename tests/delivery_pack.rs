@@ -234,3 +234,42 @@ async fn with_pack_off_every_line_goes_alone() {
         "{sent:#?}"
     );
 }
+
+/// `[routes.chat] pack = false` reaches the sink, and a bridge's own `[bridge.routes.chat]`
+/// applies to its lines only (the sink is shared, so it keeps one packer per bridge).
+#[test]
+fn the_config_turns_packing_off_globally_or_per_bridge() {
+    use std::collections::HashMap;
+    use tiktwitch::config::load_with_env;
+    use tiktwitch::daemon::Plan;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let base = r#"
+secret_store = "env"
+[tiktok]
+username = "@creator"
+[twitch]
+channels = ["mychannel"]
+bot_login = "mybot"
+client_id = "abc"
+"#;
+    let plan = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let loaded = load_with_env(&path, Some(HashMap::new())).unwrap();
+        Plan::from_config(&loaded, None).unwrap().sink
+    };
+    let sink = plan(base);
+    assert_eq!(sink.pack, PackSettings::default());
+    let sink = plan(&format!(
+        "{base}[routes.chat]\npack = false\npack_max_chars = 300\n"
+    ));
+    assert!(!sink.pack.enabled);
+    assert_eq!(sink.pack.max_chars, 300);
+    let sink = plan(&format!(
+        "{base}[[bridge]]\nname = \"loud\"\n[[bridge]]\nname = \"quiet\"\n[bridge.routes.chat]\npack = false\n"
+    ));
+    assert!(sink.pack.enabled);
+    assert!(sink.pack_by_bridge["loud"].enabled);
+    assert!(!sink.pack_by_bridge["quiet"].enabled);
+}

@@ -146,6 +146,8 @@ impl Pipeline {
         // Windows and thresholds in range (`config::ranges`): no deadline can overflow.
         ranges::check(c, "coalesce", &[], &mut problems);
         ranges::check(&config.filters, "filters", &[], &mut problems);
+        // The sink's knobs under `[routes.chat]` (pack_max_chars), checked with the routes.
+        ranges::check(&config.routes, "routes", &[], &mut problems);
         let templates = Templates::compile_priced(&config.routes, config.pricing.prices())
             .map_err(|p| problems.extend(p));
         let filters = Filters::new(&config.filters).map_err(|p| problems.extend(p));

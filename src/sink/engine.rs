@@ -267,7 +267,7 @@ impl<B: ChatBackend> Engine<B> {
     /// another bridge are left for their own turn.
     fn pack(&self, head: Queued, now: Instant) -> Queued {
         let shared = &self.shared;
-        let packer = &shared.packer;
+        let packer = shared.packers.for_origin(head.origin.as_deref());
         if !packer.packs(head.kind) {
             return head;
         }

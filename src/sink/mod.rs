@@ -156,8 +156,8 @@ pub(crate) struct Shared {
     max_split_parts: usize,
     /// How old a line may be when its turn comes.
     freshness: freshness::Freshness,
-    /// Which waiting lines share one Twitch message.
-    packer: pack::Packer,
+    /// Which waiting lines share one Twitch message, per bridge.
+    packers: pack::Packers,
     seq: AtomicU64,
 }
 
@@ -330,7 +330,7 @@ impl TwitchSink {
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
             freshness: self.settings.freshness,
-            packer: pack::Packer::new(&self.settings.pack),
+            packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
         });
         let engine = Engine::new(

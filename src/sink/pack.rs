@@ -13,14 +13,13 @@
 //! keep their own lines. The packed line is sanitized again as a whole and then passes the
 //! same duplicate rule and 1-s gap as any other line.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::sanitize::{self, SafeText};
 use crate::limits::MAX_MESSAGE_CHARS;
 
-/// What goes between two parts of a packed line: a middle dot reads as a separator in every
-/// script and is one character, not a word a viewer could type.
-pub const PACK_SEPARATOR: &str = " · ";
+/// What goes between two parts of a packed line (`routes.chat.pack_separator`'s default).
+pub use crate::config::routes::PACK_SEPARATOR;
 
 /// The line kinds packed by default: chat, questions and flood summaries, and the small
 /// announcements (follows, shares) that would otherwise each spend a whole line. Gifts,
@@ -45,7 +44,7 @@ impl Default for PackSettings {
     fn default() -> Self {
         Self {
             enabled: true,
-            max_chars: MAX_MESSAGE_CHARS,
+            max_chars: crate::config::routes::PACK_MAX_CHARS,
             separator: PACK_SEPARATOR.to_owned(),
             kinds: PACK_DEFAULT_KINDS.iter().map(|k| (*k).to_owned()).collect(),
         }
@@ -98,6 +97,47 @@ impl Packer {
             .collect::<Vec<_>>()
             .join(&self.separator);
         sanitize::sanitize(&joined)
+    }
+}
+
+/// The packer of each bridge (its own `[bridge.routes.chat]` settings), and the default one
+/// for lines sent without a bridge name and for bridges not listed.
+#[derive(Debug, Clone)]
+pub struct Packers {
+    default: Packer,
+    by_origin: HashMap<String, Packer>,
+}
+
+impl Packers {
+    /// Packers for `default` and the bridges in `by_origin`.
+    pub fn new(default: &PackSettings, by_origin: &HashMap<String, PackSettings>) -> Self {
+        Self {
+            default: Packer::new(default),
+            by_origin: by_origin
+                .iter()
+                .map(|(name, s)| (name.clone(), Packer::new(s)))
+                .collect(),
+        }
+    }
+
+    /// The packer for lines of the bridge `origin`.
+    pub fn for_origin(&self, origin: Option<&str>) -> &Packer {
+        origin
+            .and_then(|o| self.by_origin.get(o))
+            .unwrap_or(&self.default)
+    }
+}
+
+/// One line for `check` and `replay`: whether and how lines are packed.
+pub fn summary(settings: &PackSettings) -> String {
+    if settings.enabled {
+        format!(
+            "on: waiting comments, questions, follows and shares share lines of up to {} characters, joined with {:?} (routes.chat.pack = false: one line each)",
+            settings.max_chars.min(MAX_MESSAGE_CHARS),
+            settings.separator
+        )
+    } else {
+        "off (routes.chat.pack = false): one line per comment".to_owned()
     }
 }
 
@@ -154,6 +194,36 @@ mod tests {
             ..PackSettings::default()
         });
         assert!(!off.packs("chat"));
+    }
+
+    #[test]
+    fn the_summary_says_on_or_off_and_the_real_limit() {
+        let on = summary(&PackSettings {
+            max_chars: 9_000,
+            ..PackSettings::default()
+        });
+        assert!(on.starts_with("on:") && on.contains("up to 500 characters"), "{on}");
+        assert!(on.contains("\" · \""), "{on}");
+        let off = summary(&PackSettings {
+            enabled: false,
+            ..PackSettings::default()
+        });
+        assert!(off.starts_with("off"), "{off}");
+    }
+
+    #[test]
+    fn each_bridge_packs_with_its_own_settings() {
+        let off = PackSettings {
+            enabled: false,
+            ..PackSettings::default()
+        };
+        let packers = Packers::new(
+            &PackSettings::default(),
+            &HashMap::from([("quiet".to_owned(), off)]),
+        );
+        assert!(packers.for_origin(None).packs("chat"));
+        assert!(packers.for_origin(Some("other")).packs("chat"));
+        assert!(!packers.for_origin(Some("quiet")).packs("chat"));
     }
 
     #[test]

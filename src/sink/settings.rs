@@ -75,6 +75,9 @@ pub struct TwitchSinkSettings {
     pub freshness: super::freshness::Freshness,
     /// Which waiting lines are packed into one message ([`super::pack`]); on by default.
     pub pack: super::pack::PackSettings,
+    /// [`TwitchSinkSettings::pack`] of the bridges whose `[bridge.routes.chat]` differs, by
+    /// bridge name (the origin their lines carry).
+    pub pack_by_bridge: std::collections::HashMap<String, super::pack::PackSettings>,
 }
 
 impl Default for TwitchSinkSettings {
@@ -106,6 +109,7 @@ impl Default for TwitchSinkSettings {
             clock: Arc::new(SystemClock),
             freshness: super::freshness::Freshness::default(),
             pack: super::pack::PackSettings::default(),
+            pack_by_bridge: std::collections::HashMap::new(),
         }
     }
 }
