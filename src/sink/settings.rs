@@ -73,7 +73,8 @@ pub struct TwitchSinkSettings {
     /// How old a line may be when its turn comes ([`super::freshness`]); older ones are
     /// shed as `stale`.
     pub freshness: super::freshness::Freshness,
-    /// Which waiting lines are packed into one message ([`super::pack`]); on by default.
+    /// Which waiting lines are packed into one message ([`super::pack`]); off in this
+    /// default, on in what the daemon builds from the config (`[routes.chat] pack`).
     pub pack: super::pack::PackSettings,
     /// [`TwitchSinkSettings::pack`] of the bridges whose `[bridge.routes.chat]` differs, by
     /// bridge name (the origin their lines carry).
@@ -108,7 +109,12 @@ impl Default for TwitchSinkSettings {
             state_dir: None,
             clock: Arc::new(SystemClock),
             freshness: super::freshness::Freshness::default(),
-            pack: super::pack::PackSettings::default(),
+            // Off for a bare sink (one line per `send`, what its callers and tests count on);
+            // the daemon turns it on from `[routes.chat] pack`, on by default.
+            pack: super::pack::PackSettings {
+                enabled: false,
+                ..super::pack::PackSettings::default()
+            },
             pack_by_bridge: std::collections::HashMap::new(),
         }
     }
