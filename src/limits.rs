@@ -346,3 +346,11 @@ pub const SHUTDOWN_OVERRUN: Duration = Duration::from_millis(1500);
 
 /// How long the async runtime may take to end its last tasks after `run` returned.
 pub const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A chat line (comment, question, emote, flood summary) older than this when its turn comes
+/// is dropped as `stale` (issue 21): a comment posted minutes late has lost its context.
+pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Any other line but a status line (gifts, follows, shares, summaries) older than this when
+/// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
+pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);

@@ -47,3 +47,13 @@ impl fmt::Display for Line {
         f.write_str(&self.text)
     }
 }
+
+/// The line kinds that report the stream's state (paused, resumed, ended, reconnecting): the
+/// sink never sheds them and sends them only after every line queued before them for the same
+/// channel, so "the live has ended" never overtakes the chat that came before it.
+pub const STATUS_KINDS: [&str; 4] = ["live_paused", "live_resumed", "live_ended", "reconnecting"];
+
+/// True when a line of `kind` is a status line ([`STATUS_KINDS`]).
+pub fn is_status_kind(kind: &str) -> bool {
+    STATUS_KINDS.contains(&kind)
+}

@@ -75,6 +75,10 @@ bind = "127.0.0.1:0"
 [api]
 enabled = true
 token = "api-token"
+
+# One line per comment: this test counts lines (packing has its own tests).
+[routes.chat]
+pack = false
 "# + &fake.bridge_toml("a", "chan_a");
     std::fs::write(&path, text).unwrap();
     let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)

@@ -88,6 +88,8 @@ async fn sigterm_drains_the_queue_and_exits_zero() {
     // The file a user would write: three bridges, one (ghost) whose creator does not exist.
     let text = side.config_head()
         + "\n[shutdown]\ngrace_secs = 30\n"
+        // One line per comment: this test counts lines (packing has its own tests).
+        + "\n[routes.chat]\npack = false\n"
         + &tiktok.bridge_toml("carol", "carol_tv")
         + &dave.bridge_toml("dave", "dave_tv")
         + &ghost.bridge_toml("ghost", "ghost_tv");

@@ -138,6 +138,10 @@ wait_for_live = true
 
 [shutdown]
 grace_secs = 5
+
+# One line per comment: this test counts lines (packing has its own tests).
+[routes.chat]
+pack = false
 "# + &fake.bridge_toml("soak", CHANNEL)
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tiktwitch::line::{Line, Priority};
+use tiktwitch::sink::freshness::Freshness;
 use tiktwitch::sink::twitch::RoutedTcp;
 use tiktwitch::sink::{
     ChannelState, LoginFailureHandler, SinkError, SinkHandle, SinkState, TwitchSink,
@@ -30,6 +31,8 @@ fn settings(fake: &FakeTwitch, channels: &[&str]) -> TwitchSinkSettings {
         tls: false,
         bot_login: "bot".into(),
         channels: channels.iter().map(|c| c.to_string()).collect(),
+        // These tests measure pacing with bursts that wait longer than chat's maximum age.
+        freshness: Freshness::UNBOUNDED,
         ..TwitchSinkSettings::default()
     }
 }

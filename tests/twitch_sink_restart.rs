@@ -34,6 +34,8 @@ fn settings(
         channels: channels.iter().map(|c| c.to_string()).collect(),
         state_dir: Some(dir.to_path_buf()),
         clock: clock.clone(),
+        // Restarts wait out whole windows: the lines must survive longer than chat's max age.
+        freshness: tiktwitch::sink::freshness::Freshness::UNBOUNDED,
         ..TwitchSinkSettings::default()
     }
 }

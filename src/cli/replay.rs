@@ -282,10 +282,12 @@ pub(super) fn run(config_path: Option<&Path>, args: &ReplayArgs) -> anyhow::Resu
     out.flush()?;
     drop(out);
     stderr_line!("{summary}");
+    let packing = crate::daemon::plan::pack_settings(&bridge.pipeline.routes.chat);
+    stderr_line!("packing: {}", crate::sink::pack::summary(&packing));
     if args.send {
         let stats = send(&loaded, bridge, lines)?;
         stderr_line!(
-            "send: {} lines to {}: {} sent ({} confirmed), {} duplicates dropped, {} rejected, {} shed",
+            "send: {} lines to {}: {} sent ({} confirmed), {} packed into others, {} duplicates dropped, {} rejected, {} shed",
             stats.lines_in,
             bridge
                 .twitch
@@ -296,11 +298,12 @@ pub(super) fn run(config_path: Option<&Path>, args: &ReplayArgs) -> anyhow::Resu
                 .join(", "),
             stats.sent,
             stats.confirmed,
+            stats.packed,
             stats.dropped_duplicate,
             stats.rejected,
             stats.shed_total()
         );
-        if stats.sent + stats.coalesced < stats.lines_in + stats.extra_parts {
+        if stats.sent + stats.coalesced + stats.packed < stats.lines_in + stats.extra_parts {
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -328,6 +331,8 @@ fn send(loaded: &Loaded, bridge: &Bridge, lines: Vec<Line>) -> anyhow::Result<St
     let plan = Plan::from_config(loaded, None)?;
     let mut sink_settings = plan.sink.clone();
     sink_settings.channels = bridge.twitch.channels.clone();
+    // Lines go without a bridge name: the replayed bridge's own packing applies.
+    sink_settings.pack = crate::daemon::plan::pack_settings(&bridge.pipeline.routes.chat);
     let room = (sink_settings.queue_capacity / 2).max(1) as u64;
     let channels = bridge.twitch.channels.clone();
     let interrupted = CancellationToken::new();

@@ -48,6 +48,8 @@ pub fn check_ranges(pipeline: &PipelineConfig) -> Vec<Problem> {
     let mut problems = Vec::new();
     super::ranges::check(&pipeline.coalesce, "coalesce", &[], &mut problems);
     super::ranges::check(&pipeline.filters, "filters", &[], &mut problems);
+    // The sink's knobs under `[routes.chat]` (pack_max_chars), checked with the routes.
+    super::ranges::check(&pipeline.routes, "routes", &[], &mut problems);
     problems
 }
 

@@ -243,6 +243,12 @@ pub const RANGES: &[KeyRange] = &[
         HOUR,
         "identical comments within it become one line",
     ),
+    whole(
+        "routes.chat.pack_max_chars",
+        1,
+        super::routes::PACK_MAX_CHARS as u64,
+        "Twitch's cap; a part longer than the limit goes alone",
+    ),
     KeyRange {
         key: "pricing.coin_prices.*",
         bounds: Bounds::Decimal {

@@ -126,6 +126,13 @@ pub struct ChatRoute {
     /// The line that stands for identical comments collapsed within
     /// `coalesce.chat_flood_window_secs` (`text`, `count` = how many more).
     pub flood_template: String,
+    /// Join comments, questions, follows and shares waiting for one channel into one line
+    /// (each part rendered by its own template): on. Twitch counts lines, not characters.
+    pub pack: bool,
+    /// Longest packed line in characters; Twitch's cap, 500, is also the most.
+    pub pack_max_chars: usize,
+    /// Put between two parts of a packed line.
+    pub pack_separator: String,
 }
 
 impl Default for ChatRoute {
@@ -134,9 +141,18 @@ impl Default for ChatRoute {
             enabled: true,
             template: Slot::Chat.default_template().into(),
             flood_template: Slot::ChatFlood.default_template().into(),
+            pack: true,
+            pack_max_chars: PACK_MAX_CHARS,
+            pack_separator: PACK_SEPARATOR.into(),
         }
     }
 }
+
+/// Default and largest `routes.chat.pack_max_chars`: Twitch's message cap.
+pub const PACK_MAX_CHARS: usize = crate::limits::MAX_MESSAGE_CHARS;
+
+/// Default `routes.chat.pack_separator`: a middle dot reads as a separator in every script.
+pub const PACK_SEPARATOR: &str = " · ";
 
 /// `[routes.like]`: raw like bursts are noise; the summary is built on the room total.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

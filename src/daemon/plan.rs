@@ -14,6 +14,7 @@ use crate::limits::{SIGNER_CALLS_PER_MINUTE, WEBHOOK_RETRY_MIN_DELAY};
 use crate::pipeline::PipelineConfig;
 use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
 use crate::sink::TwitchSinkSettings;
+use crate::sink::pack::PackSettings;
 use crate::source::tiktok::TikTokSettings;
 
 use super::DaemonError;
@@ -176,6 +177,11 @@ impl Plan {
             sink: TwitchSinkSettings {
                 // The pacing journal: a restart never spends a window twice.
                 state_dir: Some(secrets.state_dir.clone()),
+                pack: pack_settings(&config.routes.chat),
+                pack_by_bridge: bridges
+                    .iter()
+                    .map(|b| (b.name.clone(), pack_settings(&b.pipeline.routes.chat)))
+                    .collect(),
                 ..sink_settings(twitch, channels, grace)
             },
             auth: auth_settings(twitch, &secrets),
@@ -355,6 +361,16 @@ fn sink_settings(
         sink.lines_per_window_elevated = n;
     }
     sink
+}
+
+/// `[routes.chat]`'s packing keys as the sink takes them.
+pub fn pack_settings(chat: &crate::config::routes::ChatRoute) -> PackSettings {
+    PackSettings {
+        enabled: chat.pack,
+        max_chars: chat.pack_max_chars,
+        separator: chat.pack_separator.clone(),
+        ..PackSettings::default()
+    }
 }
 
 fn auth_settings(twitch: &TwitchConfig, store: &SecretStoreSettings) -> AuthSettings {

@@ -248,6 +248,12 @@ pub fn render(
         &[],
         sink.dropped_duplicate,
     );
+    e.counter(
+        "tiktwitch_twitch_packed_total",
+        "Lines that went out as a part of another (packed) line.",
+        &[],
+        sink.packed,
+    );
     for ((kind, reason), n) in &sink.shed {
         e.counter(
             "tiktwitch_twitch_shed_total",
@@ -344,5 +350,14 @@ mod tests {
         }
         assert!(!text.contains("tiktwitch_viewers{bridge=\"off\"}"), "no count, no sample");
         assert!(text.contains(concat!("revision=\"", env!("TIKTWITCH_GIT_REVISION"), "\"")));
+    }
+    #[test]
+    fn packed_lines_are_counted() {
+        let sink = StatsSnapshot {
+            packed: 7,
+            ..StatsSnapshot::default()
+        };
+        let text = render(&[], &sink, None);
+        assert!(text.contains("tiktwitch_twitch_packed_total 7"), "{text}");
     }
 }

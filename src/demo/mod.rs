@@ -156,7 +156,7 @@ pub async fn run(
     writeln!(
         out,
         "\nsummary after {:.1} s: {} events from TikTok -> {} relayed, {} coalesced, {} filtered, {} failed\n\
-         Twitch: {} lines sent, {} delivered, {} duplicates held back, {} shed; {} rule violations{}",
+         Twitch: {} lines sent ({} more packed into them), {} delivered, {} duplicates held back, {} shed; {} rule violations{}",
         start.elapsed().as_secs_f64(),
         t.received,
         t.relayed,
@@ -164,6 +164,7 @@ pub async fn run(
         t.filtered,
         t.failed,
         report.sink.sent,
+        report.sink.packed,
         delivered,
         report.sink.dropped_duplicate,
         shed,

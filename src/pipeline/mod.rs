@@ -5,7 +5,8 @@
 //! 1. **dedupe** by method and `msg_id` ([`crate::dedupe`]), before anything else;
 //! 2. **history**: replayed messages are dropped unless `tiktok.relay_history`;
 //! 3. **route**: its kind's `[routes.<kind>]` must be enabled ([`route`]);
-//! 4. **filters**: ignored/allowed users, chat allowlist, roles, blocked words ([`filter`]);
+//! 4. **filters**: ignored/allowed users, chat allowlist, roles, empty comments (`empty`),
+//!    blocked words ([`filter`]);
 //! 5. **coalescing**: gift streaks ([`coalesce`]), like/join summaries, viewer counts and
 //!    chat floods ([`summary`], [`flood`]);
 //! 6. **template** ([`template`]) into a [`Line`] with its priority.
@@ -33,11 +34,11 @@ pub mod context;
 pub mod filter;
 pub mod flood;
 pub mod money;
-pub mod route;
+pub mod pipeline_stats;
 #[cfg(feature = "runtime")]
 mod pipeline_task;
+pub mod route;
 pub mod samples;
-pub mod pipeline_stats;
 pub mod summary;
 pub mod template;
 
@@ -57,8 +58,8 @@ use context::{
 };
 use filter::{Blocklist, Filters};
 use flood::{ChatFlood, Flood};
-use route::{Destination, destination, priority};
 pub use pipeline_stats::{KindCounts, Outcome, PipelineSnapshot, PipelineStats};
+use route::{Destination, destination, priority};
 use summary::{JoinSummary, JoinWindow, LikeSummary, LikeWindow, ViewerGate};
 use template::Templates;
 
@@ -68,6 +69,19 @@ pub(crate) fn deadline(now: Instant, after: Duration) -> Instant {
     now.checked_add(after)
         .or_else(|| now.checked_add(FAR_DEADLINE))
         .unwrap_or(now)
+}
+
+/// True for a comment or question with nothing left to show once the sink sanitizes it
+/// (spaces, zero-width or control characters only): it would become a contentless line
+/// (`[TT] user:`) or a flood summary of nothing (`(×1 more)`), so it is filtered as `empty`
+/// before any coalescer sees it.
+fn comment_is_empty(event: &Event) -> bool {
+    match &event.kind {
+        EventKind::Chat { text, .. } | EventKind::Question { text, .. } => {
+            crate::sink::sanitize::sanitize(text).is_none()
+        }
+        _ => false,
+    }
 }
 
 /// Far enough to mean "never" for a live (about 30 years), small enough for any clock.
@@ -335,6 +349,9 @@ impl Pipeline {
             return Err("route_disabled");
         }
         self.filters.check_user(event)?;
+        if comment_is_empty(event) {
+            return Err("empty");
+        }
         match self.filters.apply_blocklist(event) {
             Blocklist::Clean => {}
             Blocklist::Masked => self.stats.masked(),

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::backend::ChatBackend;
 use super::journal::{Entry, Journal};
 use super::notice::HoldReason;
+use super::pack;
 use super::pacing::Pacer;
 use super::pacing::joins::JoinPacer;
 use super::queue::{Queued, text_key};
@@ -227,6 +228,13 @@ impl<B: ChatBackend> Engine<B> {
                 item
             };
             let Some(item) = item else { return };
+            if self.shared.freshness.is_stale(&item, now) {
+                // Dropped at its turn, not at arrival: it might have gone out in time.
+                self.shared.stats.shed(item.kind, "stale");
+                tracing::debug!(channel = %item.channel, kind = item.kind, "stale line dropped");
+                continue;
+            }
+            let item = self.pack(item, now);
             let key = text_key(&item.channel, item.text.as_str());
             if self.pacer.is_duplicate(&item.channel, key, now) {
                 self.shared.stats.update(|s| s.dropped_duplicate += 1);
@@ -251,6 +259,67 @@ impl<B: ChatBackend> Engine<B> {
                 written_at: None,
             });
             return;
+        }
+    }
+
+    /// Packs the other lines waiting for `head`'s channel into it when its kind packs
+    /// ([`super::pack`]); returns `head` unchanged otherwise. Stale lines and lines of
+    /// another bridge are left for their own turn.
+    fn pack(&self, head: Queued, now: Instant) -> Queued {
+        let shared = &self.shared;
+        let packer = shared.packers.for_origin(head.origin.as_deref());
+        if !packer.packs(head.kind) {
+            return head;
+        }
+        let mut chars = pack::chars_of(&head.text);
+        let parts = {
+            let mut gate = shared.lock_gate();
+            let parts = gate.queue.take_pack_parts(
+                &head,
+                |q| packer.packs(q.kind) && q.origin == head.origin && !shared.freshness.is_stale(q, now),
+                |q| {
+                    let longer = packer.with_part(chars, pack::chars_of(&q.text));
+                    let fits = packer.fits(longer);
+                    if fits {
+                        chars = longer;
+                    }
+                    fits
+                },
+            );
+            let depth = gate.queue.len() as u64;
+            shared.stats.update(|s| s.queue_depth = depth);
+            parts
+        };
+        if parts.is_empty() {
+            return head;
+        }
+        let mut all = parts;
+        all.push(head);
+        all.sort_by_key(|q| q.seq);
+        let Some(text) = packer.join(all.iter().map(|q| &q.text)) else {
+            // Unreachable with sanitized parts; the oldest part goes alone, the rest wait.
+            let mut all = all.into_iter();
+            let first = all.next();
+            let mut gate = shared.lock_gate();
+            for q in all.rev() {
+                if let Some(v) = gate.queue.push_front(q) {
+                    shared.stats.shed(v.kind, "queue_full");
+                }
+            }
+            drop(gate);
+            return first.expect("all holds head");
+        };
+        let merged = all.len() as u64 - 1;
+        shared.stats.update(|s| s.packed += merged);
+        tracing::trace!(channel = %all[0].channel, parts = all.len(), chars, "packed lines");
+        let priority = all.iter().map(|q| q.priority).max().unwrap_or(all[0].priority);
+        let mut all = all.into_iter();
+        let oldest = all.next().expect("all holds head");
+        // The packed line keeps its oldest part's identity: its age, kind and order.
+        Queued {
+            text,
+            priority,
+            ..oldest
         }
     }
 

@@ -98,6 +98,7 @@ impl SinkHandle {
                 seq: shared.seq.fetch_add(1, Ordering::Relaxed),
                 queued_at: now,
                 origin: origin.cloned(),
+                kept_over_pause: false,
             };
             count_push(shared, gate.queue.push(item));
         }

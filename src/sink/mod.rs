@@ -54,10 +54,12 @@
 
 pub mod backend;
 mod engine;
+pub mod freshness;
 mod handle;
 pub mod helix;
 pub mod journal;
 pub mod notice;
+pub mod pack;
 pub mod pacing;
 mod pause;
 pub mod queue;
@@ -152,6 +154,10 @@ pub(crate) struct Shared {
     pub channels: HashSet<String>,
     split_kinds: HashSet<String>,
     max_split_parts: usize,
+    /// How old a line may be when its turn comes.
+    freshness: freshness::Freshness,
+    /// Which waiting lines share one Twitch message, per bridge.
+    packers: pack::Packers,
     seq: AtomicU64,
 }
 
@@ -323,6 +329,8 @@ impl TwitchSink {
             channels,
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
+            freshness: self.settings.freshness,
+            packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
         });
         let engine = Engine::new(

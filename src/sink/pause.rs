@@ -57,7 +57,8 @@ impl SinkHandle {
         gate.held = others;
         let held = mine.len() as u64;
         let mut dropped = 0;
-        for q in mine {
+        for mut q in mine {
+            q.kept_over_pause = true;
             let fresh = keep.is_some_and(|k| now.saturating_duration_since(q.queued_at) <= k);
             if fresh && !gate.closed && !gate.stopped_channels.contains(&q.channel) {
                 count_push(shared, gate.queue.push(q));

@@ -6,6 +6,11 @@
 //! Order is kept within a class (and so within a channel and class). An identical line
 //! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
+//!
+//! Status lines ([`crate::line::is_status_kind`]: paused, resumed, ended) are never the
+//! victim of shedding, and one is popped only once every line queued before it for its channel
+//! has gone (whatever their class), so a High "the live has ended" cannot overtake Normal chat
+//! written before it. A queue full of nothing but status lines sheds its oldest status line.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::sanitize::SafeText;
-use crate::line::Priority;
+use crate::line::{Priority, is_status_kind};
 
 /// One sanitized line waiting for its turn.
 #[derive(Debug, Clone)]
@@ -37,11 +42,19 @@ pub struct Queued {
     /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
     /// pausing a bridge drops (or holds) its lines.
     pub origin: Option<Arc<str>>,
+    /// Held over a pause with `pause_keep_secs` and queued again at the resume: the operator
+    /// chose that freshness, so the route's maximum age no longer applies.
+    pub kept_over_pause: bool,
 }
 
 impl Queued {
     fn key(&self) -> u64 {
         text_key(&self.channel, self.text.as_str())
+    }
+
+    /// True for a stream status line (never shed, ordered after earlier lines).
+    pub fn is_status(&self) -> bool {
+        is_status_kind(self.kind)
     }
 }
 
@@ -131,31 +144,59 @@ impl OutQueue {
             self.insert(item, false);
             return PushOutcome::Queued;
         }
-        let incoming = class_index(item.priority);
-        let lowest = (0..3).find(|&c| !self.classes[c].is_empty());
-        match lowest {
-            Some(low) if low <= incoming => {
-                let victim = self.classes[low].pop_front();
-                if let Some(v) = &victim {
-                    self.forget(v);
-                }
-                self.insert(item, false);
-                match victim {
-                    Some(v) => PushOutcome::QueuedAfterShedding(v),
-                    None => PushOutcome::Queued,
-                }
-            }
-            _ => PushOutcome::Shed(item),
+        // A status line outranks every other line when room is needed.
+        let incoming = if item.is_status() {
+            3
+        } else {
+            class_index(item.priority)
+        };
+        let victim = match self.lowest_sheddable() {
+            Some((low, pos)) if low <= incoming => self.classes[low].remove(pos),
+            Some(_) => return PushOutcome::Shed(item),
+            // Only status lines wait: the oldest of them makes room for a newer status.
+            None if incoming == 3 => self.oldest_status(),
+            None => return PushOutcome::Shed(item),
+        };
+        if let Some(v) = &victim {
+            self.forget(v);
         }
+        self.insert(item, false);
+        match victim {
+            Some(v) => PushOutcome::QueuedAfterShedding(v),
+            None => PushOutcome::Queued,
+        }
+    }
+
+    /// The class and position of the oldest line of the lowest class that is not a status
+    /// line.
+    fn lowest_sheddable(&self) -> Option<(usize, usize)> {
+        (0..3).find_map(|c| {
+            let pos = self.classes[c].iter().position(|q| !q.is_status())?;
+            Some((c, pos))
+        })
+    }
+
+    /// Removes the oldest waiting status line.
+    fn oldest_status(&mut self) -> Option<Queued> {
+        let (class, pos) = (0..3)
+            .filter_map(|c| {
+                let pos = self.classes[c].iter().position(Queued::is_status)?;
+                Some((c, pos))
+            })
+            .min_by_key(|&(c, pos)| self.classes[c][pos].seq)?;
+        self.classes[class].remove(pos)
     }
 
     /// Puts a line back at the FRONT of its class (it was taken but could not be sent yet).
     /// Returns a line shed to keep the capacity, if any.
     pub fn push_front(&mut self, item: Queued) -> Option<Queued> {
         let shed = if self.len() >= self.capacity {
-            let low = (0..3).find(|&c| !self.classes[c].is_empty())?;
-            // Shed the newest line of the lowest class: the requeued one is older.
-            let victim = self.classes[low].pop_back();
+            // Shed the newest line of the lowest class that is not a status line: the
+            // requeued one is older. Only status lines waiting: the queue grows by this one.
+            let victim = (0..3).find_map(|c| {
+                let pos = self.classes[c].iter().rposition(|q| !q.is_status())?;
+                self.classes[c].remove(pos)
+            });
             if let Some(v) = &victim {
                 self.forget(v);
             }
@@ -174,12 +215,76 @@ impl OutQueue {
                 .iter()
                 .position(|q| is_ready(&q.channel));
             if let Some(pos) = pos {
+                let (class, pos) = self.before_status(class, pos);
                 let item = self.classes[class].remove(pos)?;
                 self.forget(&item);
                 return Some(item);
             }
         }
         None
+    }
+
+    /// When the line at (`class`, `pos`) is a status line, the oldest line queued before it
+    /// for the same channel in any class (or itself when there is none).
+    fn before_status(&self, class: usize, pos: usize) -> (usize, usize) {
+        let chosen = &self.classes[class][pos];
+        if !chosen.is_status() {
+            return (class, pos);
+        }
+        (0..3)
+            .filter_map(|c| {
+                let p = self.classes[c]
+                    .iter()
+                    .position(|q| q.channel == chosen.channel && q.seq < chosen.seq)?;
+                Some((c, p))
+            })
+            .min_by_key(|&(c, p)| self.classes[c][p].seq)
+            .unwrap_or((class, pos))
+    }
+
+    /// Removes and returns, oldest first, the lines waiting for `head`'s channel that may be
+    /// packed into one line with it: `packable` says which, and `fits` (called in order with
+    /// each candidate) accepts a part or leaves it waiting. Never takes a status line nor a
+    /// line queued after a status line that `head` precedes, so packing keeps the order
+    /// "earlier lines, then the status line, then later lines".
+    pub fn take_pack_parts(
+        &mut self,
+        head: &Queued,
+        packable: impl Fn(&Queued) -> bool,
+        mut fits: impl FnMut(&Queued) -> bool,
+    ) -> Vec<Queued> {
+        let barrier = self
+            .classes
+            .iter()
+            .flatten()
+            .filter(|q| q.channel == head.channel && q.is_status() && q.seq > head.seq)
+            .map(|q| q.seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut candidates: Vec<(u64, usize)> = self
+            .classes
+            .iter()
+            .enumerate()
+            .flat_map(|(c, class)| class.iter().map(move |q| (c, q)))
+            .filter(|(_, q)| {
+                q.channel == head.channel && !q.is_status() && q.seq < barrier && packable(q)
+            })
+            .map(|(c, q)| (q.seq, c))
+            .collect();
+        candidates.sort_unstable();
+        let mut chosen = Vec::new();
+        for (seq, class) in candidates {
+            let Some(pos) = self.classes[class].iter().position(|q| q.seq == seq) else {
+                continue;
+            };
+            if fits(&self.classes[class][pos])
+                && let Some(item) = self.classes[class].remove(pos)
+            {
+                self.forget(&item);
+                chosen.push(item);
+            }
+        }
+        chosen
     }
 
     /// Removes every line for `channel` (the channel was stopped).
@@ -256,7 +361,61 @@ mod tests {
             seq,
             queued_at: Instant::now(),
             origin: None,
+            kept_over_pause: false,
         }
+    }
+
+    fn of_kind(seq: u64, p: Priority, kind: &'static str, text: &str) -> Queued {
+        Queued {
+            kind,
+            text: sanitize(text).unwrap(),
+            ..item(seq, p, "a")
+        }
+    }
+
+    #[test]
+    fn pack_parts_are_taken_oldest_first_up_to_the_status_line_and_only_if_they_fit() {
+        let mut q = OutQueue::new(20);
+        q.push(of_kind(1, Priority::Normal, "chat", "aaaa"));
+        q.push(of_kind(2, Priority::High, "follow", "bbbb"));
+        q.push(of_kind(3, Priority::High, "gift", "gift"));
+        q.push(of_kind(4, Priority::Normal, "chat", "a very long comment"));
+        q.push(of_kind(5, Priority::Normal, "chat", "cc"));
+        q.push(item(6, Priority::Normal, "b"));
+        q.push(Queued {
+            kind: "live_ended",
+            ..of_kind(7, Priority::High, "chat", "ended")
+        });
+        q.push(of_kind(8, Priority::Normal, "chat", "after the end"));
+        let head = q.pop_ready(|c| c == "a").unwrap();
+        assert_eq!(head.seq, 2, "High first");
+        let mut room = 10usize;
+        let parts = q.take_pack_parts(
+            &head,
+            |c| c.kind != "gift",
+            |c| {
+                let n = c.text.as_str().chars().count();
+                let fits = n <= room;
+                if fits {
+                    room -= n;
+                }
+                fits
+            },
+        );
+        // The gift is not packable, the long comment does not fit (and waits), the line
+        // of channel b and the one after the end are not candidates.
+        let seqs: Vec<u64> = parts.iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, vec![1, 5]);
+        let left: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|c| c == "a"))
+            .map(|q| q.seq)
+            .collect();
+        assert_eq!(left, vec![3, 4, 7, 8]);
+        assert_eq!(q.len(), 1, "channel b's line still waits");
+        // Taken parts are forgotten: the same text may be queued again.
+        assert!(matches!(
+            q.push(of_kind(9, Priority::Normal, "chat", "aaaa")),
+            PushOutcome::Queued
+        ));
     }
 
     #[test]
@@ -292,6 +451,50 @@ mod tests {
             .map(|q| q.seq)
             .collect();
         assert_eq!(order, vec![3, 4, 6]);
+    }
+
+    fn status(seq: u64) -> Queued {
+        Queued {
+            kind: "live_ended",
+            ..item(seq, Priority::High, "a")
+        }
+    }
+
+    #[test]
+    fn a_status_line_waits_for_every_earlier_line_of_its_channel() {
+        let mut q = OutQueue::new(10);
+        q.push(item(1, Priority::Normal, "a"));
+        q.push(item(2, Priority::Low, "a"));
+        q.push(item(3, Priority::Normal, "b"));
+        q.push(status(4));
+        q.push(item(5, Priority::High, "a"));
+        q.push(item(6, Priority::Normal, "a"));
+        let order: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|c| c == "a"))
+            .map(|q| q.seq)
+            .collect();
+        // Chat and the join written before the end go first, then the end, then the gift and
+        // chat queued after it; channel b is untouched.
+        assert_eq!(order, vec![1, 2, 4, 5, 6]);
+        assert_eq!(q.pop_ready(|_| true).map(|q| q.seq), Some(3));
+    }
+
+    #[test]
+    fn status_lines_are_never_shed() {
+        let mut q = OutQueue::new(2);
+        q.push(status(1));
+        q.push(item(2, Priority::High, "a"));
+        // A newcomer of any class sheds the High gift, never the status line.
+        match q.push(item(3, Priority::High, "a")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 2),
+            other => panic!("{other:?}"),
+        }
+        match q.push(status(4)) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(q.push(item(5, Priority::High, "a")), PushOutcome::Shed(s) if s.seq == 5));
+        assert!(q.push_front(item(6, Priority::High, "a")).is_none());
+        assert_eq!(q.len(), 3, "only status lines waited, so the requeued line is added");
     }
 
     #[test]

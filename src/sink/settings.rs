@@ -70,6 +70,15 @@ pub struct TwitchSinkSettings {
     /// The wall clock the journal stamps records with (tests pass a
     /// [`crate::auth::TokioClock`]).
     pub clock: Arc<dyn Clock>,
+    /// How old a line may be when its turn comes ([`super::freshness`]); older ones are
+    /// shed as `stale`.
+    pub freshness: super::freshness::Freshness,
+    /// Which waiting lines are packed into one message ([`super::pack`]); off in this
+    /// default, on in what the daemon builds from the config (`[routes.chat] pack`).
+    pub pack: super::pack::PackSettings,
+    /// [`TwitchSinkSettings::pack`] of the bridges whose `[bridge.routes.chat]` differs, by
+    /// bridge name (the origin their lines carry).
+    pub pack_by_bridge: std::collections::HashMap<String, super::pack::PackSettings>,
 }
 
 impl Default for TwitchSinkSettings {
@@ -99,6 +108,14 @@ impl Default for TwitchSinkSettings {
             join_window: TWITCH_JOIN_WINDOW,
             state_dir: None,
             clock: Arc::new(SystemClock),
+            freshness: super::freshness::Freshness::default(),
+            // Off for a bare sink (one line per `send`, what its callers and tests count on);
+            // the daemon turns it on from `[routes.chat] pack`, on by default.
+            pack: super::pack::PackSettings {
+                enabled: false,
+                ..super::pack::PackSettings::default()
+            },
+            pack_by_bridge: std::collections::HashMap::new(),
         }
     }
 }

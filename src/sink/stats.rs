@@ -15,8 +15,8 @@ pub struct SinkStats {
 /// Accounting identity (checked by the tests): every part the handle accepted ends up in
 /// exactly one of `sent`, `coalesced`, `dropped_duplicate`, `rejected`, `shed` or is still
 /// waiting (`queue_depth`, `in_flight`):
-/// `lines_in + extra_parts == sent + coalesced + dropped_duplicate + rejected + shed_total()
-/// + queue_depth + in_flight + paused_held`.
+/// `lines_in + extra_parts == sent + coalesced + packed + dropped_duplicate + rejected +
+/// shed_total() + queue_depth + in_flight + paused_held`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     /// `Line`s handed to [`super::SinkHandle::send`].
@@ -31,6 +31,9 @@ pub struct StatsSnapshot {
     pub unconfirmed: u64,
     /// Lines merged into an identical line already waiting.
     pub coalesced: u64,
+    /// Lines that went out as a part of another line ([`super::pack`]): a packed line of 4
+    /// parts counts 1 in `sent` and 3 here.
+    pub packed: u64,
     /// Lines dropped because the same text went to that channel within the duplicate window
     /// (our guard, or Twitch's `msg_duplicate`).
     pub dropped_duplicate: u64,
@@ -125,6 +128,7 @@ impl StatsSnapshot {
     pub fn accounted(&self) -> u64 {
         self.sent
             + self.coalesced
+            + self.packed
             + self.dropped_duplicate
             + self.rejected
             + self.shed_total()

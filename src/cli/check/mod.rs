@@ -92,6 +92,13 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
         "pacing: {}",
         pacing_summary(loaded.config.twitch.lines_per_30s)
     )?;
+    writeln!(
+        out,
+        "packing: {}",
+        crate::sink::pack::summary(&crate::daemon::plan::pack_settings(
+            &loaded.config.routes.chat
+        ))
+    )?;
     let mut usable = true;
     // The plan `run` builds (pure, no I/O): whatever it refuses, `check` refuses first.
     if let Err(e) = crate::daemon::Plan::from_config(loaded, None) {
@@ -190,6 +197,42 @@ mod tests {
         assert!(
             text.contains("NOT usable: twitch.sink = \"helix\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn check_says_whether_lines_are_packed() {
+        let (usable, text) = report_example(str::to_owned);
+        assert!(usable, "{text}");
+        assert!(text.contains("packing: on:"), "{text}");
+        assert!(text.contains("up to 500 characters"), "{text}");
+        let (usable, text) = report_example(|t| {
+            t.replace("pack = true", "pack = false")
+                .replace("pack_max_chars = 500", "pack_max_chars = 200")
+        });
+        assert!(usable, "{text}");
+        assert!(text.contains("packing: off"), "{text}");
+        // Above Twitch's 500 is refused at load, with the key path.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"),
+        )
+        .unwrap();
+        std::fs::write(
+            &path,
+            example.replace("pack_max_chars = 500", "pack_max_chars = 501"),
+        )
+        .unwrap();
+        let err = crate::config::load_with_env(
+            &path,
+            Some(HashMap::new()),
+            crate::pipeline::Pipeline::check,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("routes.chat.pack_max_chars"),
+            "{err}"
         );
     }
 
