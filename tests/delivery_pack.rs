@@ -105,7 +105,7 @@ fn idle(handle: &SinkHandle) -> bool {
 /// texts Twitch received and the sink's counters.
 async fn deliver<const SLOT: usize>(
     pack: PackSettings,
-) -> (Vec<String>, tiktwitch::sink::stats::StatsSnapshot) {
+) -> (Vec<String>, tiktwitch::sink::sink_stats::StatsSnapshot) {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use crate::auth::AuthStatsSnapshot;
 use crate::pipeline::PipelineSnapshot;
 use crate::sink::StatsSnapshot;
-use crate::sink::stats::LATENCY_BOUNDS_MS;
+use crate::sink::sink_stats::LATENCY_BOUNDS_MS;
 use crate::source::tiktok::SourceStatsSnapshot;
 use crate::status::exposition::Exposition;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::queue::{PushOutcome, Queued};
-use super::stats::{ChannelStatus, SinkState, StatsSnapshot};
+use super::sink_stats::{ChannelStatus, SinkState, StatsSnapshot};
 use super::{Shared, sanitize};
 use crate::line::Line;
 

@@ -65,7 +65,7 @@ mod pause;
 pub mod queue;
 pub mod sanitize;
 mod settings;
-pub mod stats;
+pub mod sink_stats;
 pub mod twitch;
 
 pub use handle::SinkHandle;
@@ -88,8 +88,8 @@ use journal::{Entry, Journal};
 use pacing::Pacer;
 use pacing::joins::JoinPacer;
 use queue::OutQueue;
-use stats::SinkStats;
-pub use stats::{ChannelState, ChannelStatus, SinkState, StatsSnapshot};
+use sink_stats::SinkStats;
+pub use sink_stats::{ChannelState, ChannelStatus, SinkState, StatsSnapshot};
 use twitch::{DefaultTransport, IrcBackend, RoutedTransport};
 
 /// Errors of the sink.

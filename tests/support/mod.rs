@@ -10,3 +10,5 @@ pub mod decode;
 pub mod prereq;
 #[cfg(unix)]
 pub mod process;
+#[cfg(feature = "standin")]
+pub mod sink;

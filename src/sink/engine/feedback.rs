@@ -11,7 +11,7 @@ use crate::limits::{MAX_NOTICE_KINDS, TWITCH_HOLD_RETRY};
 use crate::sink::SinkError;
 use crate::sink::backend::BackendEvent;
 use crate::sink::notice::{HoldReason, Reaction, classify};
-use crate::sink::stats::{ChannelState, SinkState};
+use crate::sink::sink_stats::{ChannelState, SinkState};
 
 impl<B: ChatBackend> Engine<B> {
     fn stop_channel(&mut self, channel: &str, reason: &str) {

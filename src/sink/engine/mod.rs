@@ -19,7 +19,7 @@ use super::pack;
 use super::pacing::Pacer;
 use super::pacing::joins::JoinPacer;
 use super::queue::{Queued, text_key};
-use super::stats::{ChannelState, SinkState};
+use super::sink_stats::{ChannelState, SinkState};
 use super::{LoginFailureHandler, Shared, SinkError};
 
 struct InFlight {
