@@ -44,6 +44,8 @@ async fn a_second_sigterm_during_the_drain_exits_at_once() {
     let config = dir.path().join("config.toml");
     let text = side.config_head()
         + "\n[shutdown]\ngrace_secs = 60\n"
+        // One line per comment, so the drain takes seconds (packing has its own tests).
+        + "\n[routes.chat]\npack = false\n"
         + &tiktok.bridge_toml("erin", "erin_tv");
     std::fs::write(&config, text).unwrap();
     let mut cmd = support::process::run(&config, "tiktwitch=info");
