@@ -3,9 +3,12 @@
 //! 127.0.0.1 under paused tokio time. What Twitch receives has no contentless line, and
 //! "the live has ended" comes after every line of the events before it.
 
+mod support;
+
 use std::time::{Duration, Instant as StdInstant};
 
-use tiktwitch::event::{ControlAction, Event, EventKind, Meta, Roles, User};
+use support::events::{comment, ev, user};
+use tiktwitch::event::{ControlAction, Event, EventKind};
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::sink::pack::PackSettings;
@@ -16,38 +19,11 @@ use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 use twitch_irc::login::StaticLoginCredentials;
 
-fn user(id: u64, handle: &str) -> User {
-    User {
-        id,
-        username: handle.into(),
-        nickname: handle.to_uppercase(),
-        roles: Roles::default(),
-    }
-}
-
-fn ev(msg_id: u64, kind: EventKind) -> Event {
-    Event {
-        meta: Meta {
-            method: "test".into(),
-            msg_id,
-            ..Meta::default()
-        },
-        kind,
-    }
-}
-
-fn chat(msg_id: u64, text: &str) -> Event {
-    ev(
-        msg_id,
-        EventKind::Chat {
-            user: user(msg_id, &format!("viewer{msg_id}")),
-            text: text.into(),
-            language: String::new(),
-        },
-    )
-}
-
 /// Waits (in virtual time) until `cond` holds; panics after `limit`.
+fn chat(msg_id: u64, text: &str) -> Event {
+    comment(msg_id, user(msg_id, &format!("viewer{msg_id}")), text)
+}
+
 async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {

@@ -2,41 +2,17 @@
 //! as `empty` before any coalescer sees them, so neither `[TT] user:` nor a flood summary of
 //! nothing (`[TT] (×1 more)`) is ever produced, and the accounting still balances.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use tiktwitch::event::{Event, EventKind, Meta, Roles, User};
+use support::events::{comment, ev, user};
+use tiktwitch::event::{Event, EventKind};
 use tiktwitch::line::Line;
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 
-fn user(id: u64, handle: &str) -> User {
-    User {
-        id,
-        username: handle.into(),
-        nickname: handle.to_uppercase(),
-        roles: Roles::default(),
-    }
-}
-
-fn ev(msg_id: u64, kind: EventKind) -> Event {
-    Event {
-        meta: Meta {
-            method: "test".into(),
-            msg_id,
-            ..Meta::default()
-        },
-        kind,
-    }
-}
-
 fn chat(msg_id: u64, handle: &str, text: &str) -> Event {
-    ev(
-        msg_id,
-        EventKind::Chat {
-            user: user(msg_id, handle),
-            text: text.into(),
-            language: String::new(),
-        },
-    )
+    comment(msg_id, user(msg_id, handle), text)
 }
 
 fn texts(lines: &[Line]) -> Vec<&str> {

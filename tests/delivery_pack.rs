@@ -5,9 +5,12 @@
 //! exactly once, the gift keeps its own line, the end comes last and no part is contentless;
 //! with `pack` off the same burst costs one line per comment.
 
+mod support;
+
 use std::time::{Duration, Instant as StdInstant};
 
-use tiktwitch::event::{ControlAction, Event, EventKind, Meta, Roles, User};
+use support::events::ev;
+use tiktwitch::event::{ControlAction, EventKind, Roles, User};
 use tiktwitch::line::Line;
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::sink::pack::{PACK_SEPARATOR, PackSettings};
@@ -27,17 +30,6 @@ fn user(id: u64) -> User {
         username: format!("viewer{id}"),
         nickname: format!("Viewer{id}"),
         roles: Roles::default(),
-    }
-}
-
-fn ev(msg_id: u64, kind: EventKind) -> Event {
-    Event {
-        meta: Meta {
-            method: "test".into(),
-            msg_id,
-            ..Meta::default()
-        },
-        kind,
     }
 }
 

@@ -1,44 +1,20 @@
 //! The pipeline as a whole: events in, lines out, with an injected clock (and tokio's paused
 //! clock for `run`). Every test also checks the accounting balances.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::events::{comment, ev, user};
 use tiktwitch::config::routes::{BlockedAction, RoleName};
-use tiktwitch::event::{ControlAction, Event, EventKind, Gift, Meta, Roles, User};
+use tiktwitch::event::{ControlAction, Event, EventKind, Gift, Meta};
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-fn user(id: u64, handle: &str) -> User {
-    User {
-        id,
-        username: handle.into(),
-        nickname: handle.to_uppercase(),
-        roles: Roles::default(),
-    }
-}
-
-fn ev(msg_id: u64, kind: EventKind) -> Event {
-    Event {
-        meta: Meta {
-            method: "test".into(),
-            msg_id,
-            ..Meta::default()
-        },
-        kind,
-    }
-}
-
 fn chat(msg_id: u64, handle: &str, text: &str) -> Event {
-    ev(
-        msg_id,
-        EventKind::Chat {
-            user: user(msg_id % 1000 + 1, handle),
-            text: text.into(),
-            language: String::new(),
-        },
-    )
+    comment(msg_id, user(msg_id % 1000 + 1, handle), text)
 }
 
 fn rose(msg_id: u64, streak: u64, count: u32, end: bool) -> Event {

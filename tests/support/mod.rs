@@ -7,6 +7,7 @@
 #[cfg(feature = "standin")]
 pub mod auth;
 pub mod decode;
+pub mod events;
 pub mod prereq;
 #[cfg(unix)]
 pub mod process;
