@@ -24,6 +24,22 @@ fn chat(msg_id: u64, text: &str) -> Event {
     comment(msg_id, user(msg_id, &format!("viewer{msg_id}")), text)
 }
 
+/// The sink on `#chan` of the stand-in, one line per comment, as before packing
+/// (tests/delivery_pack covers packing).
+fn one_line_per_comment(fake: &FakeTwitch) -> TwitchSinkSettings {
+    TwitchSinkSettings {
+        server: fake.addr().to_string(),
+        tls: false,
+        bot_login: "bot".into(),
+        channels: vec!["chan".into()],
+        pack: PackSettings {
+            enabled: false,
+            ..PackSettings::default()
+        },
+        ..TwitchSinkSettings::default()
+    }
+}
+
 async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
@@ -42,18 +58,7 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
         .await
         .unwrap();
-    let settings = TwitchSinkSettings {
-        server: fake.addr().to_string(),
-        tls: false,
-        bot_login: "bot".into(),
-        channels: vec!["chan".into()],
-        // One line per comment, as before packing: tests/delivery_pack covers packing.
-        pack: PackSettings {
-            enabled: false,
-            ..PackSettings::default()
-        },
-        ..TwitchSinkSettings::default()
-    };
+    let settings = one_line_per_comment(&fake);
     let shutdown = CancellationToken::new();
     let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
     let (handle, task) = TwitchSink::new(settings)
@@ -126,18 +131,7 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
         .await
         .unwrap();
-    let settings = TwitchSinkSettings {
-        server: fake.addr().to_string(),
-        tls: false,
-        bot_login: "bot".into(),
-        channels: vec!["chan".into()],
-        // One line per comment, as before packing: tests/delivery_pack covers packing.
-        pack: PackSettings {
-            enabled: false,
-            ..PackSettings::default()
-        },
-        ..TwitchSinkSettings::default()
-    };
+    let settings = one_line_per_comment(&fake);
     let shutdown = CancellationToken::new();
     let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
     let (handle, task) = TwitchSink::new(settings)
