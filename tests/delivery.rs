@@ -8,16 +8,16 @@ mod support;
 use std::time::{Duration, Instant as StdInstant};
 
 use support::events::{comment, ev, user};
+use support::sink::{creds, delivery_settings, stop, until_idle};
 use tiktwitch::event::{ControlAction, Event, EventKind};
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::sink::pack::PackSettings;
 use tiktwitch::sink::twitch::RoutedTcp;
-use tiktwitch::sink::{SinkHandle, TwitchSink, TwitchSinkSettings};
+use tiktwitch::sink::{TwitchSink, TwitchSinkSettings};
 use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
-use tokio::time::{Instant, sleep};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use twitch_irc::login::StaticLoginCredentials;
 
 /// Waits (in virtual time) until `cond` holds; panics after `limit`.
 fn chat(msg_id: u64, text: &str) -> Event {
@@ -27,30 +27,11 @@ fn chat(msg_id: u64, text: &str) -> Event {
 /// The sink on `#chan` of the stand-in, one line per comment, as before packing
 /// (tests/delivery_pack covers packing).
 fn one_line_per_comment(fake: &FakeTwitch) -> TwitchSinkSettings {
-    TwitchSinkSettings {
-        server: fake.addr().to_string(),
-        tls: false,
-        bot_login: "bot".into(),
-        channels: vec!["chan".into()],
-        pack: PackSettings {
-            enabled: false,
-            ..PackSettings::default()
-        },
-        ..TwitchSinkSettings::default()
-    }
-}
-
-async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn idle(handle: &SinkHandle) -> bool {
-    let s = handle.stats();
-    s.queue_depth == 0 && s.in_flight == 0
+    let pack = PackSettings {
+        enabled: false,
+        ..PackSettings::default()
+    };
+    delivery_settings(fake, pack)
 }
 
 #[tokio::test(start_paused = true)]
@@ -60,9 +41,8 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
         .unwrap();
     let settings = one_line_per_comment(&fake);
     let shutdown = CancellationToken::new();
-    let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
     let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<1>, _>(creds, shutdown.clone())
+        .start_on::<RoutedTcp<1>, _>(creds(), shutdown.clone())
         .unwrap();
 
     let mut pipeline = Pipeline::new(&PipelineConfig::default()).expect("defaults are valid");
@@ -90,10 +70,7 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
         handle.send("chan", line);
     }
 
-    until("the burst is sent", Duration::from_secs(120), || {
-        idle(&handle)
-    })
-    .await;
+    until_idle(&handle, Duration::from_secs(120)).await;
     let sent: Vec<String> = fake.delivered().into_iter().map(|m| m.text).collect();
     assert_eq!(sent.len(), 8, "seven comments and the end: {sent:#?}");
     for (i, text) in sent[..7].iter().enumerate() {
@@ -118,9 +95,7 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
     assert_eq!(p.filtered_by_rule.get("empty"), Some(&21));
     assert!(p.balanced(), "{p:#?}");
 
-    shutdown.cancel();
-    let res = task.await.expect("sink task panicked");
-    assert!(res.is_ok(), "{res:?}");
+    stop(shutdown, task).await;
 }
 
 /// Forty comments at once: Twitch takes 20 per 30 s, so the second half would wait about 30 s.
@@ -133,9 +108,8 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
         .unwrap();
     let settings = one_line_per_comment(&fake);
     let shutdown = CancellationToken::new();
-    let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
     let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<2>, _>(creds, shutdown.clone())
+        .start_on::<RoutedTcp<2>, _>(creds(), shutdown.clone())
         .unwrap();
     let queued_at = Instant::now();
     for i in 0..40u64 {
@@ -158,10 +132,7 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
             msg_id: 99,
         },
     );
-    until("the burst is resolved", Duration::from_secs(300), || {
-        idle(&handle)
-    })
-    .await;
+    until_idle(&handle, Duration::from_secs(300)).await;
     let delivered = fake.delivered();
     let s = handle.stats();
     assert!(s.shed_for("stale") >= 15, "{s:#?}");
@@ -183,7 +154,5 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
     assert!(delivered.iter().any(|m| m.text.contains("Rose")));
     assert_eq!(s.lines_in + s.extra_parts, s.accounted(), "{s:#?}");
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
-    shutdown.cancel();
-    let res = task.await.expect("sink task panicked");
-    assert!(res.is_ok(), "{res:?}");
+    stop(shutdown, task).await;
 }

@@ -10,16 +10,15 @@ mod support;
 use std::time::{Duration, Instant as StdInstant};
 
 use support::events::ev;
+use support::sink::{creds, delivery_settings, stop, until_idle};
 use tiktwitch::event::{ControlAction, EventKind, Roles, User};
 use tiktwitch::line::Line;
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
+use tiktwitch::sink::TwitchSink;
 use tiktwitch::sink::pack::{PACK_SEPARATOR, PackSettings};
 use tiktwitch::sink::twitch::RoutedTcp;
-use tiktwitch::sink::{SinkHandle, TwitchSink, TwitchSinkSettings};
 use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
-use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
-use twitch_irc::login::StaticLoginCredentials;
 
 const COMMENTS: u64 = 30;
 const FOLLOWS: u64 = 4;
@@ -79,20 +78,6 @@ fn burst() -> Vec<Line> {
     lines
 }
 
-/// Waits (in virtual time) until `cond` holds; panics after `limit`.
-async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn idle(handle: &SinkHandle) -> bool {
-    let s = handle.stats();
-    s.queue_depth == 0 && s.in_flight == 0
-}
-
 /// Sends the burst through a sink with `pack` into a fresh stand-in Twitch; returns the
 /// texts Twitch received and the sink's counters.
 async fn deliver<const SLOT: usize>(
@@ -101,26 +86,15 @@ async fn deliver<const SLOT: usize>(
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
         .await
         .unwrap();
-    let settings = TwitchSinkSettings {
-        server: fake.addr().to_string(),
-        tls: false,
-        bot_login: "bot".into(),
-        channels: vec!["chan".into()],
-        pack,
-        ..TwitchSinkSettings::default()
-    };
+    let settings = delivery_settings(&fake, pack);
     let shutdown = CancellationToken::new();
-    let creds = StaticLoginCredentials::new("bot".into(), Some("good".into()));
     let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<SLOT>, _>(creds, shutdown.clone())
+        .start_on::<RoutedTcp<SLOT>, _>(creds(), shutdown.clone())
         .unwrap();
     for line in burst() {
         handle.send("chan", line);
     }
-    until("the burst is resolved", Duration::from_secs(300), || {
-        idle(&handle)
-    })
-    .await;
+    until_idle(&handle, Duration::from_secs(300)).await;
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     let sent = fake.delivered().into_iter().map(|m| m.text).collect();
     let stats = handle.stats();
@@ -129,9 +103,7 @@ async fn deliver<const SLOT: usize>(
         stats.accounted(),
         "{stats:#?}"
     );
-    shutdown.cancel();
-    let res = task.await.expect("sink task panicked");
-    assert!(res.is_ok(), "{res:?}");
+    stop(shutdown, task).await;
     (sent, stats)
 }
 

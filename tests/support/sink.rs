@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::sink::freshness::Freshness;
+use tiktwitch::sink::pack::PackSettings;
 use tiktwitch::sink::{ChannelState, SinkError, SinkHandle, TwitchSinkSettings};
 use tiktwitch::standin::twitch::{FakeTwitch, Privmsg};
 use tokio::task::JoinHandle;
@@ -23,6 +24,16 @@ pub fn settings(fake: &FakeTwitch, channels: &[&str]) -> TwitchSinkSettings {
         // These tests measure pacing with bursts that wait longer than chat's maximum age.
         freshness: Freshness::UNBOUNDED,
         ..TwitchSinkSettings::default()
+    }
+}
+
+/// The sink on `#chan` of the stand-in as the product runs it (lines go stale at their
+/// maximum age), packing as `pack` says: for the delivery tests.
+pub fn delivery_settings(fake: &FakeTwitch, pack: PackSettings) -> TwitchSinkSettings {
+    TwitchSinkSettings {
+        pack,
+        freshness: Freshness::default(),
+        ..settings(fake, &["chan"])
     }
 }
 
