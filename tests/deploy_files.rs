@@ -24,17 +24,22 @@ fn configmap_toml() -> String {
         .join("\n")
 }
 
-#[test]
-fn the_kubernetes_config_is_valid_and_listens_for_the_probes() {
+/// The ConfigMap's config, loaded and checked as `run` would (no environment).
+fn load_configmap() -> tiktwitch::config::Loaded {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, configmap_toml()).unwrap();
-    let loaded = tiktwitch::config::load_with_env(
+    tiktwitch::config::load_with_env(
         &path,
         Some(HashMap::new()),
         tiktwitch::pipeline::Pipeline::check,
     )
-    .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"));
+    .unwrap_or_else(|e| panic!("deploy/kubernetes/configmap.yaml: {e}"))
+}
+
+#[test]
+fn the_kubernetes_config_is_valid_and_listens_for_the_probes() {
+    let loaded = load_configmap();
     assert_eq!(loaded.bridges.len(), 2);
     let http = &loaded.config.http;
     assert!(http.enabled, "the probes need the listener");
@@ -132,15 +137,8 @@ async fn the_kubernetes_state_dir_is_usable_on_an_fs_group_volume() {
         .map(|rest| rest.trim_end_matches([' ', '}']).trim().to_string())
         .expect("the state volume's mountPath");
 
+    let loaded = load_configmap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, configmap_toml()).unwrap();
-    let loaded = tiktwitch::config::load_with_env(
-        &path,
-        Some(HashMap::new()),
-        tiktwitch::pipeline::Pipeline::check,
-    )
-    .unwrap();
     let state_dir = loaded.config.state_dir.clone().expect("state_dir is set");
     let below = state_dir
         .strip_prefix(&mount)
