@@ -8,42 +8,34 @@ mod support;
 use std::time::{Duration, Instant as StdInstant};
 
 use support::events::{comment, ev, user};
-use support::sink::{creds, delivery_settings, stop, until_idle};
+use support::sink::{Delivery, start_delivery, stop, until_idle};
 use tiktwitch::event::{ControlAction, Event, EventKind};
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
 use tiktwitch::sink::pack::PackSettings;
-use tiktwitch::sink::twitch::RoutedTcp;
-use tiktwitch::sink::{TwitchSink, TwitchSinkSettings};
-use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// Waits (in virtual time) until `cond` holds; panics after `limit`.
 fn chat(msg_id: u64, text: &str) -> Event {
     comment(msg_id, user(msg_id, &format!("viewer{msg_id}")), text)
 }
 
-/// The sink on `#chan` of the stand-in, one line per comment, as before packing
-/// (tests/delivery_pack covers packing).
-fn one_line_per_comment(fake: &FakeTwitch) -> TwitchSinkSettings {
-    let pack = PackSettings {
+/// One line per comment, as before packing (tests/delivery_pack covers packing).
+fn one_line_per_comment() -> PackSettings {
+    PackSettings {
         enabled: false,
         ..PackSettings::default()
-    };
-    delivery_settings(fake, pack)
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
-    let fake = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
-    let settings = one_line_per_comment(&fake);
-    let shutdown = CancellationToken::new();
-    let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<1>, _>(creds(), shutdown.clone())
-        .unwrap();
+    let Delivery {
+        fake,
+        handle,
+        task,
+        shutdown,
+    } = start_delivery::<1>(one_line_per_comment()).await;
 
     let mut pipeline = Pipeline::new(&PipelineConfig::default()).expect("defaults are valid");
     let t0 = StdInstant::now();
@@ -103,14 +95,12 @@ async fn a_burst_ends_with_the_end_line_and_carries_no_contentless_line() {
 /// reaching chat half a minute late; a gift queued with them still goes out (120 s).
 #[tokio::test(start_paused = true)]
 async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
-    let fake = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
-    let settings = one_line_per_comment(&fake);
-    let shutdown = CancellationToken::new();
-    let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<2>, _>(creds(), shutdown.clone())
-        .unwrap();
+    let Delivery {
+        fake,
+        handle,
+        task,
+        shutdown,
+    } = start_delivery::<2>(one_line_per_comment()).await;
     let queued_at = Instant::now();
     for i in 0..40u64 {
         handle.send(

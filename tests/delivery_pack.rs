@@ -10,15 +10,11 @@ mod support;
 use std::time::{Duration, Instant as StdInstant};
 
 use support::events::ev;
-use support::sink::{creds, delivery_settings, stop, until_idle};
+use support::sink::{Delivery, start_delivery, stop, until_idle};
 use tiktwitch::event::{ControlAction, EventKind, Roles, User};
 use tiktwitch::line::Line;
 use tiktwitch::pipeline::{Pipeline, PipelineConfig};
-use tiktwitch::sink::TwitchSink;
 use tiktwitch::sink::pack::{PACK_SEPARATOR, PackSettings};
-use tiktwitch::sink::twitch::RoutedTcp;
-use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig};
-use tokio_util::sync::CancellationToken;
 
 const COMMENTS: u64 = 30;
 const FOLLOWS: u64 = 4;
@@ -83,14 +79,12 @@ fn burst() -> Vec<Line> {
 async fn deliver<const SLOT: usize>(
     pack: PackSettings,
 ) -> (Vec<String>, tiktwitch::sink::sink_stats::StatsSnapshot) {
-    let fake = FakeTwitch::start(FakeTwitchConfig::default())
-        .await
-        .unwrap();
-    let settings = delivery_settings(&fake, pack);
-    let shutdown = CancellationToken::new();
-    let (handle, task) = TwitchSink::new(settings)
-        .start_on::<RoutedTcp<SLOT>, _>(creds(), shutdown.clone())
-        .unwrap();
+    let Delivery {
+        fake,
+        handle,
+        task,
+        shutdown,
+    } = start_delivery::<SLOT>(pack).await;
     for line in burst() {
         handle.send("chan", line);
     }

@@ -6,8 +6,9 @@ use std::time::Duration;
 use tiktwitch::line::{Line, Priority};
 use tiktwitch::sink::freshness::Freshness;
 use tiktwitch::sink::pack::PackSettings;
-use tiktwitch::sink::{ChannelState, SinkError, SinkHandle, TwitchSinkSettings};
-use tiktwitch::standin::twitch::{FakeTwitch, Privmsg};
+use tiktwitch::sink::twitch::RoutedTcp;
+use tiktwitch::sink::{ChannelState, SinkError, SinkHandle, TwitchSink, TwitchSinkSettings};
+use tiktwitch::standin::twitch::{FakeTwitch, FakeTwitchConfig, Privmsg};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
@@ -27,13 +28,34 @@ pub fn settings(fake: &FakeTwitch, channels: &[&str]) -> TwitchSinkSettings {
     }
 }
 
-/// The sink on `#chan` of the stand-in as the product runs it (lines go stale at their
-/// maximum age), packing as `pack` says: for the delivery tests.
-pub fn delivery_settings(fake: &FakeTwitch, pack: PackSettings) -> TwitchSinkSettings {
-    TwitchSinkSettings {
+/// A sink on `#chan` of a fresh stand-in Twitch, as the product runs it (lines go stale at
+/// their maximum age), packing as `pack` says, on routing slot `SLOT`: for the delivery
+/// tests.
+pub struct Delivery {
+    pub fake: FakeTwitch,
+    pub handle: SinkHandle,
+    pub task: JoinHandle<Result<(), SinkError>>,
+    pub shutdown: CancellationToken,
+}
+
+pub async fn start_delivery<const SLOT: usize>(pack: PackSettings) -> Delivery {
+    let fake = FakeTwitch::start(FakeTwitchConfig::default())
+        .await
+        .unwrap();
+    let settings = TwitchSinkSettings {
         pack,
         freshness: Freshness::default(),
-        ..settings(fake, &["chan"])
+        ..settings(&fake, &["chan"])
+    };
+    let shutdown = CancellationToken::new();
+    let (handle, task) = TwitchSink::new(settings)
+        .start_on::<RoutedTcp<SLOT>, _>(creds(), shutdown.clone())
+        .unwrap();
+    Delivery {
+        fake,
+        handle,
+        task,
+        shutdown,
     }
 }
 
