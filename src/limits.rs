@@ -354,3 +354,28 @@ pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Any other line but a status line (gifts, follows, shares, summaries) older than this when
 /// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
 pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Chat messages the sink read from Twitch, buffered for their readers (the moderator
+/// commands, the feed's `twitch_chat` events); a reader that falls further behind misses
+/// the oldest (counted), the IRC connection never waits on it.
+pub const TWITCH_CHAT_READ_CAPACITY: usize = 1024;
+
+/// A Shared Chat session counts as over once no PRIVMSG of another channel's room
+/// (`source-room-id` differing from `room-id`) was seen for this long.
+pub const SHARED_CHAT_QUIET: Duration = Duration::from_secs(10 * 60);
+
+/// One reply per moderator command (per channel and command) at most this often, unless
+/// `[twitch.commands] cooldown_secs` says otherwise.
+pub const COMMAND_REPLY_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// `!tt status` counts the lines sent and shed over this long.
+pub const COMMAND_STATUS_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+/// How often the sink's counters are sampled for [`COMMAND_STATUS_WINDOW`].
+pub const COMMAND_STATUS_SAMPLE: Duration = Duration::from_secs(15);
+
+/// The longest `!tt pause <minutes>` (a day); longer is refused with a reply.
+pub const COMMAND_PAUSE_MAX_MINUTES: u64 = 24 * 60;
+
+/// Muted TikTok users kept per bridge at most (the state file stays small).
+pub const CONTROL_MAX_MUTES: usize = 1000;

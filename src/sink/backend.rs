@@ -93,6 +93,8 @@ pub enum BackendEvent {
         /// Why.
         error: String,
     },
+    /// Someone wrote in a channel (IRC PRIVMSG; never the bot's own lines).
+    Chat(Box<super::incoming::ChatMessage>),
 }
 
 /// A way of delivering sanitized lines to Twitch chat.

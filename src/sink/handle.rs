@@ -41,6 +41,16 @@ pub(super) fn normalize_channel(channel: &str) -> String {
 }
 
 impl SinkHandle {
+    /// Every chat message read from the sink's channels from now on (IRC only; the bot's
+    /// own lines excluded). A reader more than
+    /// [`TWITCH_CHAT_READ_CAPACITY`](crate::limits::TWITCH_CHAT_READ_CAPACITY) messages
+    /// behind misses the oldest (`Lagged`).
+    pub fn subscribe_chat(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<Arc<super::incoming::ChatMessage>> {
+        self.shared.chat.subscribe()
+    }
+
     /// Sanitizes `line` and queues it for `channel`. Never blocks: when the queue is full the
     /// lowest-priority line is shed (counted in [`StatsSnapshot::shed`]). Lines for a channel
     /// that is not configured or was stopped, empty lines, and lines after the sink stopped

@@ -57,6 +57,7 @@ mod engine;
 pub mod freshness;
 mod handle;
 pub mod helix;
+pub mod incoming;
 pub mod journal;
 pub mod notice;
 pub mod pack;
@@ -159,6 +160,8 @@ pub(crate) struct Shared {
     /// Which waiting lines share one Twitch message, per bridge.
     packers: pack::Packers,
     seq: AtomicU64,
+    /// What the bot reads in its channels, for [`SinkHandle::subscribe_chat`].
+    pub chat: tokio::sync::broadcast::Sender<Arc<incoming::ChatMessage>>,
 }
 
 impl Shared {
@@ -332,6 +335,7 @@ impl TwitchSink {
             freshness: self.settings.freshness,
             packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
+            chat: tokio::sync::broadcast::channel(crate::limits::TWITCH_CHAT_READ_CAPACITY).0,
         });
         let engine = Engine::new(
             backend,

@@ -29,6 +29,7 @@ use twitch_irc::transport::tcp::{MakeConnection, TCPTransport, TCPTransportConne
 use twitch_irc::{ClientConfig, TwitchIRCClient};
 
 use super::backend::{BackendEvent, ChatBackend};
+use super::incoming::ChatMessage;
 use super::notice::is_login_failure;
 use super::sanitize::SafeText;
 
@@ -259,6 +260,15 @@ impl<T: Transport, L: LoginCredentials + Clone> IrcBackend<T, L> {
                 })
             }
             ServerMessage::Reconnect(_) => Some(BackendEvent::ReconnectRequested),
+            ServerMessage::Privmsg(p) => {
+                // The bot's own lines are never read back (Twitch does not echo them, but
+                // a second connection of the same account would see them).
+                let own = self
+                    .bot_login
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(&p.sender.login));
+                (!own).then(|| BackendEvent::Chat(Box::new(ChatMessage::from_privmsg(&p))))
+            }
             other if other.source().command == "001" => Some(BackendEvent::LoggedIn),
             _ => None,
         }

@@ -131,6 +131,13 @@ impl<B: ChatBackend> Engine<B> {
             BackendEvent::ReconnectRequested => {
                 tracing::info!("Twitch asked for a reconnect");
             }
+            BackendEvent::Chat(message) => {
+                // Only configured channels: nothing else was joined, but a server may say
+                // anything. No reader is fine (commands off, no feed).
+                if self.shared.channels.contains(&message.channel) {
+                    let _ = self.shared.chat.send(std::sync::Arc::new(*message));
+                }
+            }
             BackendEvent::Written { seq, at } => {
                 if let Some(f) = self.in_flight.as_mut().filter(|f| f.item.seq == seq)
                     && f.written_at.is_none()
