@@ -54,6 +54,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "link",
     "link_layer",
     "unknown",
+    "twitch_chat",
+    "bridge_control",
 ];
 
 /// `[feed]`: `GET /ws/{bridge}` streams every event of a bridge as JSON, and `/` serves a
@@ -345,7 +347,7 @@ mod tests {
             cumulative: 1,
         };
         assert!(EVENT_TYPES.contains(&viewers.type_name()));
-        assert_eq!(EVENT_TYPES.len(), 39);
+        assert_eq!(EVENT_TYPES.len(), 41);
     }
 
     #[test]

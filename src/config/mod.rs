@@ -45,6 +45,7 @@ pub mod routes;
 pub mod schema;
 pub mod slot;
 pub mod strict;
+pub mod twitch_chat;
 pub mod validate;
 
 use std::collections::HashMap;

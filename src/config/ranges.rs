@@ -249,6 +249,12 @@ pub const RANGES: &[KeyRange] = &[
         super::routes::PACK_MAX_CHARS as u64,
         "Twitch's cap; a part longer than the limit goes alone",
     ),
+    whole(
+        "twitch.commands.cooldown_secs",
+        0,
+        HOUR,
+        "0 answers every command; the commands act whatever the cooldown",
+    ),
     KeyRange {
         key: "pricing.coin_prices.*",
         bounds: Bounds::Decimal {

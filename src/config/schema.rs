@@ -256,6 +256,10 @@ pub struct TwitchConfig {
     /// (counted `paused`); N keeps them and sends, after the resume, those queued at most N
     /// seconds before it (0 to [`PAUSE_KEEP_MAX_SECS`]).
     pub pause_keep_secs: u64,
+    /// `[twitch.commands]`: moderator control from Twitch chat.
+    pub commands: super::twitch_chat::CommandsConfig,
+    /// `allow` or `pause`: what to do while the channel is in a Twitch Shared Chat session.
+    pub shared_chat: super::twitch_chat::SharedChatPolicy,
 }
 
 /// The longest `pause_keep_secs`: an hour-old chat line is no longer worth posting.
@@ -278,6 +282,8 @@ impl Default for TwitchConfig {
             queue_capacity: crate::limits::SINK_QUEUE_CAPACITY,
             dedupe_window_secs: crate::limits::TWITCH_DUPLICATE_WINDOW.as_secs(),
             pause_keep_secs: 0,
+            commands: super::twitch_chat::CommandsConfig::default(),
+            shared_chat: super::twitch_chat::SharedChatPolicy::default(),
         }
     }
 }

@@ -156,6 +156,7 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
         &["http", "https"],
         problems,
     );
+    t.commands.check(problems);
 }
 
 fn bridges(config: &Config, problems: &mut Vec<Problem>) {

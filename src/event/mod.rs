@@ -19,12 +19,14 @@ use serde::{Serialize, Serializer};
 
 mod kinds_linkmic;
 mod kinds_room;
+mod kinds_twitch;
 
 pub use kinds_linkmic::{BattlePunishFinish, BattleTask, FanTicket, FanTickets, Link, LinkMic};
 pub use kinds_room::{
     Goal, InRoomBanner, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin,
     RoomVerify, Shopping, SuperFan, UnauthorizedMember,
 };
+pub use kinds_twitch::{BridgeControl, TwitchChat, TwitchUser};
 
 /// Who did something in the room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -407,6 +409,10 @@ pub enum EventKind {
     LinkLayer(Link),
     /// A message whose method the bridge does not map. Never an error.
     Unknown,
+    /// Someone wrote in the bridge's Twitch channel (`platform: "twitch"`).
+    TwitchChat(TwitchChat),
+    /// A moderator or the API changed the bridge (pause, mute, only ...).
+    BridgeControl(BridgeControl),
 }
 
 impl EventKind {
@@ -452,6 +458,8 @@ impl EventKind {
             Self::Link(_) => "link",
             Self::LinkLayer(_) => "link_layer",
             Self::Unknown => "unknown",
+            Self::TwitchChat(_) => "twitch_chat",
+            Self::BridgeControl(_) => "bridge_control",
         }
     }
 

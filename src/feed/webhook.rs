@@ -101,11 +101,19 @@ impl std::fmt::Debug for WebhookSettings {
 }
 
 impl WebhookSettings {
-    /// True when events of this type are sent.
+    /// True when events of this type are sent. The Twitch chat (`twitch_chat`) goes only
+    /// to webhooks that name it: a webhook set up for TikTok's events does not start
+    /// receiving every Twitch chat line.
     pub fn wants(&self, type_name: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == type_name)
+        if self.events.is_empty() {
+            return !NAMED_ONLY.contains(&type_name);
+        }
+        self.events.iter().any(|e| e == type_name)
     }
 }
+
+/// Event types a webhook with no `events` list does not get.
+const NAMED_ONLY: &[&str] = &["twitch_chat"];
 
 /// One webhook's counters.
 #[derive(Debug, Default)]

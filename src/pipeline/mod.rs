@@ -5,7 +5,8 @@
 //! 1. **dedupe** by method and `msg_id` ([`crate::dedupe`]), before anything else;
 //! 2. **history**: replayed messages are dropped unless `tiktok.relay_history`;
 //! 3. **route**: its kind's `[routes.<kind>]` must be enabled ([`route`]);
-//! 4. **filters**: ignored/allowed users, chat allowlist, roles, empty comments (`empty`),
+//! 4. **filters**: run-time rules first (muted users, `only`: [`moderation`]), then
+//!    ignored/allowed users, chat allowlist, roles, empty comments (`empty`),
 //!    blocked words ([`filter`]);
 //! 5. **coalescing**: gift streaks ([`coalesce`]), like/join summaries, viewer counts and
 //!    chat floods ([`summary`], [`flood`]);
@@ -33,6 +34,7 @@ pub mod coalesce;
 pub mod context;
 pub mod filter;
 pub mod flood;
+pub mod moderation;
 pub mod money;
 pub mod pipeline_stats;
 #[cfg(feature = "runtime")]
@@ -117,6 +119,8 @@ pub struct Pipeline {
     viewers: ViewerGate,
     flood: ChatFlood,
     stats: PipelineStats,
+    /// Run-time rules (mutes, `only`), when the bridge has them.
+    moderation: Option<std::sync::Arc<dyn moderation::Moderation>>,
 }
 
 impl Pipeline {
@@ -143,6 +147,7 @@ impl Pipeline {
             viewers: ViewerGate::new(Duration::from_secs(c.viewers_interval_secs)),
             flood: ChatFlood::new(Duration::from_secs(c.chat_flood_window_secs)),
             stats: PipelineStats::default(),
+            moderation: None,
             config: config.clone(),
         })
     }
@@ -172,6 +177,12 @@ impl Pipeline {
     /// adding to the counters its health and metrics already read).
     pub fn with_stats(mut self, stats: PipelineStats) -> Self {
         self.stats = stats;
+        self
+    }
+
+    /// The same pipeline asking `rules` about each routed event ([`moderation`]).
+    pub fn with_moderation(mut self, rules: std::sync::Arc<dyn moderation::Moderation>) -> Self {
+        self.moderation = Some(rules);
         self
     }
 
@@ -347,6 +358,9 @@ impl Pipeline {
         };
         if !enabled {
             return Err("route_disabled");
+        }
+        if let Some(rule) = self.moderation.as_ref().and_then(|m| m.refuses(event)) {
+            return Err(rule);
         }
         self.filters.check_user(event)?;
         if comment_is_empty(event) {

@@ -18,7 +18,8 @@
 //!
 //! Faults are scripted through methods ([`FakeTwitch::reconnect`], [`FakeTwitch::close_all`],
 //! [`FakeTwitch::set_pong`], [`FakeTwitch::fail_next_logins`], [`FakeTwitch::set_room_mode`],
-//! [`FakeTwitch::refuse_next`], [`FakeTwitch::refuse_always`], [`FakeTwitch::clearchat_bot`]).
+//! [`FakeTwitch::refuse_next`], [`FakeTwitch::refuse_always`], [`FakeTwitch::clearchat_bot`]);
+//! other people's chat through [`FakeTwitch::chat_from`] and [`FakeTwitch::shared_chat_from`].
 //! Every client line is recorded with a `tokio::time::Instant` (paused time works), and
 //! streamed to [`FakeTwitch::subscribe`]rs (for `tiktwitch demo`).
 
@@ -37,7 +38,9 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 mod session;
+mod viewer_chat;
 use session::{Reply, Session};
+pub use viewer_chat::{ChatUser, FAKE_ROOM_ID, privmsg_line};
 
 /// Commands a well-behaved client may send.
 const ALLOWED_COMMANDS: &[&str] = &[
