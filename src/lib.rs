@@ -31,6 +31,8 @@
 //! - [`standin`]: in-process fakes of TikTok and Twitch (real wire protocols on 127.0.0.1)
 //!   for the tests, the benches and `tiktwitch demo`.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
+//! - [`control`]: moderating the bridge from Twitch chat (`!tt` commands, mutes, pauses,
+//!   Shared Chat) and the same actions on the API; the Twitch chat on the event feed.
 //!
 //! The command-line interface is not part of the library: it lives in the `tiktwitch`
 //! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
@@ -86,6 +88,7 @@ pub mod source;
 
 runtime! {
     pub mod auth;
+    pub mod control;
     pub mod daemon;
     pub mod feed;
     pub mod secret;

@@ -4,7 +4,9 @@
 //! it without importing each other.
 //!
 //! - [`exposition`]: the Prometheus text writer both `/metrics` halves (daemon, feed) use.
+//! - [`control_view`]: what moderators set on a bridge (mutes, `only`, pause), as shown.
 
+pub mod control_view;
 pub mod exposition;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -68,6 +70,9 @@ pub struct BridgeState {
     /// The creator's profile from the latest successful room lookup (absent until one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// What moderators set (mutes, `only`, pause) and Shared Chat, when commands run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<control_view::ControlView>,
 }
 
 /// The counters of one bridge, readable from any task.
