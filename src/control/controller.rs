@@ -1,5 +1,5 @@
 //! The controller: the one place the moderator actions happen, whether they come from Twitch
-//! chat ([`super::chat`]) or the HTTP API ([`super::routes`]). Each action changes the
+//! chat ([`super::chat`]) or the HTTP API ([`super::control_api`]). Each action changes the
 //! bridge's rules or pause, writes the state file, updates what `/api/status` shows and
 //! publishes a `bridge_control` event on the bridge's feed.
 

@@ -15,14 +15,14 @@
 //!
 //! A mute or an `only` acts in the bridge's pipeline ([`state::BridgeRules`] through
 //! [`crate::pipeline::moderation`]): the event is counted filtered (`muted`, `only`).
-//! [`routes`] is the HTTP side (`/api/control/...`).
+//! [`control_api`] is the HTTP side (`/api/control/...`).
 
 mod chat;
 pub mod command;
 mod controller;
 pub mod cooldown;
 pub mod permission;
-pub mod routes;
+pub mod control_api;
 pub mod shared_chat;
 pub mod state;
 

@@ -57,6 +57,8 @@ pub struct BridgeTask {
     pub reload: watch::Receiver<PipelineConfig>,
     /// Stop.
     pub shutdown: CancellationToken,
+    /// Run-time rules (moderators' mutes and `only`) its pipeline asks, also after a restart.
+    pub moderation: Option<Arc<dyn crate::pipeline::moderation::Moderation>>,
 }
 
 impl BridgeTask {
@@ -75,6 +77,7 @@ impl BridgeTask {
             pipeline,
             reload,
             shutdown,
+            moderation,
         } = self;
         let stats = pipeline.stats().clone();
         let parts = Parts {
@@ -95,6 +98,10 @@ impl BridgeTask {
                 || {
                     Pipeline::new(&parts.reload.borrow())
                         .map(|p| p.with_stats(stats.clone()))
+                        .map(|p| match &moderation {
+                            Some(rules) => p.with_moderation(rules.clone()),
+                            None => p,
+                        })
                         .map_err(|e| e.to_string())
                 },
                 Ok,

@@ -33,6 +33,7 @@ struct Healthz {
 /// The listener's routes. More services (the event feed, the REST API) merge theirs here.
 pub fn router(running: Running) -> Router {
     let feed = running.feed.router();
+    let control = crate::control::control_api::router(running.control.clone(), running.feed.clone());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
@@ -41,6 +42,7 @@ pub fn router(running: Running) -> Router {
         .route("/metrics", get(metrics))
         .with_state(running)
         .merge(feed)
+        .merge(control)
 }
 
 /// Serves until `shutdown`, within the limits of `settings` ([`super::server`]): no

@@ -230,6 +230,8 @@ pub struct Running {
     pub feed: crate::feed::Hub,
     /// The HTTP listener's connection counters.
     pub http_stats: Arc<server::HttpStats>,
+    /// Moderator control (chat commands, `/api/control`).
+    pub control: crate::control::Controller,
 }
 
 impl Running {
@@ -261,6 +263,7 @@ impl Running {
             .collect();
         let mut text = prometheus::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
         text.push_str(&crate::feed::feed_metrics::render(&self.feed));
+        text.push_str(&self.control.render_metrics());
         if self.http_addr.is_some() {
             text.push_str(&server::render_metrics(&self.http_stats.snapshot()));
         }
@@ -349,12 +352,15 @@ pub async fn run(
     plan.resolve_secrets(secrets.as_ref()).await?;
     // Every pipeline is checked before anything connects.
     let mut pipelines = Vec::new();
-    for bridge in &plan.bridges {
+    // Each bridge's moderator rules (mutes, `only`), which its pipeline asks.
+    let rules: Vec<crate::control::state::BridgeRules> =
+        plan.bridges.iter().map(|_| Default::default()).collect();
+    for (bridge, rules) in plan.bridges.iter().zip(&rules) {
         let pipeline = Pipeline::new(&bridge.pipeline).map_err(|errors| DaemonError::Pipeline {
             bridge: bridge.name.clone(),
             errors,
         })?;
-        pipelines.push(pipeline);
+        pipelines.push(pipeline.with_moderation(Arc::new(rules.clone())));
     }
     // The ring's file too: a bad file is an error before anything connects.
     let names: Vec<&str> = plan.bridges.iter().map(|b| b.name.as_str()).collect();
@@ -408,8 +414,27 @@ pub async fn run(
         Some(sink.clone()),
         ring_store,
     );
+    // Moderator control from Twitch chat: applies what `control.json` holds (a pause still
+    // in force pauses the bridge again) before any bridge relays.
+    let control_bridges = plan
+        .bridges
+        .iter()
+        .zip(&feed_inputs)
+        .zip(&rules)
+        .map(|((bridge, input), rules)| crate::control::ControlBridge {
+            name: bridge.name.clone(),
+            channels: bridge.channels.clone(),
+            health: input.health.clone(),
+            events: input.events.clone(),
+            rules: rules.clone(),
+        })
+        .collect();
+    let control = crate::control::Controller::new(plan.control.clone(), control_bridges, sink.clone());
+    let control_task = control.start(stop_everything.child_token());
     let mut tasks = Vec::new();
-    for ((bridge, pipeline), input) in plan.bridges.iter().zip(pipelines).zip(&feed_inputs) {
+    for (((bridge, pipeline), input), rules) in
+        plan.bridges.iter().zip(pipelines).zip(&feed_inputs).zip(&rules)
+    {
         let (reload_tx, reload_rx) = watch::channel(bridge.pipeline.clone());
         reloader.senders.push((bridge.name.clone(), reload_tx));
         let task = bridge::BridgeTask {
@@ -421,6 +446,7 @@ pub async fn run(
             pipeline,
             reload: reload_rx,
             shutdown: bridge_shutdown.child_token(),
+            moderation: Some(Arc::new(rules.clone())),
         };
         let name = bridge.name.clone();
         tasks.push(tokio::spawn(async move { (name, task.run().await) }));
@@ -444,6 +470,7 @@ pub async fn run(
         http_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
         feed,
         http_stats: Arc::default(),
+        control,
     };
     let http_task = listener.map(|listener| {
         if let Some(addr) = running.http_addr {
@@ -524,6 +551,7 @@ pub async fn run(
         feed_tasks.finish(plan.grace)
     );
     stop_everything.cancel();
+    let _ = control_task.await;
     if let Some(http) = http_task {
         let _ = http.await;
     }

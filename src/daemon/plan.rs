@@ -115,6 +115,9 @@ pub struct Plan {
     /// Signer calls per minute shared by every bridge ([`SIGNER_CALLS_PER_MINUTE`]; not in
     /// the config file yet: benchmarks that start a thousand bridges at once raise it).
     pub signer_calls_per_minute: u32,
+    /// Moderator commands from Twitch chat and Shared Chat (`[twitch.commands]`,
+    /// `twitch.shared_chat`).
+    pub control: crate::control::ControlSettings,
 }
 
 /// How a missing `[api] token` is reported when the API is served to the network.
@@ -164,6 +167,8 @@ impl Plan {
         channels.dedup();
         let grace = Duration::from_secs(config.shutdown.grace_secs);
         let secrets = store_settings(config.secret_store, config.state_dir.clone());
+        let control =
+            crate::control::ControlSettings::from_config(twitch, Some(secrets.state_dir.clone()));
         Ok(Self {
             config_snapshot: std::sync::Arc::new(
                 serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
@@ -202,6 +207,7 @@ impl Plan {
                 webhooks: config.webhook.iter().map(|w| w.secret.clone()).collect(),
             },
             signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
+            control,
         })
     }
 
