@@ -100,11 +100,11 @@ mod tests {
     #[test]
     fn the_broadcaster_and_a_shared_chat_line() {
         let b = parse(
-            "@badges=broadcaster/1;color=;display-name=Pajlada;emotes=;id=1;mod=0;room-id=11148817;tmi-sent-ts=1700000000000;user-id=11148817 :pajlada!pajlada@pajlada.tmi.twitch.tv PRIVMSG #pajlada :hi",
+            "@badge-info=;badges=broadcaster/1;color=;display-name=Pajlada;emotes=;id=1;mod=0;room-id=11148817;tmi-sent-ts=1700000000000;user-id=11148817 :pajlada!pajlada@pajlada.tmi.twitch.tv PRIVMSG #pajlada :hi",
         );
         assert!(b.broadcaster && !b.moderator);
         let shared = parse(
-            "@badges=;color=;display-name=Guest;emotes=;id=2;mod=0;room-id=11148817;source-badges=;source-id=3;source-room-id=999;tmi-sent-ts=1700000000000;user-id=5 :guest!guest@guest.tmi.twitch.tv PRIVMSG #pajlada :hello from the other side",
+            "@badge-info=;badges=;color=;display-name=Guest;emotes=;id=2;mod=0;room-id=11148817;source-badges=;source-id=3;source-room-id=999;tmi-sent-ts=1700000000000;user-id=5 :guest!guest@guest.tmi.twitch.tv PRIVMSG #pajlada :hello from the other side",
         );
         assert_eq!(shared.source_room_id.as_deref(), Some("999"));
         assert!(shared.is_from_partner_channel());
