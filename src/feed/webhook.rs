@@ -539,4 +539,16 @@ mod tests {
             "{debug}"
         );
     }
+
+    #[test]
+    fn twitch_chat_goes_only_to_webhooks_that_name_it() {
+        let all = WebhookSettings::default();
+        assert!(all.wants("chat") && all.wants("bridge_control"));
+        assert!(!all.wants("twitch_chat"), "off unless named");
+        let named = WebhookSettings {
+            events: vec!["twitch_chat".into()],
+            ..WebhookSettings::default()
+        };
+        assert!(named.wants("twitch_chat") && !named.wants("chat"));
+    }
 }
