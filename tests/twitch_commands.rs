@@ -36,7 +36,10 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 fn chat(i: u64, user: &str, text: &str) -> Step {
     let id = ROOM + i;
-    Step::Frame(frames::single(id, frames::chat_message(id, ROOM, user, text)))
+    Step::Frame(frames::single(
+        id,
+        frames::chat_message(id, ROOM, user, text),
+    ))
 }
 
 /// One comment of each fan, then [`GAP`], `rounds` times; the socket stays open after.
@@ -77,7 +80,10 @@ pack = false
         .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("tiktok-signer-api-key", SIGNER_KEY), ("api-token", API_TOKEN)])
+        .secrets(&[
+            ("tiktok-signer-api-key", SIGNER_KEY),
+            ("api-token", API_TOKEN),
+        ])
         .await
         .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));
@@ -123,15 +129,25 @@ impl Daemon {
 }
 
 fn delivered_texts(side: &TwitchSide) -> Vec<String> {
-    side.twitch.delivered().into_iter().map(|p| p.text).collect()
+    side.twitch
+        .delivered()
+        .into_iter()
+        .map(|p| p.text)
+        .collect()
 }
 
 fn count_containing(side: &TwitchSide, needle: &str) -> usize {
-    delivered_texts(side).iter().filter(|t| t.contains(needle)).count()
+    delivered_texts(side)
+        .iter()
+        .filter(|t| t.contains(needle))
+        .count()
 }
 
 async fn delivered(side: &TwitchSide, needle: &str) {
-    wait_until(&format!("{needle:?} reached Twitch"), || count_containing(side, needle) > 0).await;
+    wait_until(&format!("{needle:?} reached Twitch"), || {
+        count_containing(side, needle) > 0
+    })
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -156,23 +172,47 @@ async fn moderators_steer_the_bridge_from_chat() {
     assert_eq!(count_containing(&side, "first noisy 0"), 1, "not muted yet");
 
     // A viewer's command: ignored, no reply at all.
-    side.twitch.chat_from("chan_a", &viewer, "!tt mute muted_fan");
+    side.twitch
+        .chat_from("chan_a", &viewer, "!tt mute muted_fan");
     side.twitch.chat_from("chan_a", &viewer, "!tt pause");
     // The moderator's: carried out, answered.
-    side.twitch.chat_from("chan_a", &moderator, "!tt mute @Muted_Fan");
+    side.twitch
+        .chat_from("chan_a", &moderator, "!tt mute @Muted_Fan");
     delivered(&side, "[tiktwitch] muted TikTok user @muted_fan").await;
     delivered(&side, "first kept 1").await;
-    assert_eq!(count_containing(&side, "first noisy 1"), 0, "muted: {:?}", delivered_texts(&side));
-    assert_eq!(count_containing(&side, "[tiktwitch]"), 1, "one reply, none for the viewer");
+    assert_eq!(
+        count_containing(&side, "first noisy 1"),
+        0,
+        "muted: {:?}",
+        delivered_texts(&side)
+    );
+    assert_eq!(
+        count_containing(&side, "[tiktwitch]"),
+        1,
+        "one reply, none for the viewer"
+    );
 
     let status = d.get("/api/status").await;
     let bridge = &status["bridges"][0];
-    assert_eq!(bridge["control"]["muted"], serde_json::json!(["muted_fan"]), "{status}");
-    assert_eq!(bridge["paused"], false, "the viewer's pause was ignored: {status}");
+    assert_eq!(
+        bridge["control"]["muted"],
+        serde_json::json!(["muted_fan"]),
+        "{status}"
+    );
+    assert_eq!(
+        bridge["paused"], false,
+        "the viewer's pause was ignored: {status}"
+    );
     let metrics = d.get("/metrics").await;
     let metrics = metrics.as_str().unwrap();
-    assert!(metrics.contains("tiktwitch_control_commands_total{result=\"ignored\"} 2\n"), "{metrics}");
-    assert!(metrics.contains("tiktwitch_control_muted_users{bridge=\"a\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("tiktwitch_control_commands_total{result=\"ignored\"} 2\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tiktwitch_control_muted_users{bridge=\"a\"} 1\n"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("tiktwitch_filtered_by_rule_total{bridge=\"a\",rule=\"muted\"} 1\n"),
         "the muted comment is counted filtered: {metrics}"
@@ -184,26 +224,51 @@ async fn moderators_steer_the_bridge_from_chat() {
     delivered(&side, "[tiktwitch] relaying paused until !tt resume").await;
     let before = delivered_texts(&side).len();
     tokio::time::sleep(GAP + Duration::from_secs(5)).await;
-    assert_eq!(count_containing(&side, "first kept 2"), 0, "paused: {:?}", delivered_texts(&side));
+    assert_eq!(
+        count_containing(&side, "first kept 2"),
+        0,
+        "paused: {:?}",
+        delivered_texts(&side)
+    );
     side.twitch.chat_from("chan_a", &moderator, "!tt status");
     delivered(&side, "[tiktwitch] @alice: TikTok live, paused").await;
-    assert_eq!(delivered_texts(&side).len(), before + 1, "only the status reply");
+    assert_eq!(
+        delivered_texts(&side).len(),
+        before + 1,
+        "only the status reply"
+    );
 
     // The same actions on the API: a wrong token is refused, the right one resumes.
     assert_eq!(d.post("/api/control/a/resume", "wrong").await, 401);
-    assert_eq!(d.post("/api/control/a/only?scope=gifts", API_TOKEN).await, 200);
+    assert_eq!(
+        d.post("/api/control/a/only?scope=gifts", API_TOKEN).await,
+        200
+    );
     assert_eq!(d.post("/api/control/a/resume", API_TOKEN).await, 200);
     assert_eq!(d.post("/api/control/zzz/resume", API_TOKEN).await, 404);
-    assert_eq!(d.post("/api/control/a/mute", API_TOKEN).await, 422, "no ?user=");
+    assert_eq!(
+        d.post("/api/control/a/mute", API_TOKEN).await,
+        422,
+        "no ?user="
+    );
     let control = d.get("/api/control/a").await;
     assert_eq!(control["paused"], false, "{control}");
     assert_eq!(control["only"], "gifts", "{control}");
     // `only gifts`: the next comments are not relayed; `only all` from chat lifts it.
     tokio::time::sleep(GAP).await;
-    assert_eq!(count_containing(&side, "first kept 3"), 0, "only gifts: {:?}", delivered_texts(&side));
+    assert_eq!(
+        count_containing(&side, "first kept 3"),
+        0,
+        "only gifts: {:?}",
+        delivered_texts(&side)
+    );
     side.twitch.chat_from("chan_a", &moderator, "!tt only all");
     delivered(&side, "[tiktwitch] relaying every kind again").await;
-    assert!(side.twitch.violations().is_empty(), "{:?}", side.twitch.violations());
+    assert!(
+        side.twitch.violations().is_empty(),
+        "{:?}",
+        side.twitch.violations()
+    );
     d.stop().await;
 
     // The mute is in the state file, and a restart reads it back.
@@ -211,13 +276,24 @@ async fn moderators_steer_the_bridge_from_chat() {
         &std::fs::read_to_string(side.state_dir.path().join("control.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(file["bridges"]["a"]["muted"], serde_json::json!(["muted_fan"]), "{file}");
+    assert_eq!(
+        file["bridges"]["a"]["muted"],
+        serde_json::json!(["muted_fan"]),
+        "{file}"
+    );
     fake.push_script(script("second", 1));
     let d = start(&side, &fake, dir.path()).await;
     delivered(&side, "second kept 0").await;
-    assert_eq!(count_containing(&side, "second noisy 0"), 0, "still muted after the restart");
+    assert_eq!(
+        count_containing(&side, "second noisy 0"),
+        0,
+        "still muted after the restart"
+    );
     let status = d.get("/api/status").await;
-    assert_eq!(status["bridges"][0]["control"]["muted"], serde_json::json!(["muted_fan"]));
+    assert_eq!(
+        status["bridges"][0]["control"]["muted"],
+        serde_json::json!(["muted_fan"])
+    );
 
     // The cooldown: the second `status` within 30 s acts but is not answered; after the
     // cooldown it is answered again.
@@ -233,14 +309,22 @@ async fn moderators_steer_the_bridge_from_chat() {
     wait_until("a status reply after the cooldown", || replies() == 2).await;
     let metrics = d.get("/metrics").await;
     assert!(
-        metrics.as_str().unwrap().contains("tiktwitch_control_replies_total{outcome=\"cooldown\"} 1\n"),
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("tiktwitch_control_replies_total{outcome=\"cooldown\"} 1\n"),
         "{metrics}"
     );
     // Unmuted from chat: the file says so.
-    side.twitch.chat_from("chan_a", &moderator, "!tt unmute muted_fan");
+    side.twitch
+        .chat_from("chan_a", &moderator, "!tt unmute muted_fan");
     delivered(&side, "[tiktwitch] unmuted TikTok user @muted_fan").await;
     d.stop().await;
     let file = std::fs::read_to_string(side.state_dir.path().join("control.json")).unwrap();
     assert!(!file.contains("muted_fan"), "{file}");
-    assert!(side.twitch.violations().is_empty(), "{:?}", side.twitch.violations());
+    assert!(
+        side.twitch.violations().is_empty(),
+        "{:?}",
+        side.twitch.violations()
+    );
 }

@@ -41,7 +41,8 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     panic!("never happened (virtual time): {what}");
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next event on the feed (a generous bound: a failure, not a wait).
 async fn next_event(ws: &mut Ws) -> Value {
@@ -113,7 +114,10 @@ pack = false
         .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("tiktok-signer-api-key", SIGNER_KEY), ("api-token", API_TOKEN)])
+        .secrets(&[
+            ("tiktok-signer-api-key", SIGNER_KEY),
+            ("api-token", API_TOKEN),
+        ])
         .await
         .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));
@@ -142,8 +146,11 @@ pack = false
     .await;
 
     // One chat on the feed: a viewer's Twitch message.
-    side.twitch
-        .chat_from("chan_a", &ChatUser::viewer("twitchviewer", "444"), "hello from twitch");
+    side.twitch.chat_from(
+        "chan_a",
+        &ChatUser::viewer("twitchviewer", "444"),
+        "hello from twitch",
+    );
     let event = next_event(&mut ws).await;
     assert_eq!(event["type"], "twitch_chat", "{event}");
     assert_eq!(event["platform"], "twitch", "{event}");
@@ -166,7 +173,11 @@ pack = false
     assert_eq!(event["channel"], "chan_a", "{event}");
     let s = status().await;
     assert_eq!(s["bridges"][0]["paused"], true, "{s}");
-    assert_eq!(s["bridges"][0]["control"]["shared_chat"], serde_json::json!(["chan_a"]), "{s}");
+    assert_eq!(
+        s["bridges"][0]["control"]["shared_chat"],
+        serde_json::json!(["chan_a"]),
+        "{s}"
+    );
 
     // Paused while it lasts; the partner moderator's `!tt resume` did nothing, and got no
     // reply. More partner messages keep the session going.
@@ -177,8 +188,16 @@ pack = false
             .shared_chat_from("chan_a", "999", &partner_mod, "still sharing");
         assert_eq!(next_event(&mut ws).await["type"], "twitch_chat");
     }
-    assert_eq!(side.twitch.delivered().len(), relayed, "nothing relayed while shared");
-    assert_eq!(count_containing(&side, "[tiktwitch]"), 0, "no reply to a partner's command");
+    assert_eq!(
+        side.twitch.delivered().len(),
+        relayed,
+        "nothing relayed while shared"
+    );
+    assert_eq!(
+        count_containing(&side, "[tiktwitch]"),
+        0,
+        "no reply to a partner's command"
+    );
 
     // Quiet for SHARED_CHAT_QUIET: over, relaying again.
     let event = next_event(&mut ws).await;
@@ -186,7 +205,10 @@ pack = false
     assert_eq!(event["action"], "shared_chat_ended", "{event}");
     let s = status().await;
     assert_eq!(s["bridges"][0]["paused"], false, "{s}");
-    assert!(s["bridges"][0]["control"].get("shared_chat").is_none(), "{s}");
+    assert!(
+        s["bridges"][0]["control"].get("shared_chat").is_none(),
+        "{s}"
+    );
     let resumed_at = side.twitch.delivered().len();
     wait_until("TikTok lines are relayed again", || {
         side.twitch.delivered().len() > resumed_at
@@ -204,8 +226,15 @@ pack = false
         metrics.contains("tiktwitch_shared_chat_sessions_total 1\n"),
         "{metrics}"
     );
-    assert!(SHARED_CHAT_QUIET > GAP * 3, "the session outlived the three gaps");
-    assert!(side.twitch.violations().is_empty(), "{:?}", side.twitch.violations());
+    assert!(
+        SHARED_CHAT_QUIET > GAP * 3,
+        "the session outlived the three gaps"
+    );
+    assert!(
+        side.twitch.violations().is_empty(),
+        "{:?}",
+        side.twitch.violations()
+    );
     daemon.stop();
     daemon.join().await.unwrap().unwrap();
 }

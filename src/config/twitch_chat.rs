@@ -102,7 +102,10 @@ mod tests {
         let mut problems = Vec::new();
         config.check(&mut problems);
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(paths, ["twitch.commands.prefix", "twitch.commands.allow[1]"]);
+        assert_eq!(
+            paths,
+            ["twitch.commands.prefix", "twitch.commands.allow[1]"]
+        );
         let mut none = Vec::new();
         CommandsConfig::default().check(&mut none);
         assert!(none.is_empty());

@@ -224,8 +224,9 @@ impl Controller {
             match saved.paused.as_ref().map(|p| p.until_unix_ms) {
                 Some(Some(until)) if until <= now_ms => saved.paused = None,
                 Some(until) => {
-                    if let Some(until) = until {
-                        deadlines.insert(bridge.name.clone(), now + Duration::from_millis(until - now_ms));
+                    // A hand-edited end past what the clock holds is a pause until resumed.
+                    if let Some(at) = until.and_then(|u| now.checked_add(Duration::from_millis(u - now_ms))) {
+                        deadlines.insert(bridge.name.clone(), at);
                     }
                     crate::status::set_paused(&bridge.health, Some(&sink), true);
                     tracing::info!(bridge = %bridge.name, "paused again, as a moderator left it");
