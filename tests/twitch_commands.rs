@@ -251,6 +251,21 @@ async fn moderators_steer_the_bridge_from_chat() {
         422,
         "no ?user="
     );
+    // The older pause endpoint goes through the same controller: it persists too.
+    let state_file = || -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(side.state_dir.path().join("control.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(d.post("/api/bridges/a/pause", API_TOKEN).await, 200);
+    assert_eq!(state_file()["bridges"]["a"]["paused"]["by"], "api");
+    assert_eq!(d.post("/api/bridges/a/resume", API_TOKEN).await, 200);
+    assert!(
+        state_file()["bridges"]["a"]
+            .get("paused")
+            .is_none_or(Value::is_null)
+    );
     let control = d.get("/api/control/a").await;
     assert_eq!(control["paused"], false, "{control}");
     assert_eq!(control["only"], "gifts", "{control}");

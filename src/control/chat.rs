@@ -103,6 +103,7 @@ impl Controller {
             platform: "twitch",
             login: None,
             channel: None,
+            on_feed: true,
         };
         for bridge in due {
             tracing::info!(bridge = %bridge, "the timed pause is over");
@@ -167,6 +168,7 @@ impl Controller {
             platform: "twitch",
             login: Some(message.login.clone()),
             channel: Some(message.channel.clone()),
+            on_feed: true,
         };
         let names: Vec<String> = self.bridges_in(&message.channel).map(|b| b.name.clone()).collect();
         if names.is_empty() {
@@ -276,6 +278,7 @@ impl Controller {
             platform: "twitch",
             login: None,
             channel: Some(channel.to_owned()),
+            on_feed: true,
         };
         let policy_pauses = self.inner.settings.shared_chat == SharedChatPolicy::Pause;
         for bridge in self.bridges_in(channel) {

@@ -90,6 +90,9 @@ pub struct Actor {
     pub login: Option<String>,
     /// The channel it was written in (chat).
     pub channel: Option<String>,
+    /// The change is published on the feed (`bridge_control`); not for the older
+    /// `/api/bridges/{name}/pause` endpoint, whose feed stays as it was.
+    pub on_feed: bool,
 }
 
 impl Actor {
@@ -99,6 +102,7 @@ impl Actor {
             platform: "api",
             login: None,
             channel: None,
+            on_feed: true,
         }
     }
 
@@ -255,6 +259,9 @@ impl Controller {
         };
         for bridge in &controller.inner.bridges {
             controller.show(&controller.runtime(), bridge);
+            bridge
+                .health
+                .set_pause_control(Arc::new(ApiPause(Arc::downgrade(&controller.inner))));
         }
         controller
     }
@@ -446,7 +453,9 @@ impl Controller {
     ) {
         self.inner.stats.commands.fetch_add(1, Ordering::Relaxed);
         tracing::info!(bridge = %bridge.name, action, by = %by.name(), value = value.as_deref().unwrap_or(""), "moderator control");
-        publish_control(bridge, action, by, value);
+        if by.on_feed {
+            publish_control(bridge, action, by, value);
+        }
     }
 
     /// Lines sent and shed over the last [`COMMAND_STATUS_WINDOW`](crate::limits::COMMAND_STATUS_WINDOW).
@@ -480,6 +489,29 @@ pub(super) fn publish_control(bridge: &ControlBridge, action: &'static str, by: 
             value,
         }),
     });
+}
+
+/// The API's `POST /api/bridges/{name}/pause|resume`, carried out by the controller. Weak:
+/// the bridges' status records must not keep the controller alive.
+#[derive(Debug)]
+pub(super) struct ApiPause(pub std::sync::Weak<Inner>);
+
+impl crate::status::PauseControl for ApiPause {
+    fn set_paused(&self, name: &str, paused: bool) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let control = Controller { inner };
+        let by = Actor {
+            on_feed: false,
+            ..Actor::api()
+        };
+        let _ = if paused {
+            control.pause(name, None, &by)
+        } else {
+            control.resume(name, &by)
+        };
+    }
 }
 
 /// Whether the bridge's Twitch stream is live. The one place a Twitch stream-state flag

@@ -278,7 +278,11 @@ async fn control(
     let Some(bridge) = hub.bridge(&name) else {
         return error(StatusCode::NOT_FOUND, format!("no bridge {name:?}"));
     };
-    crate::status::set_paused(&bridge.health, hub.sink(), paused);
+    match bridge.health.pause_control() {
+        // Moderator control runs: the pause persists and is announced like `!tt pause`.
+        Some(control) => control.set_paused(&name, paused),
+        None => crate::status::set_paused(&bridge.health, hub.sink(), paused),
+    }
     tracing::info!(bridge = %name, paused, "relaying to Twitch {}", if paused { "paused" } else { "resumed" });
     Json(Controlled {
         bridge: &name,

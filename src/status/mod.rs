@@ -124,6 +124,15 @@ pub struct BridgeHealth {
     paused: Arc<AtomicBool>,
     /// At a pause the sink keeps the bridge's queued lines this long (`None`: drops them).
     pause_keep: Option<std::time::Duration>,
+    /// Who carries out `POST /api/bridges/{name}/pause|resume` when moderator control runs
+    /// (so the pause persists and is announced like a chat command's).
+    pause_control: Arc<std::sync::OnceLock<Arc<dyn PauseControl>>>,
+}
+
+/// Pauses and resumes bridges on behalf of the API (the moderator controller).
+pub trait PauseControl: Send + Sync + std::fmt::Debug {
+    /// Pauses (or resumes) bridge `name` as the API asked.
+    fn set_paused(&self, name: &str, paused: bool);
 }
 
 impl BridgeHealth {
@@ -144,7 +153,19 @@ impl BridgeHealth {
             },
             paused: Arc::default(),
             pause_keep: None,
+            pause_control: Arc::default(),
         }
+    }
+
+    /// Hands the API's pause and resume of this bridge to `control` (once; later calls are
+    /// ignored).
+    pub fn set_pause_control(&self, control: Arc<dyn PauseControl>) {
+        let _ = self.pause_control.set(control);
+    }
+
+    /// Who carries out the API's pause and resume, when not [`set_paused`] alone.
+    pub fn pause_control(&self) -> Option<Arc<dyn PauseControl>> {
+        self.pause_control.get().cloned()
     }
 
     /// Sets what a pause does with the bridge's queued lines (`twitch.pause_keep_secs`).
