@@ -163,6 +163,12 @@ async fn moderators_steer_the_bridge_from_chat() {
     fake.push_script(script("first", 4));
     let side = TwitchSide::start("commands-client").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let state_file = || -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(side.state_dir.path().join("control.json")).unwrap(),
+        )
+        .unwrap()
+    };
     let moderator = ChatUser::moderator("modlady", "222");
     let viewer = ChatUser::viewer("randomviewer", "333");
     let broadcaster = ChatUser::broadcaster("chan_a", "1");
@@ -252,12 +258,6 @@ async fn moderators_steer_the_bridge_from_chat() {
         "no ?user="
     );
     // The older pause endpoint goes through the same controller: it persists too.
-    let state_file = || -> Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(side.state_dir.path().join("control.json")).unwrap(),
-        )
-        .unwrap()
-    };
     assert_eq!(d.post("/api/bridges/a/pause", API_TOKEN).await, 200);
     assert_eq!(state_file()["bridges"]["a"]["paused"]["by"], "api");
     assert_eq!(d.post("/api/bridges/a/resume", API_TOKEN).await, 200);
@@ -296,7 +296,7 @@ async fn moderators_steer_the_bridge_from_chat() {
         serde_json::json!(["muted_fan"]),
         "{file}"
     );
-    fake.push_script(script("second", 1));
+    fake.push_script(script("second", 3));
     let d = start(&side, &fake, dir.path()).await;
     delivered(&side, "second kept 0").await;
     assert_eq!(
@@ -329,6 +329,37 @@ async fn moderators_steer_the_bridge_from_chat() {
             .unwrap()
             .contains("tiktwitch_control_replies_total{outcome=\"cooldown\"} 1\n"),
         "{metrics}"
+    );
+    // A timed pause ends by itself: round 1 (at about 62 s) is withheld, round 2 (122 s)
+    // relayed. The bot's own line is never a command, whatever its badges.
+    side.twitch.chat_from(
+        "chan_a",
+        &ChatUser::moderator("tiktwitch_bot", "999"),
+        "!tt resume",
+    );
+    side.twitch.chat_from("chan_a", &moderator, "!tt pause 1");
+    delivered(&side, "[tiktwitch] relaying paused for 1 min").await;
+    assert_eq!(
+        count_containing(&side, "relaying again"),
+        0,
+        "the bot's own line was a command"
+    );
+    let file = state_file();
+    assert!(
+        file["bridges"]["a"]["paused"]["until_unix_ms"].is_u64(),
+        "{file}"
+    );
+    delivered(&side, "second kept 2").await;
+    assert_eq!(
+        count_containing(&side, "second kept 1"),
+        0,
+        "withheld while paused"
+    );
+    assert_eq!(d.get("/api/control/a").await["paused"], false);
+    assert!(
+        state_file()["bridges"]["a"]
+            .get("paused")
+            .is_none_or(Value::is_null)
     );
     // Unmuted from chat: the file says so.
     side.twitch
