@@ -110,4 +110,25 @@ mod tests {
         CommandsConfig::default().check(&mut none);
         assert!(none.is_empty());
     }
+
+    #[test]
+    fn the_config_check_reports_them_and_the_range() {
+        let mut c = super::super::Config::default();
+        c.tiktok.username = "@creator".into();
+        c.twitch.channels = vec!["mychannel".into()];
+        c.twitch.bot_login = "mybot".into();
+        c.twitch.client_id = "abc123".into();
+        assert!(super::super::validate::validate(&c).is_empty());
+        c.twitch.commands.prefix = String::new();
+        c.twitch.commands.cooldown_secs = 3601;
+        let paths: Vec<String> = super::super::validate::validate(&c)
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["twitch.commands.prefix", "twitch.commands.cooldown_secs"],
+            "{paths:?}"
+        );
+    }
 }
