@@ -284,6 +284,20 @@ async fn moderators_steer_the_bridge_from_chat() {
         "{:?}",
         side.twitch.violations()
     );
+    // Every event ended somewhere: the muted and the out-of-scope ones as filtered.
+    let pipeline = d.daemon.running().unwrap().bridges[0]
+        .counters
+        .pipeline
+        .snapshot();
+    assert!(pipeline.balanced(), "{pipeline:?}");
+    assert!(
+        pipeline.filtered_by_rule.get("muted").copied().unwrap_or(0) >= 2,
+        "{pipeline:?}"
+    );
+    assert!(
+        pipeline.filtered_by_rule.get("only").copied().unwrap_or(0) >= 1,
+        "{pipeline:?}"
+    );
     d.stop().await;
 
     // The mute is in the state file, and a restart reads it back.

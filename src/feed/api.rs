@@ -7,7 +7,8 @@
 //!   "followers":12345,"following":67,"live":true,"status":"live","room_id":"7300..",
 //!   "room_title":"cooking","viewers":42,"via":"api","checked_at":"2026-11-24T06:00:00Z"}`
 //!   (`status`: `live`, `paused`, `offline` or `unknown`; fields TikTok did not give are
-//!   left out; ids are strings).
+//!   left out; ids are strings). With moderator control running, each bridge also has
+//!   `control`: `{"muted":[..],"only":"all","paused_by":..,"paused_until":..,"shared_chat":[..]}`.
 //! - `GET /api/events?bridge=a&since=0&limit=100`: recent events (all bridges without
 //!   `bridge`), oldest first, as `{"events":[{"seq":..,"bridge":..,"event":{..}}],
 //!   "next_since":N}`; poll again with `since=next_since`. Sequence numbers increase by one
@@ -18,7 +19,8 @@
 //!   (shed `paused`, counted in the bridge's `paused_lines`) or, with
 //!   `twitch.pause_keep_secs`, kept and sent after the resume if still that fresh. Its
 //!   events still reach the feed, the API and webhooks. Needs
-//!   `Authorization: Bearer <[api] token>`.
+//!   `Authorization: Bearer <[api] token>`. With moderator control running the pause is
+//!   kept in `state_dir` like a `!tt pause` (see `/api/control`).
 //!
 //! With an API token stored, the `GET`s need it too (`Authorization: Bearer`); without
 //! one they are open, which `run` allows only on a loopback listener (or with
