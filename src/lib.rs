@@ -31,6 +31,8 @@
 //! - [`standin`]: in-process fakes of TikTok and Twitch (real wire protocols on 127.0.0.1)
 //!   for the tests, the benches and `tiktwitch demo`.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
+//! - [`rate`]: GCRA rate limits (governor) on tokio's clock: the JOIN quota and the signer
+//!   budget.
 //!
 //! The command-line interface is not part of the library: it lives in the `tiktwitch`
 //! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
@@ -92,6 +94,7 @@ runtime! {
     pub mod sink;
     pub mod status;
     pub mod tls;
+    pub mod rate;
 }
 
 /// The items given only exist with the `standin` feature (stand-ins and what plays them).

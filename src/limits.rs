@@ -354,3 +354,7 @@ pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Any other line but a status line (gifts, follows, shares, summaries) older than this when
 /// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
 pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The window of the signer budget: [`SIGNER_CALLS_PER_MINUTE`] is "at most N calls in any
+/// such window".
+pub const SIGNER_BUDGET_WINDOW: Duration = Duration::from_secs(60);

@@ -283,10 +283,10 @@ fn insert_sorted(log: &mut VecDeque<Instant>, at: Instant, keep: usize) {
 }
 
 /// The GCRA period that keeps a governor quota of `burst` cells at most `limit` cells in any
-/// `window`: `window / (limit - burst + 1)` plus 1 ms for nanosecond truncation (twitch.md
-/// §5.2). Kept to document, and test, why the sink uses a sliding log instead.
+/// `window` ([`crate::rate::sliding_safe_period`]; twitch.md §5.2). The JOIN quota and the
+/// signer budget use it; the line window does not (see the module docs).
 pub fn sliding_safe_period(limit: u32, burst: u32, window: Duration) -> Duration {
-    window / (limit.saturating_sub(burst) + 1).max(1) + Duration::from_millis(1)
+    crate::rate::sliding_safe_period(limit, burst, window)
 }
 
 #[cfg(test)]
