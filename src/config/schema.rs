@@ -256,6 +256,22 @@ pub struct TwitchConfig {
     /// (counted `paused`); N keeps them and sends, after the resume, those queued at most N
     /// seconds before it (0 to [`PAUSE_KEEP_MAX_SECS`]).
     pub pause_keep_secs: u64,
+    /// With `sink = "helix"`: which token sends (`user`: the bot's own token with
+    /// `user:write:chat`; `app`: an app access token from the client-credentials grant,
+    /// which needs `client_secret`, for Twitch's Chat Bot badge).
+    pub helix_token: HelixToken,
+}
+
+/// Which token the Helix sink sends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HelixToken {
+    /// The bot's user token (`user:write:chat`).
+    #[default]
+    User,
+    /// An app access token (client-credentials grant; the bot grants `user:bot`, the
+    /// broadcaster `channel:bot` or makes the bot a moderator): the Chat Bot badge.
+    App,
 }
 
 /// The longest `pause_keep_secs`: an hour-old chat line is no longer worth posting.
@@ -278,6 +294,7 @@ impl Default for TwitchConfig {
             queue_capacity: crate::limits::SINK_QUEUE_CAPACITY,
             dedupe_window_secs: crate::limits::TWITCH_DUPLICATE_WINDOW.as_secs(),
             pause_keep_secs: 0,
+            helix_token: HelixToken::User,
         }
     }
 }
@@ -397,6 +414,7 @@ pub fn enum_variants(type_name: &str) -> &'static [&'static str] {
         "LogFormat" => &["human", "json"],
         "BlockedAction" => &["mask", "drop"],
         "RoleName" => &["follower", "subscriber", "moderator"],
+        "HelixToken" => &["user", "app"],
         _ => &[],
     }
 }
@@ -452,5 +470,9 @@ mod tests {
             RoleName::Moderator,
         ];
         assert_eq!(names(&roles), enum_variants("RoleName"));
+        assert_eq!(
+            names(&[HelixToken::User, HelixToken::App]),
+            enum_variants("HelixToken")
+        );
     }
 }

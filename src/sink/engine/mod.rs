@@ -394,6 +394,8 @@ impl<B: ChatBackend> Engine<B> {
             self.pacer.record_delivered(&f.item.channel, key, now);
             latency = Some(now.saturating_duration_since(f.item.queued_at));
         }
+        // A delivered line proves the credentials: a later refusal may refresh again.
+        self.login_retry_used = false;
         self.shared.stats.update(|s| {
             s.sent += 1;
             s.confirmed += 1;

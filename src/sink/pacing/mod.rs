@@ -267,6 +267,12 @@ impl Pacer {
         self.half_rate_until = Some(pause_end + self.span());
     }
 
+    /// Nothing goes out before `until` (a Helix 429's `Ratelimit-Reset`); the rate after it
+    /// is not halved, since the server said exactly when its bucket is full again.
+    pub fn pause_until(&mut self, until: Instant) {
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+
     /// True while a `msg_ratelimit` pause is running.
     pub fn is_paused(&self, now: Instant) -> bool {
         self.paused_until.is_some_and(|p| now < p)
