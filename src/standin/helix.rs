@@ -56,6 +56,8 @@ impl Default for FakeHelixConfig {
 /// A scripted answer to the next `POST /chat/messages`.
 #[derive(Debug, Clone)]
 pub enum HelixAnswer {
+    /// `200` with `is_sent: true` (what an unscripted request gets).
+    Sent,
     /// `200` with `is_sent: false` and this drop reason.
     NotSent {
         /// `drop_reason.code` (e.g. `msg_duplicate`).
@@ -296,7 +298,7 @@ async fn send_message(
     };
     let mut is_sent = None;
     let response = match answer {
-        None => {
+        None | Some(HelixAnswer::Sent) => {
             is_sent = Some(true);
             axum::Json(json!({"data": [{"message_id": format!("msg{id}"), "is_sent": true, "drop_reason": null}]}))
                 .into_response()
