@@ -307,3 +307,91 @@ secret = "hook-key"
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
 }
+
+#[tokio::test]
+async fn online_check_names_the_scopes_of_the_chosen_sink() {
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: "check-client".into(),
+        client_secret: Some("app-secret".into()),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let alice = FakeTikTok::start(FakeTikTokConfig {
+        username: "alice".into(),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let (access, refresh) = oauth.mint(&["chat:read", "chat:edit"]);
+    store_token(&state, &access, &refresh).await;
+    let irc = write_config(
+        dir.path(),
+        &state,
+        &oauth.base_url(),
+        &[("a", "alice", &alice.base_url())],
+    );
+    let base = std::fs::read_to_string(&irc).unwrap();
+    let edit = |with: &str| {
+        std::fs::write(
+            &irc,
+            base.replace("[twitch]\n", &format!("[twitch]\n{with}")),
+        )
+        .unwrap();
+    };
+
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("sink = \"irc\" needs: chat:read chat:edit"),
+        "{shown}"
+    );
+
+    // The same token for the Helix sink lacks user:write:chat, named as such.
+    edit("sink = \"helix\"\n");
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("sink = \"helix\" (user token) needs: user:write:chat"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "NOT usable: missing scopes user:write:chat for sink = \"helix\" (user token)"
+        ),
+        "{shown}"
+    );
+
+    // The app-token path: the bot's user:bot is checked, the broadcaster's channel:bot is
+    // named as not checkable, and the client-credentials grant is tried.
+    let (access, refresh) = oauth.mint(&["user:write:chat", "user:bot"]);
+    store_token(&state, &access, &refresh).await;
+    store_secret(&state, "twitch-client-secret", "app-secret").await;
+    edit("sink = \"helix\"\nhelix_token = \"app\"\nclient_secret = \"twitch-client-secret\"\n");
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("helix_token = \"app\" needs: user:write:chat user:bot"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("#some_channel: channel:bot NOT checked: the broadcaster grants it"),
+        "{shown}"
+    );
+    assert!(shown.contains("app access token: granted"), "{shown}");
+    assert!(!shown.contains("app-secret"), "{shown}");
+
+    // A client secret the OAuth server refuses: no app token, not usable.
+    store_secret(&state, "twitch-client-secret", "wrong-secret").await;
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("NOT usable: app access token"), "{shown}");
+    assert!(!shown.contains("wrong-secret"), "{shown}");
+}
