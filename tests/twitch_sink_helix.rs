@@ -79,7 +79,7 @@ struct Rig {
 async fn rig(clock: TokioClock, fresh: &'static str) -> Rig {
     let fake = FakeHelix::start(FakeHelixConfig {
         client_id: "cid".into(),
-        clock: Arc::new(clock.clone()),
+        clock: Arc::new(clock),
         ..FakeHelixConfig::default()
     })
     .await
