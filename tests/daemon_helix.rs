@@ -46,31 +46,17 @@ async fn creator(room_id: u64, chats: &[&str]) -> FakeTikTok {
     fake
 }
 
-#[tokio::test(start_paused = true)]
-async fn helix_run_looks_up_ids_once_refreshes_on_401_waits_out_429_and_counts_drops() {
-    let alice = creator(7_300_000_000_000_000_000, &["one", "two", "three", "four"]).await;
-    let oauth = FakeOAuth::start(FakeOAuthConfig {
-        client_id: CLIENT_ID.into(),
-        user_id: BOT_ID.into(),
-        ..FakeOAuthConfig::default()
-    })
-    .await
-    .unwrap();
-    let (access, refresh) = oauth.mint(&["user:write:chat"]);
-    let helix = FakeHelix::start(FakeHelixConfig {
-        client_id: CLIENT_ID.into(),
-        users: BTreeMap::from([
-            ("tiktwitch_bot".into(), BOT_ID.into()),
-            ("chan_a".into(), CHANNEL_ID.into()),
-        ]),
-        tokens: Some(oauth.tokens()),
-        ..FakeHelixConfig::default()
-    })
-    .await
-    .unwrap();
-    let state_dir = StateDir::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
+/// The plan of a config with one bridge (`alice` into `#chan_a`) sending through `helix`,
+/// with `twitch` added to `[twitch]`.
+fn plan(
+    dir: &std::path::Path,
+    state_dir: &StateDir,
+    oauth: &FakeOAuth,
+    helix: &FakeHelix,
+    alice: &FakeTikTok,
+    twitch: &str,
+) -> Plan {
+    let path = dir.join("config.toml");
     let text = format!(
         r#"secret_store = "env"
 state_dir = {state_dir:?}
@@ -81,7 +67,7 @@ client_id = "{CLIENT_ID}"
 oauth_base_url = "{oauth}"
 helix_base_url = "{helix}"
 sink = "helix"
-
+{twitch}
 [shutdown]
 grace_secs = 30
 
@@ -99,40 +85,97 @@ pack = false
     ) + &alice.bridge_toml("a", "chan_a");
     std::fs::write(&path, &text).unwrap();
     let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check).unwrap();
-    let plan = Plan::from_config(&loaded, None).unwrap();
+    Plan::from_config(&loaded, None).unwrap()
+}
 
+/// A store with the bot's token pair (granted `scopes`), the signer key and `extra`.
+async fn store(
+    access: &str,
+    refresh: &str,
+    scopes: &[&str],
+    extra: &[(&str, &str)],
+) -> MemoryStore {
     let store = MemoryStore::new();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let token = StoredToken {
-        access_token: Secret::new(access.as_str()),
-        refresh_token: Some(Secret::new(refresh.as_str())),
+        access_token: Secret::new(access),
+        refresh_token: Some(Secret::new(refresh)),
         expires_at: Some(now + 4 * 3600),
-        scopes: vec!["user:write:chat".into()],
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
         login: Some("tiktwitch_bot".into()),
         user_id: Some(BOT_ID.into()),
         client_id: Some(CLIENT_ID.into()),
         obtained_at: now,
     };
     store.set("twitch-token", &token.to_secret()).await.unwrap();
+    for (name, value) in [("tiktok-signer-api-key", SIGNER_KEY)].iter().chain(extra) {
+        store.set(name, &Secret::new(*value)).await.unwrap();
+    }
     store
-        .set("tiktok-signer-api-key", &Secret::new(SIGNER_KEY))
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(store));
+}
 
-    // Up: the ids were looked up. Now every issued access token stops working.
+async fn until_running(daemon: &daemon::Background) -> daemon::Running {
     let mut waited = 0;
-    let running = loop {
+    loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
         assert!(waited < 200, "the daemon never started (virtual time)");
         if let Some(r) = daemon.running() {
-            break r;
+            return r;
         }
-    };
+    }
+}
+
+async fn until_sent(helix: &FakeHelix, n: usize) {
+    let mut waited = 0;
+    while helix.sent().len() < n {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(
+            waited < 600,
+            "the lines never came: {:#?}",
+            helix.requests()
+        );
+    }
+}
+
+fn users() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("tiktwitch_bot".into(), BOT_ID.into()),
+        ("chan_a".into(), CHANNEL_ID.into()),
+    ])
+}
+
+#[tokio::test(start_paused = true)]
+async fn helix_run_looks_up_ids_once_refreshes_on_401_waits_out_429_and_counts_drops() {
+    let alice = creator(7_300_000_000_000_000_000, &["one", "two", "three", "four"]).await;
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: CLIENT_ID.into(),
+        user_id: BOT_ID.into(),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let (access, refresh) = oauth.mint(&["user:write:chat"]);
+    let helix = FakeHelix::start(FakeHelixConfig {
+        client_id: CLIENT_ID.into(),
+        users: users(),
+        tokens: Some(oauth.tokens()),
+        ..FakeHelixConfig::default()
+    })
+    .await
+    .unwrap();
+    let state_dir = StateDir::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &state_dir, &oauth, &helix, &alice, "");
+    let store = store(&access, &refresh, &["user:write:chat"], &[]).await;
+    let daemon = daemon::spawn(plan, Arc::new(store));
+
+    // Up: the ids were looked up. Now every issued access token stops working.
+    let running = until_running(&daemon).await;
     let users = helix.requests_to("users");
     assert_eq!(users.len(), 1, "{users:#?}");
     assert_eq!(
@@ -156,16 +199,7 @@ pack = false
         },
     ]);
 
-    let mut waited = 0;
-    while helix.sent().len() < 3 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        waited += 1;
-        assert!(
-            waited < 600,
-            "the lines never came: {:#?}",
-            helix.requests()
-        );
-    }
+    until_sent(&helix, 3).await;
     let sent: Vec<String> = helix.sent().into_iter().map(|(_, _, t)| t).collect();
     assert_eq!(sent.len(), 3, "{sent:?}");
     for (line, want) in sent.iter().zip(["one", "two", "four"]) {
@@ -226,4 +260,83 @@ pack = false
     assert_eq!(report.bridges[0].1, BridgeEnd::Shutdown);
     assert_eq!(report.sink.sent, 3);
     assert_eq!(report.sink.lines_in, report.sink.accounted());
+}
+
+#[tokio::test(start_paused = true)]
+async fn helix_app_token_path_sends_with_an_app_token_and_renews_it_on_401() {
+    let alice = creator(7_400_000_000_000_000_000, &["hi", "again"]).await;
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: CLIENT_ID.into(),
+        client_secret: Some("app-secret".into()),
+        user_id: BOT_ID.into(),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let (access, refresh) = oauth.mint(&["user:write:chat", "user:bot"]);
+    let helix = FakeHelix::start(FakeHelixConfig {
+        client_id: CLIENT_ID.into(),
+        users: users(),
+        tokens: Some(oauth.tokens()),
+        ..FakeHelixConfig::default()
+    })
+    .await
+    .unwrap();
+    let state_dir = StateDir::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        dir.path(),
+        &state_dir,
+        &oauth,
+        &helix,
+        &alice,
+        "helix_token = \"app\"\nclient_secret = \"twitch-client-secret\"\n",
+    );
+    let store = store(
+        &access,
+        &refresh,
+        &["user:write:chat", "user:bot"],
+        &[("twitch-client-secret", "app-secret")],
+    )
+    .await;
+    let daemon = daemon::spawn(plan, Arc::new(store));
+    until_running(&daemon).await;
+    let grants = || {
+        oauth
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.params.get("grant_type").map(String::as_str) == Some("client_credentials")
+            })
+            .count()
+    };
+    assert_eq!(grants(), 1, "one app token at start");
+    // The lookup went with the app token too.
+    let lookup = &helix.requests_to("users")[0];
+    let bearer = |auth: &str| auth.trim_start_matches("Bearer ").to_owned();
+    assert!(
+        oauth
+            .tokens()
+            .lookup(&bearer(&lookup.authorization))
+            .unwrap()
+            .app
+    );
+
+    // The app token stops working: the first line's 401 gets a new one, and the line goes.
+    oauth.expire_access_tokens();
+    until_sent(&helix, 2).await;
+    let posts = helix.requests_to("chat/messages");
+    let statuses: Vec<u16> = posts.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 200, 200], "{posts:#?}");
+    assert_eq!(grants(), 2, "a new app token after the 401");
+    for post in &posts[1..] {
+        let facts = oauth.tokens().lookup(&bearer(&post.authorization)).unwrap();
+        assert!(facts.app, "sent with an app token");
+        assert_eq!(post.body["sender_id"], BOT_ID);
+    }
+    // The bot's own refresh token was not spent: the app path does not refresh it.
+    assert!(oauth.is_refresh_token_valid(&refresh));
+    daemon.stop();
+    let report = daemon.join().await.unwrap().unwrap();
+    assert_eq!(report.sink.sent, 2);
 }
