@@ -56,6 +56,11 @@ struct ChannelPace {
 }
 
 /// The pacing state, owned by the sink task.
+///
+/// The line budget is a sliding log, not a governor quota like the JOINs' and the
+/// signer's: GCRA's "20 per 30 s" lets 39 lines into one 30 s window, and its safe period
+/// halves the throughput (module docs, `governor_naive_quota_lets_39_through`). The JOIN
+/// quota can afford that trade; the chat budget, the scarcer one, cannot.
 #[derive(Debug)]
 pub struct Pacer {
     config: PacingConfig,

@@ -250,6 +250,9 @@ pub struct SignerBudget {
     inner: Arc<Mutex<BudgetState>>,
 }
 
+/// The signer budget's burst is its cap divided by this (rounded up).
+pub const SIGNER_BURST_DIVISOR: u32 = 2;
+
 #[derive(Debug)]
 struct BudgetState {
     /// `None`: unlimited.
@@ -260,8 +263,13 @@ struct BudgetState {
 impl SignerBudget {
     /// A budget of `per_minute` calls per rolling minute (0 means unlimited).
     pub fn new(per_minute: u32) -> Self {
-        let quota = (per_minute > 0)
-            .then(|| Gcra::at_most(per_minute, per_minute.div_ceil(2), SIGNER_BUDGET_WINDOW));
+        let quota = (per_minute > 0).then(|| {
+            Gcra::at_most(
+                per_minute,
+                per_minute.div_ceil(SIGNER_BURST_DIVISOR),
+                SIGNER_BUDGET_WINDOW,
+            )
+        });
         Self {
             inner: Arc::new(Mutex::new(BudgetState {
                 quota,
