@@ -16,7 +16,7 @@ use crate::pipeline::Pipeline;
 
 use super::CheckArgs;
 
-mod helix_scopes;
+mod helix_online;
 mod online;
 mod secrets;
 

@@ -191,7 +191,7 @@ async fn twitch(
     writeln!(
         out,
         "    {} needs: {}",
-        super::helix_scopes::sink_name(loaded),
+        super::helix_online::sink_name(loaded),
         settings.required_scopes().join(" ")
     )?;
     if !status.missing_scopes.is_empty() {
@@ -200,10 +200,10 @@ async fn twitch(
             out,
             "    NOT usable: missing scopes {} for {} (run `tiktwitch auth twitch`)",
             status.missing_scopes.join(" "),
-            super::helix_scopes::sink_name(loaded)
+            super::helix_online::sink_name(loaded)
         )?;
     }
-    usable &= super::helix_scopes::app_path(loaded, &settings, store, &status.scopes, out).await?;
+    usable &= super::helix_online::report(loaded, &settings, store, &status.scopes, out).await?;
     if let (Some(expected), Some(actual)) = (&settings.expected_login, &status.login)
         && !expected.eq_ignore_ascii_case(actual)
     {
