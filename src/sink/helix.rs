@@ -226,6 +226,7 @@ async fn post(p: Post) -> Vec<BackendEvent> {
                 ],
                 Some(SendResult { drop_reason, .. }) => {
                     let (code, message) = drop_reason
+                        .filter(|d| !d.code.is_empty())
                         .map_or(("none".to_owned(), "not sent, no reason".to_owned()), |d| {
                             (d.code, d.message)
                         });
