@@ -263,3 +263,53 @@ async fn a_token_refused_again_after_its_refresh_stops_the_sink_instead_of_loopi
     assert_eq!(s.login_failures, 2);
     assert_eq!(s.lines_in + s.extra_parts, s.accounted(), "{s:#?}");
 }
+
+#[tokio::test]
+async fn the_id_lookup_batches_logins_and_names_the_unknown_ones() {
+    use tiktwitch::sink::helix_ids::{HelixIdsError, lookup_ids};
+    let channels: Vec<String> = (0..150).map(|i| format!("chan{i:03}")).collect();
+    let mut users: BTreeMap<String, String> = channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), (1000 + i).to_string()))
+        .collect();
+    users.insert("bot".into(), "42".into());
+    let fake = FakeHelix::start(FakeHelixConfig {
+        client_id: "cid".into(),
+        users,
+        ..FakeHelixConfig::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let ids = lookup_ids(&http, &fake.base_url(), "cid", "tok", "Bot", &channels)
+        .await
+        .unwrap();
+    assert_eq!(ids.sender_id, "42");
+    assert_eq!(ids.broadcaster_ids.len(), 150);
+    assert_eq!(ids.broadcaster_ids["chan149"], "1149");
+    // 151 logins, at most 100 a request.
+    let requests = fake.requests_to("users");
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r.authorization == "Bearer tok"));
+
+    let err = lookup_ids(
+        &http,
+        &fake.base_url(),
+        "cid",
+        "tok",
+        "bot",
+        &["chan000".into(), "nobody".into()],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, HelixIdsError::UnknownLogins(l) if l == &["nobody"]),
+        "{err}"
+    );
+    // A Client-Id the token does not belong to: Helix's 401, to be renewed once.
+    let err = lookup_ids(&http, &fake.base_url(), "other", "tok", "bot", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HelixIdsError::Unauthorized(_)), "{err}");
+}

@@ -321,3 +321,22 @@ impl ChatBackend for HelixBackend {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::TokioClock;
+
+    #[test]
+    fn a_429_waits_until_the_reset_within_bounds() {
+        let clock = TokioClock::starting_at(std::time::UNIX_EPOCH + Duration::from_secs(1_000));
+        let wait = |reset: Option<&str>| ratelimit_wait(reset, &clock);
+        assert_eq!(wait(Some("1012")), Duration::from_secs(12));
+        // A reset in the past (or a clock ahead of Twitch's) still waits a moment.
+        assert_eq!(wait(Some("990")), HELIX_RATELIMIT_MIN_WAIT);
+        // A reset far ahead (a bad header, a clock far behind) does not stall the sink.
+        assert_eq!(wait(Some("999999")), HELIX_RATELIMIT_MAX_WAIT);
+        assert_eq!(wait(None), HELIX_RATELIMIT_DEFAULT_WAIT);
+        assert_eq!(wait(Some("soon")), HELIX_RATELIMIT_DEFAULT_WAIT);
+    }
+}
