@@ -33,6 +33,8 @@
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
 //! - [`control`]: moderating the bridge from Twitch chat (`!tt` commands, mutes, pauses,
 //!   Shared Chat) and the same actions on the API; the Twitch chat on the event feed.
+//! - [`rate`]: GCRA rate limits (governor) on tokio's clock: the JOIN quota and the signer
+//!   budget.
 //!
 //! The command-line interface is not part of the library: it lives in the `tiktwitch`
 //! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
@@ -95,6 +97,7 @@ runtime! {
     pub mod sink;
     pub mod status;
     pub mod tls;
+    pub mod rate;
 }
 
 /// The items given only exist with the `standin` feature (stand-ins and what plays them).

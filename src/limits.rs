@@ -379,3 +379,26 @@ pub const COMMAND_PAUSE_MAX_MINUTES: u64 = 24 * 60;
 
 /// Muted TikTok users kept per bridge at most (the state file stays small).
 pub const CONTROL_MAX_MUTES: usize = 1000;
+/// The window of the signer budget: [`SIGNER_CALLS_PER_MINUTE`] is "at most N calls in any
+/// such window".
+pub const SIGNER_BUDGET_WINDOW: Duration = Duration::from_secs(60);
+
+/// After a Helix 429, the sink waits at least this long, whatever `Ratelimit-Reset` says
+/// (a reset in the past, or a clock behind Twitch's, must not make it retry at once).
+pub const HELIX_RATELIMIT_MIN_WAIT: Duration = Duration::from_secs(1);
+
+/// After a Helix 429, the sink waits at most this long (Helix's bucket refills within a
+/// minute; a reset far in the future is a bad header or a bad clock).
+pub const HELIX_RATELIMIT_MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// After a Helix 429 without a readable `Ratelimit-Reset`.
+pub const HELIX_RATELIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+/// Characters of a Helix error body kept for logs and stats.
+pub const HELIX_ERROR_TEXT_MAX: usize = 300;
+
+/// Logins per `GET /helix/users` request (Helix allows up to 100).
+pub const HELIX_USERS_PER_REQUEST: usize = 100;
+
+/// Timeout of the Helix user-id lookup at start (`GET /helix/users`).
+pub const HELIX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -64,7 +64,7 @@ async fn status_then_logout_through_the_command_line() {
     let out = run(dir.path(), &fake, &["auth", "status", "--helix"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("MISSING:      user:write:chat user:bot"),
+        stdout.contains("MISSING:      user:write:chat (run"),
         "{stdout}"
     );
 

@@ -132,15 +132,34 @@ async fn device_flow_refuses_a_grant_without_the_helix_scopes() {
         .unwrap_err();
     match &err {
         AuthError::MissingScopes { missing, .. } => {
+            assert_eq!(missing, &["user:write:chat"])
+        }
+        other => panic!("{other}"),
+    }
+    // The Helix sink sends with user:write:chat; it needs no IRC scope.
+    assert_eq!(fake.requests()[0].params["scopes"], "user:write:chat");
+    assert!(store.get("twitch-token").await.unwrap().is_none());
+
+    // The app-token path (Chat Bot badge) also needs user:bot of the bot.
+    s.helix_app_token = true;
+    let err = account::login_device(&s, &store, clock().as_ref(), |_| {})
+        .await
+        .unwrap_err();
+    match &err {
+        AuthError::MissingScopes { missing, .. } => {
             assert_eq!(missing, &["user:write:chat", "user:bot"])
         }
         other => panic!("{other}"),
     }
     assert_eq!(
-        fake.requests()[0].params["scopes"],
-        "chat:read chat:edit user:write:chat user:bot"
+        fake.requests()
+            .iter()
+            .rev()
+            .find(|r| r.endpoint == "device")
+            .unwrap()
+            .params["scopes"],
+        "user:write:chat user:bot"
     );
-    assert!(store.get("twitch-token").await.unwrap().is_none());
 }
 
 #[tokio::test(start_paused = true)]

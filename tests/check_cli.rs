@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use tiktwitch::auth::StoredToken;
 use tiktwitch::secret::{FileStore, FileStoreMode, Secret, SecretStore};
+use tiktwitch::standin::helix_api::{FakeHelix, FakeHelixConfig};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode};
 
@@ -306,4 +307,124 @@ secret = "hook-key"
     ] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
+}
+
+#[tokio::test]
+async fn online_check_names_the_scopes_of_the_chosen_sink() {
+    let oauth = FakeOAuth::start(FakeOAuthConfig {
+        client_id: "check-client".into(),
+        client_secret: Some("app-secret".into()),
+        ..FakeOAuthConfig::default()
+    })
+    .await
+    .unwrap();
+    let alice = FakeTikTok::start(FakeTikTokConfig {
+        username: "alice".into(),
+        ..FakeTikTokConfig::default()
+    })
+    .await
+    .unwrap();
+    let helix = |users: &[(&str, &str)]| {
+        FakeHelix::start(FakeHelixConfig {
+            client_id: "check-client".into(),
+            users: users
+                .iter()
+                .map(|(l, i)| (l.to_string(), i.to_string()))
+                .collect(),
+            ..FakeHelixConfig::default()
+        })
+    };
+    let known = helix(&[("tiktwitch_bot", "424242"), ("some_channel", "77")])
+        .await
+        .unwrap();
+    let strangers = helix(&[("tiktwitch_bot", "424242")]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let (access, refresh) = oauth.mint(&["chat:read", "chat:edit"]);
+    store_token(&state, &access, &refresh).await;
+    let irc = write_config(
+        dir.path(),
+        &state,
+        &oauth.base_url(),
+        &[("a", "alice", &alice.base_url())],
+    );
+    let base = std::fs::read_to_string(&irc).unwrap();
+    let edit = |with: &str, helix: &FakeHelix| {
+        let with = format!("{with}helix_base_url = \"{}\"\n", helix.base_url());
+        std::fs::write(
+            &irc,
+            base.replace("[twitch]\n", &format!("[twitch]\n{with}")),
+        )
+        .unwrap();
+    };
+
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("sink = \"irc\" needs: chat:read chat:edit"),
+        "{shown}"
+    );
+
+    // The same token for the Helix sink lacks user:write:chat, named as such.
+    edit("sink = \"helix\"\n", &known);
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("sink = \"helix\" (user token) needs: user:write:chat"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "NOT usable: missing scopes user:write:chat for sink = \"helix\" (user token)"
+        ),
+        "{shown}"
+    );
+
+    // The app-token path: the bot's user:bot is checked, the broadcaster's channel:bot is
+    // named as not checkable, and the client-credentials grant is tried.
+    let (access, refresh) = oauth.mint(&["user:write:chat", "user:bot"]);
+    store_token(&state, &access, &refresh).await;
+    store_secret(&state, "twitch-client-secret", "app-secret").await;
+    let app = "sink = \"helix\"\nhelix_token = \"app\"\nclient_secret = \"twitch-client-secret\"\n";
+    edit(app, &known);
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("helix_token = \"app\" needs: user:write:chat user:bot"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("#some_channel: channel:bot NOT checked: the broadcaster grants it"),
+        "{shown}"
+    );
+    assert!(shown.contains("app access token: granted"), "{shown}");
+    // The user ids `run` looks up at start.
+    assert!(
+        shown.contains("Helix user ids: #some_channel 77; sender tiktwitch_bot 424242"),
+        "{shown}"
+    );
+    assert!(!shown.contains("app-secret"), "{shown}");
+
+    // A channel Helix does not know: `run` would stop at start, so `check` says so.
+    edit(app, &strangers);
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(
+        shown.contains("NOT usable: no Twitch user named some_channel"),
+        "{shown}"
+    );
+    edit(app, &known);
+
+    // A client secret the OAuth server refuses: no app token, not usable.
+    store_secret(&state, "twitch-client-secret", "wrong-secret").await;
+    let out = check(&irc, true).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("NOT usable: app access token"), "{shown}");
+    assert!(!shown.contains("wrong-secret"), "{shown}");
 }

@@ -178,3 +178,41 @@ fn a_corrupt_ring_file_is_refused_by_check_and_run_says_why_once() {
         "each cause once: {line}"
     );
 }
+
+#[test]
+fn helix_is_accepted_by_check_as_by_run_and_the_app_path_needs_the_client_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let helix = BASE.replace(
+        "[twitch]\n",
+        "[twitch]\nsink = \"helix\"\nhelix_base_url = \"http://127.0.0.1:9/helix\"\n",
+    );
+    let (code, out) = check(&dir, &helix);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("over Helix (user token)"), "{out}");
+
+    // The app-token path without a client secret: refused by both, at the key.
+    let app = helix.replace(
+        "sink = \"helix\"\n",
+        "sink = \"helix\"\nhelix_token = \"app\"\n",
+    );
+    let (code, out) = check(&dir, &app);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("twitch.client_secret"), "{out}");
+    let path = dir.path().join("config.toml");
+    let run = tiktwitch("run", &path);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_ne!(run.status.code(), Some(0), "{err}");
+    assert!(err.contains("twitch.client_secret"), "{err}");
+    let with_secret = app.replace(
+        "helix_token = \"app\"\n",
+        "helix_token = \"app\"\nclient_secret = \"twitch-client-secret\"\n",
+    );
+    let (code, out) = check(&dir, &with_secret);
+    assert!(
+        out.contains("over Helix (app token, Chat Bot badge)"),
+        "{out}"
+    );
+    // The env store has no client secret in this test: check says so, as run would.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("twitch-client-secret"), "{out}");
+}

@@ -127,7 +127,7 @@ sink = "{sink}"
     let out = output(tiktwitch(&["--config", &helix, "auth", "status"]), None).await;
     let shown = text(&out);
     assert!(
-        shown.contains("MISSING:      user:write:chat user:bot"),
+        shown.contains("MISSING:      user:write:chat (run"),
         "{shown}"
     );
 

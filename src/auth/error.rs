@@ -27,6 +27,12 @@ pub enum AuthError {
         /// The store.
         store: String,
     },
+    /// An app access token needs the client secret, and none is configured.
+    #[error("{op}: this needs the app's client secret; set twitch.client_secret to the name of the stored secret")]
+    NoClientSecret {
+        /// What was being done.
+        op: &'static str,
+    },
     /// A network failure.
     #[error("{op}: {reason}")]
     Http {

@@ -13,6 +13,7 @@
 //! the access and refresh token always change together.
 
 pub mod account;
+mod app_token;
 mod oauth_client;
 mod clock;
 mod credentials;
@@ -25,6 +26,7 @@ mod token;
 use std::path::PathBuf;
 
 pub use oauth_client::{DeviceCode, OAuthClient, PollError, RefreshError, TokenGrant, ValidateError};
+pub use app_token::AppToken;
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use credentials::{FreshToken, TwitchCredentials};
 pub use error::AuthError;
@@ -40,8 +42,16 @@ pub const TWITCH_OAUTH_URL: &str = "https://id.twitch.tv/oauth2";
 /// The scopes IRC chat needs.
 pub const IRC_SCOPES: [&str; 2] = ["chat:read", "chat:edit"];
 
-/// The extra scopes the Helix chat sink needs.
-pub const HELIX_SCOPES: [&str; 2] = ["user:write:chat", "user:bot"];
+/// The scopes the Helix chat sink needs when the bot's own token sends (Helix Send Chat
+/// Message: "a user access token that includes the user:write:chat scope").
+pub const HELIX_SCOPES: [&str; 1] = ["user:write:chat"];
+
+/// The scopes the bot's token must carry when an app access token sends (the Chat Bot
+/// badge path): "If app access token used, then additionally requires user:bot scope from
+/// chatting user, and either channel:bot scope from broadcaster or moderator status". The
+/// broadcaster's `channel:bot` is on the broadcaster's token, which `/validate` of the bot's
+/// token cannot show.
+pub const HELIX_APP_SCOPES: [&str; 2] = ["user:write:chat", "user:bot"];
 
 /// The default name of the stored token secret.
 pub const TOKEN_SECRET: &str = "twitch-token";
@@ -59,7 +69,8 @@ pub struct AuthSettings {
     pub client_secret_name: Option<String>,
     /// OAuth base URL; `/device`, `/token`, `/validate`, `/revoke` hang off it.
     pub oauth_url: String,
-    /// Whether the Helix chat sink is used (then `user:write:chat user:bot` are required).
+    /// Whether the Helix chat sink is used (then [`HELIX_SCOPES`] are required instead of
+    /// [`IRC_SCOPES`]).
     pub helix_scopes: bool,
     /// Which secret store keeps the token.
     pub secret_store: SecretStoreKind,
@@ -73,6 +84,9 @@ pub struct AuthSettings {
     pub bare_token_secret_name: String,
     /// If set, the token must belong to this login.
     pub expected_login: Option<String>,
+    /// With `helix_scopes`: an app access token sends (`[twitch] helix_token = "app"`), so
+    /// the bot's token needs [`HELIX_APP_SCOPES`].
+    pub helix_app_token: bool,
 }
 
 impl Default for AuthSettings {
@@ -89,6 +103,7 @@ impl Default for AuthSettings {
             token_secret_name: TOKEN_SECRET.to_string(),
             bare_token_secret_name: BARE_TOKEN_SECRET.to_string(),
             expected_login: None,
+            helix_app_token: false,
         }
     }
 }
@@ -96,16 +111,12 @@ impl Default for AuthSettings {
 impl AuthSettings {
     /// The scopes the token must have.
     pub fn required_scopes(&self) -> Vec<String> {
-        let helix: &[&str] = if self.helix_scopes {
-            &HELIX_SCOPES
-        } else {
-            &[]
+        let scopes: &[&str] = match (self.helix_scopes, self.helix_app_token) {
+            (false, _) => &IRC_SCOPES,
+            (true, false) => &HELIX_SCOPES,
+            (true, true) => &HELIX_APP_SCOPES,
         };
-        IRC_SCOPES
-            .iter()
-            .chain(helix)
-            .map(|s| s.to_string())
-            .collect()
+        scopes.iter().map(|s| s.to_string()).collect()
     }
 
     /// The secret store these settings name (other fields at their defaults).

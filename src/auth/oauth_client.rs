@@ -318,6 +318,29 @@ impl OAuthClient {
         }
     }
 
+    /// `POST /token` with the client-credentials grant: an app access token (Helix's Chat
+    /// Bot badge path). Only a confidential client (with its secret) can have one.
+    pub async fn client_credentials(&self) -> Result<TokenGrant, AuthError> {
+        let op = "getting an app access token";
+        let Some(secret) = &self.client_secret else {
+            return Err(AuthError::NoClientSecret { op });
+        };
+        let form = [
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", secret.expose()),
+            ("grant_type", "client_credentials"),
+        ];
+        let answer = self.post_form(op, "token", &form).await?;
+        match answer.status.as_u16() {
+            200..=299 => answer.json::<TokenJson>(op).map(TokenGrant::from),
+            status => Err(AuthError::Rejected {
+                op,
+                status,
+                message: answer.message(),
+            }),
+        }
+    }
+
     /// `GET /validate` (Twitch requires this at start and hourly).
     pub async fn validate(&self, access_token: &Secret) -> Result<TokenInfo, ValidateError> {
         let op = "validating the token";

@@ -36,8 +36,8 @@ pub struct AuthArgs {
     /// Name of the token secret (default: the config's `twitch.token`, else twitch-token).
     #[arg(long, global = true)]
     pub token_name: Option<String>,
-    /// Also require the Helix chat scopes (user:write:chat user:bot); implied by the
-    /// config's `twitch.sink = "helix"`.
+    /// Require the Helix chat sink's scope (user:write:chat) instead of IRC's; implied by
+    /// the config's `twitch.sink = "helix"` (with `helix_token = "app"`, user:bot too).
     #[arg(long, global = true)]
     pub helix: bool,
     /// Where secrets live.

@@ -260,6 +260,22 @@ pub struct TwitchConfig {
     pub commands: super::twitch_chat::CommandsConfig,
     /// `allow` or `pause`: what to do while the channel is in a Twitch Shared Chat session.
     pub shared_chat: super::twitch_chat::SharedChatPolicy,
+    /// With `sink = "helix"`: which token sends (`user`: the bot's own token with
+    /// `user:write:chat`; `app`: an app access token from the client-credentials grant,
+    /// which needs `client_secret`, for Twitch's Chat Bot badge).
+    pub helix_token: HelixToken,
+}
+
+/// Which token the Helix sink sends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HelixToken {
+    /// The bot's user token (`user:write:chat`).
+    #[default]
+    User,
+    /// An app access token (client-credentials grant; the bot grants `user:bot`, the
+    /// broadcaster `channel:bot` or makes the bot a moderator): the Chat Bot badge.
+    App,
 }
 
 /// The longest `pause_keep_secs`: an hour-old chat line is no longer worth posting.
@@ -284,6 +300,7 @@ impl Default for TwitchConfig {
             pause_keep_secs: 0,
             commands: super::twitch_chat::CommandsConfig::default(),
             shared_chat: super::twitch_chat::SharedChatPolicy::default(),
+            helix_token: HelixToken::User,
         }
     }
 }
@@ -403,6 +420,7 @@ pub fn enum_variants(type_name: &str) -> &'static [&'static str] {
         "LogFormat" => &["human", "json"],
         "BlockedAction" => &["mask", "drop"],
         "RoleName" => &["follower", "subscriber", "moderator"],
+        "HelixToken" => &["user", "app"],
         _ => &[],
     }
 }
@@ -458,5 +476,9 @@ mod tests {
             RoleName::Moderator,
         ];
         assert_eq!(names(&roles), enum_variants("RoleName"));
+        assert_eq!(
+            names(&[HelixToken::User, HelixToken::App]),
+            enum_variants("HelixToken")
+        );
     }
 }

@@ -157,6 +157,18 @@ fn twitch(t: &TwitchConfig, required: bool, problems: &mut Vec<Problem>) {
         problems,
     );
     t.commands.check(problems);
+    if t.sink == super::schema::SinkKind::Helix
+        && t.helix_token == super::schema::HelixToken::App
+        && t.client_secret.is_none()
+    {
+        problems.push(
+            Problem::new(
+                "twitch.client_secret",
+                "missing: helix_token = \"app\" gets an app access token with the client-credentials grant, which needs the application's client secret",
+            )
+            .with_hint("store it (`tiktwitch secret set twitch-client-secret`) and set client_secret = \"twitch-client-secret\", or use helix_token = \"user\""),
+        );
+    }
 }
 
 fn bridges(config: &Config, problems: &mut Vec<Problem>) {

@@ -17,6 +17,7 @@
 //! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
+mod helix_sink;
 pub mod http_routes;
 pub mod prometheus;
 pub mod plan;
@@ -376,9 +377,15 @@ pub async fn run(
     let auth_task = tokio::spawn(manager.clone().run(stop_everything.child_token()));
 
     let sink_shutdown = CancellationToken::new();
-    let (sink, sink_task) = TwitchSink::new(plan.sink.clone())
-        .on_login_failed(Arc::new(RefreshOnLoginFailure(manager.clone())))
-        .start(manager.credentials(), sink_shutdown.clone())?;
+    let (sink, sink_task) = match plan.helix {
+        Some(helix) => {
+            helix_sink::start(&plan, helix, &manager, secrets.as_ref(), sink_shutdown.clone())
+                .await?
+        }
+        None => TwitchSink::new(plan.sink.clone())
+            .on_login_failed(Arc::new(RefreshOnLoginFailure(manager.clone())))
+            .start(manager.credentials(), sink_shutdown.clone())?,
+    };
 
     let budget = SignerBudget::new(plan.signer_calls_per_minute);
     let bridge_shutdown = CancellationToken::new();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::auth::AuthSettings;
 use crate::config::feed::{ApiConfig, FeedConfig, WebhookConfig, api_token_required};
 use crate::config::origin::OriginPolicy;
-use crate::config::schema::{SinkKind, TwitchConfig};
+use crate::config::schema::{HelixToken, SinkKind, TwitchConfig};
 use crate::config::{Bridge, Config, Loaded};
 use crate::feed::{FeedSettings, WebhookSettings};
 use crate::limits::{SIGNER_CALLS_PER_MINUTE, WEBHOOK_RETRY_MIN_DELAY};
@@ -118,6 +118,15 @@ pub struct Plan {
     /// Moderator commands from Twitch chat and Shared Chat (`[twitch.commands]`,
     /// `twitch.shared_chat`).
     pub control: crate::control::ControlSettings,
+    /// `twitch.sink = "helix"`: how the Helix sink sends (`None`: IRC).
+    pub helix: Option<HelixPlan>,
+}
+
+/// The Helix sink's plan: which token sends (the base URL is in the sink's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelixPlan {
+    /// Which token sends.
+    pub token: HelixToken,
 }
 
 /// How a missing `[api] token` is reported when the API is served to the network.
@@ -154,11 +163,6 @@ impl Plan {
             });
         }
         let twitch = &config.twitch;
-        if twitch.sink == SinkKind::Helix {
-            return Err(DaemonError::Unsupported(
-                "twitch.sink = \"helix\" is not wired into `run` yet; use \"irc\"".into(),
-            ));
-        }
         let mut channels: Vec<String> = bridges
             .iter()
             .flat_map(|b| b.twitch.channels.iter().cloned())
@@ -208,6 +212,9 @@ impl Plan {
             },
             signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
             control,
+            helix: (twitch.sink == SinkKind::Helix).then_some(HelixPlan {
+                token: twitch.helix_token,
+            }),
         })
     }
 
@@ -391,6 +398,7 @@ fn auth_settings(twitch: &TwitchConfig, store: &SecretStoreSettings) -> AuthSett
         token_secret_name: twitch.token.clone(),
         expected_login: (!twitch.bot_login.is_empty())
             .then(|| twitch.bot_login.to_ascii_lowercase()),
+        helix_app_token: twitch.sink == SinkKind::Helix && twitch.helix_token == HelixToken::App,
         ..AuthSettings::default()
     }
 }

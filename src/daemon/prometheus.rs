@@ -270,6 +270,20 @@ pub fn render(
             *n,
         );
     }
+    for (reason, n) in &sink.helix_dropped {
+        e.counter(
+            "tiktwitch_twitch_helix_dropped_total",
+            "Lines Helix answered is_sent=false, by drop_reason.code.",
+            &[("reason", reason)],
+            *n,
+        );
+    }
+    e.counter(
+        "tiktwitch_twitch_helix_rate_limited_total",
+        "Helix 429 answers (the line waited for Ratelimit-Reset, then went again).",
+        &[],
+        sink.helix_rate_limited,
+    );
     e.counter(
         "tiktwitch_twitch_reconnects_total",
         "Twitch reconnects.",

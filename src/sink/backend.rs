@@ -95,6 +95,26 @@ pub enum BackendEvent {
     },
     /// Someone wrote in a channel (IRC PRIVMSG; never the bot's own lines).
     Chat(Box<super::incoming::ChatMessage>),
+    /// Helix answered `is_sent: false` for a line: counted by code, then handled as the
+    /// NOTICE of that msg-id.
+    Dropped {
+        /// Channel login.
+        channel: String,
+        /// The line's sequence number.
+        seq: u64,
+        /// `drop_reason.code` (`"none"` when Helix gave none).
+        code: String,
+        /// `drop_reason.message`.
+        message: String,
+    },
+    /// Helix answered 429: nothing goes out before `until` (from `Ratelimit-Reset`); the
+    /// line is requeued, not lost.
+    RateLimited {
+        /// The line's sequence number.
+        seq: u64,
+        /// When the rate-limit bucket is full again.
+        until: Instant,
+    },
 }
 
 /// A way of delivering sanitized lines to Twitch chat.

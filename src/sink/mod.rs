@@ -58,6 +58,8 @@ pub mod freshness;
 mod handle;
 pub mod helix;
 pub mod incoming;
+pub mod helix_ids;
+pub mod helix_token;
 pub mod journal;
 pub mod notice;
 pub mod pack;
@@ -119,6 +121,9 @@ pub enum SinkError {
     /// The backend ended unexpectedly.
     #[error("the chat backend closed")]
     BackendClosed,
+    /// The Helix sink could not learn the ids it sends with.
+    #[error("Helix sink: {0}")]
+    HelixIds(#[from] helix_ids::HelixIdsError),
 }
 
 /// Called when Twitch refuses the login; returns true when the credentials were refreshed
@@ -260,6 +265,7 @@ impl TwitchSink {
             &self.settings.helix_base_url,
             auth,
             self.settings.ack_timeout,
+            self.settings.clock.clone(),
         );
         Ok(self.spawn(backend, channels, shutdown))
     }

@@ -64,6 +64,11 @@ pub struct StatsSnapshot {
     pub write_errors: u64,
     /// Time from a line entering the queue to Twitch confirming it (pacing included).
     pub send_latency: LatencyHistogram,
+    /// Helix answers `is_sent: false`, by `drop_reason.code` (`"none"` without one; at most
+    /// [`crate::limits::MAX_NOTICE_KINDS`] codes, then `"other"`).
+    pub helix_dropped: BTreeMap<String, u64>,
+    /// Helix `429 Too Many Requests` answers (the line waited for `Ratelimit-Reset`).
+    pub helix_rate_limited: u64,
 }
 
 /// A cumulative latency histogram with fixed bounds (Prometheus style).

@@ -1,6 +1,6 @@
 //! A fake Twitch OAuth server (`id.twitch.tv/oauth2`) on 127.0.0.1, speaking the real wire
-//! format: `/device`, `/token` (device-code and refresh-token grants, with refresh-token
-//! rotation), `/validate`, `/revoke`. Its answers can be scripted (pending N times,
+//! format: `/device`, `/token` (device-code, refresh-token and client-credentials grants,
+//! with refresh-token rotation), `/validate`, `/revoke`. Its answers can be scripted (pending N times,
 //! `slow_down`, denied, expired, refused refreshes, 401 on validate, server errors) and it
 //! records every request.
 //!
@@ -86,6 +86,39 @@ struct AccessEntry {
     expires: Instant,
     scopes: Vec<String>,
     refresh: Option<String>,
+    /// An app access token (client-credentials grant): no user, no scopes.
+    app: bool,
+}
+
+/// What a stand-in API (the Helix stand-in) learns of a bearer token from this OAuth
+/// stand-in: valid or not, whose kind, which scopes.
+#[derive(Clone)]
+pub struct TokenBook {
+    state: Arc<Mutex<FakeState>>,
+}
+
+/// A valid token, as [`TokenBook::lookup`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFacts {
+    /// An app access token (client-credentials grant).
+    pub app: bool,
+    /// Its scopes (none for an app token).
+    pub scopes: Vec<String>,
+}
+
+impl TokenBook {
+    /// The facts of `access_token` if it is valid now.
+    pub fn lookup(&self, access_token: &str) -> Option<TokenFacts> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .access
+            .get(access_token)
+            .filter(|a| a.expires > Instant::now())
+            .map(|a| TokenFacts {
+                app: a.app,
+                scopes: a.scopes.clone(),
+            })
+    }
 }
 
 #[derive(Default)]
@@ -206,6 +239,13 @@ impl FakeOAuth {
         (access, refresh)
     }
 
+    /// The token book a stand-in API checks bearer tokens against.
+    pub fn tokens(&self) -> TokenBook {
+        TokenBook {
+            state: self.state.clone(),
+        }
+    }
+
     /// Whether `refresh_token` would be accepted now.
     pub fn is_refresh_token_valid(&self, refresh_token: &str) -> bool {
         self.lock().refresh.contains_key(refresh_token)
@@ -271,6 +311,7 @@ fn issue(config: &FakeOAuthConfig, state: &mut FakeState, scopes: Vec<String>) -
             expires: Instant::now() + config.access_ttl,
             scopes: scopes.clone(),
             refresh: Some(refresh.clone()),
+            app: false,
         },
     );
     state.refresh.insert(refresh.clone(), scopes);
@@ -415,6 +456,28 @@ async fn token(
             };
             let (access, refresh) = issue(&s.config, &mut state, scopes.clone());
             token_json(&s.config, access, refresh, &scopes)
+        }
+        Some("client_credentials") => {
+            // Twitch's client-credentials grant needs the client secret.
+            if s.config.client_secret.is_none() || p.get("client_secret") != s.config.client_secret.as_ref() {
+                return error(StatusCode::FORBIDDEN, "invalid client secret");
+            }
+            let access = fresh(&mut state, "fakeapp");
+            state.access.insert(
+                access.clone(),
+                AccessEntry {
+                    expires: Instant::now() + s.config.access_ttl,
+                    scopes: Vec::new(),
+                    refresh: None,
+                    app: true,
+                },
+            );
+            axum::Json(json!({
+                "access_token": access,
+                "expires_in": s.config.access_ttl.as_secs(),
+                "token_type": "bearer",
+            }))
+            .into_response()
         }
         _ => error(StatusCode::BAD_REQUEST, "unsupported grant type"),
     }

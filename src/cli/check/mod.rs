@@ -16,6 +16,7 @@ use crate::pipeline::Pipeline;
 
 use super::CheckArgs;
 
+mod helix_online;
 mod online;
 mod secrets;
 
@@ -130,9 +131,12 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
             bridge.tiktok.username,
             channels.join(", "),
             bridge.twitch.bot_login,
-            match bridge.twitch.sink {
-                config::schema::SinkKind::Irc => "IRC",
-                config::schema::SinkKind::Helix => "Helix",
+            match (bridge.twitch.sink, loaded.config.twitch.helix_token) {
+                (config::schema::SinkKind::Irc, _) => "IRC",
+                (config::schema::SinkKind::Helix, config::schema::HelixToken::User) =>
+                    "Helix (user token)",
+                (config::schema::SinkKind::Helix, config::schema::HelixToken::App) =>
+                    "Helix (app token, Chat Bot badge)",
             }
         )?;
         match Pipeline::new(&bridge.pipeline) {
@@ -192,12 +196,10 @@ mod tests {
     fn what_run_refuses_check_refuses_with_the_key_path() {
         let (usable, text) = report_example(str::to_owned);
         assert!(usable, "{text}");
+        // `run` sends through Helix, so `check` accepts it.
         let (usable, text) = report_example(|t| t.replace("sink = \"irc\"", "sink = \"helix\""));
-        assert!(!usable, "{text}");
-        assert!(
-            text.contains("NOT usable: twitch.sink = \"helix\""),
-            "{text}"
-        );
+        assert!(usable, "{text}");
+        assert!(text.contains("over Helix (user token)"), "{text}");
     }
 
     #[test]

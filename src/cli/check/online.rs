@@ -188,14 +188,22 @@ async fn twitch(
             false
         }
     };
+    writeln!(
+        out,
+        "    {} needs: {}",
+        super::helix_online::sink_name(loaded),
+        settings.required_scopes().join(" ")
+    )?;
     if !status.missing_scopes.is_empty() {
         usable = false;
         writeln!(
             out,
-            "    NOT usable: missing scopes {} (run `tiktwitch auth twitch`)",
-            status.missing_scopes.join(" ")
+            "    NOT usable: missing scopes {} for {} (run `tiktwitch auth twitch`)",
+            status.missing_scopes.join(" "),
+            super::helix_online::sink_name(loaded)
         )?;
     }
+    usable &= super::helix_online::report(loaded, &settings, store, &status.scopes, out).await?;
     if let (Some(expected), Some(actual)) = (&settings.expected_login, &status.login)
         && !expected.eq_ignore_ascii_case(actual)
     {

@@ -52,7 +52,11 @@ impl<B: ChatBackend> Engine<B> {
         match ev {
             BackendEvent::LoggedIn => {
                 self.logged_in = true;
-                self.login_retry_used = false;
+                if self.needs_join {
+                    // IRC: a welcome proves the credentials. Helix "logs in" at once after
+                    // a refresh, so only a delivered line proves them (see `confirm`).
+                    self.login_retry_used = false;
+                }
                 self.reset_session();
                 if self.needs_join && std::mem::replace(&mut self.client_logged_in, true) {
                     self.count_rejoins(now);
@@ -145,6 +149,36 @@ impl<B: ChatBackend> Engine<B> {
                     f.written_at = Some(at);
                     let channel = f.item.channel.clone();
                     self.pacer.record_send(&channel, at);
+                }
+            }
+            BackendEvent::Dropped {
+                channel,
+                seq,
+                code,
+                message,
+            } => {
+                self.shared.stats.update(|s| {
+                    let key = if s.helix_dropped.len() < MAX_NOTICE_KINDS
+                        || s.helix_dropped.contains_key(&code)
+                    {
+                        code.clone()
+                    } else {
+                        "other".to_owned()
+                    };
+                    *s.helix_dropped.entry(key).or_default() += 1;
+                });
+                if self.in_flight.as_ref().is_some_and(|f| f.item.seq == seq) {
+                    self.on_notice(Some(channel), Some(code), message, now);
+                }
+            }
+            BackendEvent::RateLimited { seq, until } => {
+                self.shared.stats.update(|s| s.helix_rate_limited += 1);
+                tracing::warn!(wait_s = until.saturating_duration_since(now).as_secs(), "Helix 429: waiting for Ratelimit-Reset; the line is requeued");
+                self.pacer.pause_until(until);
+                if self.in_flight.as_ref().is_some_and(|f| f.item.seq == seq)
+                    && let Some(f) = self.in_flight.take()
+                {
+                    self.requeue(f);
                 }
             }
             BackendEvent::WriteFailed { seq, error } => {

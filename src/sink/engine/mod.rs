@@ -113,7 +113,7 @@ impl<B: ChatBackend> Engine<B> {
 
     /// Sends the JOINs the JOIN budget allows now (journaled first).
     fn try_join(&mut self, now: Instant) {
-        while !self.pending_joins.is_empty() && self.joins.ready_at(now) <= now {
+        while !self.pending_joins.is_empty() && self.joins.try_take(now).is_ok() {
             let Some(channel) = self.pending_joins.pop_front() else {
                 return;
             };
@@ -123,7 +123,6 @@ impl<B: ChatBackend> Engine<B> {
                 },
                 now,
             );
-            self.joins.record(now);
             self.backend.join(&channel);
         }
     }
@@ -395,6 +394,8 @@ impl<B: ChatBackend> Engine<B> {
             self.pacer.record_delivered(&f.item.channel, key, now);
             latency = Some(now.saturating_duration_since(f.item.queued_at));
         }
+        // A delivered line proves the credentials: a later refusal may refresh again.
+        self.login_retry_used = false;
         self.shared.stats.update(|s| {
             s.sent += 1;
             s.confirmed += 1;

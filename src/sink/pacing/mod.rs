@@ -56,6 +56,11 @@ struct ChannelPace {
 }
 
 /// The pacing state, owned by the sink task.
+///
+/// The line budget is a sliding log, not a governor quota like the JOINs' and the
+/// signer's: GCRA's "20 per 30 s" lets 39 lines into one 30 s window, and its safe period
+/// halves the throughput (module docs, `governor_naive_quota_lets_39_through`). The JOIN
+/// quota can afford that trade; the chat budget, the scarcer one, cannot.
 #[derive(Debug)]
 pub struct Pacer {
     config: PacingConfig,
@@ -267,6 +272,12 @@ impl Pacer {
         self.half_rate_until = Some(pause_end + self.span());
     }
 
+    /// Nothing goes out before `until` (a Helix 429's `Ratelimit-Reset`); the rate after it
+    /// is not halved, since the server said exactly when its bucket is full again.
+    pub fn pause_until(&mut self, until: Instant) {
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+
     /// True while a `msg_ratelimit` pause is running.
     pub fn is_paused(&self, now: Instant) -> bool {
         self.paused_until.is_some_and(|p| now < p)
@@ -283,10 +294,10 @@ fn insert_sorted(log: &mut VecDeque<Instant>, at: Instant, keep: usize) {
 }
 
 /// The GCRA period that keeps a governor quota of `burst` cells at most `limit` cells in any
-/// `window`: `window / (limit - burst + 1)` plus 1 ms for nanosecond truncation (twitch.md
-/// §5.2). Kept to document, and test, why the sink uses a sliding log instead.
+/// `window` ([`crate::rate::sliding_safe_period`]; twitch.md §5.2). The JOIN quota and the
+/// signer budget use it; the line window does not (see the module docs).
 pub fn sliding_safe_period(limit: u32, burst: u32, window: Duration) -> Duration {
-    window / (limit.saturating_sub(burst) + 1).max(1) + Duration::from_millis(1)
+    crate::rate::sliding_safe_period(limit, burst, window)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! contract (also spoken by self-hosted signers). [`SignerBudget`] is shared by every
 //! bridge of a process so together they respect the signer's limits.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,7 +15,8 @@ use tokio::time::Instant;
 
 use super::error::SignerError;
 use super::transport::{describe, read_limited};
-use crate::limits::{MAX_SIGNER_BODY_BYTES, SIGNER_DEFAULT_RETRY_AFTER};
+use crate::limits::{MAX_SIGNER_BODY_BYTES, SIGNER_BUDGET_WINDOW, SIGNER_DEFAULT_RETRY_AFTER};
+use crate::rate::Gcra;
 
 /// What to sign.
 #[derive(Clone)]
@@ -240,25 +240,39 @@ pub fn parse_set_cookie(header: &str) -> Vec<(String, String)> {
 
 /// A signer-call budget shared (by cloning) between every bridge of a process: at most
 /// `per_minute` calls in any minute, and nothing at all until a 429's reset has passed.
+///
+/// The per-minute cap is a governor GCRA quota ([`crate::rate::Gcra`], on tokio's clock):
+/// a burst of half the cap (bridges starting together each get their first call at once),
+/// then one call per [`crate::rate::sliding_safe_period`], the period with which burst and
+/// steady calls never add up to more than `per_minute` in any 60 s.
 #[derive(Debug, Clone)]
 pub struct SignerBudget {
     inner: Arc<Mutex<BudgetState>>,
 }
 
+/// The signer budget's burst is its cap divided by this (rounded up).
+pub const SIGNER_BURST_DIVISOR: u32 = 2;
+
 #[derive(Debug)]
 struct BudgetState {
-    per_minute: u32,
-    recent: VecDeque<Instant>,
+    /// `None`: unlimited.
+    quota: Option<Gcra>,
     blocked_until: Option<Instant>,
 }
 
 impl SignerBudget {
     /// A budget of `per_minute` calls per rolling minute (0 means unlimited).
     pub fn new(per_minute: u32) -> Self {
+        let quota = (per_minute > 0).then(|| {
+            Gcra::at_most(
+                per_minute,
+                per_minute.div_ceil(SIGNER_BURST_DIVISOR),
+                SIGNER_BUDGET_WINDOW,
+            )
+        });
         Self {
             inner: Arc::new(Mutex::new(BudgetState {
-                per_minute,
-                recent: VecDeque::new(),
+                quota,
                 blocked_until: None,
             })),
         }
@@ -274,20 +288,10 @@ impl SignerBudget {
             }
             state.blocked_until = None;
         }
-        let minute = Duration::from_secs(60);
-        while state
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= minute)
-        {
-            state.recent.pop_front();
+        match &state.quota {
+            Some(quota) => quota.try_take().map_err(|at| at - now),
+            None => Ok(()),
         }
-        if state.per_minute > 0 && state.recent.len() >= state.per_minute as usize {
-            let oldest = state.recent.front().copied().unwrap_or(now);
-            return Err(minute.saturating_sub(now.duration_since(oldest)));
-        }
-        state.recent.push_back(now);
-        Ok(())
     }
 
     /// The signer said 429: nobody sharing this budget calls it before `retry_after`.
@@ -327,16 +331,40 @@ mod tests {
     async fn budget_is_shared_and_honours_rate_limits() {
         let budget = SignerBudget::new(2);
         let other = budget.clone();
+        // Burst 1, then one per 60 s / 2 (+1 ms): never 3 in a minute.
         assert!(budget.try_acquire().is_ok());
+        let wait = other.try_acquire().unwrap_err();
+        assert_eq!(wait, Duration::from_millis(30_001));
+        tokio::time::advance(wait).await;
         assert!(other.try_acquire().is_ok());
-        let wait = budget.try_acquire().unwrap_err();
-        assert_eq!(wait, Duration::from_secs(60));
-        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(budget.try_acquire().is_err());
+        tokio::time::advance(Duration::from_millis(30_001)).await;
         assert!(other.try_acquire().is_ok());
         other.rate_limited(Duration::from_secs(300));
         assert_eq!(budget.try_acquire().unwrap_err(), Duration::from_secs(300));
         tokio::time::advance(Duration::from_secs(300)).await;
         assert!(budget.try_acquire().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_never_allows_more_than_its_cap_in_any_minute() {
+        let budget = SignerBudget::new(10);
+        let mut calls = Vec::new();
+        let start = Instant::now();
+        while Instant::now() - start < Duration::from_secs(600) {
+            match budget.try_acquire() {
+                Ok(()) => calls.push(Instant::now()),
+                Err(wait) => tokio::time::advance(wait).await,
+            }
+        }
+        let minute = Duration::from_secs(60);
+        for (i, t) in calls.iter().enumerate() {
+            let n = calls[i..].iter().take_while(|u| **u - *t < minute).count();
+            assert!(n <= 10, "{n} signer calls within a minute");
+        }
+        // Half the cap at once, and close to the cap over the long run.
+        assert_eq!(calls.iter().filter(|t| **t == start).count(), 5);
+        assert!(calls.len() >= 55, "{}", calls.len());
     }
 
     #[test]
