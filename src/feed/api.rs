@@ -49,7 +49,8 @@ pub(crate) fn router(hub: Hub) -> Router {
         .route("/api/status", get(status))
         .route("/api/events", get(events))
         .route("/api/bridges/{name}/{action}", post(control))
-        .with_state(hub)
+        .with_state(hub.clone())
+        .merge(super::webhook::management::router(hub))
 }
 
 /// `GET /api/status`.
