@@ -20,6 +20,9 @@
 //!   events still reach the feed, the API and webhooks. Needs
 //!   `Authorization: Bearer <[api] token>`.
 //!
+//! - `/api/webhooks...` and `/api/dead-letters`: the webhooks managed at runtime, see
+//!   [`super::webhook::management`]; they always need the token.
+//!
 //! With an API token stored, the `GET`s need it too (`Authorization: Bearer`); without
 //! one they are open, which `run` allows only on a loopback listener (or with
 //! `[http] public = true`).

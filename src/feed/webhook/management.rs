@@ -76,26 +76,44 @@ fn invalid(problems: Vec<FieldProblem>) -> Response {
         .into_response()
 }
 
-/// The body as a patch, or the answer saying why it is not one.
-fn parse(body: &Bytes) -> Result<WebhookPatch, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid webhook", "problems": [
-                {"path": "", "message": format!("not a webhook document: {e}")}
-            ]})),
-        )
-            .into_response()
-    })
+/// The `400` saying why the body is not a webhook document.
+fn not_a_document(e: &serde_json::Error) -> Response {
+    // serde quotes the value of a wrong type ("invalid type: integer `123`"): it may
+    // be the secret, so such errors say where, not what.
+    let why = match e.classify() {
+        serde_json::error::Category::Data
+            if e.to_string().starts_with("invalid type")
+                || e.to_string().starts_with("invalid value") =>
+        {
+            format!(
+                "a field has the wrong type (line {}, column {}); see README \"Webhooks\"",
+                e.line(),
+                e.column()
+            )
+        }
+        _ => e.to_string(),
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": "invalid webhook", "problems": [
+            {"path": "", "message": format!("not a webhook document: {why}")}
+        ]})),
+    )
+        .into_response()
 }
 
-/// The checked spec, or the `422` listing its problems.
-fn checked(hub: &Hub, spec: WebhookSpec) -> Result<WebhookSpec, Response> {
+/// The body as a patch.
+fn parse(body: &Bytes) -> Result<WebhookPatch, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
+/// The checked spec, or its problems.
+fn checked(hub: &Hub, spec: WebhookSpec) -> Result<WebhookSpec, Vec<FieldProblem>> {
     let problems = spec.problems(hub.webhooks().bridges());
     if problems.is_empty() {
         Ok(spec)
     } else {
-        Err(invalid(problems))
+        Err(problems)
     }
 }
 
@@ -112,11 +130,11 @@ async fn add(State(hub): State<Hub>, headers: HeaderMap, body: Bytes) -> Respons
     }
     let patch = match parse(&body) {
         Ok(patch) => patch,
-        Err(no) => return no,
+        Err(e) => return not_a_document(&e),
     };
     let spec = match checked(&hub, patch.apply(WebhookSpec::default())) {
         Ok(spec) => spec,
-        Err(no) => return no,
+        Err(problems) => return invalid(problems),
     };
     match hub.webhooks().add(spec).await {
         Ok(view) => {
@@ -147,7 +165,7 @@ async fn change(hub: Hub, id: String, headers: HeaderMap, body: Bytes, whole: bo
     };
     let patch = match parse(&body) {
         Ok(patch) => patch,
-        Err(no) => return no,
+        Err(e) => return not_a_document(&e),
     };
     let base = if whole {
         WebhookSpec {
@@ -159,7 +177,7 @@ async fn change(hub: Hub, id: String, headers: HeaderMap, body: Bytes, whole: bo
     };
     let spec = match checked(&hub, patch.apply(base)) {
         Ok(spec) => spec,
-        Err(no) => return no,
+        Err(problems) => return invalid(problems),
     };
     match hub.webhooks().replace(&id, spec).await {
         Ok(view) => {
@@ -248,4 +266,24 @@ async fn all_dead_letters(State(hub): State<Hub>, headers: HeaderMap) -> Respons
         })
         .collect();
     Json(json!({ "dead_letters": all })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wrongly_typed_secret_is_not_echoed() {
+        let body = Bytes::from_static(br#"{"url":"http://x/","secret":98765432123456789}"#);
+        let answer = not_a_document(&parse(&body).expect_err("a number is not a secret"));
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("wrong type"), "{text}");
+        assert!(!text.contains("98765432123456789"), "{text}");
+        let unknown = Bytes::from_static(br#"{"colour":"red"}"#);
+        assert!(parse(&unknown).is_err());
+    }
 }

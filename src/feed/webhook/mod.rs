@@ -27,10 +27,10 @@
 //! - [`management`]: `/api/webhooks...` and `/api/dead-letters`.
 
 pub mod dead_letter;
-pub(crate) mod delivery;
-pub(crate) mod rate;
+pub mod delivery;
+pub mod rate;
 pub mod registry;
-pub(crate) mod management;
+pub mod management;
 pub mod signature;
 pub mod spec;
 

@@ -1,5 +1,6 @@
-//! The signature every POST carries: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "."
-//! + body)>`, made by [`sign`] and checked as a receiver would by [`verify`].
+//! The signature every POST carries,
+//! `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`, made by [`sign`] and
+//! checked as a receiver would by [`verify`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
