@@ -380,3 +380,31 @@ async fn the_per_webhook_rate_spaces_posts_on_paused_time() {
         "{total:?}"
     );
 }
+
+/// A state file that cannot be read is set aside (not overwritten) and the feed starts
+/// without it; the API works on.
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_state_file_is_set_aside_and_nothing_is_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("webhooks.json"), b"{\"webhooks\": [tr").unwrap();
+    let a = bridge("a");
+    let (_hub, _tasks, addr) = start(settings(dir.path()), &a).await;
+    let aside = dir.path().join("webhooks.json.unreadable");
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        b"{\"webhooks\": [tr",
+        "kept as it was"
+    );
+    let (_, list) = api(addr, "GET", "/api/webhooks", None).await;
+    assert_eq!(list["webhooks"], json!([]));
+    let (status, _) = api(
+        addr,
+        "POST",
+        "/api/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/hook", "secret": SECRET})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let saved = std::fs::read_to_string(dir.path().join("webhooks.json")).unwrap();
+    assert!(saved.contains("127.0.0.1:9"), "{saved}");
+}

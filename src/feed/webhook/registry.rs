@@ -24,7 +24,7 @@ use tracing::{Instrument, error, info_span, warn};
 use super::dead_letter::{DeadLetter, DeadLetterQueue};
 use super::delivery::{self, Sender};
 use super::rate::DeliveryRate;
-use super::spec::WebhookSpec;
+use super::spec::{ReplayReport, WebhookSpec, WebhookView};
 use super::{WebhookSettings, WebhookStats, WebhookStatsSnapshot, redacted_url};
 use crate::feed::Envelope;
 use crate::feed::persist::state_file::{self, StateFileError};
@@ -62,54 +62,6 @@ struct Target {
     /// `None` once the registry is closed (shutdown): the sender drains and ends.
     queue: Option<mpsc::Sender<Envelope>>,
     stop: CancellationToken,
-}
-
-/// A webhook as the API shows it: never its secret, its URL without credentials or query.
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookView {
-    /// Its id.
-    pub id: String,
-    /// `config` (read-only: change the config file) or `api`.
-    pub source: &'static str,
-    /// The URL without credentials or query.
-    pub url: String,
-    /// Event types sent; empty: all.
-    pub events: Vec<String>,
-    /// Bridges whose events are sent; empty: all.
-    pub bridges: Vec<String>,
-    /// A secret is set (it is write-only).
-    pub secret_set: bool,
-    /// Events per POST at most.
-    pub batch_max: usize,
-    /// Seconds one POST may take.
-    pub timeout_secs: u64,
-    /// Attempts per delivery.
-    pub max_attempts: u32,
-    /// Events waiting at most.
-    pub queue_capacity: usize,
-    /// POSTs per second at most.
-    pub rate_per_sec: u32,
-    /// POSTs at once after a quiet spell.
-    pub rate_burst: u32,
-    /// Its counters.
-    pub stats: WebhookStatsSnapshot,
-    /// Dead letters held now.
-    pub dead_letters: usize,
-    /// Dead letters evicted because the queue was full.
-    pub dead_letters_dropped: u64,
-}
-
-/// What a replay did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ReplayReport {
-    /// Dead letters tried (at most [`WEBHOOK_REPLAY_MAX`], oldest first).
-    pub tried: usize,
-    /// Delivered, so gone from the queue.
-    pub delivered: usize,
-    /// Failed again, so still queued.
-    pub failed: usize,
-    /// Dead letters in the queue now.
-    pub remaining: usize,
 }
 
 /// Why the registry refused a change.

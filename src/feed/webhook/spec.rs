@@ -1,11 +1,12 @@
-//! A webhook as the API takes it and `<state_dir>/webhooks.json` keeps it: the secret's
-//! value itself (the file is the owner's only), the same keys and ranges as `[[webhook]]`.
+//! A webhook as the API takes it and `<state_dir>/webhooks.json` keeps it (the secret's
+//! value itself: the file is the owner's only; the same keys and ranges as `[[webhook]]`),
+//! and as the API shows it ([`WebhookView`]: never the secret).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::WebhookSettings;
+use super::{WebhookSettings, WebhookStatsSnapshot};
 use crate::config::Problem;
 use crate::config::feed::{EVENT_TYPES, WebhookConfig};
 use crate::limits::{
@@ -215,6 +216,54 @@ impl WebhookSpec {
             rate_burst: self.rate_burst,
         }
     }
+}
+
+/// A webhook as the API shows it: never its secret, its URL without credentials or query.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookView {
+    /// Its id.
+    pub id: String,
+    /// `config` (read-only: change the config file) or `api`.
+    pub source: &'static str,
+    /// The URL without credentials or query.
+    pub url: String,
+    /// Event types sent; empty: all.
+    pub events: Vec<String>,
+    /// Bridges whose events are sent; empty: all.
+    pub bridges: Vec<String>,
+    /// A secret is set (it is write-only).
+    pub secret_set: bool,
+    /// Events per POST at most.
+    pub batch_max: usize,
+    /// Seconds one POST may take.
+    pub timeout_secs: u64,
+    /// Attempts per delivery.
+    pub max_attempts: u32,
+    /// Events waiting at most.
+    pub queue_capacity: usize,
+    /// POSTs per second at most.
+    pub rate_per_sec: u32,
+    /// POSTs at once after a quiet spell.
+    pub rate_burst: u32,
+    /// Its counters.
+    pub stats: WebhookStatsSnapshot,
+    /// Dead letters held now.
+    pub dead_letters: usize,
+    /// Dead letters evicted because the queue was full.
+    pub dead_letters_dropped: u64,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReplayReport {
+    /// Dead letters tried (at most [`crate::limits::WEBHOOK_REPLAY_MAX`], oldest first).
+    pub tried: usize,
+    /// Delivered, so gone from the queue.
+    pub delivered: usize,
+    /// Failed again, so still queued.
+    pub failed: usize,
+    /// Dead letters in the queue now.
+    pub remaining: usize,
 }
 
 #[cfg(test)]
