@@ -25,8 +25,9 @@
 //! - [`daemon`]: `run`: every bridge (source -> pipeline -> shared sink), health, metrics,
 //!   shutdown and reload.
 //! - [`status`]: each bridge's state and counters, the one home `daemon` and `feed` read.
-//! - [`feed`]: beyond chat: the live event WebSocket feed and page, signed webhooks and the
-//!   REST API (`/api/status`, `/api/events`, pause/resume).
+//! - [`feed`]: beyond chat: the live event WebSocket feed, page and OBS overlay, signed
+//!   webhooks (managed at runtime, dead letters replayed) and the REST API (`/api/status`,
+//!   `/api/events`, pause/resume, `/api/webhooks`).
 //! - [`tls`]: the TLS client settings the socket and the sink share.
 //! - [`standin`]: in-process fakes of TikTok and Twitch (real wire protocols on 127.0.0.1)
 //!   for the tests, the benches and `tiktwitch demo`.

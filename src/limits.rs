@@ -402,3 +402,30 @@ pub const HELIX_USERS_PER_REQUEST: usize = 100;
 
 /// Timeout of the Helix user-id lookup at start (`GET /helix/users`).
 pub const HELIX_LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+// --- webhooks managed at runtime (issue #19) ---
+
+/// POSTs per second one webhook sends at most, on average (`webhook[].rate_per_sec`):
+/// a receiver is not flooded when a live bursts; over the rate a POST waits.
+pub const WEBHOOK_RATE_PER_SEC: u32 = 10;
+
+/// POSTs one webhook may send at once after a quiet spell (`webhook[].rate_burst`).
+pub const WEBHOOK_RATE_BURST: u32 = 20;
+
+/// Deliveries kept per webhook in its dead-letter queue; a new one evicts the oldest
+/// (counted), so an unreachable receiver cannot fill the disk or the memory.
+pub const WEBHOOK_DEAD_LETTER_CAPACITY: usize = 1_000;
+
+/// Dead letters one `POST .../replay` request tries at most (oldest first); the answer
+/// says how many remain, so a client repeats until none do.
+pub const WEBHOOK_REPLAY_MAX: usize = 100;
+
+/// Webhooks the API may add at most (config-file webhooks not counted): each has a task,
+/// a queue and a dead-letter queue.
+pub const WEBHOOK_API_MAX: usize = 100;
+
+/// Characters of a webhook secret given through the API, at least and at most: a short
+/// HMAC key is guessable, a huge one is a mistake.
+pub const WEBHOOK_SECRET_MIN_CHARS: usize = 16;
+
+/// See [`WEBHOOK_SECRET_MIN_CHARS`].
+pub const WEBHOOK_SECRET_MAX_CHARS: usize = 512;

@@ -143,6 +143,11 @@ pub struct WebhookConfig {
     pub max_backoff_secs: u64,
     /// Events waiting for delivery at most; past this new events are dropped (counted).
     pub queue_capacity: usize,
+    /// POSTs per second at most, on average (retries and replays included); over the
+    /// rate a POST waits and the events behind it wait in the queue.
+    pub rate_per_sec: u32,
+    /// POSTs at once after a quiet spell.
+    pub rate_burst: u32,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -158,6 +163,8 @@ impl std::fmt::Debug for WebhookConfig {
             .field("max_attempts", &self.max_attempts)
             .field("max_backoff_secs", &self.max_backoff_secs)
             .field("queue_capacity", &self.queue_capacity)
+            .field("rate_per_sec", &self.rate_per_sec)
+            .field("rate_burst", &self.rate_burst)
             .finish()
     }
 }
@@ -175,6 +182,8 @@ impl Default for WebhookConfig {
             max_attempts: 8,
             max_backoff_secs: 60,
             queue_capacity: crate::limits::WEBHOOK_QUEUE_CAPACITY,
+            rate_per_sec: crate::limits::WEBHOOK_RATE_PER_SEC,
+            rate_burst: crate::limits::WEBHOOK_RATE_BURST,
         }
     }
 }

@@ -202,6 +202,18 @@ pub const RANGES: &[KeyRange] = &[
         "events waiting, allocated as it fills",
     ),
     whole(
+        "webhook[].rate_per_sec",
+        1,
+        1_000,
+        "POSTs a second, on average; over it a POST waits",
+    ),
+    whole(
+        "webhook[].rate_burst",
+        1,
+        10_000,
+        "POSTs at once after a quiet spell",
+    ),
+    whole(
         "shutdown.grace_secs",
         0,
         HOUR,

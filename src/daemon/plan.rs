@@ -173,6 +173,7 @@ impl Plan {
         let secrets = store_settings(config.secret_store, config.state_dir.clone());
         let control =
             crate::control::ControlSettings::from_config(twitch, Some(secrets.state_dir.clone()));
+        let state_dir = secrets.state_dir.clone();
         Ok(Self {
             config_snapshot: std::sync::Arc::new(
                 serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
@@ -203,7 +204,11 @@ impl Plan {
                 ..super::server::HttpServerSettings::default()
             },
             grace,
-            feed: feed_settings(&config.feed, &config.api, &config.webhook),
+            feed: FeedSettings {
+                // The API's webhooks and the dead letters live beside the secrets.
+                state_dir: Some(state_dir),
+                ..feed_settings(&config.feed, &config.api, &config.webhook)
+            },
             feed_secrets: FeedSecretNames {
                 ws_token: config.feed.token.clone().filter(|_| config.feed.enabled),
                 api_token: config.api.enabled.then(|| config.api.token.clone()),
@@ -303,6 +308,8 @@ fn feed_settings(feed: &FeedConfig, api: &ApiConfig, webhooks: &[WebhookConfig])
                 min_backoff: WEBHOOK_RETRY_MIN_DELAY,
                 max_backoff: Duration::from_secs(w.max_backoff_secs),
                 queue_capacity: w.queue_capacity,
+                rate_per_sec: w.rate_per_sec,
+                rate_burst: w.rate_burst,
                 ..WebhookSettings::default()
             })
             .collect(),

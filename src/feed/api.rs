@@ -22,6 +22,9 @@
 //!   `Authorization: Bearer <[api] token>`. With moderator control running the pause is
 //!   kept in `state_dir` like a `!tt pause` (see `/api/control`).
 //!
+//! - `/api/webhooks...` and `/api/dead-letters`: the webhooks managed at runtime, see
+//!   [`super::webhook::management`]; they always need the token.
+//!
 //! With an API token stored, the `GET`s need it too (`Authorization: Bearer`); without
 //! one they are open, which `run` allows only on a loopback listener (or with
 //! `[http] public = true`).
@@ -51,7 +54,8 @@ pub(crate) fn router(hub: Hub) -> Router {
         .route("/api/status", get(status))
         .route("/api/events", get(events))
         .route("/api/bridges/{name}/{action}", post(control))
-        .with_state(hub)
+        .with_state(hub.clone())
+        .merge(super::webhook::management::router(hub))
 }
 
 /// `GET /api/status`.

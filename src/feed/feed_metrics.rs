@@ -88,6 +88,7 @@ pub fn render(hub: &Hub) -> String {
             ("delivered", s.delivered),
             ("dead_lettered", s.dead_lettered),
             ("dropped_queue_full", s.dropped_queue_full),
+            ("replayed", s.replayed),
         ] {
             x.counter(
                 "tiktwitch_webhook_events_total",
@@ -111,6 +112,14 @@ pub fn render(hub: &Hub) -> String {
             "Webhook retries that waited as the receiver's Retry-After asked.",
             &[("webhook", url)],
             s.retry_after,
+        );
+    }
+    for (url, s) in &hooks {
+        x.counter(
+            "tiktwitch_webhook_rate_limited_total",
+            "Webhook POSTs that waited for the webhook's rate_per_sec.",
+            &[("webhook", url)],
+            s.rate_limited,
         );
     }
     for (url, s) in &hooks {

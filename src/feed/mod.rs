@@ -9,20 +9,23 @@
 //!
 //! - [`ws`]: `GET /ws/{bridge}?types=chat,gift`: every event as the JSON event schema; a
 //!   client that falls behind is dropped (counted), never waits the bridge.
-//! - [`webhook`]: `[[webhook]]`: JSON POSTs signed with HMAC-SHA256, retried with back-off,
-//!   a bounded queue and a dead-letter count; [`webhook::verify`] checks a signature.
+//! - [`webhook`]: `[[webhook]]` and the API's `/api/webhooks`: JSON POSTs signed with
+//!   HMAC-SHA256, retried with back-off, rate-limited, a bounded queue and a persisted
+//!   dead-letter queue to replay; [`webhook::verify`] checks a signature.
 //! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
 //! - [`events`]: each bridge's event stream, which the feed's readers subscribe to.
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`feed_metrics`]: the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
+//! - [`overlay`]: `/overlay/{bridge}`, an OBS browser-source overlay of the live feed.
 //!
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod events;
 pub mod feed_metrics;
+pub mod overlay;
 pub mod page;
 pub mod persist;
 pub mod ring;
@@ -42,7 +45,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info_span, warn};
+use tracing::warn;
 
 use crate::config::origin::OriginPolicy;
 use crate::event::Event;
@@ -81,8 +84,11 @@ pub struct FeedSettings {
     /// Events waiting to be written to `ring_path` at most; past this they are not
     /// persisted (counted as dropped), so the bridges never wait for the disk.
     pub ring_persist_queue: usize,
-    /// Where events are POSTed.
+    /// Where events are POSTed (`[[webhook]]`).
     pub webhooks: Vec<WebhookSettings>,
+    /// Where the webhooks added through the API and every webhook's dead letters are kept
+    /// across restarts (`state_dir`); `None`: memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for FeedSettings {
@@ -99,6 +105,7 @@ impl Default for FeedSettings {
             ring_path: None,
             ring_persist_queue: RING_PERSIST_QUEUE,
             webhooks: Vec::new(),
+            state_dir: None,
         }
     }
 }
@@ -214,7 +221,7 @@ struct Inner {
     bridges: Vec<BridgeFeed>,
     sink: Option<SinkHandle>,
     ws: WsStats,
-    webhooks: Vec<(String, Arc<webhook::WebhookStats>)>,
+    webhooks: Arc<webhook::Registry>,
     tap_missed: AtomicU64,
     /// Cancelled at shutdown: WebSocket clients are sent a close frame.
     closing: CancellationToken,
@@ -240,6 +247,7 @@ impl std::fmt::Debug for Hub {
 pub struct HubTasks {
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    webhooks: Arc<webhook::Registry>,
 }
 
 impl HubTasks {
@@ -247,13 +255,29 @@ impl HubTasks {
     /// the webhooks deliver and the ring file's writer write what is queued for up to
     /// `grace`, then stops the webhooks; what is still undelivered then is lost (logged).
     pub async fn finish(mut self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
         self.shutdown.cancel();
+        // The taps and the ring file's writer first: once the taps are done, no event
+        // is offered to a webhook any more.
         let all = futures_util::future::join_all(self.tasks.iter_mut());
-        if tokio::time::timeout(grace, all).await.is_err() {
-            warn!("webhook deliveries still pending at shutdown were abandoned");
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
+            warn!("the ring file's writer was still busy at shutdown");
             for task in &self.tasks {
                 task.abort();
             }
+        }
+        self.webhooks.close();
+        let mut senders = self.webhooks.take_tasks();
+        let all = futures_util::future::join_all(senders.iter_mut());
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
+            warn!("webhook deliveries still pending at shutdown were abandoned");
+            self.webhooks.stop_all();
+            for task in &senders {
+                task.abort();
+            }
+        }
+        if let Err(e) = self.webhooks.save().await {
+            warn!(error = %e, "webhook dead letters could not be saved at shutdown");
         }
     }
 }
@@ -317,53 +341,46 @@ impl Hub {
             tasks.push(writer);
             queue
         });
-        // One queue per webhook; the taps feed them, one sender task drains each.
-        let mut hook_queues = Vec::new();
-        let mut hook_stats = Vec::new();
-        for hook in &settings.webhooks {
-            let (tx, rx) = mpsc::channel(hook.queue_capacity.max(1));
-            let stats = Arc::new(webhook::WebhookStats::default());
-            hook_stats.push((webhook::redacted_url(&hook.url), stats.clone()));
-            hook_queues.push((hook.clone(), tx, stats.clone()));
-            let span = info_span!("webhook", url = %webhook::redacted_url(&hook.url));
-            tasks.push(tokio::spawn(
-                webhook::deliver_all(hook.clone(), rx, stats).instrument(span),
-            ));
-        }
+        // One queue per webhook (the config file's and the API's); the taps feed them,
+        // one sender task drains each.
+        let webhooks = webhook::Registry::start(
+            &settings.webhooks,
+            settings.state_dir.clone(),
+            feeds.iter().map(|f| f.name.to_string()).collect(),
+        );
         let inner = Arc::new(Inner {
             bridges: feeds.clone(),
             sink,
             ws: WsStats::default(),
-            webhooks: hook_stats,
+            webhooks: webhooks.clone(),
             tap_missed: AtomicU64::new(0),
             closing: shutdown.clone(),
             settings,
         });
         let seq = Arc::new(AtomicU64::new(first_seq));
-        let tap_needed = inner.settings.api_enabled || !hook_queues.is_empty();
+        // With the API on, webhooks can be added at any time.
+        let tap_needed = inner.settings.api_enabled || !webhooks.is_empty();
         for bridge in feeds.iter().filter(|_| tap_needed) {
-            let targets: Vec<_> = hook_queues
-                .iter()
-                .filter(|(hook, _, _)| {
-                    hook.bridges.is_empty() || hook.bridges.iter().any(|b| **b == *bridge.name)
-                })
-                .cloned()
-                .collect();
             let tap = Tap {
                 bridge: bridge.clone(),
                 rx: bridge.events.subscribe(),
                 seq: seq.clone(),
-                targets,
                 persist: persist_queue.clone(),
                 hub: inner.clone(),
                 shutdown: shutdown.clone(),
             };
             tasks.push(tokio::spawn(tap.run()));
         }
-        drop(hook_queues);
         // Only the taps hold the writer's queue: when they end, it writes the rest and ends.
         drop(persist_queue);
-        (Self { inner }, HubTasks { shutdown, tasks })
+        (
+            Self { inner },
+            HubTasks {
+                shutdown,
+                tasks,
+                webhooks,
+            },
+        )
     }
 
     /// The routes of what is enabled (`/ws/{bridge}` and `/`, `/api/...`), to merge into the
@@ -373,6 +390,7 @@ impl Hub {
         if self.inner.settings.ws_enabled {
             router = router.merge(ws::router(self.clone()));
             router = router.merge(page::router());
+            router = router.merge(overlay::router(self.clone()));
         }
         if self.inner.settings.api_enabled {
             router = router.merge(api::router(self.clone()));
@@ -387,11 +405,12 @@ impl Hub {
 
     /// Each webhook's URL (password hidden) and counters.
     pub fn webhook_stats(&self) -> Vec<(String, WebhookStatsSnapshot)> {
-        self.inner
-            .webhooks
-            .iter()
-            .map(|(url, stats)| (url.clone(), stats.snapshot()))
-            .collect()
+        self.inner.webhooks.stats()
+    }
+
+    /// Every webhook: the config file's and the API's.
+    pub fn webhooks(&self) -> &Arc<webhook::Registry> {
+        &self.inner.webhooks
     }
 
     pub(crate) fn bridge(&self, name: &str) -> Option<&BridgeFeed> {
@@ -429,11 +448,6 @@ struct Tap {
     bridge: BridgeFeed,
     rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
     seq: Arc<AtomicU64>,
-    targets: Vec<(
-        WebhookSettings,
-        mpsc::Sender<Envelope>,
-        Arc<webhook::WebhookStats>,
-    )>,
     /// The ring file's writer, when the ring is persisted.
     persist: Option<mpsc::Sender<Envelope>>,
     hub: Arc<Inner>,
@@ -469,11 +483,7 @@ impl Tap {
             bridge: self.bridge.name.clone(),
             event,
         };
-        for (hook, queue, stats) in &self.targets {
-            if hook.wants(envelope.event.type_name()) {
-                stats.offer(queue.try_send(envelope.clone()).is_ok());
-            }
-        }
+        self.hub.webhooks.offer(&envelope);
         if let (Some(queue), Some(stats)) = (&self.persist, &self.bridge.persist) {
             // Never waits: a writer that fell behind loses the event from the file only.
             if queue.try_send(envelope.clone()).is_err() {

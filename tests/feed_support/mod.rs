@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::net::SocketAddr;
 
 use tiktwitch::event::{Event, EventKind, Gift, Meta, User};

@@ -6,6 +6,9 @@
 // Drives the Twitch stand-in: only the test files that require the `standin` feature use it.
 #[cfg(feature = "standin")]
 pub mod auth;
+// A headless chromium for the feed's pages (tokio, tungstenite: the runtime's crates).
+#[cfg(feature = "runtime")]
+pub mod browser;
 pub mod decode;
 pub mod events;
 pub mod prereq;

@@ -33,6 +33,7 @@ use super::Envelope;
 use super::ring::StoredEnvelope;
 use crate::limits::RING_PERSIST_BUSY_TIMEOUT;
 
+pub mod state_file;
 mod writer;
 
 use writer::{Writer, prune};
