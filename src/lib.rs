@@ -31,6 +31,8 @@
 //! - [`standin`]: in-process fakes of TikTok and Twitch (real wire protocols on 127.0.0.1)
 //!   for the tests, the benches and `tiktwitch demo`.
 //! - [`demo`]: the scripted show and wiring behind `tiktwitch demo`.
+//! - [`twitch_live`]: whether the Twitch channels are live, their title and category
+//!   (EventSub over WebSocket, Helix polling as the fallback), for pausing and announcing.
 //!
 //! The command-line interface is not part of the library: it lives in the `tiktwitch`
 //! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
@@ -92,6 +94,7 @@ runtime! {
     pub mod sink;
     pub mod status;
     pub mod tls;
+    pub mod twitch_live;
 }
 
 /// The items given only exist with the `standin` feature (stand-ins and what plays them).

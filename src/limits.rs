@@ -354,3 +354,10 @@ pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Any other line but a status line (gifts, follows, shares, summaries) older than this when
 /// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
 pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Twitch's EventSub WebSocket endpoint: the default of `[twitch_stream] eventsub_url`.
+pub const TWITCH_EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
+
+/// How often Helix `GET /streams` is asked whether the Twitch channels are live when
+/// EventSub cannot be used: the default of `[twitch_stream] poll_interval_secs`.
+pub const TWITCH_STREAM_POLL_INTERVAL: Duration = Duration::from_secs(60);
