@@ -22,6 +22,7 @@ pub mod prometheus;
 pub mod plan;
 mod reload_scope;
 pub mod server;
+pub mod stream_awareness;
 mod supervise;
 
 use std::future::Future;
@@ -230,6 +231,8 @@ pub struct Running {
     pub feed: crate::feed::Hub,
     /// The HTTP listener's connection counters.
     pub http_stats: Arc<server::HttpStats>,
+    /// The Twitch channels' stream state, when the watch runs (`[twitch_stream]`).
+    pub twitch_stream: Option<crate::twitch_live::LiveBoard>,
 }
 
 impl Running {
@@ -261,6 +264,9 @@ impl Running {
             .collect();
         let mut text = prometheus::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
         text.push_str(&crate::feed::feed_metrics::render(&self.feed));
+        if let Some(board) = &self.twitch_stream {
+            text.push_str(&board.render_metrics());
+        }
         if self.http_addr.is_some() {
             text.push_str(&server::render_metrics(&self.http_stats.snapshot()));
         }
@@ -444,6 +450,9 @@ pub async fn run(
         http_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
         feed,
         http_stats: Arc::default(),
+        twitch_stream: plan.twitch_stream.clone().map(|p| {
+            stream_awareness::start(p, manager.clone(), sink.clone(), &healths, stop_everything.child_token())
+        }),
     };
     let http_task = listener.map(|listener| {
         if let Some(addr) = running.http_addr {

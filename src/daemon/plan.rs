@@ -115,6 +115,8 @@ pub struct Plan {
     /// Signer calls per minute shared by every bridge ([`SIGNER_CALLS_PER_MINUTE`]; not in
     /// the config file yet: benchmarks that start a thousand bridges at once raise it).
     pub signer_calls_per_minute: u32,
+    /// The Twitch stream watch and each bridge's rules (`None`: not needed).
+    pub twitch_stream: Option<super::stream_awareness::StreamPlan>,
 }
 
 /// How a missing `[api] token` is reported when the API is served to the network.
@@ -202,6 +204,7 @@ impl Plan {
                 webhooks: config.webhook.iter().map(|w| w.secret.clone()).collect(),
             },
             signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
+            twitch_stream: super::stream_awareness::stream_plan(config, &bridges),
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod oauth;
 pub mod tiktok;
 pub mod twitch;
+pub mod twitch_eventsub;
 
 use oauth::{FakeOAuth, FakeOAuthConfig};
 use twitch::{FakeTwitch, FakeTwitchConfig};

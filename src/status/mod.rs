@@ -68,6 +68,10 @@ pub struct BridgeState {
     /// The creator's profile from the latest successful room lookup (absent until one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// Its Twitch channels' streams (live, title, category, since, source), when the
+    /// stream watch runs (`[twitch_stream]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub twitch_stream: Vec<crate::twitch_live::ChannelLive>,
 }
 
 /// The counters of one bridge, readable from any task.

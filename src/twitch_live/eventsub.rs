@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::helix_api::HelixApi;
-use super::messages::{Incoming, SUBSCRIPTIONS, StreamEvent, parse};
+use super::eventsub_messages::{Incoming, SUBSCRIPTIONS, StreamEvent, parse};
 use super::{LiveBoard, Report, StateSource, TwitchLiveError};
 
 /// How long connecting (TCP, TLS, WebSocket handshake) may take.
@@ -217,20 +217,20 @@ impl Session {
         };
         match kind {
             "stream.online" => {
-                self.board.apply(Report {
-                    since: event.started_at,
-                    ..report(Some(true))
-                });
-                // stream.online carries no title or category: Helix has them.
-                if let Ok(reports) = self
+                // stream.online carries no title or category: Helix has them (once it lists
+                // the stream; if not yet, they come with the next channel.update).
+                let listed = self
                     .api
                     .streams(std::slice::from_ref(&channel), StateSource::Eventsub)
                     .await
-                {
-                    for r in reports.into_iter().filter(|r| r.live == Some(true)) {
-                        self.board.apply(Report { live: None, ..r });
-                    }
-                }
+                    .ok()
+                    .and_then(|r| r.into_iter().find(|r| r.live == Some(true)));
+                self.board.apply(Report {
+                    since: event.started_at.or(listed.as_ref().and_then(|l| l.since.clone())),
+                    title: listed.as_ref().and_then(|l| l.title.clone()),
+                    category: listed.and_then(|l| l.category),
+                    ..report(Some(true))
+                });
             }
             "stream.offline" => {
                 self.board.apply(report(Some(false)));

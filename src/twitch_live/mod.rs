@@ -4,7 +4,7 @@
 //! (`/api/status`, `/metrics`).
 //!
 //! ```text
-//! watch::run ─ Helix GET /users (ids), GET /streams (the state now)
+//! stream_watch::run ─ Helix GET /users (ids), GET /streams (the state now)
 //!     ├─ eventsub: WebSocket session → POST /eventsub/subscriptions → notifications
 //!     │     (stream.online, stream.offline, channel.update), keepalive timeout → reconnect,
 //!     │     session_reconnect → the new URL, then the old socket closes
@@ -12,22 +12,22 @@
 //!           token, subscriptions refused, repeated failures)
 //! ```
 //!
-//! The wire types are hand-written ([`messages`], [`helix_api`]): the few fields read here
+//! The wire types are hand-written ([`eventsub_messages`], [`helix_api`]): the few fields read here
 //! are five small structs, while `twitch_api` brings its own HTTP client traits, a large
 //! type tree and several extra crates to compile on the 2-core CI for them.
 //!
-//! - [`messages`]: EventSub WebSocket messages (pure serde).
+//! - [`eventsub_messages`]: EventSub WebSocket messages (pure serde).
 //! - [`helix_api`]: the Helix calls (users, streams, subscriptions).
 //! - [`eventsub`]: one EventSub WebSocket session after another.
 //! - [`poll`]: the Helix polling fallback.
-//! - [`watch`]: the whole watch: which of the two, and when to switch.
+//! - [`stream_watch`]: the whole watch: which of the two, and when to switch.
 
 pub mod error;
 pub mod eventsub;
 pub mod helix_api;
-pub mod messages;
+pub mod eventsub_messages;
 pub mod poll;
-pub mod watch;
+pub mod stream_watch;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,7 +38,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 pub use error::TwitchLiveError;
-pub use watch::{WatchSettings, run};
+pub use stream_watch::{WatchSettings, run};
 
 /// How the current state of a channel was learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
