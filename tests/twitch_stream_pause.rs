@@ -29,6 +29,25 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The next text message on the feed, as JSON (within a minute of virtual time).
+async fn next_json(
+    feed: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), feed.next())
+            .await
+            .expect("a feed message within a minute")
+            .expect("the feed is open")
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
 fn chat_lines(first: u64, text: &str) -> Vec<Step> {
     (0..LINES)
         .map(|i| {
@@ -79,6 +98,9 @@ bind = "127.0.0.1:0"
 [api]
 enabled = true
 token = "api-token"
+
+[feed]
+enabled = true
 
 [routes.chat]
 pack = false
@@ -137,7 +159,20 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
 
     // stream.online: the announcement, then the bridge's lines again.
     wait_until("subscribed", || api.subscriptions().len() == 3).await;
+    // The feed's control messages, asked for by type (the TikTok chat is left out).
+    let ws_url = format!(
+        "ws://{}/ws/a?types=twitch_online,twitch_channel_update",
+        running.http_addr.unwrap()
+    );
+    let (mut feed, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
     api.go_live("chan_a", "Speedrun", "Celeste", "2026-01-01T10:00:00Z");
+    let online = next_json(&mut feed).await;
+    assert_eq!(online["type"], "twitch_online", "{online}");
+    assert_eq!(online["bridge"], "a", "{online}");
+    assert_eq!(online["channel"], "chan_a", "{online}");
+    assert_eq!(online["live"], true, "{online}");
+    assert_eq!(online["title"], "Speedrun", "{online}");
+    assert_eq!(online["source"], "eventsub", "{online}");
     wait_until("announced and relaying", || {
         side.twitch.delivered().len() as u64 == 1 + LINES
     })
@@ -167,6 +202,10 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
         metrics.contains("tiktwitch_twitch_live{channel=\"chan_a\"} 1\n"),
         "{metrics}"
     );
+    api.update_channel("chan_a", "Any%", "Celeste");
+    let update = next_json(&mut feed).await;
+    assert_eq!(update["type"], "twitch_channel_update", "{update}");
+    assert_eq!(update["title"], "Any%", "{update}");
     assert!(side.twitch.violations().is_empty());
     assert_eq!(api.refused_auth(), 0, "the watch used the bot's token");
     daemon.stop();

@@ -451,7 +451,7 @@ pub async fn run(
         feed,
         http_stats: Arc::default(),
         twitch_stream: plan.twitch_stream.clone().map(|p| {
-            stream_awareness::start(p, manager.clone(), sink.clone(), &healths, stop_everything.child_token())
+            stream_awareness::start(p, manager.clone(), sink.clone(), &feed_inputs, stop_everything.child_token())
         }),
     };
     let http_task = listener.map(|listener| {

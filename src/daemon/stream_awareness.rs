@@ -8,6 +8,8 @@
 //!   live; only a pause made here is undone here.
 //! - `twitch_live_announcement`: rendered and posted into a channel when its stream goes
 //!   live (not when the watch first sees it already live).
+//! - The bridge's feed (`/ws/{bridge}`) gets `twitch_online`, `twitch_offline` and
+//!   `twitch_channel_update` control messages ([`crate::feed::control`]).
 //! - Each bridge's `/api/status` entry shows its channels' stream state
 //!   (`twitch_stream`), and `/metrics` has `tiktwitch_twitch_live{channel=...}`.
 //!
@@ -25,6 +27,8 @@ use crate::config::twitch_stream::WhenTwitchOffline;
 use crate::config::{Bridge, Config};
 use crate::line::{Line, Priority};
 use crate::sink::SinkHandle;
+use crate::feed::control::ControlMessage;
+use crate::feed::{EventStream, FeedInput};
 use crate::status::BridgeHealth;
 use crate::twitch_live::{Change, LiveBoard, TokenSource, WatchSettings};
 
@@ -117,17 +121,17 @@ pub fn start(
     plan: StreamPlan,
     manager: Arc<TokenManager>,
     sink: SinkHandle,
-    healths: &[BridgeHealth],
+    inputs: &[FeedInput],
     shutdown: CancellationToken,
 ) -> LiveBoard {
     let board = LiveBoard::default();
     let changes = board.subscribe();
-    let bridges: Vec<(BridgeStreamRules, BridgeHealth)> = plan
+    let bridges: Vec<(BridgeStreamRules, FeedInput)> = plan
         .bridges
         .iter()
         .filter_map(|r| {
-            let health = healths.iter().find(|h| h.name() == r.bridge)?;
-            Some((r.clone(), health.clone()))
+            let input = inputs.iter().find(|i| i.health.name() == r.bridge)?;
+            Some((r.clone(), input.clone()))
         })
         .collect();
     tokio::spawn(crate::twitch_live::run(
@@ -141,7 +145,7 @@ pub fn start(
         sink,
         bridges: bridges
             .into_iter()
-            .map(|(rules, health)| (rules, health, false))
+            .map(|(rules, input)| (rules, input.health, input.events, false))
             .collect(),
     };
     tokio::spawn(reactor.run(changes, shutdown));
@@ -151,8 +155,8 @@ pub fn start(
 struct Reactor {
     board: LiveBoard,
     sink: SinkHandle,
-    /// Each bridge, its health, and whether this task paused it.
-    bridges: Vec<(BridgeStreamRules, BridgeHealth, bool)>,
+    /// Each bridge, its health, its feed, and whether this task paused it.
+    bridges: Vec<(BridgeStreamRules, BridgeHealth, EventStream, bool)>,
 }
 
 impl Reactor {
@@ -177,12 +181,18 @@ impl Reactor {
 
     fn apply(&mut self, change: &Change) {
         self.refresh();
+        let state = change.state();
+        for (rules, _, events, _) in &self.bridges {
+            if rules.channels.contains(&state.channel) {
+                events.publish_control(control_message(&rules.bridge, change));
+            }
+        }
         if let Change::Online {
             state,
             first: false,
         } = change
         {
-            for (rules, _, _) in &self.bridges {
+            for (rules, _, _, _) in &self.bridges {
                 let Some(template) = &rules.announcement else {
                     continue;
                 };
@@ -212,7 +222,7 @@ impl Reactor {
 
     /// Every bridge's view of its channels, and its pause, from the board.
     fn refresh(&mut self) {
-        for (rules, health, auto_paused) in &mut self.bridges {
+        for (rules, health, _, auto_paused) in &mut self.bridges {
             let states: Vec<_> = rules
                 .channels
                 .iter()
@@ -235,5 +245,20 @@ impl Reactor {
                 }
             }
         }
+    }
+}
+
+/// The feed's control message for `change` on bridge `bridge`: `{"type": "twitch_online",
+/// "bridge": .., "channel": .., "live": .., "title": .., "category": .., "since": ..,
+/// "source": ..}`.
+fn control_message(bridge: &str, change: &Change) -> ControlMessage {
+    let mut json = serde_json::to_value(change.state()).unwrap_or_default();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("type".into(), change.name().into());
+        object.insert("bridge".into(), bridge.into());
+    }
+    ControlMessage {
+        name: change.name(),
+        json: json.to_string(),
     }
 }
