@@ -50,13 +50,21 @@ when_twitch_offline = "hold"
     ] {
         assert!(error.contains(path), "{path} missing from:\n{error}");
     }
-    assert!(error.contains("relay") && error.contains("pause"), "{error}");
+    assert!(
+        error.contains("relay") && error.contains("pause"),
+        "{error}"
+    );
 }
 
 #[test]
 fn the_plan_watches_only_when_needed_and_bridges_override_the_section() {
     let plain = load(HEAD).unwrap();
-    assert!(Plan::from_config(&plain, None).unwrap().twitch_stream.is_none());
+    assert!(
+        Plan::from_config(&plain, None)
+            .unwrap()
+            .twitch_stream
+            .is_none()
+    );
 
     let text = HEAD.to_owned()
         + r#"helix_base_url = "http://127.0.0.1:1/helix"

@@ -24,7 +24,10 @@ const LINES: u64 = 5;
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(3600);
     while !done() {
-        assert!(Instant::now() < deadline, "never happened (virtual time): {what}");
+        assert!(
+            Instant::now() < deadline,
+            "never happened (virtual time): {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -144,7 +147,11 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
             >= LINES
     })
     .await;
-    assert!(side.twitch.delivered().is_empty(), "{:?}", side.twitch.delivered());
+    assert!(
+        side.twitch.delivered().is_empty(),
+        "{:?}",
+        side.twitch.delivered()
+    );
     let status: Value = get("/api/status").await.unwrap().json().await.unwrap();
     let bridge = &status["bridges"][0];
     assert_eq!(bridge["paused"], true, "{status}");

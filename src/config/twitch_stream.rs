@@ -124,7 +124,11 @@ mod tests {
         );
         let mut problems = Vec::new();
         check_announcement("x", "{{ unclosed", &mut problems);
-        check_announcement("y", "Live: {{ title }} ({{ category }}) #{{ channel }}", &mut problems);
+        check_announcement(
+            "y",
+            "Live: {{ title }} ({{ category }}) #{{ channel }}",
+            &mut problems,
+        );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "x");
     }
