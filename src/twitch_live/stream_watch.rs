@@ -1,9 +1,9 @@
 //! The whole watch: EventSub while it works, Helix polling when it cannot be used.
 //!
 //! - The channels' ids come first (`GET /users`); EventSub conditions name them.
-//! - EventSub sessions follow one another (back-off between failures). A refusal (no user
-//!   token, a 4xx to a subscription, a revocation) switches to polling for the rest of the
-//!   run; [`EVENTSUB_MAX_FAILURES`] failures in a row switch to polling for
+//! - EventSub sessions follow one another (back-off between failures). A refusal (a 4xx
+//!   to a subscription, a revocation) switches to polling for the rest of the run; no user
+//!   token polls for [`EVENTSUB_RETRY_AFTER`] and looks again; [`EVENTSUB_MAX_FAILURES`] failures in a row switch to polling for
 //!   [`EVENTSUB_RETRY_AFTER`], then EventSub is tried again.
 
 use std::sync::Arc;
@@ -56,11 +56,18 @@ pub async fn run(
             return;
         }
         if token.user_token().await.is_none() {
-            warn!("no Twitch user token: EventSub cannot be used; polling Helix for the stream state");
-            return poll_for(None).await;
+            // EventSub over WebSocket takes only a user token; one may come (a refresh).
+            warn!(retry_in = ?EVENTSUB_RETRY_AFTER, "no Twitch user token: EventSub cannot be used; polling Helix meanwhile");
+            poll_for(Some(Instant::now() + EVENTSUB_RETRY_AFTER)).await;
+            continue;
         }
         let ids = match api.user_ids(&settings.channels).await {
-            Ok(ids) => ids,
+            Ok(ids) => {
+                for unknown in settings.channels.iter().filter(|c| !ids.contains_key(*c)) {
+                    warn!(channel = %unknown, "Twitch knows no such channel: its stream state stays unknown");
+                }
+                ids
+            }
             Err(e) if e.is_refusal() => {
                 warn!(error = %e, "the Twitch channels' ids could not be read; polling Helix for the stream state");
                 return poll_for(None).await;

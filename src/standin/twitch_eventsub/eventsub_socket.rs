@@ -2,6 +2,7 @@
 //! session, or with `?reconnect=ID` the moved session `ID`), a keepalive whenever
 //! `keepalive_secs` pass without another message (unless the stand-in is silent), and
 //! whatever the stand-in queues for the session (notifications, reconnect, revocation).
+//! A session with no subscription [`UNUSED_AFTER`] its welcome is closed with 4003.
 
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{Outgoing, SessionSlot, Shared, message};
+
+/// Twitch closes a session that has no subscription this long after its welcome.
+pub const UNUSED_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct WsQuery {
@@ -55,8 +59,22 @@ async fn serve(shared: Shared, mut socket: WebSocket, moved: Option<String>) {
     };
     let _ = tx.send(Outgoing::Text(welcome));
     let mut idle = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    // Like Twitch: a new session with no subscription 10 s after its welcome is closed
+    // (4003, connection unused). A moved session keeps its subscriptions.
+    let unused = tokio::time::sleep(UNUSED_AFTER);
+    tokio::pin!(unused);
+    let mut checked = false;
     loop {
         tokio::select! {
+            () = &mut unused, if !checked => {
+                checked = true;
+                let used = shared.lock().subscriptions.iter().any(|s| s.session_id == session_id);
+                if !used {
+                    let frame = CloseFrame { code: 4003, reason: "connection unused".into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            }
             out = rx.recv() => match out {
                 Some(Outgoing::Text(text)) => {
                     if socket.send(Message::Text(text.into())).await.is_err() {
