@@ -179,12 +179,19 @@ async fn session_reconnect_moves_to_the_new_url_without_subscribing_again() {
     until("subscribed", || w.api.subscriptions().len() == 6).await;
     let session = w.api.sessions()[0].clone();
     w.api.reconnect_sessions();
+    // Sent on the old connection before the client moved: still applied.
+    w.api
+        .go_live("chan_b", "Before the move", "Art", "2026-01-01T10:30:00Z");
     until("the new connection welcomed, the old one closed", || {
         w.api.connections() == 2 && w.api.open_connections() == 1
     })
     .await;
     assert_eq!(w.api.sessions(), vec![session], "the same session");
     assert_eq!(w.api.subscriptions().len(), 6, "nothing subscribed again");
+    until("the old connection's last notification applied", || {
+        w.board.get("chan_b").is_some_and(|b| b.live)
+    })
+    .await;
     w.api
         .go_live("chan_a", "After the move", "Chess", "2026-01-01T11:00:00Z");
     until("live through the new connection", || {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -171,6 +171,12 @@ impl Session {
                     match welcome(&mut next).await {
                         Ok((_, k)) => keepalive = k,
                         Err(e) => return failed(e, true),
+                    }
+                    // What the old socket already holds was sent before the move.
+                    while let Some(Some(Ok(Message::Text(text)))) = socket.next().now_or_never() {
+                        if let Ok(Incoming::Notification { kind, event }) = parse(text.as_str()) {
+                            self.notified(&kind, event).await;
+                        }
                     }
                     let _ = socket.close(None).await;
                     socket = next;
