@@ -36,6 +36,8 @@
 //!   Shared Chat) and the same actions on the API; the Twitch chat on the event feed.
 //! - [`rate`]: GCRA rate limits (governor) on tokio's clock: the JOIN quota and the signer
 //!   budget.
+//! - [`twitch_live`]: whether the Twitch channels are live, their title and category
+//!   (EventSub over WebSocket, Helix polling as the fallback), for pausing and announcing.
 //!
 //! The command-line interface is not part of the library: it lives in the `tiktwitch`
 //! binary (`src/main.rs`, `src/cli/`), the one place `anyhow` and clap are used, and so
@@ -99,6 +101,7 @@ runtime! {
     pub mod status;
     pub mod tls;
     pub mod rate;
+    pub mod twitch_live;
 }
 
 /// The items given only exist with the `standin` feature (stand-ins and what plays them).

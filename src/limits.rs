@@ -429,3 +429,9 @@ pub const WEBHOOK_SECRET_MIN_CHARS: usize = 16;
 
 /// See [`WEBHOOK_SECRET_MIN_CHARS`].
 pub const WEBHOOK_SECRET_MAX_CHARS: usize = 512;
+/// Twitch's EventSub WebSocket endpoint: the default of `[twitch_stream] eventsub_url`.
+pub const TWITCH_EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
+
+/// How often Helix `GET /streams` is asked whether the Twitch channels are live when
+/// EventSub cannot be used: the default of `[twitch_stream] poll_interval_secs`.
+pub const TWITCH_STREAM_POLL_INTERVAL: Duration = Duration::from_secs(60);

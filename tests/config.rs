@@ -67,6 +67,7 @@ fn the_example_parses_validates_and_shows_the_defaults() {
     assert_eq!(c.http, d.http);
     assert_eq!(c.log, d.log);
     assert_eq!(c.shutdown, d.shutdown);
+    assert_eq!(c.twitch_stream, d.twitch_stream);
     assert_eq!(c.secret_store, d.secret_store);
     let mut tiktok = c.tiktok.clone();
     tiktok.username = d.tiktok.username.clone();
@@ -98,6 +99,8 @@ fn the_example_documents_every_option() {
         "tiktok_username",
         "twitch_channels",
         "pause_keep_secs",
+        "when_twitch_offline",
+        "twitch_live_announcement",
         "routes",
         "filters",
         "coalesce",

@@ -28,6 +28,8 @@
 //! - [`ranges`]: the allowed range of every numeric key, one table.
 //! - [`origin`]: `[feed] allowed_origins`, which web pages may open the feed.
 //! - [`identifiers`]: TikTok handles, Twitch logins, secret names, "did you mean".
+//! - [`twitch_stream`]: `[twitch_stream]` (whether the Twitch channels are live; what a
+//!   bridge does while they are not).
 //!
 //! Environment overrides follow the key path: `TIKTWITCH__TWITCH__BOT_LOGIN=mybot`,
 //! `TIKTWITCH__TWITCH__CHANNELS=a,b`, `TIKTWITCH__SECRET_STORE=env`. Because every section
@@ -46,6 +48,7 @@ pub mod schema;
 pub mod slot;
 pub mod strict;
 pub mod twitch_chat;
+pub mod twitch_stream;
 pub mod validate;
 
 use std::collections::HashMap;

@@ -275,6 +275,12 @@ pub const RANGES: &[KeyRange] = &[
         },
         why: "one coin in that currency; built in: USD 0.0133, EUR 0.0123, GBP 0.0105",
     },
+    whole(
+        "twitch_stream.poll_interval_secs",
+        5,
+        HOUR,
+        "Helix allows 800 requests a minute; an hour between checks at most",
+    ),
 ];
 
 /// The range of `key` (a path as [`KeyRange::key`] writes it).

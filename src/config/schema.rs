@@ -51,6 +51,8 @@ pub struct Config {
     pub coalesce: CoalesceConfig,
     /// What one TikTok coin costs, for the `money` template filter.
     pub pricing: PricingConfig,
+    /// Whether the Twitch channels are live, and what bridges do while they are not.
+    pub twitch_stream: super::twitch_stream::TwitchStreamConfig,
 }
 
 /// The secret stores (`secret_store`): the one definition the config, the CLI flags and the
@@ -333,6 +335,12 @@ pub struct BridgeEntry {
     /// Coalescing overrides, merged over `[coalesce]`.
     #[serde(skip_serializing)]
     pub coalesce: Option<config::Value>,
+    /// `twitch_stream.when_twitch_offline` for this bridge only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when_twitch_offline: Option<super::twitch_stream::WhenTwitchOffline>,
+    /// `twitch_stream.twitch_live_announcement` for this bridge only (`""`: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twitch_live_announcement: Option<String>,
 }
 
 /// `[http]`: health and metrics.
@@ -421,6 +429,7 @@ pub fn enum_variants(type_name: &str) -> &'static [&'static str] {
         "BlockedAction" => &["mask", "drop"],
         "RoleName" => &["follower", "subscriber", "moderator"],
         "HelixToken" => &["user", "app"],
+        "WhenTwitchOffline" => &super::twitch_stream::WhenTwitchOffline::NAMES,
         _ => &[],
     }
 }

@@ -44,6 +44,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &mut problems,
     );
     super::pricing::validate(&config.pricing, &mut problems);
+    super::twitch_stream::validate(&config.twitch_stream, &mut problems);
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         problems.push(
             Problem::new("log.filter", format!("not a log filter: {e}"))
@@ -214,6 +215,13 @@ fn bridges(config: &Config, problems: &mut Vec<Problem>) {
                 &secs.to_string(),
                 range,
             ));
+        }
+        if let Some(template) = &entry.twitch_live_announcement {
+            super::twitch_stream::check_announcement(
+                &at("twitch_live_announcement"),
+                template,
+                problems,
+            );
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod prometheus;
 pub mod plan;
 mod reload_scope;
 pub mod server;
+pub mod stream_awareness;
 mod supervise;
 
 use std::future::Future;
@@ -233,6 +234,8 @@ pub struct Running {
     pub http_stats: Arc<server::HttpStats>,
     /// Moderator control (chat commands, `/api/control`).
     pub control: crate::control::Controller,
+    /// The Twitch channels' stream state, when the watch runs (`[twitch_stream]`).
+    pub twitch_stream: Option<crate::twitch_live::LiveBoard>,
 }
 
 impl Running {
@@ -265,6 +268,9 @@ impl Running {
         let mut text = prometheus::render(&samples, &self.sink.stats(), Some(&self.auth.stats()));
         text.push_str(&crate::feed::feed_metrics::render(&self.feed));
         text.push_str(&self.control.render_metrics());
+        if let Some(board) = &self.twitch_stream {
+            text.push_str(&board.render_metrics());
+        }
         if self.http_addr.is_some() {
             text.push_str(&server::render_metrics(&self.http_stats.snapshot()));
         }
@@ -478,6 +484,9 @@ pub async fn run(
         feed,
         http_stats: Arc::default(),
         control,
+        twitch_stream: plan.twitch_stream.clone().map(|p| {
+            stream_awareness::start(p, manager.clone(), sink.clone(), &feed_inputs, stop_everything.child_token())
+        }),
     };
     let http_task = listener.map(|listener| {
         if let Some(addr) = running.http_addr {

@@ -115,6 +115,8 @@ pub struct Plan {
     /// Signer calls per minute shared by every bridge ([`SIGNER_CALLS_PER_MINUTE`]; not in
     /// the config file yet: benchmarks that start a thousand bridges at once raise it).
     pub signer_calls_per_minute: u32,
+    /// The Twitch stream watch and each bridge's rules (`None`: not needed).
+    pub twitch_stream: Option<super::stream_awareness::StreamPlan>,
     /// Moderator commands from Twitch chat and Shared Chat (`[twitch.commands]`,
     /// `twitch.shared_chat`).
     pub control: crate::control::ControlSettings,
@@ -220,6 +222,7 @@ impl Plan {
             helix: (twitch.sink == SinkKind::Helix).then_some(HelixPlan {
                 token: twitch.helix_token,
             }),
+            twitch_stream: super::stream_awareness::stream_plan(config, &bridges),
         })
     }
 

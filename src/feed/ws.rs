@@ -23,6 +23,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tracing::{debug, info};
 
+use super::control::{CONTROL_TYPES, ControlMessage};
 use super::{Hub, presented_token, token_matches};
 use crate::config::feed::EVENT_TYPES;
 use crate::event::Event;
@@ -100,11 +101,12 @@ async fn upgrade(
     }
     // Subscribed now, so every event after the handshake reaches the client.
     let rx = feed.events.subscribe();
+    let controls = feed.events.subscribe_controls();
     let name = feed.name.clone();
     // Clients have nothing to say beyond pings and close: keep what they may send small.
     ws.max_message_size(CLIENT_MESSAGE_MAX)
         .max_frame_size(CLIENT_MESSAGE_MAX)
-        .on_upgrade(move |socket| serve_client(hub, name, socket, rx, types))
+        .on_upgrade(move |socket| serve_client(hub, name, socket, (rx, controls), types))
 }
 
 /// `None`: every type.
@@ -114,7 +116,7 @@ fn parse_types(raw: Option<&str>) -> Result<Option<Vec<&'static str>>, String> {
     };
     let mut types = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match EVENT_TYPES.iter().find(|t| **t == name) {
+        match EVENT_TYPES.iter().chain(CONTROL_TYPES).find(|t| **t == name) {
             Some(t) => types.push(*t),
             None => {
                 let shown: String = name.chars().take(40).collect();
@@ -140,7 +142,10 @@ async fn serve_client(
     hub: Hub,
     bridge: Arc<str>,
     socket: WebSocket,
-    mut rx: broadcast::Receiver<Arc<Event>>,
+    (mut rx, mut controls): (
+        broadcast::Receiver<Arc<Event>>,
+        broadcast::Receiver<Arc<ControlMessage>>,
+    ),
     types: Option<Vec<&'static str>>,
 ) {
     let stats = hub.ws();
@@ -172,6 +177,20 @@ async fn serve_client(
                     }
                     let Ok(json) = serde_json::to_string(&*event) else { continue };
                     match queue.try_send(Message::Text(json.into())) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => break End::TooSlow,
+                        Err(TrySendError::Closed(_)) => break End::ClientGone,
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break End::TooSlow,
+                Err(RecvError::Closed) => break End::Shutdown,
+            },
+            control = controls.recv() => match control {
+                Ok(c) => {
+                    if types.as_ref().is_some_and(|t| !t.contains(&c.name)) {
+                        continue;
+                    }
+                    match queue.try_send(Message::Text(c.json.clone().into())) {
                         Ok(()) => {}
                         Err(TrySendError::Full(_)) => break End::TooSlow,
                         Err(TrySendError::Closed(_)) => break End::ClientGone,
@@ -237,5 +256,9 @@ mod tests {
             Ok(Some(vec!["chat", "gift"]))
         );
         assert!(parse_types(Some("chat,gfit")).unwrap_err().contains("gfit"));
+        assert_eq!(
+            parse_types(Some("twitch_online")),
+            Ok(Some(vec!["twitch_online"]))
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod helix_api;
 pub mod oauth;
 pub mod tiktok;
 pub mod twitch;
+pub mod twitch_eventsub;
 
 use oauth::{FakeOAuth, FakeOAuthConfig};
 use twitch::{FakeTwitch, FakeTwitchConfig};

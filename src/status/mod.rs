@@ -73,6 +73,10 @@ pub struct BridgeState {
     /// What moderators set (mutes, `only`, pause) and Shared Chat, when commands run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<control_view::ControlView>,
+    /// Its Twitch channels' streams (live, title, category, since, source), when the
+    /// stream watch runs (`[twitch_stream]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub twitch_stream: Vec<crate::twitch_live::ChannelLive>,
 }
 
 /// The counters of one bridge, readable from any task.
