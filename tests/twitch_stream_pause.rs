@@ -163,6 +163,9 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
         metrics.contains("tiktwitch_twitch_live{channel=\"chan_a\"} 0\n"),
         "{metrics}"
     );
+    // What `!tt status` says comes from the same place: the controller reads the watch.
+    let control: Value = get("/api/control/a").await.unwrap().json().await.unwrap();
+    assert_eq!(control["twitch_live"], false, "{control}");
 
     // stream.online: the announcement, then the bridge's lines again.
     wait_until("subscribed", || api.subscriptions().len() == 3).await;
@@ -209,6 +212,8 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
         metrics.contains("tiktwitch_twitch_live{channel=\"chan_a\"} 1\n"),
         "{metrics}"
     );
+    let control: Value = get("/api/control/a").await.unwrap().json().await.unwrap();
+    assert_eq!(control["twitch_live"], true, "{control}");
     api.update_channel("chan_a", "Any%", "Celeste");
     let update = next_json(&mut feed).await;
     assert_eq!(update["type"], "twitch_channel_update", "{update}");

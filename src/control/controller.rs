@@ -514,10 +514,12 @@ impl crate::status::PauseControl for ApiPause {
     }
 }
 
-/// Whether the bridge's Twitch stream is live. The one place a Twitch stream-state flag
-/// (EventSub / Helix, read from `status`) is to be read; until it exists, unknown.
-fn twitch_live(_bridge: &ControlBridge) -> Option<bool> {
-    None
+/// Whether the bridge's Twitch stream is live, as the stream watch (`twitch_live`, EventSub
+/// or Helix polling) last wrote it into the bridge's status: live when any of its channels
+/// is; unknown while the watch does not run or has not looked yet.
+fn twitch_live(bridge: &ControlBridge) -> Option<bool> {
+    let streams = bridge.health.snapshot().twitch_stream;
+    (!streams.is_empty()).then(|| streams.iter().any(|s| s.live))
 }
 
 fn normalize(handle: &str) -> Result<String, ActionError> {
