@@ -12,14 +12,14 @@ use serde::de::DeserializeOwned;
 
 use super::{Report, StateSource, TokenSource, TwitchLiveError};
 
-/// How long one Helix request may take.
-pub const HELIX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one Helix request may take (the same bound as the sink's id lookup).
+pub const HELIX_REQUEST_TIMEOUT: Duration = crate::limits::HELIX_LOOKUP_TIMEOUT;
 
 /// Helix takes at most this many `login`/`user_login` parameters in one request.
-pub const HELIX_MAX_LOGINS: usize = 100;
+pub const HELIX_MAX_LOGINS: usize = crate::limits::HELIX_USERS_PER_REQUEST;
 
 /// The longest part of an error body kept in an error.
-const ERROR_BODY_MAX: usize = 300;
+const ERROR_BODY_MAX: usize = crate::limits::HELIX_ERROR_TEXT_MAX;
 
 /// A Helix client for the watch.
 #[derive(Clone)]
