@@ -354,3 +354,18 @@ pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Any other line but a status line (gifts, follows, shares, summaries) older than this when
 /// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
 pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The pipeline remembers this many of the session's commenters, to mark a viewer's first
+/// comment (the sink sends those first); the oldest are forgotten first.
+pub const PIPELINE_COMMENTERS_CAPACITY: usize = 65_536;
+
+/// The pipeline ranks at most this many gifters by the session's diamonds; past it the
+/// smallest is forgotten.
+pub const PIPELINE_GIFTERS_CAPACITY: usize = 4_096;
+
+/// The comments of this many biggest gifters of the session count as notable (sent first).
+pub const PIPELINE_TOP_GIFTERS: usize = 3;
+
+/// The sink's round-robin between chat users remembers when this many users (per channel)
+/// were last served; the ones served longest ago are forgotten first.
+pub const SINK_ROUND_ROBIN_USERS: usize = 4_096;

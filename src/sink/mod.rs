@@ -27,7 +27,7 @@
 //! let creds = StaticLoginCredentials::new("mybot".into(), Some("token".into()));
 //! let shutdown = CancellationToken::new();
 //! let (sink, task) = TwitchSink::new(settings).start(creds, shutdown.clone()).unwrap();
-//! sink.send("somechannel", Line { text: "[TikTok] hi".into(), priority: Priority::Normal, kind: "chat", msg_id: 1 });
+//! sink.send("somechannel", Line { text: "[TikTok] hi".into(), priority: Priority::Normal, kind: "chat", msg_id: 1, meta: Default::default() });
 //! println!("{:?}", sink.stats());
 //! shutdown.cancel();
 //! let _ = task.await;
@@ -64,6 +64,7 @@ pub mod pacing;
 mod pause;
 pub mod queue;
 pub mod sanitize;
+pub mod select;
 mod settings;
 pub mod sink_stats;
 pub mod twitch;
@@ -154,8 +155,9 @@ pub(crate) struct Shared {
     pub channels: HashSet<String>,
     split_kinds: HashSet<String>,
     max_split_parts: usize,
-    /// How old a line may be when its turn comes.
-    freshness: freshness::Freshness,
+    /// How old a line may be when its turn comes, and how the next one is chosen, per
+    /// bridge.
+    policies: select::Policies,
     /// Which waiting lines share one Twitch message, per bridge.
     packers: pack::Packers,
     seq: AtomicU64,
@@ -329,7 +331,13 @@ impl TwitchSink {
             channels,
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
-            freshness: self.settings.freshness,
+            policies: select::Policies::new(
+                select::BridgePolicy {
+                    freshness: self.settings.freshness.clone(),
+                    select: self.settings.select,
+                },
+                self.settings.policy_by_bridge.clone(),
+            ),
             packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
         });

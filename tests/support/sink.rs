@@ -69,6 +69,7 @@ pub fn line(text: impl Into<String>, priority: Priority, kind: &'static str, id:
         priority,
         kind,
         msg_id: id,
+        meta: Default::default(),
     }
 }
 

@@ -99,6 +99,9 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
             &loaded.config.routes.chat
         ))
     )?;
+    let delivery = crate::daemon::plan::delivery_policy(&loaded.config.routes);
+    writeln!(out, "choosing: {}", delivery.select.summary())?;
+    writeln!(out, "max age: {}", delivery.freshness.summary())?;
     let mut usable = true;
     // The plan `run` builds (pure, no I/O): whatever it refuses, `check` refuses first.
     if let Err(e) = crate::daemon::Plan::from_config(loaded, None) {
