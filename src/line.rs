@@ -79,21 +79,25 @@ impl LineMeta {
     }
 }
 
-/// The normalised form of a comment, for collapsing near-identical ones: lowercase, letters
-/// and digits only, every run of one repeated character cut to one, and every emoji (or
-/// other symbol) run cut to one. `"888"`, `"8 8 8!"` and `"88888"` give `"8"`;
-/// `"LOL!!!"` and `"lol"` give `"lol"`; `"🔥🔥🔥"` gives `"🔥"`. A text of punctuation only
-/// gives `""` (never collapsed).
+/// The normalised form of a comment, for collapsing near-identical ones: lowercase, letters,
+/// digits and emoji only, and every run of three or more of one character cut to one (a
+/// double letter or digit stays: `11` is not `1`). `"888"`, `"8 8 8!"` and `"88888"` give
+/// `"8"`; `"LOL!!!"` and `"lol"` give `"lol"`; `"🔥🔥🔥"` gives `"🔥"`. A text of
+/// punctuation only gives `""` (never collapsed).
 pub fn text_key(text: &str) -> String {
+    let kept: Vec<char> = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric() || is_symbol(*c))
+        .collect();
     let mut out = String::new();
-    let mut last: Option<char> = None;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let keep = c.is_alphanumeric() || is_symbol(c);
-        if !keep || last == Some(c) {
-            continue;
-        }
-        out.push(c);
-        last = Some(c);
+    let mut i = 0;
+    while i < kept.len() {
+        let c = kept[i];
+        let run = kept[i..].iter().take_while(|&&x| x == c).count();
+        let keep = if run >= 3 { 1 } else { run };
+        out.extend(std::iter::repeat_n(c, keep));
+        i += run;
     }
     out
 }
@@ -140,6 +144,8 @@ mod tests {
         }
         assert_ne!(text_key("lol"), text_key("lmao"));
         assert_ne!(text_key("88"), text_key("89"));
+        assert_ne!(text_key("comment 1"), text_key("comment 11"));
+        assert_eq!(text_key("sooooo good"), text_key("so good"));
         assert_eq!(text_key("?!..."), "");
         assert_eq!(text_key("888"), "8");
     }
