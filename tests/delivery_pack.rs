@@ -136,7 +136,10 @@ async fn a_burst_is_packed_into_few_lines_and_ends_with_the_end_line() {
     // than one part.
     assert_eq!(all.matches("followed").count(), 1, "{sent:#?}");
     assert!(
-        all.contains(&format!("Viewer3, Viewer6 and {} others followed", FOLLOWS - 2)),
+        all.contains(&format!(
+            "Viewer3, Viewer6 and {} others followed",
+            FOLLOWS - 2
+        )),
         "{sent:#?}"
     );
     assert!(sent.iter().any(|t| t.contains(PACK_SEPARATOR)), "{sent:#?}");
