@@ -310,6 +310,11 @@ impl OutQueue {
         self.drain_matching(|q| q.origin.as_deref() == Some(origin))
     }
 
+    /// Removes every line `gone` says (stale ones), oldest first per class.
+    pub fn drain_where(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
+        self.drain_matching(gone)
+    }
+
     fn drain_matching(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
         let mut out = Vec::new();
         for class in &mut self.classes {

@@ -204,6 +204,30 @@ mod tests {
     }
 
     #[test]
+    fn check_shows_the_selection_policy_and_the_maximum_ages() {
+        let (usable, text) = report_example(str::to_owned);
+        assert!(usable, "{text}");
+        assert!(
+            text.contains("choosing: while comments wait at least 1 line in 3 carries chat"),
+            "{text}"
+        );
+        assert!(text.contains("gifts of 100+ diamonds"), "{text}");
+        assert!(
+            text.contains("max age: chat 20 s, other lines 120 s, status lines never\n"),
+            "{text}"
+        );
+        let (usable, text) = report_example(|t| {
+            t.replace("min_share_one_in = 3", "min_share_one_in = 2")
+                .replace("big_diamonds = 100", "big_diamonds = 500")
+                .replace("[routes.follow]\n", "[routes.follow]\nmax_age_secs = 30\n")
+        });
+        assert!(usable, "{text}");
+        assert!(text.contains("at least 1 line in 2 carries chat"), "{text}");
+        assert!(text.contains("gifts of 500+ diamonds"), "{text}");
+        assert!(text.contains("; follow 30 s"), "{text}");
+    }
+
+    #[test]
     fn check_says_whether_lines_are_packed() {
         let (usable, text) = report_example(str::to_owned);
         assert!(usable, "{text}");

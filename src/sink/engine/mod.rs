@@ -225,9 +225,19 @@ impl<B: ChatBackend> Engine<B> {
             };
             let Some(item) = item else { return };
             if self.shared.policies.is_stale(&item, now) {
-                // Dropped at its turn, not at arrival: it might have gone out in time.
-                self.shared.stats.shed(item.kind, "stale");
-                tracing::debug!(channel = %item.channel, kind = item.kind, "stale line dropped");
+                // Dropped at its turn, not at arrival: it might have gone out in time. The
+                // other lines already stale go with it (a line only ages: each would be
+                // stale at its own turn too), so a long queue is not walked once per line.
+                let shared = &self.shared;
+                let mut gone = shared
+                    .lock_gate()
+                    .queue
+                    .drain_where(|q| shared.policies.is_stale(q, now));
+                gone.push(item);
+                for q in &gone {
+                    shared.stats.shed(q.kind, "stale");
+                }
+                tracing::debug!(lines = gone.len(), "stale lines dropped");
                 continue;
             }
             let item = self.compose(item, now);
