@@ -307,3 +307,76 @@ async fn each_route_keeps_its_own_maximum_age() {
     assert_eq!(stats.shed.get(&("follow".into(), "stale".into())), Some(&1));
     assert_clean(&sent, &stats);
 }
+
+/// `[routes.<kind>] max_age_secs`, `min_share_one_in` and `big_diamonds` reach the sink,
+/// and a bridge's own `[bridge.routes]` apply to its lines only.
+#[test]
+fn the_config_sets_the_policy_globally_and_per_bridge() {
+    use std::collections::HashMap;
+    use tiktwitch::config::load_with_env;
+    use tiktwitch::daemon::Plan;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let base = r#"
+secret_store = "env"
+[tiktok]
+username = "@creator"
+[twitch]
+channels = ["mychannel"]
+bot_login = "mybot"
+client_id = "abc"
+[routes.chat]
+min_share_one_in = 2
+[routes.gift]
+big_diamonds = 1000
+[routes.follow]
+max_age_secs = 30
+[[bridge]]
+name = "calm"
+[[bridge]]
+name = "busy"
+[bridge.routes.follow]
+max_age_secs = 7
+[bridge.routes.chat]
+min_share_one_in = 5
+"#;
+    std::fs::write(&path, base).unwrap();
+    let loaded = load_with_env(
+        &path,
+        Some(HashMap::new()),
+        tiktwitch::pipeline::Pipeline::check,
+    )
+    .unwrap();
+    let sink = Plan::from_config(&loaded, None).unwrap().sink;
+    let secs = Duration::from_secs;
+    assert_eq!(sink.select.chat_one_in, 2);
+    assert_eq!(sink.select.big_diamonds, 1000);
+    assert_eq!(sink.freshness.max_age("follow"), Some(secs(30)));
+    assert_eq!(sink.freshness.max_age("chat"), Some(secs(20)));
+    assert_eq!(sink.freshness.max_age("live_ended"), None);
+    let calm = &sink.policy_by_bridge["calm"];
+    assert_eq!(calm.freshness.max_age("follow"), Some(secs(30)));
+    assert_eq!(calm.select.chat_one_in, 2);
+    let busy = &sink.policy_by_bridge["busy"];
+    assert_eq!(busy.freshness.max_age("follow"), Some(secs(7)));
+    assert_eq!(busy.select.chat_one_in, 5);
+    assert_eq!(busy.select.big_diamonds, 1000);
+    // Out of range: refused with the key path, by the loader `check` and `run` share.
+    std::fs::write(
+        &path,
+        base.replace("min_share_one_in = 5", "min_share_one_in = 0"),
+    )
+    .unwrap();
+    let err = load_with_env(
+        &path,
+        Some(HashMap::new()),
+        tiktwitch::pipeline::Pipeline::check,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("bridge[1].routes.chat.min_share_one_in"),
+        "{err}"
+    );
+}

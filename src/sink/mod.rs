@@ -5,7 +5,8 @@
 //!   -> sanitize (sanitize.rs)              no CR/LF/NUL, no leading / or ., <= 500 chars
 //!   -> bounded priority queue (queue.rs)   High > Normal > Low, FIFO within a class
 //!   -> ONE engine task (engine.rs)         pacing.rs: <= N lines in ANY 30 s window, channel
-//!                                          gap / slow mode / holds, duplicate guard
+//!                                          gap / slow mode / holds, duplicate guard;
+//!                                          select.rs + pack.rs: which line next, what joins it
 //!   -> backend (backend.rs)                twitch.rs: twitch-irc, one connection, in order
 //!                                          helix.rs: POST /helix/chat/messages
 //!   <- USERSTATE / NOTICE msg-id           notice.rs: ratelimit, duplicate, slow, ban ...

@@ -294,3 +294,91 @@ impl<B: ChatBackend> Engine<B> {
         self.turns.entry(channel.to_owned()).or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::LineMeta;
+    use crate::sink::pack::PackSettings;
+
+    fn q(seq: u64, kind: &'static str, user: u64, text: &str, key: &str) -> Queued {
+        Queued {
+            channel: "a".into(),
+            text: sanitize::sanitize(text).unwrap(),
+            priority: if kind == "chat" {
+                Priority::Normal
+            } else {
+                Priority::High
+            },
+            kind,
+            msg_id: seq,
+            seq,
+            queued_at: Instant::now(),
+            origin: None,
+            kept_over_pause: false,
+            meta: LineMeta {
+                user_id: user,
+                user_name: format!("U{user}"),
+                text_key: key.into(),
+                diamonds: if kind == "gift" { 500 } else { 0 },
+                ..LineMeta::default()
+            },
+        }
+    }
+
+    fn texts(b: &Build<'_>) -> Vec<String> {
+        b.parts.iter().map(|p| p.text.as_str().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_chat_line_takes_comments_collapses_alike_ones_then_sums_up_follows() {
+        let packer = Packer::new(&PackSettings::default());
+        let head = q(1, "chat", 1, "[TT] U1: 888", "8");
+        let waiting = [
+            q(2, "chat", 2, "[TT] U2: 8888!", "8"),
+            q(3, "follow", 3, "[TT] ➕ U3 followed", ""),
+            q(4, "chat", 4, "[TT] U4: hello", "helo"),
+            q(5, "chat", 5, "[TT] U5: 8 8 8", "8"),
+            q(6, "follow", 6, "[TT] ➕ U6 followed", ""),
+        ];
+        let refs: Vec<&Queued> = waiting.iter().collect();
+        let b = build(&head, &refs, &packer, &SelectPolicy::default(), &Turns::default());
+        assert_eq!(
+            texts(&b),
+            [
+                "[TT] U1: 888 ×3",
+                "[TT] U4: hello",
+                "[TT] ➕ U3 and U6 followed"
+            ]
+        );
+        assert_eq!(b.parts[0].seqs, [1, 2, 5]);
+        assert_eq!(b.parts[0].collapsed, 2);
+        assert!(b.parts[0].chat && !b.parts[2].chat);
+        assert_eq!(b.parts[2].seqs, [3, 6]);
+    }
+
+    #[test]
+    fn a_follow_leads_with_every_waiting_follow_and_parts_that_do_not_fit_wait() {
+        let packer = Packer::new(&PackSettings {
+            max_chars: 60,
+            ..PackSettings::default()
+        });
+        let head = q(1, "follow", 1, "[TT] ➕ U1 followed", "");
+        let waiting = [
+            q(2, "follow", 2, "[TT] ➕ U2 followed", ""),
+            q(3, "follow", 3, "[TT] ➕ U3 followed", ""),
+            q(4, "gift", 4, "[TT] 🎁 U4 sent 1× Lion (500 💎)", ""),
+            q(5, "share", 5, "[TT] 🔁 U5 shared the live", ""),
+            q(6, "chat", 6, "[TT] U6: a comment far too long to fit in this line", "x"),
+        ];
+        let refs: Vec<&Queued> = waiting.iter().collect();
+        let b = build(&head, &refs, &packer, &SelectPolicy::default(), &Turns::default());
+        // The big gift (500 💎) does not join; the share fits; the comment waits.
+        assert!(SelectPolicy::default().is_big_gift(&waiting[2]));
+        assert_eq!(
+            texts(&b),
+            ["[TT] ➕ U1, U2 and U3 followed", "[TT] 🔁 U5 shared the live"]
+        );
+        assert!(b.chars() <= 60, "{}", b.chars());
+    }
+}
