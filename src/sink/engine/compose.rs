@@ -195,6 +195,8 @@ impl<B: ChatBackend> Engine<B> {
                 continue;
             }
             let (lines, status) = queue.channel_lines(channel);
+            // A channel several bridges send to follows the policy of the bridge whose line
+            // waited longest; packing still joins only lines of one bridge.
             let origin = lines.first().copied().or(status).and_then(|q| q.origin.as_deref());
             let policy = &policies.for_origin(origin).select;
             let turns = self.turns.get(channel);
