@@ -187,6 +187,39 @@ async fn a_follow_storm_is_summed_up_and_every_comment_still_goes_before_the_end
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_follow_storm_bigger_than_the_queue_sheds_follows_not_comments() {
+    // 300 follows with a comment after every 20th: far more than the queue's 64 lines.
+    let mut events = Vec::new();
+    for i in 0..300u64 {
+        events.push(ev(
+            i + 1,
+            EventKind::Follow {
+                user: user(1_000 + i, &format!("fan{i}")),
+            },
+        ));
+        if i % 20 == 19 {
+            events.push(said(10_000 + i, i, &format!("comment {i} in the storm")));
+        }
+    }
+    events.push(end(20_000));
+    let (sent, stats) = deliver::<7>(render(events), |_| {}, ended).await;
+    assert_clean(&sent, &stats);
+    assert!(stats.shed_for("queue_full") > 200, "{stats:#?}");
+    assert_eq!(
+        stats.shed.get(&("chat".into(), "queue_full".into())),
+        None,
+        "{stats:#?}"
+    );
+    let all = sent.join(PACK_SEPARATOR);
+    for i in (19..300).step_by(20) {
+        let needle = format!(": comment {i} in the storm");
+        assert_eq!(all.matches(&needle).count(), 1, "{needle}: {sent:#?}");
+    }
+    assert!(all.contains(" others followed"), "{sent:#?}");
+    assert!(sent.last().unwrap().contains("has ended"), "{sent:#?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn one_spammer_cannot_hold_back_the_other_viewers() {
     // Viewer 1 writes 20 comments before five other viewers write one each.
     let mut events: Vec<Event> = (1..=20).map(|i| said(i, 1, &format!("spam {i}"))).collect();

@@ -64,6 +64,7 @@ pub mod pack;
 pub mod pacing;
 mod pause;
 pub mod queue;
+mod queued;
 pub mod sanitize;
 pub mod select;
 mod settings;

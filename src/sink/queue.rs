@@ -9,8 +9,10 @@
 //!
 //! Chat keeps a floor in a full queue: while chat lines hold no more than a third of it
 //! ([`CHAT_MIN_SHARE_ONE_IN`]), a line that outranks chat makes room by shedding the oldest
-//! waiting line of its own kind (else it is shed itself), not a comment: a storm of follows
-//! or gifts cannot push every comment out before the selection policy gives chat its share.
+//! waiting line of its own kind (else it is shed itself), not a comment; and a comment
+//! arriving then takes the place of the oldest line of the most common kind waiting (the
+//! storm). A storm of follows or gifts cannot push every comment out before the selection
+//! policy gives chat its share.
 //!
 //! Status lines ([`crate::line::is_status_kind`]: paused, resumed, ended) are never the
 //! victim of shedding, and one is popped only once every line queued before it for its channel
@@ -18,69 +20,10 @@
 //! written before it. A queue full of nothing but status lines sheds its oldest status line.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
-
-use sha2::{Digest, Sha256};
-
-use tokio::time::Instant;
-
-use super::sanitize::SafeText;
 use crate::config::routes::CHAT_MIN_SHARE_ONE_IN;
-use crate::line::{Priority, is_status_kind};
+use crate::line::Priority;
 
-/// One sanitized line waiting for its turn.
-#[derive(Debug, Clone)]
-pub struct Queued {
-    /// The channel login (lowercase, no `#`).
-    pub channel: String,
-    /// The sanitized text.
-    pub text: SafeText,
-    /// Its priority class.
-    pub priority: Priority,
-    /// The event kind it came from, for accounting.
-    pub kind: &'static str,
-    /// The TikTok message id behind it.
-    pub msg_id: u64,
-    /// Arrival order, unique per sink.
-    pub seq: u64,
-    /// When it was queued.
-    pub queued_at: Instant,
-    /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
-    /// pausing a bridge drops (or holds) its lines.
-    pub origin: Option<Arc<str>>,
-    /// Held over a pause with `pause_keep_secs` and queued again at the resume: the operator
-    /// chose that freshness, so the route's maximum age no longer applies.
-    pub kept_over_pause: bool,
-    /// Who and what is behind it, for the selection policy ([`super::select`]).
-    pub meta: crate::line::LineMeta,
-}
-
-impl Queued {
-    fn key(&self) -> u64 {
-        text_key(&self.channel, self.text.as_str())
-    }
-
-    /// True for a stream status line (never shed, ordered after earlier lines).
-    pub fn is_status(&self) -> bool {
-        is_status_kind(self.kind)
-    }
-}
-
-/// A 64-bit key of (channel, text) for duplicate detection without keeping a second copy.
-///
-/// SHA-256, not `DefaultHasher`: the key is written to the pacing journal and must mean the
-/// same thing to the next process (std's hasher is not promised stable across releases), and
-/// the journal then holds no chat text.
-pub fn text_key(channel: &str, text: &str) -> u64 {
-    let mut h = Sha256::new();
-    h.update(channel.as_bytes());
-    h.update([0u8]);
-    h.update(text.as_bytes());
-    let digest = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
-}
+pub use super::queued::{Queued, text_key};
 
 /// What happened to a pushed line.
 #[derive(Debug)]
@@ -159,6 +102,13 @@ impl OutQueue {
             class_index(item.priority)
         };
         let victim = match self.lowest_sheddable() {
+            // A status line must go in: one of the storm makes room, else a comment.
+            Some((low, pos)) if incoming == 3 && self.below_chat_floor(low, incoming) => {
+                match self.storm_victim() {
+                    Some(v) => Some(v),
+                    None => self.classes[low].remove(pos),
+                }
+            }
             Some((low, _)) if self.below_chat_floor(low, incoming) => {
                 let high = class_index(Priority::High);
                 match self.classes[high]
@@ -169,6 +119,11 @@ impl OutQueue {
                     None => return PushOutcome::Shed(item),
                 }
             }
+            Some((low, pos)) if self.chat_makes_room(low, incoming) => match self.storm_victim() {
+                Some(v) => Some(v),
+                // Nothing outranks it but status lines: the oldest comment makes room.
+                None => self.classes[low].remove(pos),
+            },
             Some((low, pos)) if low <= incoming => self.classes[low].remove(pos),
             Some(_) => return PushOutcome::Shed(item),
             // Only status lines wait: the oldest of them makes room for a newer status.
@@ -185,12 +140,35 @@ impl OutQueue {
         }
     }
 
-    /// True when shedding from class `low` for a newcomer of class `incoming` would take a
-    /// comment while comments hold no more than their floor of the queue.
+    /// True when shedding from class `low` for a newcomer of class `incoming` (3: a status
+    /// line) would take a comment while comments hold no more than their floor of the queue.
     fn below_chat_floor(&self, low: usize, incoming: usize) -> bool {
         let chat = class_index(Priority::Normal);
         let floor = self.capacity / CHAT_MIN_SHARE_ONE_IN as usize;
-        low == chat && incoming == class_index(Priority::High) && self.classes[chat].len() <= floor
+        low == chat && incoming > chat && self.classes[chat].len() <= floor
+    }
+
+    /// True when a comment arrives at a queue full of lines that outrank it while comments
+    /// hold less than their floor: it takes the place of one of the storm.
+    fn chat_makes_room(&self, low: usize, incoming: usize) -> bool {
+        let chat = class_index(Priority::Normal);
+        let floor = self.capacity / CHAT_MIN_SHARE_ONE_IN as usize;
+        incoming == chat && low >= chat && self.classes[chat].len() < floor
+    }
+
+    /// The oldest High line of the kind most High lines have (the storm), never a status
+    /// line.
+    fn storm_victim(&mut self) -> Option<Queued> {
+        let high = &self.classes[class_index(Priority::High)];
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for q in high.iter().filter(|q| !q.is_status()) {
+            *counts.entry(q.kind).or_default() += 1;
+        }
+        let most = counts.values().copied().max()?;
+        let pos = high
+            .iter()
+            .position(|q| !q.is_status() && counts.get(q.kind) == Some(&most))?;
+        self.classes[class_index(Priority::High)].remove(pos)
     }
 
     /// The class and position of the oldest line of the lowest class that is not a status
@@ -232,40 +210,6 @@ impl OutQueue {
         };
         self.insert(item, true);
         shed
-    }
-
-    /// Takes the highest-priority, oldest line whose channel `is_ready`.
-    pub fn pop_ready(&mut self, mut is_ready: impl FnMut(&str) -> bool) -> Option<Queued> {
-        for class in (0..3).rev() {
-            let pos = self.classes[class]
-                .iter()
-                .position(|q| is_ready(&q.channel));
-            if let Some(pos) = pos {
-                let (class, pos) = self.before_status(class, pos);
-                let item = self.classes[class].remove(pos)?;
-                self.forget(&item);
-                return Some(item);
-            }
-        }
-        None
-    }
-
-    /// When the line at (`class`, `pos`) is a status line, the oldest line queued before it
-    /// for the same channel in any class (or itself when there is none).
-    fn before_status(&self, class: usize, pos: usize) -> (usize, usize) {
-        let chosen = &self.classes[class][pos];
-        if !chosen.is_status() {
-            return (class, pos);
-        }
-        (0..3)
-            .filter_map(|c| {
-                let p = self.classes[c]
-                    .iter()
-                    .position(|q| q.channel == chosen.channel && q.seq < chosen.seq)?;
-                Some((c, p))
-            })
-            .min_by_key(|&(c, p)| self.classes[c][p].seq)
-            .unwrap_or((class, pos))
     }
 
     /// The lines waiting for `channel` that may go before its first waiting status line,
@@ -367,7 +311,33 @@ impl OutQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use tokio::time::Instant;
     use crate::sink::sanitize::sanitize;
+    use crate::sink::select::{SelectPolicy, Turns, choose};
+
+    /// Takes the next line of a channel `is_ready` as the engine does (the selection policy
+    /// per channel, then the highest priority and oldest across channels).
+    trait PopReady {
+        fn pop_ready(&mut self, is_ready: impl FnMut(&str) -> bool) -> Option<Queued>;
+    }
+
+    impl PopReady for OutQueue {
+        fn pop_ready(&mut self, mut is_ready: impl FnMut(&str) -> bool) -> Option<Queued> {
+            let (policy, turns) = (SelectPolicy::default(), Turns::default());
+            let best = self
+                .channels()
+                .filter(|c| is_ready(c))
+                .filter_map(|c| {
+                    let (lines, status) = self.channel_lines(c);
+                    let seq = choose(&lines, status, &turns, &policy)?;
+                    let q = lines.into_iter().chain(status).find(|q| q.seq == seq)?;
+                    Some((std::cmp::Reverse(q.priority), seq))
+                })
+                .min()?;
+            self.take(best.1)
+        }
+    }
 
     fn item(seq: u64, p: Priority, channel: &str) -> Queued {
         Queued {
@@ -437,6 +407,28 @@ mod tests {
         ));
         let (lines, _) = q.channel_lines("a");
         assert_eq!(lines.iter().filter(|l| l.kind == "chat").count(), 2);
+        // A comment arriving below the floor takes the oldest follow's place (the storm's
+        // kind), never the gift or the status line.
+        let mut q2 = OutQueue::new(6);
+        q2.push(status(1));
+        q2.push(of_kind(2, Priority::High, "gift", "g"));
+        for seq in 3..=6 {
+            q2.push(of_kind(seq, Priority::High, "follow", &format!("f{seq}")));
+        }
+        for (seq, victim) in [(7, 3), (8, 4)] {
+            match q2.push(of_kind(seq, Priority::Normal, "chat", &format!("c{seq}"))) {
+                PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, victim),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The live's end takes a follow's place too.
+        match q2.push(Queued {
+            kind: "live_ended",
+            ..of_kind(9, Priority::High, "chat", "ended")
+        }) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 5),
+            other => panic!("{other:?}"),
+        }
         // Above the floor, chat is shed as before.
         let mut q = OutQueue::new(3);
         q.push(of_kind(1, Priority::Normal, "chat", "c1"));
