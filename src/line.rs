@@ -46,7 +46,7 @@ pub struct Line {
 }
 
 /// What the sink's selection policy needs to know about a line beyond its text: set by the
-/// pipeline from the event (`crate::sink::select` reads it).
+/// pipeline from the event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineMeta {
     /// TikTok's user id of the author (0 when unknown): round-robin between users.
