@@ -13,7 +13,8 @@
 //! - [`source`]: where events come from. [`source::tiktok::decode`] turns push frames into
 //!   events; [`source::tiktok::capture`] reads and writes capture files.
 //! - [`dedupe`]: bounded memory of recent message ids (source and pipeline both drop replays).
-//! - [`line`]: a rendered chat line with its priority, from the pipeline to the sinks.
+//! - [`line`]: a rendered chat line with its priority and metadata (author, question, first
+//!   comment ...), from the pipeline to the sinks.
 //! - [`sink`]: sanitized, paced delivery of lines to Twitch chat (twitch-irc or Helix).
 //! - [`limits`]: every limit and timeout as a named constant.
 //! - [`format`]: how numbers and instants are shown to people (`12,345`, UTC times).

@@ -435,3 +435,17 @@ pub const TWITCH_EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
 /// How often Helix `GET /streams` is asked whether the Twitch channels are live when
 /// EventSub cannot be used: the default of `[twitch_stream] poll_interval_secs`.
 pub const TWITCH_STREAM_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// The pipeline remembers this many of the session's commenters, to mark a viewer's first
+/// comment (the sink sends those first); the oldest are forgotten first.
+pub const PIPELINE_COMMENTERS_CAPACITY: usize = 65_536;
+
+/// The pipeline ranks at most this many gifters by the session's diamonds; past it the
+/// smallest is forgotten.
+pub const PIPELINE_GIFTERS_CAPACITY: usize = 4_096;
+
+/// The comments of this many biggest gifters of the session count as notable (sent first).
+pub const PIPELINE_TOP_GIFTERS: usize = 3;
+
+/// The sink's round-robin between chat users remembers when this many users (per channel)
+/// were last served; the ones served longest ago are forgotten first.
+pub const SINK_ROUND_ROBIN_USERS: usize = 4_096;

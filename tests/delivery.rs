@@ -110,6 +110,7 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
                 priority: Priority::Normal,
                 kind: "chat",
                 msg_id: i + 1,
+                meta: Default::default(),
             },
         );
     }
@@ -120,6 +121,7 @@ async fn chat_older_than_its_maximum_age_is_dropped_as_stale_at_its_turn() {
             priority: Priority::Low,
             kind: "gift",
             msg_id: 99,
+            meta: Default::default(),
         },
     );
     until_idle(&handle, Duration::from_secs(300)).await;

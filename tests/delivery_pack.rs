@@ -1,8 +1,8 @@
 //! Issue 21, chat packing, end to end: the real pipeline renders a burst (comments, blank
 //! comments, follows, a gift, then the live's end), the real twitch-irc sink paces it into the
 //! stand-in Twitch on 127.0.0.1 under paused tokio time. With packing on (the default) the
-//! comments and follows share lines of at most 500 characters, each comment reaches Twitch
-//! exactly once, the gift keeps its own line, the end comes last and no part is contentless;
+//! comments and follows share lines of at most 500 characters (the follows as one summary
+//! part), each comment reaches Twitch exactly once, the gift keeps its own line, the end comes last and no part is contentless;
 //! with `pack` off the same burst costs one line per comment.
 
 mod support;
@@ -131,8 +131,17 @@ async fn a_burst_is_packed_into_few_lines_and_ends_with_the_end_line() {
         assert!(at >= from, "comment {i} out of order: {sent:#?}");
         from = at;
     }
-    // Follows share lines with chat; at least one line carries more than one part.
-    assert_eq!(all.matches("followed").count() as u64, FOLLOWS, "{sent:#?}");
+    // The follows waiting together become one summary part sharing a line with chat
+    // (`[TT] ➕ Viewer3, Viewer6 and 2 others followed`); at least one line carries more
+    // than one part.
+    assert_eq!(all.matches("followed").count(), 1, "{sent:#?}");
+    assert!(
+        all.contains(&format!(
+            "Viewer3, Viewer6 and {} others followed",
+            FOLLOWS - 2
+        )),
+        "{sent:#?}"
+    );
     assert!(sent.iter().any(|t| t.contains(PACK_SEPARATOR)), "{sent:#?}");
     // The end stands alone and last.
     let last = sent.last().unwrap();

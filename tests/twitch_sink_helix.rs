@@ -45,6 +45,7 @@ fn chat(text: &str, id: u64) -> Line {
         priority: Priority::Normal,
         kind: "chat",
         msg_id: id,
+        meta: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ fn chat(text: String, id: u64) -> Line {
         priority: Priority::Normal,
         kind: "chat",
         msg_id: id,
+        meta: Default::default(),
     }
 }
 

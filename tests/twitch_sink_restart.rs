@@ -56,6 +56,7 @@ fn chat(text: impl Into<String>, id: u64) -> Line {
         priority: Priority::Normal,
         kind: "chat",
         msg_id: id,
+        meta: Default::default(),
     }
 }
 

@@ -47,6 +47,7 @@ async fn tls_connection_delivers_lines() {
                 priority: Priority::Normal,
                 kind: "chat",
                 msg_id: i,
+                meta: Default::default(),
             },
         );
     }

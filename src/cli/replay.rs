@@ -333,6 +333,10 @@ fn send(loaded: &Loaded, bridge: &Bridge, lines: Vec<Line>) -> anyhow::Result<St
     sink_settings.channels = bridge.twitch.channels.clone();
     // Lines go without a bridge name: the replayed bridge's own packing applies.
     sink_settings.pack = crate::daemon::plan::pack_settings(&bridge.pipeline.routes.chat);
+    // And its own maximum ages and selection policy.
+    let policy = crate::daemon::plan::delivery_policy(&bridge.pipeline.routes);
+    sink_settings.freshness = policy.freshness;
+    sink_settings.select = policy.select;
     let room = (sink_settings.queue_capacity / 2).max(1) as u64;
     let channels = bridge.twitch.channels.clone();
     let interrupted = CancellationToken::new();

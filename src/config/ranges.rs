@@ -101,6 +101,9 @@ const fn whole(key: &'static str, min: u64, max: u64, why: &'static str) -> KeyR
 const HOUR: u64 = 3_600;
 const DAY: u64 = 86_400;
 
+/// Why the `routes.*.max_age_secs` bounds.
+const MAX_AGE: &str = "0 keeps a line whatever its age; a day at the longest";
+
 /// Every numeric key of the config file. One line per key; see the module doc.
 pub const RANGES: &[KeyRange] = &[
     whole(
@@ -267,6 +270,51 @@ pub const RANGES: &[KeyRange] = &[
         HOUR,
         "0 answers every command; the commands act whatever the cooldown",
     ),
+    whole(
+        "routes.chat.min_share_one_in",
+        1,
+        100,
+        "1: chat first whenever it waits; 100: one line in a hundred",
+    ),
+    whole(
+        "routes.gift.big_diamonds",
+        0,
+        1_000_000_000,
+        "0: every gift keeps its own line",
+    ),
+    whole("routes.chat.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.emote.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.gift.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.like.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.join.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.follow.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.share.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.subscribe.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.question.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.envelope.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.battle.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.viewers.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.live_paused.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.live_resumed.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.live_ended.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.goal.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.poll.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.room_pin.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.rank_update.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.hourly_rank.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.rank_text.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.in_room_banner.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.unauthorized_member.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.shopping.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.msg_detect.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.room_verify.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.super_fan.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.battle_punish_finish.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.battle_task.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.fan_ticket.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.link_mic.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.link.max_age_secs", 0, DAY, MAX_AGE),
+    whole("routes.link_layer.max_age_secs", 0, DAY, MAX_AGE),
     KeyRange {
         key: "pricing.coin_prices.*",
         bounds: Bounds::Decimal {

@@ -16,7 +16,25 @@ pub trait RouteDefaults {
     const SLOT: Slot;
     /// Relayed unless the config says otherwise.
     const ENABLED: bool;
+    /// Its lines' default `max_age_secs`: how old one may be when its turn comes (0 for the
+    /// stream's status lines: they say what is true now, whenever they go).
+    const MAX_AGE_SECS: u64 = EVENT_MAX_AGE_SECS;
 }
+
+/// Default `max_age_secs` of chat and questions: a comment posted minutes late has lost
+/// its context.
+pub const CHAT_MAX_AGE_SECS: u64 = crate::limits::SINK_CHAT_MAX_AGE.as_secs();
+
+/// Default `max_age_secs` of every other route: a thank-you may be late, not minutes late.
+pub const EVENT_MAX_AGE_SECS: u64 = crate::limits::SINK_EVENT_MAX_AGE.as_secs();
+
+/// Default `routes.chat.min_share_one_in`: while comments wait, at least one line in three
+/// carries chat, whatever storm of gifts or follows waits too.
+pub const CHAT_MIN_SHARE_ONE_IN: u32 = 3;
+
+/// Default `routes.gift.big_diamonds`: a gift worth this many diamonds or more (about a
+/// dollar) keeps its own line and goes first; smaller ones may share a summary line.
+pub const BIG_GIFT_DIAMONDS: u64 = 100;
 
 /// A route with only `enabled` and `template`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -26,6 +44,9 @@ pub struct Route<K: RouteDefaults> {
     pub enabled: bool,
     /// How it looks (minijinja). TikTok's text is a value, never template source.
     pub template: String,
+    /// Seconds a line may wait for its turn in the sink; older, it is dropped as `stale`.
+    /// 0 keeps it whatever its age.
+    pub max_age_secs: u64,
     #[serde(skip)]
     kind: PhantomData<K>,
 }
@@ -35,28 +56,28 @@ impl<K: RouteDefaults> Default for Route<K> {
         Self {
             enabled: K::ENABLED,
             template: K::SLOT.default_template().to_owned(),
+            max_age_secs: K::MAX_AGE_SECS,
             kind: PhantomData,
         }
     }
 }
 
 macro_rules! route_kinds {
-    ($($(#[$doc:meta])* $name:ident => $slot:ident, $enabled:expr;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident => $slot:ident, $enabled:expr $(, $age:expr)?;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub struct $name;
         impl RouteDefaults for $name {
             const SLOT: Slot = Slot::$slot;
             const ENABLED: bool = $enabled;
+            $(const MAX_AGE_SECS: u64 = $age;)?
         }
     )*};
 }
 
 route_kinds! {
     /// Emote-only comments: off by default (they carry sticker ids, no text).
-    EmoteKind => Emote, false;
-    /// Gifts, relayed once per streak at its end: on.
-    GiftKind => Gift, true;
+    EmoteKind => Emote, false, CHAT_MAX_AGE_SECS;
     /// Follows: on.
     FollowKind => Follow, true;
     /// Shares: on.
@@ -64,7 +85,7 @@ route_kinds! {
     /// Subscriptions: on.
     SubscribeKind => Subscribe, true;
     /// Q&A questions: on.
-    QuestionKind => Question, true;
+    QuestionKind => Question, true, CHAT_MAX_AGE_SECS;
     /// Treasure boxes: off.
     EnvelopeKind => Envelope, false;
     /// Battle start and result (score updates are never relayed): off.
@@ -72,11 +93,11 @@ route_kinds! {
     /// Viewer counts, at most every `coalesce.viewers_interval_secs` and only on change: off.
     ViewersKind => Viewers, false;
     /// The creator paused the live: on.
-    LivePausedKind => LivePaused, true;
+    LivePausedKind => LivePaused, true, 0;
     /// The live resumed: on.
-    LiveResumedKind => LiveResumed, true;
+    LiveResumedKind => LiveResumed, true, 0;
     /// The live ended (or TikTok ended it): on.
-    LiveEndedKind => LiveEnded, true;
+    LiveEndedKind => LiveEnded, true, 0;
     /// `goal` events: for the feed and overlays, off for Twitch chat.
     GoalKind => Goal, false;
     /// `poll` events: for the feed and overlays, off for Twitch chat.
@@ -133,6 +154,12 @@ pub struct ChatRoute {
     pub pack_max_chars: usize,
     /// Put between two parts of a packed line.
     pub pack_separator: String,
+    /// Seconds a comment may wait for its turn in the sink; older, it is dropped as
+    /// `stale`. 0 keeps it whatever its age.
+    pub max_age_secs: u64,
+    /// While comments wait, at least one line in this many carries chat (3: a third of
+    /// the budget), so a storm of gifts or follows never silences the chat. 1: chat first.
+    pub min_share_one_in: u32,
 }
 
 impl Default for ChatRoute {
@@ -144,6 +171,36 @@ impl Default for ChatRoute {
             pack: true,
             pack_max_chars: PACK_MAX_CHARS,
             pack_separator: PACK_SEPARATOR.into(),
+            max_age_secs: CHAT_MAX_AGE_SECS,
+            min_share_one_in: CHAT_MIN_SHARE_ONE_IN,
+        }
+    }
+}
+
+/// `[routes.gift]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GiftRoute {
+    /// Relay gifts, once per streak at its end: on.
+    pub enabled: bool,
+    /// How a gift looks.
+    pub template: String,
+    /// Seconds a gift line may wait for its turn in the sink; older, it is dropped as
+    /// `stale`. 0 keeps it whatever its age.
+    pub max_age_secs: u64,
+    /// A gift worth this many diamonds or more (count × value) keeps its own line and goes
+    /// first among the lines that are not chat; smaller ones waiting together share one
+    /// summary part (`A, B and 3 others sent gifts`). 0: every gift is big.
+    pub big_diamonds: u64,
+}
+
+impl Default for GiftRoute {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            template: Slot::Gift.default_template().into(),
+            max_age_secs: EVENT_MAX_AGE_SECS,
+            big_diamonds: BIG_GIFT_DIAMONDS,
         }
     }
 }
@@ -166,6 +223,9 @@ pub struct LikeRoute {
     pub summary: bool,
     /// How the summary looks (`likes`, `total`, `window_secs`).
     pub summary_template: String,
+    /// Seconds a like line may wait for its turn in the sink; older, it is dropped as
+    /// `stale`. 0 keeps it whatever its age.
+    pub max_age_secs: u64,
 }
 
 impl Default for LikeRoute {
@@ -175,6 +235,7 @@ impl Default for LikeRoute {
             template: Slot::Like.default_template().into(),
             summary: true,
             summary_template: Slot::LikeSummary.default_template().into(),
+            max_age_secs: EVENT_MAX_AGE_SECS,
         }
     }
 }
@@ -191,6 +252,9 @@ pub struct JoinRoute {
     pub summary: bool,
     /// How the summary looks (`joins`, `users` = up to 5 names, `window_secs`).
     pub summary_template: String,
+    /// Seconds a join line may wait for its turn in the sink; older, it is dropped as
+    /// `stale`. 0 keeps it whatever its age.
+    pub max_age_secs: u64,
 }
 
 impl Default for JoinRoute {
@@ -200,6 +264,7 @@ impl Default for JoinRoute {
             template: Slot::Join.default_template().into(),
             summary: false,
             summary_template: Slot::JoinSummary.default_template().into(),
+            max_age_secs: EVENT_MAX_AGE_SECS,
         }
     }
 }
@@ -213,7 +278,7 @@ pub struct RoutesConfig {
     /// Emote-only comments.
     pub emote: Route<EmoteKind>,
     /// Gifts.
-    pub gift: Route<GiftKind>,
+    pub gift: GiftRoute,
     /// Likes.
     pub like: LikeRoute,
     /// Joins.
@@ -317,6 +382,56 @@ impl RoutesConfig {
             Slot::Link => &self.link.template,
             Slot::LinkLayer => &self.link_layer.template,
         }
+    }
+
+    /// Each line kind's `max_age_secs` (`chat` also for `chat_flood`, `like` and `join`
+    /// also for their summaries `likes` and `joins`), for the sink's freshness.
+    pub fn max_ages(&self) -> Vec<(&'static str, u64)> {
+        let r = self;
+        let mut ages = vec![
+            ("chat", r.chat.max_age_secs),
+            ("chat_flood", r.chat.max_age_secs),
+            ("gift", r.gift.max_age_secs),
+            ("like", r.like.max_age_secs),
+            ("likes", r.like.max_age_secs),
+            ("join", r.join.max_age_secs),
+            ("joins", r.join.max_age_secs),
+        ];
+        macro_rules! plain {
+            ($($field:ident),*) => { $( ages.push((stringify!($field), r.$field.max_age_secs)); )* };
+        }
+        plain!(
+            emote,
+            follow,
+            share,
+            subscribe,
+            question,
+            envelope,
+            battle,
+            viewers,
+            live_paused,
+            live_resumed,
+            live_ended,
+            goal,
+            poll,
+            room_pin,
+            rank_update,
+            hourly_rank,
+            rank_text,
+            in_room_banner,
+            unauthorized_member,
+            shopping,
+            msg_detect,
+            room_verify,
+            super_fan,
+            battle_punish_finish,
+            battle_task,
+            fan_ticket,
+            link_mic,
+            link,
+            link_layer
+        );
+        ages
     }
 
     /// Whether the slot produces lines at all.

@@ -158,6 +158,7 @@ impl Controller {
                 priority: Priority::High,
                 kind: REPLY_KIND,
                 msg_id: 0,
+                meta: Default::default(),
             },
         );
     }

@@ -194,6 +194,12 @@ impl Plan {
                     .iter()
                     .map(|b| (b.name.clone(), pack_settings(&b.pipeline.routes.chat)))
                     .collect(),
+                freshness: delivery_policy(&config.routes).freshness,
+                select: delivery_policy(&config.routes).select,
+                policy_by_bridge: bridges
+                    .iter()
+                    .map(|b| (b.name.clone(), delivery_policy(&b.pipeline.routes)))
+                    .collect(),
                 ..sink_settings(twitch, channels, grace)
             },
             auth: auth_settings(twitch, &secrets),
@@ -393,6 +399,18 @@ pub fn pack_settings(chat: &crate::config::routes::ChatRoute) -> PackSettings {
         max_chars: chat.pack_max_chars,
         separator: chat.pack_separator.clone(),
         ..PackSettings::default()
+    }
+}
+
+/// `[routes]`' delivery keys as the sink takes them: each route's `max_age_secs`,
+/// `routes.chat.min_share_one_in` and `routes.gift.big_diamonds`.
+pub fn delivery_policy(routes: &crate::config::RoutesConfig) -> crate::sink::select::BridgePolicy {
+    crate::sink::select::BridgePolicy {
+        freshness: crate::sink::freshness::Freshness::from_routes(routes),
+        select: crate::sink::select::SelectPolicy {
+            chat_one_in: routes.chat.min_share_one_in,
+            big_diamonds: routes.gift.big_diamonds,
+        },
     }
 }
 

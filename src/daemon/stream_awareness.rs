@@ -212,6 +212,7 @@ impl Reactor {
                             priority: Priority::High,
                             kind: ANNOUNCEMENT_KIND,
                             msg_id: 0,
+                            meta: Default::default(),
                         },
                     ),
                     Err(e) => warn!(bridge = %rules.bridge, error = %e, "twitch_live_announcement failed to render"),

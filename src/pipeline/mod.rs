@@ -30,6 +30,7 @@
 //! assert!(pipeline.stats().snapshot().balanced());
 //! ```
 
+pub mod audience;
 pub mod coalesce;
 pub mod context;
 pub mod filter;
@@ -53,7 +54,7 @@ use crate::config::{ConfigErrors, Problem, Slot};
 use crate::dedupe::{RecentIds, message_key};
 use crate::event::{Event, EventKind};
 use crate::limits::PIPELINE_DEDUPE_CAPACITY;
-use crate::line::Line;
+use crate::line::{Line, LineMeta};
 use coalesce::{GiftStep, GiftStreaks};
 use context::{
     event_context, flood_context, join_summary_context, like_summary_context, total_diamonds,
@@ -121,6 +122,8 @@ pub struct Pipeline {
     stats: PipelineStats,
     /// Run-time rules (mutes, `only`), when the bridge has them.
     moderation: Option<std::sync::Arc<dyn moderation::Moderation>>,
+    /// Who commented and gave this session: the lines' [`crate::line::LineMeta`].
+    audience: audience::Audience,
 }
 
 impl Pipeline {
@@ -148,6 +151,7 @@ impl Pipeline {
             flood: ChatFlood::new(Duration::from_secs(c.chat_flood_window_secs)),
             stats: PipelineStats::default(),
             moderation: None,
+            audience: audience::Audience::default(),
             config: config.clone(),
         })
     }
@@ -301,7 +305,7 @@ impl Pipeline {
         }
         for (slot, ctx) in summaries {
             // Summaries stand for events already counted as coalesced: only the line counts.
-            let _ = self.emit(slot, &ctx, 0, &mut out);
+            let _ = self.emit(slot, &ctx, 0, LineMeta::default(), &mut out);
         }
         out
     }
@@ -396,6 +400,9 @@ impl Pipeline {
 
     /// A gift that is final: the value floor, then the template.
     fn relay_gift(&mut self, event: &Event, out: &mut Vec<Line>) -> Outcome {
+        if let Some(user) = event.kind.user() {
+            self.audience.gave(user.id, total_diamonds(event));
+        }
         if !self.filters.gift_worth_relaying(total_diamonds(event)) {
             return Outcome::Filtered("min_diamonds");
         }
@@ -404,10 +411,18 @@ impl Pipeline {
 
     fn emit_event(&mut self, slot: Slot, event: &Event, out: &mut Vec<Line>) -> Outcome {
         let ctx = event_context(slot, event, &self.config.streamer);
-        self.emit(slot, &ctx, event.meta.msg_id, out)
+        let meta = self.audience.meta(event, total_diamonds(event));
+        self.emit(slot, &ctx, event.meta.msg_id, meta, out)
     }
 
-    fn emit(&mut self, slot: Slot, ctx: &Value, msg_id: u64, out: &mut Vec<Line>) -> Outcome {
+    fn emit(
+        &mut self,
+        slot: Slot,
+        ctx: &Value,
+        msg_id: u64,
+        meta: LineMeta,
+        out: &mut Vec<Line>,
+    ) -> Outcome {
         match self.templates.render(slot, ctx) {
             Ok(rendered) => {
                 if rendered.fell_back {
@@ -423,6 +438,7 @@ impl Pipeline {
                     priority: priority(slot),
                     kind: slot.line_kind(),
                     msg_id,
+                    meta,
                 });
                 Outcome::Relayed
             }

@@ -109,6 +109,7 @@ impl SinkHandle {
                 queued_at: now,
                 origin: origin.cloned(),
                 kept_over_pause: false,
+                meta: line.meta.clone(),
             };
             count_push(shared, gate.queue.push(item));
         }

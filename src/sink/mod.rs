@@ -5,7 +5,8 @@
 //!   -> sanitize (sanitize.rs)              no CR/LF/NUL, no leading / or ., <= 500 chars
 //!   -> bounded priority queue (queue.rs)   High > Normal > Low, FIFO within a class
 //!   -> ONE engine task (engine.rs)         pacing.rs: <= N lines in ANY 30 s window, channel
-//!                                          gap / slow mode / holds, duplicate guard
+//!                                          gap / slow mode / holds, duplicate guard;
+//!                                          select.rs + pack.rs: which line next, what joins it
 //!   -> backend (backend.rs)                twitch.rs: twitch-irc, one connection, in order
 //!                                          helix.rs: POST /helix/chat/messages
 //!   <- USERSTATE / NOTICE msg-id           notice.rs: ratelimit, duplicate, slow, ban ...
@@ -27,7 +28,7 @@
 //! let creds = StaticLoginCredentials::new("mybot".into(), Some("token".into()));
 //! let shutdown = CancellationToken::new();
 //! let (sink, task) = TwitchSink::new(settings).start(creds, shutdown.clone()).unwrap();
-//! sink.send("somechannel", Line { text: "[TikTok] hi".into(), priority: Priority::Normal, kind: "chat", msg_id: 1 });
+//! sink.send("somechannel", Line { text: "[TikTok] hi".into(), priority: Priority::Normal, kind: "chat", msg_id: 1, meta: Default::default() });
 //! println!("{:?}", sink.stats());
 //! shutdown.cancel();
 //! let _ = task.await;
@@ -66,7 +67,9 @@ pub mod pack;
 pub mod pacing;
 mod pause;
 pub mod queue;
+mod queued;
 pub mod sanitize;
+pub mod select;
 mod settings;
 pub mod sink_stats;
 pub mod twitch;
@@ -160,8 +163,9 @@ pub(crate) struct Shared {
     pub channels: HashSet<String>,
     split_kinds: HashSet<String>,
     max_split_parts: usize,
-    /// How old a line may be when its turn comes.
-    freshness: freshness::Freshness,
+    /// How old a line may be when its turn comes, and how the next one is chosen, per
+    /// bridge.
+    policies: select::Policies,
     /// Which waiting lines share one Twitch message, per bridge.
     packers: pack::Packers,
     seq: AtomicU64,
@@ -338,7 +342,13 @@ impl TwitchSink {
             channels,
             split_kinds: self.settings.split_kinds.iter().cloned().collect(),
             max_split_parts: self.settings.max_split_parts.max(1),
-            freshness: self.settings.freshness,
+            policies: select::Policies::new(
+                select::BridgePolicy {
+                    freshness: self.settings.freshness.clone(),
+                    select: self.settings.select,
+                },
+                self.settings.policy_by_bridge.clone(),
+            ),
             packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
             chat: tokio::sync::broadcast::channel(crate::limits::TWITCH_CHAT_READ_CAPACITY).0,

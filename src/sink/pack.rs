@@ -3,9 +3,11 @@
 //! Twitch counts messages, not characters: 20 lines of up to 500 characters per 30 s. A
 //! comment with its author's name is 30-60 characters, so one comment per line spends a
 //! tenth of the budget. When a packable line's turn comes, the engine takes the other
-//! packable lines already waiting for that channel (oldest first, never past a status line,
-//! see [`super::queue::OutQueue::take_pack_parts`]) and joins them with a separator into one
-//! line of at most [`PackSettings::max_chars`].
+//! packable lines already waiting for that channel (in the selection policy's order, never
+//! past a status line, see [`super::select`] and `engine/compose.rs`) and joins them with a
+//! separator into one line of at most [`PackSettings::max_chars`]: comments (near-identical
+//! ones as one part with `×N`), and waiting follows, shares and small gifts as one summary
+//! part per kind (`[TT] ➕ A, B and 5 others followed`).
 //!
 //! Each part was rendered by its own route template and sanitized on the way in; a part is
 //! never split (one that does not fit waits for the next line). Status lines (stream ended,
@@ -22,9 +24,17 @@ use crate::limits::MAX_MESSAGE_CHARS;
 pub use crate::config::routes::PACK_SEPARATOR;
 
 /// The line kinds packed by default: chat, questions and flood summaries, and the small
-/// announcements (follows, shares) that would otherwise each spend a whole line. Gifts,
-/// subscriptions and status lines keep their own lines.
-pub const PACK_DEFAULT_KINDS: [&str; 5] = ["chat", "question", "chat_flood", "follow", "share"];
+/// announcements (follows, shares, gifts below `routes.gift.big_diamonds`: several waiting
+/// become one summary part, [`super::select`]) that would otherwise each spend a whole line.
+/// Big gifts, subscriptions and status lines keep their own lines.
+pub const PACK_DEFAULT_KINDS: [&str; 6] = [
+    "chat",
+    "question",
+    "chat_flood",
+    "follow",
+    "share",
+    "gift",
+];
 
 /// How lines are packed (`[routes.chat] pack`, `pack_max_chars`, `pack_separator`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +142,7 @@ impl Packers {
 pub fn summary(settings: &PackSettings) -> String {
     if settings.enabled {
         format!(
-            "on: waiting comments, questions, follows and shares share lines of up to {} characters, joined with {:?} (routes.chat.pack = false: one line each)",
+            "on: waiting comments, questions, follows, shares and small gifts share lines of up to {} characters, joined with {:?} (routes.chat.pack = false: one line each)",
             settings.max_chars.min(MAX_MESSAGE_CHARS),
             settings.separator
         )
@@ -183,10 +193,11 @@ mod tests {
     #[test]
     fn only_listed_kinds_pack_and_off_means_off() {
         let p = Packer::new(&PackSettings::default());
-        for kind in ["chat", "question", "follow", "share", "chat_flood"] {
+        // Gifts pack only below `big_diamonds` (the selection policy decides that).
+        for kind in ["chat", "question", "follow", "share", "chat_flood", "gift"] {
             assert!(p.packs(kind), "{kind}");
         }
-        for kind in ["gift", "subscribe", "live_ended", "live_paused", "likes"] {
+        for kind in ["subscribe", "live_ended", "live_paused", "likes"] {
             assert!(!p.packs(kind), "{kind}");
         }
         let off = Packer::new(&PackSettings {

@@ -7,72 +7,23 @@
 //! (same channel, same sanitized text) already waiting is coalesced instead of queued twice.
 //! Memory is bounded by `capacity` lines of at most 500 characters each.
 //!
+//! Chat keeps a floor in a full queue: while chat lines hold no more than a third of it
+//! ([`CHAT_MIN_SHARE_ONE_IN`]), a line that outranks chat makes room by shedding the oldest
+//! waiting line of its own kind (else it is shed itself), not a comment; and a comment
+//! arriving then takes the place of the oldest line of the most common kind waiting (the
+//! storm). A storm of follows or gifts cannot push every comment out before the selection
+//! policy gives chat its share.
+//!
 //! Status lines ([`crate::line::is_status_kind`]: paused, resumed, ended) are never the
 //! victim of shedding, and one is popped only once every line queued before it for its channel
 //! has gone (whatever their class), so a High "the live has ended" cannot overtake Normal chat
 //! written before it. A queue full of nothing but status lines sheds its oldest status line.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use crate::config::routes::CHAT_MIN_SHARE_ONE_IN;
+use crate::line::Priority;
 
-use sha2::{Digest, Sha256};
-
-use tokio::time::Instant;
-
-use super::sanitize::SafeText;
-use crate::line::{Priority, is_status_kind};
-
-/// One sanitized line waiting for its turn.
-#[derive(Debug, Clone)]
-pub struct Queued {
-    /// The channel login (lowercase, no `#`).
-    pub channel: String,
-    /// The sanitized text.
-    pub text: SafeText,
-    /// Its priority class.
-    pub priority: Priority,
-    /// The event kind it came from, for accounting.
-    pub kind: &'static str,
-    /// The TikTok message id behind it.
-    pub msg_id: u64,
-    /// Arrival order, unique per sink.
-    pub seq: u64,
-    /// When it was queued.
-    pub queued_at: Instant,
-    /// The bridge it came from, when the sender said ([`super::SinkHandle::send_from`]):
-    /// pausing a bridge drops (or holds) its lines.
-    pub origin: Option<Arc<str>>,
-    /// Held over a pause with `pause_keep_secs` and queued again at the resume: the operator
-    /// chose that freshness, so the route's maximum age no longer applies.
-    pub kept_over_pause: bool,
-}
-
-impl Queued {
-    fn key(&self) -> u64 {
-        text_key(&self.channel, self.text.as_str())
-    }
-
-    /// True for a stream status line (never shed, ordered after earlier lines).
-    pub fn is_status(&self) -> bool {
-        is_status_kind(self.kind)
-    }
-}
-
-/// A 64-bit key of (channel, text) for duplicate detection without keeping a second copy.
-///
-/// SHA-256, not `DefaultHasher`: the key is written to the pacing journal and must mean the
-/// same thing to the next process (std's hasher is not promised stable across releases), and
-/// the journal then holds no chat text.
-pub fn text_key(channel: &str, text: &str) -> u64 {
-    let mut h = Sha256::new();
-    h.update(channel.as_bytes());
-    h.update([0u8]);
-    h.update(text.as_bytes());
-    let digest = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
-}
+pub use super::queued::{Queued, text_key};
 
 /// What happened to a pushed line.
 #[derive(Debug)]
@@ -151,6 +102,28 @@ impl OutQueue {
             class_index(item.priority)
         };
         let victim = match self.lowest_sheddable() {
+            // A status line must go in: one of the storm makes room, else a comment.
+            Some((low, pos)) if incoming == 3 && self.below_chat_floor(low, incoming) => {
+                match self.storm_victim() {
+                    Some(v) => Some(v),
+                    None => self.classes[low].remove(pos),
+                }
+            }
+            Some((low, _)) if self.below_chat_floor(low, incoming) => {
+                let high = class_index(Priority::High);
+                match self.classes[high]
+                    .iter()
+                    .position(|q| !q.is_status() && q.kind == item.kind)
+                {
+                    Some(pos) => self.classes[high].remove(pos),
+                    None => return PushOutcome::Shed(item),
+                }
+            }
+            Some((low, pos)) if self.chat_makes_room(low, incoming) => match self.storm_victim() {
+                Some(v) => Some(v),
+                // Nothing outranks it but status lines: the oldest comment makes room.
+                None => self.classes[low].remove(pos),
+            },
             Some((low, pos)) if low <= incoming => self.classes[low].remove(pos),
             Some(_) => return PushOutcome::Shed(item),
             // Only status lines wait: the oldest of them makes room for a newer status.
@@ -165,6 +138,37 @@ impl OutQueue {
             Some(v) => PushOutcome::QueuedAfterShedding(v),
             None => PushOutcome::Queued,
         }
+    }
+
+    /// True when shedding from class `low` for a newcomer of class `incoming` (3: a status
+    /// line) would take a comment while comments hold no more than their floor of the queue.
+    fn below_chat_floor(&self, low: usize, incoming: usize) -> bool {
+        let chat = class_index(Priority::Normal);
+        let floor = self.capacity / CHAT_MIN_SHARE_ONE_IN as usize;
+        low == chat && incoming > chat && self.classes[chat].len() <= floor
+    }
+
+    /// True when a comment arrives at a queue full of lines that outrank it while comments
+    /// hold less than their floor: it takes the place of one of the storm.
+    fn chat_makes_room(&self, low: usize, incoming: usize) -> bool {
+        let chat = class_index(Priority::Normal);
+        let floor = self.capacity / CHAT_MIN_SHARE_ONE_IN as usize;
+        incoming == chat && low >= chat && self.classes[chat].len() < floor
+    }
+
+    /// The oldest High line of the kind most High lines have (the storm), never a status
+    /// line.
+    fn storm_victim(&mut self) -> Option<Queued> {
+        let high = &self.classes[class_index(Priority::High)];
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for q in high.iter().filter(|q| !q.is_status()) {
+            *counts.entry(q.kind).or_default() += 1;
+        }
+        let most = counts.values().copied().max()?;
+        let pos = high
+            .iter()
+            .position(|q| !q.is_status() && counts.get(q.kind) == Some(&most))?;
+        self.classes[class_index(Priority::High)].remove(pos)
     }
 
     /// The class and position of the oldest line of the lowest class that is not a status
@@ -208,83 +212,36 @@ impl OutQueue {
         shed
     }
 
-    /// Takes the highest-priority, oldest line whose channel `is_ready`.
-    pub fn pop_ready(&mut self, mut is_ready: impl FnMut(&str) -> bool) -> Option<Queued> {
-        for class in (0..3).rev() {
-            let pos = self.classes[class]
-                .iter()
-                .position(|q| is_ready(&q.channel));
-            if let Some(pos) = pos {
-                let (class, pos) = self.before_status(class, pos);
-                let item = self.classes[class].remove(pos)?;
-                self.forget(&item);
-                return Some(item);
-            }
-        }
-        None
-    }
-
-    /// When the line at (`class`, `pos`) is a status line, the oldest line queued before it
-    /// for the same channel in any class (or itself when there is none).
-    fn before_status(&self, class: usize, pos: usize) -> (usize, usize) {
-        let chosen = &self.classes[class][pos];
-        if !chosen.is_status() {
-            return (class, pos);
-        }
-        (0..3)
-            .filter_map(|c| {
-                let p = self.classes[c]
-                    .iter()
-                    .position(|q| q.channel == chosen.channel && q.seq < chosen.seq)?;
-                Some((c, p))
-            })
-            .min_by_key(|&(c, p)| self.classes[c][p].seq)
-            .unwrap_or((class, pos))
-    }
-
-    /// Removes and returns, oldest first, the lines waiting for `head`'s channel that may be
-    /// packed into one line with it: `packable` says which, and `fits` (called in order with
-    /// each candidate) accepts a part or leaves it waiting. Never takes a status line nor a
-    /// line queued after a status line that `head` precedes, so packing keeps the order
-    /// "earlier lines, then the status line, then later lines".
-    pub fn take_pack_parts(
-        &mut self,
-        head: &Queued,
-        packable: impl Fn(&Queued) -> bool,
-        mut fits: impl FnMut(&Queued) -> bool,
-    ) -> Vec<Queued> {
-        let barrier = self
+    /// The lines waiting for `channel` that may go before its first waiting status line,
+    /// oldest first, and that status line (it goes once those are gone; lines queued after it
+    /// wait for it): what the selection policy chooses from ([`super::select`]).
+    pub fn channel_lines(&self, channel: &str) -> (Vec<&Queued>, Option<&Queued>) {
+        let mut mine: Vec<&Queued> = self
             .classes
             .iter()
             .flatten()
-            .filter(|q| q.channel == head.channel && q.is_status() && q.seq > head.seq)
-            .map(|q| q.seq)
-            .min()
-            .unwrap_or(u64::MAX);
-        let mut candidates: Vec<(u64, usize)> = self
-            .classes
-            .iter()
-            .enumerate()
-            .flat_map(|(c, class)| class.iter().map(move |q| (c, q)))
-            .filter(|(_, q)| {
-                q.channel == head.channel && !q.is_status() && q.seq < barrier && packable(q)
-            })
-            .map(|(c, q)| (q.seq, c))
+            .filter(|q| q.channel == channel)
             .collect();
-        candidates.sort_unstable();
-        let mut chosen = Vec::new();
-        for (seq, class) in candidates {
-            let Some(pos) = self.classes[class].iter().position(|q| q.seq == seq) else {
-                continue;
-            };
-            if fits(&self.classes[class][pos])
-                && let Some(item) = self.classes[class].remove(pos)
-            {
-                self.forget(&item);
-                chosen.push(item);
+        mine.sort_unstable_by_key(|q| q.seq);
+        match mine.iter().position(|q| q.is_status()) {
+            Some(pos) => {
+                let status = mine[pos];
+                mine.truncate(pos);
+                (mine, Some(status))
             }
+            None => (mine, None),
         }
-        chosen
+    }
+
+    /// Removes the line with arrival number `seq`.
+    pub fn take(&mut self, seq: u64) -> Option<Queued> {
+        let (class, pos) = (0..3).find_map(|c| {
+            let pos = self.classes[c].iter().position(|q| q.seq == seq)?;
+            Some((c, pos))
+        })?;
+        let item = self.classes[class].remove(pos)?;
+        self.forget(&item);
+        Some(item)
     }
 
     /// Removes every line for `channel` (the channel was stopped).
@@ -295,6 +252,11 @@ impl OutQueue {
     /// Removes every line from `origin` (the bridge was paused), oldest first per class.
     pub fn drain_origin(&mut self, origin: &str) -> Vec<Queued> {
         self.drain_matching(|q| q.origin.as_deref() == Some(origin))
+    }
+
+    /// Removes every line `gone` says (stale ones), oldest first per class.
+    pub fn drain_where(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
+        self.drain_matching(gone)
     }
 
     fn drain_matching(&mut self, gone: impl Fn(&Queued) -> bool) -> Vec<Queued> {
@@ -349,7 +311,33 @@ impl OutQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use tokio::time::Instant;
     use crate::sink::sanitize::sanitize;
+    use crate::sink::select::{SelectPolicy, Turns, choose};
+
+    /// Takes the next line of a channel `is_ready` as the engine does (the selection policy
+    /// per channel, then the highest priority and oldest across channels).
+    trait PopReady {
+        fn pop_ready(&mut self, is_ready: impl FnMut(&str) -> bool) -> Option<Queued>;
+    }
+
+    impl PopReady for OutQueue {
+        fn pop_ready(&mut self, mut is_ready: impl FnMut(&str) -> bool) -> Option<Queued> {
+            let (policy, turns) = (SelectPolicy::default(), Turns::default());
+            let best = self
+                .channels()
+                .filter(|c| is_ready(c))
+                .filter_map(|c| {
+                    let (lines, status) = self.channel_lines(c);
+                    let seq = choose(&lines, status, &turns, &policy)?;
+                    let q = lines.into_iter().chain(status).find(|q| q.seq == seq)?;
+                    Some((std::cmp::Reverse(q.priority), seq))
+                })
+                .min()?;
+            self.take(best.1)
+        }
+    }
 
     fn item(seq: u64, p: Priority, channel: &str) -> Queued {
         Queued {
@@ -362,6 +350,7 @@ mod tests {
             queued_at: Instant::now(),
             origin: None,
             kept_over_pause: false,
+            meta: Default::default(),
         }
     }
 
@@ -374,48 +363,81 @@ mod tests {
     }
 
     #[test]
-    fn pack_parts_are_taken_oldest_first_up_to_the_status_line_and_only_if_they_fit() {
+    fn channel_lines_stop_at_the_first_status_line_and_take_forgets() {
         let mut q = OutQueue::new(20);
         q.push(of_kind(1, Priority::Normal, "chat", "aaaa"));
         q.push(of_kind(2, Priority::High, "follow", "bbbb"));
-        q.push(of_kind(3, Priority::High, "gift", "gift"));
-        q.push(of_kind(4, Priority::Normal, "chat", "a very long comment"));
-        q.push(of_kind(5, Priority::Normal, "chat", "cc"));
-        q.push(item(6, Priority::Normal, "b"));
+        q.push(item(3, Priority::Normal, "b"));
         q.push(Queued {
             kind: "live_ended",
-            ..of_kind(7, Priority::High, "chat", "ended")
+            ..of_kind(4, Priority::High, "chat", "ended")
         });
-        q.push(of_kind(8, Priority::Normal, "chat", "after the end"));
-        let head = q.pop_ready(|c| c == "a").unwrap();
-        assert_eq!(head.seq, 2, "High first");
-        let mut room = 10usize;
-        let parts = q.take_pack_parts(
-            &head,
-            |c| c.kind != "gift",
-            |c| {
-                let n = c.text.as_str().chars().count();
-                let fits = n <= room;
-                if fits {
-                    room -= n;
-                }
-                fits
-            },
-        );
-        // The gift is not packable, the long comment does not fit (and waits), the line
-        // of channel b and the one after the end are not candidates.
-        let seqs: Vec<u64> = parts.iter().map(|p| p.seq).collect();
-        assert_eq!(seqs, vec![1, 5]);
-        let left: Vec<u64> = std::iter::from_fn(|| q.pop_ready(|c| c == "a"))
-            .map(|q| q.seq)
-            .collect();
-        assert_eq!(left, vec![3, 4, 7, 8]);
-        assert_eq!(q.len(), 1, "channel b's line still waits");
-        // Taken parts are forgotten: the same text may be queued again.
+        q.push(of_kind(5, Priority::High, "gift", "after the end"));
+        let (lines, status) = q.channel_lines("a");
+        let seqs: Vec<u64> = lines.iter().map(|l| l.seq).collect();
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(status.map(|s| s.seq), Some(4));
+        assert_eq!(q.take(1).map(|l| l.seq), Some(1));
+        assert!(q.take(1).is_none());
+        // Taken lines are forgotten: the same text may be queued again.
         assert!(matches!(
             q.push(of_kind(9, Priority::Normal, "chat", "aaaa")),
             PushOutcome::Queued
         ));
+        assert_eq!(q.len(), 5);
+    }
+
+    #[test]
+    fn a_follow_storm_sheds_follows_not_the_last_comments() {
+        let mut q = OutQueue::new(6);
+        q.push(of_kind(1, Priority::Normal, "chat", "c1"));
+        q.push(of_kind(2, Priority::Normal, "chat", "c2"));
+        for seq in 3..=6 {
+            q.push(of_kind(seq, Priority::High, "follow", &format!("f{seq}")));
+        }
+        // Full, chat at its floor (6 / 3 = 2): a new follow sheds the oldest follow.
+        match q.push(of_kind(7, Priority::High, "follow", "f7")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 3),
+            other => panic!("{other:?}"),
+        }
+        // A gift with no gift waiting is shed itself.
+        assert!(matches!(
+            q.push(of_kind(8, Priority::High, "gift", "g8")),
+            PushOutcome::Shed(s) if s.seq == 8
+        ));
+        let (lines, _) = q.channel_lines("a");
+        assert_eq!(lines.iter().filter(|l| l.kind == "chat").count(), 2);
+        // A comment arriving below the floor takes the oldest follow's place (the storm's
+        // kind), never the gift or the status line.
+        let mut q2 = OutQueue::new(6);
+        q2.push(status(1));
+        q2.push(of_kind(2, Priority::High, "gift", "g"));
+        for seq in 3..=6 {
+            q2.push(of_kind(seq, Priority::High, "follow", &format!("f{seq}")));
+        }
+        for (seq, victim) in [(7, 3), (8, 4)] {
+            match q2.push(of_kind(seq, Priority::Normal, "chat", &format!("c{seq}"))) {
+                PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, victim),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The live's end takes a follow's place too.
+        match q2.push(Queued {
+            kind: "live_ended",
+            ..of_kind(9, Priority::High, "chat", "ended")
+        }) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 5),
+            other => panic!("{other:?}"),
+        }
+        // Above the floor, chat is shed as before.
+        let mut q = OutQueue::new(3);
+        q.push(of_kind(1, Priority::Normal, "chat", "c1"));
+        q.push(of_kind(2, Priority::Normal, "chat", "c2"));
+        q.push(of_kind(3, Priority::High, "follow", "f3"));
+        match q.push(of_kind(4, Priority::High, "follow", "f4")) {
+            PushOutcome::QueuedAfterShedding(v) => assert_eq!(v.seq, 1),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub struct TwitchSinkSettings {
     /// [`TwitchSinkSettings::pack`] of the bridges whose `[bridge.routes.chat]` differs, by
     /// bridge name (the origin their lines carry).
     pub pack_by_bridge: std::collections::HashMap<String, super::pack::PackSettings>,
+    /// How the next line is chosen when not everything fits ([`super::select`]): the chat
+    /// share and the big-gift threshold.
+    pub select: super::select::SelectPolicy,
+    /// [`TwitchSinkSettings::freshness`] and [`TwitchSinkSettings::select`] of each bridge
+    /// (its `[bridge.routes]`), by bridge name; bridges not listed use those two.
+    pub policy_by_bridge: std::collections::HashMap<String, super::select::BridgePolicy>,
 }
 
 impl Default for TwitchSinkSettings {
@@ -116,6 +122,8 @@ impl Default for TwitchSinkSettings {
                 ..super::pack::PackSettings::default()
             },
             pack_by_bridge: std::collections::HashMap::new(),
+            select: super::select::SelectPolicy::default(),
+            policy_by_bridge: std::collections::HashMap::new(),
         }
     }
 }

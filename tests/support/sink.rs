@@ -39,14 +39,23 @@ pub struct Delivery {
 }
 
 pub async fn start_delivery<const SLOT: usize>(pack: PackSettings) -> Delivery {
+    start_delivery_with::<SLOT>(|s| s.pack = pack).await
+}
+
+/// [`start_delivery`] with the product's packing and freshness, then `adjust` applied to
+/// the settings (the selection policy, other maximum ages ...).
+pub async fn start_delivery_with<const SLOT: usize>(
+    adjust: impl FnOnce(&mut TwitchSinkSettings),
+) -> Delivery {
     let fake = FakeTwitch::start(FakeTwitchConfig::default())
         .await
         .unwrap();
-    let settings = TwitchSinkSettings {
-        pack,
+    let mut settings = TwitchSinkSettings {
+        pack: PackSettings::default(),
         freshness: Freshness::default(),
         ..settings(&fake, &["chan"])
     };
+    adjust(&mut settings);
     let shutdown = CancellationToken::new();
     let (handle, task) = TwitchSink::new(settings)
         .start_on::<RoutedTcp<SLOT>, _>(creds(), shutdown.clone())
@@ -69,6 +78,7 @@ pub fn line(text: impl Into<String>, priority: Priority, kind: &'static str, id:
         priority,
         kind,
         msg_id: id,
+        meta: Default::default(),
     }
 }
 

@@ -100,6 +100,9 @@ fn report(loaded: &Loaded, out: &mut impl Write) -> anyhow::Result<bool> {
             &loaded.config.routes.chat
         ))
     )?;
+    let delivery = crate::daemon::plan::delivery_policy(&loaded.config.routes);
+    writeln!(out, "choosing: {}", delivery.select.summary())?;
+    writeln!(out, "max age: {}", delivery.freshness.summary())?;
     let mut usable = true;
     // The plan `run` builds (pure, no I/O): whatever it refuses, `check` refuses first.
     if let Err(e) = crate::daemon::Plan::from_config(loaded, None) {
@@ -200,6 +203,30 @@ mod tests {
         let (usable, text) = report_example(|t| t.replace("sink = \"irc\"", "sink = \"helix\""));
         assert!(usable, "{text}");
         assert!(text.contains("over Helix (user token)"), "{text}");
+    }
+
+    #[test]
+    fn check_shows_the_selection_policy_and_the_maximum_ages() {
+        let (usable, text) = report_example(str::to_owned);
+        assert!(usable, "{text}");
+        assert!(
+            text.contains("choosing: while comments wait at least 1 line in 3 carries chat"),
+            "{text}"
+        );
+        assert!(text.contains("gifts of 100+ diamonds"), "{text}");
+        assert!(
+            text.contains("max age: chat 20 s, other lines 120 s, status lines never\n"),
+            "{text}"
+        );
+        let (usable, text) = report_example(|t| {
+            t.replace("min_share_one_in = 3", "min_share_one_in = 2")
+                .replace("big_diamonds = 100", "big_diamonds = 500")
+                .replace("[routes.follow]\n", "[routes.follow]\nmax_age_secs = 30\n")
+        });
+        assert!(usable, "{text}");
+        assert!(text.contains("at least 1 line in 2 carries chat"), "{text}");
+        assert!(text.contains("gifts of 500+ diamonds"), "{text}");
+        assert!(text.contains("; follow 30 s"), "{text}");
     }
 
     #[test]

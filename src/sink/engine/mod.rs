@@ -3,6 +3,7 @@
 //! ROOMSTATE, USERSTATE badges, reconnects and login failures (the reactions are in
 //! [`feedback`]).
 
+mod compose;
 mod feedback;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -15,7 +16,6 @@ use tokio_util::sync::CancellationToken;
 use super::backend::ChatBackend;
 use super::journal::{Entry, Journal};
 use super::notice::HoldReason;
-use super::pack;
 use super::pacing::Pacer;
 use super::pacing::joins::JoinPacer;
 use super::queue::{Queued, text_key};
@@ -61,6 +61,8 @@ pub(super) struct Engine<B: ChatBackend> {
     client_logged_in: bool,
     login_retry_used: bool,
     needs_join: bool,
+    /// Each channel's memory for the selection policy (chat share, round-robin).
+    turns: HashMap<String, super::select::Turns>,
 }
 
 impl<B: ChatBackend> Engine<B> {
@@ -92,6 +94,7 @@ impl<B: ChatBackend> Engine<B> {
             client_logged_in: false,
             login_retry_used: false,
             needs_join,
+            turns: HashMap::new(),
         };
         if needs_join {
             engine.queue_all_joins();
@@ -206,34 +209,37 @@ impl<B: ChatBackend> Engine<B> {
     fn try_send(&mut self, now: Instant) {
         loop {
             let item = {
-                let Self {
-                    shared,
-                    pacer,
-                    logged_in,
-                    joined,
-                    stopped,
-                    ..
-                } = &*self;
+                let shared = self.shared.clone();
                 let mut gate = shared.lock_gate();
                 let queue = &mut gate.queue;
-                let item = queue.pop_ready(|ch| {
-                    *logged_in
-                        && joined.contains(ch)
-                        && !stopped.contains(ch)
-                        && pacer.ready_at(ch, now) <= now
+                let item = self.take_next(queue, |ch| {
+                    self.logged_in
+                        && self.joined.contains(ch)
+                        && !self.stopped.contains(ch)
+                        && self.pacer.ready_at(ch, now) <= now
                 });
                 let depth = queue.len() as u64;
                 shared.stats.update(|s| s.queue_depth = depth);
                 item
             };
             let Some(item) = item else { return };
-            if self.shared.freshness.is_stale(&item, now) {
-                // Dropped at its turn, not at arrival: it might have gone out in time.
-                self.shared.stats.shed(item.kind, "stale");
-                tracing::debug!(channel = %item.channel, kind = item.kind, "stale line dropped");
+            if self.shared.policies.is_stale(&item, now) {
+                // Dropped at its turn, not at arrival: it might have gone out in time. The
+                // other lines already stale go with it (a line only ages: each would be
+                // stale at its own turn too), so a long queue is not walked once per line.
+                let shared = &self.shared;
+                let mut gone = shared
+                    .lock_gate()
+                    .queue
+                    .drain_where(|q| shared.policies.is_stale(q, now));
+                gone.push(item);
+                for q in &gone {
+                    shared.stats.shed(q.kind, "stale");
+                }
+                tracing::debug!(lines = gone.len(), "stale lines dropped");
                 continue;
             }
-            let item = self.pack(item, now);
+            let item = self.compose(item, now);
             let key = text_key(&item.channel, item.text.as_str());
             if self.pacer.is_duplicate(&item.channel, key, now) {
                 self.shared.stats.update(|s| s.dropped_duplicate += 1);
@@ -258,67 +264,6 @@ impl<B: ChatBackend> Engine<B> {
                 written_at: None,
             });
             return;
-        }
-    }
-
-    /// Packs the other lines waiting for `head`'s channel into it when its kind packs
-    /// ([`super::pack`]); returns `head` unchanged otherwise. Stale lines and lines of
-    /// another bridge are left for their own turn.
-    fn pack(&self, head: Queued, now: Instant) -> Queued {
-        let shared = &self.shared;
-        let packer = shared.packers.for_origin(head.origin.as_deref());
-        if !packer.packs(head.kind) {
-            return head;
-        }
-        let mut chars = pack::chars_of(&head.text);
-        let parts = {
-            let mut gate = shared.lock_gate();
-            let parts = gate.queue.take_pack_parts(
-                &head,
-                |q| packer.packs(q.kind) && q.origin == head.origin && !shared.freshness.is_stale(q, now),
-                |q| {
-                    let longer = packer.with_part(chars, pack::chars_of(&q.text));
-                    let fits = packer.fits(longer);
-                    if fits {
-                        chars = longer;
-                    }
-                    fits
-                },
-            );
-            let depth = gate.queue.len() as u64;
-            shared.stats.update(|s| s.queue_depth = depth);
-            parts
-        };
-        if parts.is_empty() {
-            return head;
-        }
-        let mut all = parts;
-        all.push(head);
-        all.sort_by_key(|q| q.seq);
-        let Some(text) = packer.join(all.iter().map(|q| &q.text)) else {
-            // Unreachable with sanitized parts; the oldest part goes alone, the rest wait.
-            let mut all = all.into_iter();
-            let first = all.next();
-            let mut gate = shared.lock_gate();
-            for q in all.rev() {
-                if let Some(v) = gate.queue.push_front(q) {
-                    shared.stats.shed(v.kind, "queue_full");
-                }
-            }
-            drop(gate);
-            return first.expect("all holds head");
-        };
-        let merged = all.len() as u64 - 1;
-        shared.stats.update(|s| s.packed += merged);
-        tracing::trace!(channel = %all[0].channel, parts = all.len(), chars, "packed lines");
-        let priority = all.iter().map(|q| q.priority).max().unwrap_or(all[0].priority);
-        let mut all = all.into_iter();
-        let oldest = all.next().expect("all holds head");
-        // The packed line keeps its oldest part's identity: its age, kind and order.
-        Queued {
-            text,
-            priority,
-            ..oldest
         }
     }
 
