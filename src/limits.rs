@@ -354,3 +354,15 @@ pub const SINK_CHAT_MAX_AGE: std::time::Duration = std::time::Duration::from_sec
 /// Any other line but a status line (gifts, follows, shares, summaries) older than this when
 /// its turn comes is dropped as `stale`: a thank-you may be late, not minutes late.
 pub const SINK_EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Badges kept per user (issue 19): real users carry one to four; a message with more keeps
+/// the first ones.
+pub const MAX_USER_BADGES: usize = 16;
+
+/// A badge's text ("Moderator", "No. 1") is cut to this many characters.
+pub const BADGE_TEXT_MAX_CHARS: usize = 64;
+
+/// What a diamond is worth to the creator in US dollars, for a gift's `usd` estimate on the
+/// feed (`[pricing] usd_per_diamond`): TikTok pays creators about half a cent per diamond
+/// (the TikTokLive peer's heuristic: `repeat_count x diamond_count x $0.005`).
+pub const USD_PER_DIAMOND: f64 = 0.005;

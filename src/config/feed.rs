@@ -54,6 +54,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "link",
     "link_layer",
     "unknown",
+    // The daemon's own lifecycle events (`event::Lifecycle::TYPE_NAMES`).
+    "connected",
+    "disconnected",
+    "error",
+    "stream_end",
+    "paused",
+    "resumed",
+    "twitch_connected",
+    "twitch_disconnected",
 ];
 
 /// `[feed]`: `GET /ws/{bridge}` streams every event of a bridge as JSON, and `/` serves a
@@ -345,7 +354,11 @@ mod tests {
             cumulative: 1,
         };
         assert!(EVENT_TYPES.contains(&viewers.type_name()));
-        assert_eq!(EVENT_TYPES.len(), 39);
+        // 39 TikTok kinds and the daemon's lifecycle events.
+        for name in crate::event::Lifecycle::TYPE_NAMES {
+            assert!(EVENT_TYPES.contains(name), "{name}");
+        }
+        assert_eq!(EVENT_TYPES.len(), 39 + crate::event::Lifecycle::TYPE_NAMES.len());
     }
 
     #[test]

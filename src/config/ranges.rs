@@ -257,6 +257,14 @@ pub const RANGES: &[KeyRange] = &[
         },
         why: "one coin in that currency; built in: USD 0.0133, EUR 0.0123, GBP 0.0105",
     },
+    KeyRange {
+        key: "pricing.usd_per_diamond",
+        bounds: Bounds::Decimal {
+            above: 0.0,
+            max: 1.0,
+        },
+        why: "a diamond's worth to the creator, for a gift's `usd` on the feed",
+    },
 ];
 
 /// The range of `key` (a path as [`KeyRange::key`] writes it).

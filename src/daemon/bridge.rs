@@ -208,6 +208,8 @@ async fn feed(
     shutdown: &CancellationToken,
 ) -> BridgeEnd {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
+    // Connected, disconnected, paused ... on the feed (`crate::feed::lifecycle`).
+    let mut lifecycle = crate::feed::lifecycle::LifecycleTracker::default();
     loop {
         if shutdown.is_cancelled() {
             return BridgeEnd::Shutdown;
@@ -243,7 +245,12 @@ async fn feed(
                         return BridgeEnd::Shutdown;
                     }
                 }
-                SourceItem::Status(status) => report_status(plan, health, sink, &status),
+                SourceItem::Status(status) => {
+                    for event in lifecycle.on_status(&status) {
+                        published.publish(&event);
+                    }
+                    report_status(plan, health, sink, &status);
+                }
                 SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
             }
         }

@@ -194,7 +194,10 @@ impl Plan {
                 ..super::server::HttpServerSettings::default()
             },
             grace,
-            feed: feed_settings(&config.feed, &config.api, &config.webhook),
+            feed: FeedSettings {
+                usd_per_diamond: config.pricing.usd_per_diamond,
+                ..feed_settings(&config.feed, &config.api, &config.webhook)
+            },
             feed_secrets: FeedSecretNames {
                 ws_token: config.feed.token.clone().filter(|_| config.feed.enabled),
                 api_token: config.api.enabled.then(|| config.api.token.clone()),

@@ -17,16 +17,20 @@
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`feed_metrics`]: the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
+//! - [`wire`]: the one JSON form of an event on all of them (bridge, envelope, gift `usd`).
+//! - [`lifecycle`]: the bridges' connection changes as events (connected, disconnected ...).
 //!
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod events;
 pub mod feed_metrics;
+pub mod lifecycle;
 pub mod page;
 pub mod persist;
 pub mod ring;
 pub mod webhook;
+pub mod wire;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -46,7 +50,9 @@ use tracing::{Instrument, info_span, warn};
 
 use crate::config::origin::OriginPolicy;
 use crate::event::Event;
-use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
+use crate::limits::{
+    API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE, USD_PER_DIAMOND,
+};
 use crate::secret::Secret;
 use crate::sink::SinkHandle;
 use crate::status::BridgeHealth;
@@ -83,6 +89,8 @@ pub struct FeedSettings {
     pub ring_persist_queue: usize,
     /// Where events are POSTed.
     pub webhooks: Vec<WebhookSettings>,
+    /// US dollars per diamond, for a gift's `usd` estimate (`[pricing] usd_per_diamond`).
+    pub usd_per_diamond: f64,
 }
 
 impl Default for FeedSettings {
@@ -99,6 +107,7 @@ impl Default for FeedSettings {
             ring_path: None,
             ring_persist_queue: RING_PERSIST_QUEUE,
             webhooks: Vec::new(),
+            usd_per_diamond: USD_PER_DIAMOND,
         }
     }
 }
@@ -112,7 +121,7 @@ impl FeedSettings {
 
 /// One event as the API and the webhooks send it: which bridge, its sequence number (one
 /// counter over all bridges of this process, so `since` works across bridges) and the
-/// event in the JSON event schema.
+/// event as the feed sends it ([`wire::FeedEvent`]).
 #[derive(Debug, Clone)]
 pub struct Envelope {
     /// Increases by one per event over all bridges; starts at 1.
@@ -121,6 +130,8 @@ pub struct Envelope {
     pub bridge: Arc<str>,
     /// The event.
     pub event: Arc<Event>,
+    /// US dollars per diamond, for a gift's `usd` ([`FeedSettings::usd_per_diamond`]).
+    pub usd_per_diamond: f64,
 }
 
 impl Serialize for Envelope {
@@ -129,18 +140,27 @@ impl Serialize for Envelope {
         struct Wire<'a> {
             seq: u64,
             bridge: &'a str,
-            event: &'a Event,
+            event: wire::FeedEvent<'a>,
         }
         Wire {
             seq: self.seq,
             bridge: &self.bridge,
-            event: &self.event,
+            event: self.feed_event(),
         }
         .serialize(s)
     }
 }
 
 impl Envelope {
+    /// The event as the feed sends it.
+    pub fn feed_event(&self) -> wire::FeedEvent<'_> {
+        wire::FeedEvent {
+            bridge: &self.bridge,
+            event: &self.event,
+            usd_per_diamond: self.usd_per_diamond,
+        }
+    }
+
     /// The key a receiver deduplicates on: TikTok's message id, or `bridge-seq` for the
     /// rare event without one.
     pub fn idempotency_key(&self) -> String {
@@ -361,6 +381,14 @@ impl Hub {
             tasks.push(tokio::spawn(tap.run()));
         }
         drop(hook_queues);
+        if let Some(sink) = inner.sink.clone().filter(|_| inner.settings.any_enabled()) {
+            let streams = feeds.iter().map(|f| f.events.clone()).collect();
+            tasks.push(tokio::spawn(lifecycle::watch_twitch(
+                sink,
+                streams,
+                shutdown.clone(),
+            )));
+        }
         // Only the taps hold the writer's queue: when they end, it writes the rest and ends.
         drop(persist_queue);
         (Self { inner }, HubTasks { shutdown, tasks })
@@ -468,6 +496,7 @@ impl Tap {
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             bridge: self.bridge.name.clone(),
             event,
+            usd_per_diamond: self.hub.settings.usd_per_diamond,
         };
         for (hook, queue, stats) in &self.targets {
             if hook.wants(envelope.event.type_name()) {

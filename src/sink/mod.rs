@@ -159,6 +159,9 @@ pub(crate) struct Shared {
     /// Which waiting lines share one Twitch message, per bridge.
     packers: pack::Packers,
     seq: AtomicU64,
+    /// Every sink state set (each login too, even when already connected), for the feed's
+    /// `twitch_connected` / `twitch_disconnected` events.
+    state_changes: tokio::sync::watch::Sender<SinkState>,
 }
 
 impl Shared {
@@ -168,6 +171,12 @@ impl Shared {
 
     pub fn with_status<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Sets the sink's state and tells [`SinkHandle::state_changes`] watchers.
+    pub fn set_sink_state(&self, state: SinkState) {
+        self.with_status(|st| st.sink = state.clone());
+        self.state_changes.send_replace(state);
     }
 }
 
@@ -332,6 +341,7 @@ impl TwitchSink {
             freshness: self.settings.freshness,
             packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
+            state_changes: tokio::sync::watch::Sender::new(SinkState::Connecting),
         });
         let engine = Engine::new(
             backend,

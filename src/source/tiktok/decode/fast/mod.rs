@@ -400,6 +400,12 @@ mod tests {
         );
     }
 
+    fn image(url: &str) -> proto::ImageModel {
+        proto::ImageModel {
+            url_list: vec![url.to_owned(), format!("{url}?2")],
+        }
+    }
+
     /// A gift message with every declared field set, its users and gift included, so
     /// mutations land on declared fields as well as on skipped ones.
     fn full_gift(seed: u64, text: &str) -> proto::WebcastGiftMessage {
@@ -412,6 +418,35 @@ mod tests {
                 is_admin: true,
                 is_super_admin: seed.is_multiple_of(3),
             }),
+            avatar_thumb: Some(image(&format!("https://cdn/{text}.webp"))),
+            follow_info: Some(proto::FollowInfo {
+                follow_status: (seed % 4) as i64,
+            }),
+            badge_list: vec![
+                proto::BadgeStruct {
+                    display_type: 4,
+                    scene_type: 10,
+                    log_extra: Some(proto::BadgeLogExtra {
+                        level: seed.to_string(),
+                    }),
+                    image: Some(proto::BadgeImage {
+                        image: Some(image("https://cdn/badge.png")),
+                    }),
+                    text: Some(proto::BadgeText {
+                        key: "pm_mt_moderator_im".into(),
+                        default_pattern: text.to_owned(),
+                    }),
+                    combine: Some(proto::BadgeCombine {
+                        icon: Some(image("https://cdn/icon.png")),
+                        text: Some(proto::BadgeCombineText {
+                            key: "k".into(),
+                            default_pattern: "No. 1".into(),
+                        }),
+                        str: "16".into(),
+                    }),
+                },
+                proto::BadgeStruct::default(),
+            ],
         };
         proto::WebcastGiftMessage {
             common: Some(proto::CommonMessageData {
@@ -428,6 +463,7 @@ mod tests {
             repeat_end: 1,
             group_id: seed << 7,
             gift: Some(proto::GiftStruct {
+                image: Some(image("https://cdn/gift.webp")),
                 id: seed,
                 combo: true,
                 r#type: 1,
