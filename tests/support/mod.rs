@@ -9,6 +9,7 @@ pub mod auth;
 pub mod decode;
 pub mod events;
 pub mod prereq;
+pub mod schema;
 #[cfg(unix)]
 pub mod process;
 #[cfg(feature = "standin")]
