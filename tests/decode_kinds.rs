@@ -414,7 +414,10 @@ fn real_users_carry_avatar_follow_role_levels_and_badges_and_gifts_their_image()
     let user = &json["user"];
     assert_eq!(user["username"], "rolandodmf");
     assert!(
-        user["avatar"].as_str().unwrap().starts_with("https://p19-common-sign.tiktokcdn.com/"),
+        user["avatar"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://p19-common-sign.tiktokcdn.com/"),
         "{user}"
     );
     assert_eq!(user["follow_role"], 1);
@@ -422,7 +425,10 @@ fn real_users_carry_avatar_follow_role_levels_and_badges_and_gifts_their_image()
     assert_eq!(user["badges"][0]["kind"], "user_level");
     assert_eq!(user["badges"][0]["level"], 16);
     assert_eq!(user["badges"][0]["text"], "16");
-    assert!(json["ts"].as_i64().unwrap() > 1_700_000_000_000, "create_time in ms");
+    assert!(
+        json["ts"].as_i64().unwrap() > 1_700_000_000_000,
+        "create_time in ms"
+    );
     assert!(json["room_id"].as_str().is_some());
 
     let Some(file) = support::prereq::shared("fixtures/webcast/real-2023.jsonl") else {
@@ -442,13 +448,23 @@ fn real_users_carry_avatar_follow_role_levels_and_badges_and_gifts_their_image()
             moderators += usize::from(user.roles.moderator);
         }
         if let EventKind::Gift { gift, .. } = &event.kind {
-            assert!(gift.image.as_deref().unwrap().starts_with("https://"), "{gift:?}");
+            assert!(
+                gift.image.as_deref().unwrap().starts_with("https://"),
+                "{gift:?}"
+            );
             gift_images += 1;
         }
     }
     assert_eq!(
         kinds,
-        BTreeSet::from(["fan_club", "moderator", "new_gifter", "subscriber", "top_gifter", "user_level"])
+        BTreeSet::from([
+            "fan_club",
+            "moderator",
+            "new_gifter",
+            "subscriber",
+            "top_gifter",
+            "user_level"
+        ])
     );
     assert!(fan_club > 0 && moderators > 0, "{fan_club} {moderators}");
     assert_eq!(gift_images, 84, "every real gift has its image");

@@ -87,14 +87,23 @@ fn assert_envelope(json: &Value, event: &Event) {
     assert_eq!(json["room_id"], event.meta.room_id.to_string());
     assert_eq!(json["ts"], event.meta.create_time_ms);
     assert_eq!(json["received_at"], event.meta.received_at_ms);
-    assert!(json["ts"].as_i64().unwrap() > 1_690_000_000_000, "ms, not s");
+    assert!(
+        json["ts"].as_i64().unwrap() > 1_690_000_000_000,
+        "ms, not s"
+    );
     let user = &json["user"];
     let wire_user = event.kind.user().unwrap();
     assert_eq!(user["id"], wire_user.id.to_string());
     assert_eq!(user["username"], wire_user.username);
     assert!(!wire_user.username.is_empty());
-    assert!(user["avatar"].as_str().unwrap().starts_with("https://"), "{user}");
-    assert!(user["badges"].as_array().is_some_and(|b| !b.is_empty()), "{user}");
+    assert!(
+        user["avatar"].as_str().unwrap().starts_with("https://"),
+        "{user}"
+    );
+    assert!(
+        user["badges"].as_array().is_some_and(|b| !b.is_empty()),
+        "{user}"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +139,10 @@ async fn a_real_comment_and_gift_carry_the_envelope_on_the_feed_the_api_and_webh
             from_ws.push(serde_json::from_str::<Value>(text.as_str()).unwrap());
         }
     }
-    let from_hooks = [next(&mut hooks, "webhook").await, next(&mut hooks, "webhook").await];
+    let from_hooks = [
+        next(&mut hooks, "webhook").await,
+        next(&mut hooks, "webhook").await,
+    ];
     // The tap queues for the webhook and keeps in the ring in one step: both are held now.
     let page: Value = reqwest::get(format!("http://{addr}/api/events?bridge=main"))
         .await

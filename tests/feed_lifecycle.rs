@@ -42,7 +42,9 @@ type Seen = Arc<Mutex<Vec<Value>>>;
 /// A webhook receiver on 127.0.0.1 keeping each body.
 async fn webhook_receiver() -> (Seen, String) {
     async fn take(State(seen): State<Seen>, body: Bytes) -> StatusCode {
-        seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+        seen.lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap());
         StatusCode::NO_CONTENT
     }
     let seen: Seen = Arc::default();
@@ -105,15 +107,24 @@ async fn a_dropped_tiktok_socket_shows_disconnected_then_connected_on_every_outp
     .unwrap();
     fake.push_script(vec![
         Step::Pause(Duration::from_secs(3)),
-        Step::Frame(frames::single(ROOM + 1, frames::control_message(ROOM + 1, ROOM, 1))),
+        Step::Frame(frames::single(
+            ROOM + 1,
+            frames::control_message(ROOM + 1, ROOM, 1),
+        )),
         Step::Pause(SECOND),
-        Step::Frame(frames::single(ROOM + 2, frames::control_message(ROOM + 2, ROOM, 2))),
+        Step::Frame(frames::single(
+            ROOM + 2,
+            frames::control_message(ROOM + 2, ROOM, 2),
+        )),
         Step::Pause(SECOND),
         Step::CloseMidFrame,
     ]);
     fake.push_script(vec![
         Step::Pause(Duration::from_secs(5)),
-        Step::Frame(frames::single(ROOM + 3, frames::control_message(ROOM + 3, ROOM, 3))),
+        Step::Frame(frames::single(
+            ROOM + 3,
+            frames::control_message(ROOM + 3, ROOM, 3),
+        )),
     ]);
     let side = TwitchSide::start("lifecycle-client").await.unwrap();
     let (hooked, hook_url) = webhook_receiver().await;
@@ -149,7 +160,10 @@ events = [{lifecycle}]
         .unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::from_config(&loaded, None).unwrap();
     let secrets = side
-        .secrets(&[("tiktok-signer-api-key", SIGNER_KEY), ("hook-key", HOOK_KEY)])
+        .secrets(&[
+            ("tiktok-signer-api-key", SIGNER_KEY),
+            ("hook-key", HOOK_KEY),
+        ])
         .await
         .unwrap();
     let daemon = daemon::spawn(plan, Arc::new(secrets));
@@ -226,7 +240,11 @@ events = [{lifecycle}]
         .map(|b| b["event"].clone())
         .collect();
     let from_api: Vec<Value> = api().await;
-    for (name, events) in [("ws", &from_ws), ("webhook", &from_hooks), ("api", &from_api)] {
+    for (name, events) in [
+        ("ws", &from_ws),
+        ("webhook", &from_hooks),
+        ("api", &from_api),
+    ] {
         assert_eq!(tiktok_only(events), TIKTOK_ORDER, "{name}: {events:#?}");
         assert_envelopes(&schema, events, "a");
         let twitch: Vec<&Value> = events
@@ -248,7 +266,10 @@ events = [{lifecycle}]
         let down = tiktok[3];
         assert_eq!(down["will_retry"], true, "{name}: {down}");
         assert!(down["next_try_in_ms"].as_u64().is_some(), "{name}: {down}");
-        assert!(!down["reason"].as_str().unwrap().is_empty(), "{name}: {down}");
+        assert!(
+            !down["reason"].as_str().unwrap().is_empty(),
+            "{name}: {down}"
+        );
         assert!(
             !down.to_string().contains(SIGNER_KEY),
             "{name}: no secret in the reason"

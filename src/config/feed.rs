@@ -358,7 +358,10 @@ mod tests {
         for name in crate::event::Lifecycle::TYPE_NAMES {
             assert!(EVENT_TYPES.contains(name), "{name}");
         }
-        assert_eq!(EVENT_TYPES.len(), 39 + crate::event::Lifecycle::TYPE_NAMES.len());
+        assert_eq!(
+            EVENT_TYPES.len(),
+            39 + crate::event::Lifecycle::TYPE_NAMES.len()
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ pub mod auth;
 pub mod decode;
 pub mod events;
 pub mod prereq;
-pub mod schema;
 #[cfg(unix)]
 pub mod process;
+pub mod schema;
 #[cfg(feature = "standin")]
 pub mod sink;

@@ -29,7 +29,9 @@ pub fn assert_valid_event(schema: &Value, event: &Value) {
 /// Checks `value` against `rule` (a schema node); `Err` names where and why.
 pub fn validate(root: &Value, rule: &Value, value: &Value, at: &str) -> Result<(), String> {
     if let Some(target) = rule.get("$ref").and_then(Value::as_str) {
-        let name = target.strip_prefix("#/$defs/").expect("refs point into $defs");
+        let name = target
+            .strip_prefix("#/$defs/")
+            .expect("refs point into $defs");
         return validate(root, &root["$defs"][name], value, at);
     }
     if let Some(expected) = rule.get("const")
@@ -69,7 +71,11 @@ pub fn validate(root: &Value, rule: &Value, value: &Value, at: &str) -> Result<(
                 .iter()
                 .filter(|o| validate(root, o, value, at).is_ok())
                 .count();
-            let ok = if key == "oneOf" { fitting == 1 } else { fitting > 0 };
+            let ok = if key == "oneOf" {
+                fitting == 1
+            } else {
+                fitting > 0
+            };
             if !ok {
                 return Err(format!("{at}: {value} fits {fitting} of the {key} options"));
             }
