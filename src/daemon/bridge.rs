@@ -208,8 +208,8 @@ async fn feed(
     shutdown: &CancellationToken,
 ) -> BridgeEnd {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
-    // Connected, disconnected, paused ... on the feed (`crate::feed::lifecycle`).
-    let mut lifecycle = crate::feed::lifecycle::LifecycleTracker::default();
+    // Connected, disconnected, paused ... on the feed (`crate::feed::lifecycle_events`).
+    let mut lifecycle = crate::feed::lifecycle_events::LifecycleTracker::default();
     loop {
         if shutdown.is_cancelled() {
             return BridgeEnd::Shutdown;

@@ -17,20 +17,20 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
+mod event_json;
+mod kinds_lifecycle;
 mod kinds_linkmic;
 mod kinds_room;
-mod lifecycle;
-mod profile;
-mod wire;
+mod user_profile;
 
+pub use event_json::SCHEMA_VERSION;
+pub use kinds_lifecycle::Lifecycle;
 pub use kinds_linkmic::{BattlePunishFinish, BattleTask, FanTicket, FanTickets, Link, LinkMic};
 pub use kinds_room::{
     Goal, InRoomBanner, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin,
     RoomVerify, Shopping, SuperFan, UnauthorizedMember,
 };
-pub use lifecycle::Lifecycle;
-pub use profile::{Badge, BadgeKind, Profile};
-pub use wire::SCHEMA_VERSION;
+pub use user_profile::{Badge, BadgeKind, Profile};
 
 /// Who did something in the room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -17,20 +17,20 @@
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`feed_metrics`]: the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
-//! - [`wire`]: the one JSON form of an event on all of them (bridge, envelope, gift `usd`).
-//! - [`lifecycle`]: the bridges' connection changes as events (connected, disconnected ...).
+//! - [`feed_json`]: the one JSON form of an event on all of them (bridge, gift `usd`).
+//! - [`lifecycle_events`]: the bridges' connection changes as events (connected ...).
 //!
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod events;
+pub mod feed_json;
 pub mod feed_metrics;
-pub mod lifecycle;
+pub mod lifecycle_events;
 pub mod page;
 pub mod persist;
 pub mod ring;
 pub mod webhook;
-pub mod wire;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -121,7 +121,7 @@ impl FeedSettings {
 
 /// One event as the API and the webhooks send it: which bridge, its sequence number (one
 /// counter over all bridges of this process, so `since` works across bridges) and the
-/// event as the feed sends it ([`wire::FeedEvent`]).
+/// event as the feed sends it ([`feed_json::FeedEvent`]).
 #[derive(Debug, Clone)]
 pub struct Envelope {
     /// Increases by one per event over all bridges; starts at 1.
@@ -140,7 +140,7 @@ impl Serialize for Envelope {
         struct Wire<'a> {
             seq: u64,
             bridge: &'a str,
-            event: wire::FeedEvent<'a>,
+            event: feed_json::FeedEvent<'a>,
         }
         Wire {
             seq: self.seq,
@@ -153,8 +153,8 @@ impl Serialize for Envelope {
 
 impl Envelope {
     /// The event as the feed sends it.
-    pub fn feed_event(&self) -> wire::FeedEvent<'_> {
-        wire::FeedEvent {
+    pub fn feed_event(&self) -> feed_json::FeedEvent<'_> {
+        feed_json::FeedEvent {
             bridge: &self.bridge,
             event: &self.event,
             usd_per_diamond: self.usd_per_diamond,
@@ -383,7 +383,7 @@ impl Hub {
         drop(hook_queues);
         if let Some(sink) = inner.sink.clone().filter(|_| inner.settings.any_enabled()) {
             let streams = feeds.iter().map(|f| f.events.clone()).collect();
-            tasks.push(tokio::spawn(lifecycle::watch_twitch(
+            tasks.push(tokio::spawn(lifecycle_events::watch_twitch(
                 sink,
                 streams,
                 shutdown.clone(),

@@ -1,5 +1,6 @@
 //! `GET /ws/{bridge}`: every event of a bridge, as the JSON event schema
-//! ([`super::wire::FeedEvent`]), one text message per event, in order. `?types=chat,gift` keeps only those types. With `[feed] token` set,
+//! ([`super::feed_json::FeedEvent`]), one text message per event, in order.
+//! `?types=chat,gift` keeps only those types. With `[feed] token` set,
 //! the client presents it (`Authorization: Bearer ...` or `?token=...`). A browser page may
 //! connect only from an allowed `Origin` (`[feed] allowed_origins`,
 //! [`crate::config::origin`]); clients without one are let through.
@@ -23,7 +24,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tracing::{debug, info};
 
-use super::wire::FeedEvent;
+use super::feed_json::FeedEvent;
 use super::{Hub, presented_token, token_matches};
 use crate::config::feed::EVENT_TYPES;
 use crate::event::Event;

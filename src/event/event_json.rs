@@ -1,7 +1,7 @@
 //! An event's JSON form (schema version [`SCHEMA_VERSION`], `schema/events.schema.json`):
 //! the envelope fields every event has (`type`, `v`, `platform`, `method`, `msg_id`,
 //! `room_id`, `ts`, `received_at`, `history`), then the kind's own fields. The feed adds
-//! `bridge` (and a gift's `usd`) around this, in one place (`feed::wire`).
+//! `bridge` (and a gift's `usd`) around this, in one place (`feed::feed_json`).
 
 use serde::{Serialize, Serializer};
 
