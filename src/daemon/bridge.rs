@@ -261,15 +261,18 @@ async fn feed(
             // instead of polling again after the restart delay.
             Ok(Err(e @ SourceError::NotLive { .. })) => {
                 warn!(error = %e, "not waiting for the live (tiktok.wait_for_live = false)");
+                published.publish(&lifecycle.source_ended(&e.to_string(), None));
                 return BridgeEnd::NotLive(e.to_string());
             }
             // The source's reconnect limit was reached: giving up was asked for.
             Ok(Err(e @ SourceError::GaveUp { .. })) => {
                 error!(error = %e, "the bridge gives up");
+                published.publish(&lifecycle.source_ended(&e.to_string(), None));
                 return BridgeEnd::Failed(e.to_string());
             }
             Ok(Err(e)) => {
                 error!(error = %e, retry_in = ?delay, "the bridge failed; it will be retried");
+                published.publish(&lifecycle.source_ended(&e.to_string(), Some(delay)));
                 health.update(|s| {
                     s.tiktok_state = "failed".into();
                     s.last_error = Some(e.to_string());
@@ -278,6 +281,7 @@ async fn feed(
             }
             Err(join) => {
                 error!(error = %join, retry_in = ?delay, "the TikTok source task died; it will be retried");
+                published.publish(&lifecycle.source_ended(&join.to_string(), Some(delay)));
                 health.update(|s| {
                     s.tiktok_state = "failed".into();
                     s.last_error = Some(join.to_string());

@@ -3,7 +3,7 @@
 //!
 //! - from the TikTok source's status ([`LifecycleTracker`], fed by the bridge):
 //!   `connected`, `disconnected` (also after a failed attempt to connect; with whether and
-//!   when it retries), `error` (the source gave up), `stream_end`, `paused`, `resumed`;
+//!   when it retries), `error` (the source failed), `stream_end`, `paused`, `resumed`;
 //! - from the Twitch sink's state ([`watch_twitch`], one task per hub): `twitch_connected`
 //!   (each login; `reconnects` > 0 after twitch-irc reconnected by itself) and
 //!   `twitch_disconnected` (the sink stopped), on every bridge's stream.
@@ -11,7 +11,7 @@
 //! Their texts are the errors' own `Display`, which never holds a secret (the source and
 //! the sink redact where they make them).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
 
@@ -81,19 +81,13 @@ impl LifecycleTracker {
                     next_try_in_ms: Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
                 }]
             }
+            // The bridge says whether it restarts the source ([`Self::source_ended`]).
             Status::Failed { error } => {
                 self.paused = false;
-                vec![
-                    Lifecycle::Error {
-                        kind: "tiktok",
-                        message: error.clone(),
-                    },
-                    Lifecycle::Disconnected {
-                        reason: error.clone(),
-                        will_retry: false,
-                        next_try_in_ms: None,
-                    },
-                ]
+                vec![Lifecycle::Error {
+                    kind: "tiktok",
+                    message: error.clone(),
+                }]
             }
             Status::Connecting { .. } | Status::WaitingForLive { .. } => Vec::new(),
         };
@@ -101,6 +95,18 @@ impl LifecycleTracker {
             .into_iter()
             .map(|l| lifecycle_event(l, self.room_id))
             .collect()
+    }
+
+    /// The source stopped with an error: the bridge restarts it after `retry_in`, or (None)
+    /// gives up.
+    pub fn source_ended(&mut self, reason: &str, retry_in: Option<Duration>) -> Event {
+        self.paused = false;
+        let lifecycle = Lifecycle::Disconnected {
+            reason: reason.to_owned(),
+            will_retry: retry_in.is_some(),
+            next_try_in_ms: retry_in.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        };
+        lifecycle_event(lifecycle, self.room_id)
     }
 }
 
@@ -132,7 +138,6 @@ pub async fn watch_twitch(sink: SinkHandle, streams: Vec<EventStream>, shutdown:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn types(events: &[Event]) -> Vec<&'static str> {
         events.iter().map(Event::type_name).collect()
@@ -179,8 +184,17 @@ mod tests {
         let failed = t.on_status(&Status::Failed {
             error: "gave up".into(),
         });
-        assert_eq!(types(&failed), ["error", "disconnected"]);
+        assert_eq!(types(&failed), ["error"]);
         let json = serde_json::to_value(&failed[0]).unwrap();
-        assert_eq!((json["kind"].as_str(), json["message"].as_str()), (Some("tiktok"), Some("gave up")));
+        assert_eq!(json["kind"], "tiktok");
+        assert_eq!(json["message"], "gave up");
+        let json = serde_json::to_value(t.source_ended("gave up", None)).unwrap();
+        assert_eq!(json["type"], "disconnected");
+        assert_eq!(json["will_retry"], false);
+        assert!(json.get("next_try_in_ms").is_none());
+        let json = serde_json::to_value(t.source_ended("boom", Some(Duration::from_secs(2))));
+        let json = json.unwrap();
+        assert_eq!(json["will_retry"], true);
+        assert_eq!(json["next_try_in_ms"], 2000);
     }
 }
