@@ -449,3 +449,14 @@ pub const PIPELINE_TOP_GIFTERS: usize = 3;
 /// The sink's round-robin between chat users remembers when this many users (per channel)
 /// were last served; the ones served longest ago are forgotten first.
 pub const SINK_ROUND_ROBIN_USERS: usize = 4_096;
+/// Badges kept per user (issue 19): real users carry one to four; a message with more keeps
+/// the first ones.
+pub const MAX_USER_BADGES: usize = 16;
+
+/// A badge's text ("Moderator", "No. 1") is cut to this many characters.
+pub const BADGE_TEXT_MAX_CHARS: usize = 64;
+
+/// What a diamond is worth to the creator in US dollars, for a gift's `usd` estimate on the
+/// feed (`[pricing] usd_per_diamond`): TikTok pays creators about half a cent per diamond
+/// (the TikTokLive peer's heuristic: `repeat_count x diamond_count x $0.005`).
+pub const USD_PER_DIAMOND: f64 = 0.005;

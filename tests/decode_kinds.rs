@@ -68,45 +68,12 @@ fn encoded(method: &str, message: &impl Message) -> Value {
 }
 
 fn schema() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/events.schema.json");
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+    support::schema::events_schema()
 }
 
-/// The schema entry of `type_name`: its `properties`.
-fn schema_properties<'a>(schema: &'a Value, type_name: &str) -> Option<&'a Value> {
-    schema["oneOf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|entry| entry["properties"]["type"]["const"] == type_name)
-        .map(|entry| &entry["properties"])
-}
-
-/// Every top-level key of `event` is a property of its type's schema entry, and every
-/// user object has only the user definition's keys.
+/// `event` keeps to its type's schema entry, nested objects (users, badges, gifts) and all.
 fn assert_follows_schema(schema: &Value, event: &Value) {
-    let type_name = event["type"].as_str().unwrap();
-    let props = schema_properties(schema, type_name)
-        .unwrap_or_else(|| panic!("no schema entry for {type_name}"));
-    let user_keys: BTreeSet<&str> = schema["$defs"]["user"]["properties"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    for (key, value) in event.as_object().unwrap() {
-        let prop = props
-            .get(key)
-            .unwrap_or_else(|| panic!("{type_name}.{key} is not in the schema"));
-        if prop.get("$ref").and_then(Value::as_str) == Some("#/$defs/user") {
-            for user_key in value.as_object().unwrap().keys() {
-                assert!(
-                    user_keys.contains(user_key.as_str()),
-                    "{type_name}.{key}.{user_key}"
-                );
-            }
-        }
-    }
+    support::schema::assert_valid_event(schema, event);
 }
 
 #[test]
@@ -430,4 +397,75 @@ fn readme_event_table_lists_every_type() {
             "README's event table lacks {type_name}"
         );
     }
+}
+
+/// Issue 19 item 2: the user details and the gift image come from the real protobuf (the
+/// 2026 chat user carries a user-level badge; 2023 users carry moderator, subscriber,
+/// fan-club and top-gifter badges), and the JSON keeps to the schema.
+#[test]
+fn real_users_carry_avatar_follow_role_levels_and_badges_and_gifts_their_image() {
+    let Some(chat) = support::prereq::shared("fixtures/webcast/real-2026/chat.pb") else {
+        return;
+    };
+    let schema = schema();
+    let event = decode_message("WebcastChatMessage", Bytes::from(fs::read(chat).unwrap())).unwrap();
+    let json = json_of(&event);
+    assert_follows_schema(&schema, &json);
+    let user = &json["user"];
+    assert_eq!(user["username"], "rolandodmf");
+    assert!(
+        user["avatar"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://p19-common-sign.tiktokcdn.com/"),
+        "{user}"
+    );
+    assert_eq!(user["follow_role"], 1);
+    assert_eq!(user["user_level"], 16);
+    assert_eq!(user["badges"][0]["kind"], "user_level");
+    assert_eq!(user["badges"][0]["level"], 16);
+    assert_eq!(user["badges"][0]["text"], "16");
+    assert!(
+        json["ts"].as_i64().unwrap() > 1_700_000_000_000,
+        "create_time in ms"
+    );
+    assert!(json["room_id"].as_str().is_some());
+
+    let Some(file) = support::prereq::shared("fixtures/webcast/real-2023.jsonl") else {
+        return;
+    };
+    let mut kinds = BTreeSet::new();
+    let (mut fan_club, mut moderators, mut gift_images) = (0, 0, 0);
+    for line in fs::read_to_string(file).unwrap().lines() {
+        let line: Value = serde_json::from_str(line).unwrap();
+        let method = line["method"].as_str().unwrap();
+        let event = decode_message(method, payload_of(&line)).unwrap();
+        if let Some(user) = event.kind.user() {
+            for badge in &user.profile.badges {
+                kinds.insert(badge.kind.name());
+            }
+            fan_club += usize::from(user.profile.fan_club_level > 0);
+            moderators += usize::from(user.roles.moderator);
+        }
+        if let EventKind::Gift { gift, .. } = &event.kind {
+            assert!(
+                gift.image.as_deref().unwrap().starts_with("https://"),
+                "{gift:?}"
+            );
+            gift_images += 1;
+        }
+    }
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            "fan_club",
+            "moderator",
+            "new_gifter",
+            "subscriber",
+            "top_gifter",
+            "user_level"
+        ])
+    );
+    assert!(fan_club > 0 && moderators > 0, "{fan_club} {moderators}");
+    assert_eq!(gift_images, 84, "every real gift has its image");
 }

@@ -25,6 +25,7 @@ fn user(id: u64) -> User {
         username: format!("viewer{id}"),
         nickname: format!("Viewer{id}"),
         roles: Roles::default(),
+        ..User::default()
     }
 }
 

@@ -224,7 +224,8 @@ events = ["chat"]
     assert_eq!(bridge["paused"], false);
     assert_eq!(bridge["events"]["received"], 3, "{s}");
     assert_eq!(bridge["events"]["relayed"], 3, "{s}");
-    assert_eq!(bridge["ring"]["held"], 3, "{s}");
+    // The three chats and the lifecycle events `connected` and `twitch_connected`.
+    assert_eq!(bridge["ring"]["held"], 5, "{s}");
     assert_eq!(s["twitch"]["state"], "connected");
     assert_eq!(s["twitch"]["sent"], 2);
     assert_eq!(s["feed"]["connected"], 1);
@@ -246,22 +247,33 @@ events = ["chat"]
         }
     };
     let all = events("?bridge=a").await;
-    let texts: Vec<&str> = all["events"]
+    let chats: Vec<&Value> = all["events"]
         .as_array()
         .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "chat")
+        .collect();
+    let texts: Vec<&str> = chats
         .iter()
         .map(|e| e["event"]["text"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["first line", "while paused", "after resume"]);
+    let mut lifecycle: Vec<&str> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["type"].as_str().filter(|t| *t != "chat"))
+        .collect();
+    lifecycle.sort_unstable();
+    assert_eq!(lifecycle, ["connected", "twitch_connected"], "{all}");
     assert_eq!(all["events"][0]["seq"], 1);
-    assert_eq!(all["events"][0]["bridge"], "a");
-    assert_eq!(all["events"][0]["event"]["type"], "chat");
-    assert_eq!(all["next_since"], 3);
+    assert_eq!(chats[0]["bridge"], "a");
+    assert_eq!(all["next_since"], 5);
     let page = events("?since=1&limit=1").await;
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     assert_eq!(page["events"][0]["seq"], 2);
     assert_eq!(page["next_since"], 2);
-    assert_eq!(events("?since=3").await["events"], serde_json::json!([]));
+    assert_eq!(events("?since=5").await["events"], serde_json::json!([]));
     let r = http
         .get(format!("{base}/api/events?bridge=nope"))
         .bearer_auth(API_TOKEN)
@@ -332,12 +344,20 @@ events = ["chat"]
     daemon.join().await.unwrap().unwrap();
     // [api] ring_path: the stop wrote every event of the ring to the file.
     let db = rusqlite::Connection::open(dir.path().join("events.sqlite")).unwrap();
-    let seqs: Vec<i64> = db
-        .prepare("SELECT seq FROM events WHERE bridge = 'a' ORDER BY seq")
+    let rows: Vec<(i64, String)> = db
+        .prepare("SELECT seq, event FROM events WHERE bridge = 'a' ORDER BY seq")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(seqs, [1, 2, 3]);
+    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
+    // The five above, and the sink's stop (`twitch_disconnected`) when the feed took it
+    // before its own shutdown.
+    assert_eq!(seqs[..5], [1, 2, 3, 4, 5], "{rows:?}");
+    assert!(rows.len() <= 6, "{rows:?}");
+    if let Some((_, last)) = rows.get(5) {
+        let last: Value = serde_json::from_str(last).unwrap();
+        assert_eq!(last["type"], "twitch_disconnected", "{last}");
+    }
 }

@@ -88,10 +88,11 @@ async fn many_clients_get_every_event_in_order_as_the_event_schema() {
             assert_eq!(msg_ids(&got), ids, "every event, in order");
         }
     }
-    // Exactly the public JSON schema of `decode`.
+    // Exactly the public JSON schema of `decode`, with the bridge it came through.
     a.publish(&chat(424_242, "schema"));
-    let expected: serde_json::Value =
+    let mut expected: serde_json::Value =
         serde_json::from_str(&serde_json::to_string(&chat(424_242, "schema")).unwrap()).unwrap();
+    expected["bridge"] = "a".into();
     for c in &mut clients {
         assert_eq!(take(c, 1).await[0], expected);
     }

@@ -15,6 +15,7 @@ use tiktok_support::*;
 use tiktwitch::config;
 use tiktwitch::daemon::{self, Plan};
 use tiktwitch::event::{Event, EventKind, Gift};
+use tiktwitch::source::tiktok::gifts::STATIC_GIFT_PRICES;
 use tiktwitch::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::frames::{
@@ -23,6 +24,8 @@ use tiktwitch::standin::tiktok::frames::{
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, GiftListMode, Step};
 
 const SECOND: Duration = Duration::from_secs(1);
+/// In the stand-in's catalogue (1000 diamonds), not in the built-in price table.
+const GALAXY: u64 = 11046;
 
 fn gift_frame(log_id: u64, room: u64, spec: GiftSpec<'_>) -> Step {
     Step::Frame(single(log_id, gift_message(log_id, room, "giver", spec)))
@@ -214,6 +217,7 @@ async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
     fake.push_script(vec![
         Step::Pause(SECOND),
         gift_frame(31, room, bare(5487, 1, true, 5)),
+        gift_frame(33, room, bare(GALAXY, 1, true, 6)),
         end(32, room),
     ]);
     let source = TikTokSource::with_euler(settings(&fake), SignerBudget::new(0)).unwrap();
@@ -222,13 +226,25 @@ async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
     assert_eq!(fake.report().connections.len(), 2);
     assert_eq!(fake.report().gift_list_calls, 1, "once per room");
     assert_eq!(gifts(&items)[0].0.name, "Finger Heart");
+    // A gift the built-in table does not know: its value and image are the catalogue's.
+    assert!(!STATIC_GIFT_PRICES.iter().any(|(id, ..)| *id == GALAXY));
+    let galaxy = &gifts(&items)[1].0;
+    assert_eq!((galaxy.name.as_str(), galaxy.diamonds), ("Galaxy", 1000));
+    assert!(
+        galaxy
+            .image
+            .as_deref()
+            .is_some_and(|url| url.ends_with(&format!("/gift/{GALAXY}.webp"))),
+        "{galaxy:?}"
+    );
 
     let fake = FakeTikTok::start(FakeTikTokConfig::default())
         .await
         .unwrap();
     let room = fake.room_id();
     fake.push_script(vec![
-        gift_frame(41, room, bare(5487, 1, true, 5)),
+        gift_frame(41, room, bare(GALAXY, 1, true, 5)),
+        gift_frame(43, room, bare(5487, 1, true, 7)),
         end(42, room),
     ]);
     let off = tiktwitch::source::tiktok::TikTokSettings {
@@ -240,6 +256,11 @@ async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
     result.unwrap();
     assert_eq!(fake.report().gift_list_calls, 0);
     assert_eq!(gifts(&items)[0].0.name, "", "nothing filled");
+    assert_eq!(gifts(&items)[0].0.diamonds, 0);
+    // Without a catalogue the built-in table still prices the gifts it knows.
+    let heart = &gifts(&items)[1].0;
+    assert_eq!((heart.name.as_str(), heart.diamonds), ("Finger Heart", 5));
+    assert_eq!(heart.image, None, "the table has no images");
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

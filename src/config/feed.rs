@@ -56,6 +56,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "unknown",
     "twitch_chat",
     "bridge_control",
+    // The daemon's own lifecycle events (`event::Lifecycle::TYPE_NAMES`).
+    "connected",
+    "disconnected",
+    "error",
+    "stream_end",
+    "paused",
+    "resumed",
+    "twitch_connected",
+    "twitch_disconnected",
 ];
 
 /// `[feed]`: `GET /ws/{bridge}` streams every event of a bridge as JSON, and `/` serves a
@@ -356,7 +365,15 @@ mod tests {
             cumulative: 1,
         };
         assert!(EVENT_TYPES.contains(&viewers.type_name()));
-        assert_eq!(EVENT_TYPES.len(), 41);
+        // 39 TikTok kinds, the Twitch chat and the bridge's control events, and the daemon's
+        // lifecycle events.
+        for name in crate::event::Lifecycle::TYPE_NAMES {
+            assert!(EVENT_TYPES.contains(name), "{name}");
+        }
+        assert_eq!(
+            EVENT_TYPES.len(),
+            41 + crate::event::Lifecycle::TYPE_NAMES.len()
+        );
     }
 
     #[test]

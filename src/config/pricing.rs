@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Problem;
 use super::currency::{CURRENCIES, CoinPrices, DEFAULT_CURRENCY, currency};
+use crate::limits::USD_PER_DIAMOND;
 
 /// `[pricing]`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -18,6 +19,10 @@ pub struct PricingConfig {
     pub coin_prices: BTreeMap<String, f64>,
     /// The currency of `money` without an argument.
     pub currency: String,
+    /// What one diamond is worth to the creator in US dollars, for a gift's `usd` estimate
+    /// on the event feed, webhooks and `/api/events` (not what a viewer pays per coin:
+    /// that is `coin_prices`).
+    pub usd_per_diamond: f64,
 }
 
 impl Default for PricingConfig {
@@ -25,6 +30,7 @@ impl Default for PricingConfig {
         Self {
             coin_prices: BTreeMap::new(),
             currency: DEFAULT_CURRENCY.into(),
+            usd_per_diamond: USD_PER_DIAMOND,
         }
     }
 }
@@ -73,6 +79,15 @@ pub fn validate(pricing: &PricingConfig, problems: &mut Vec<Problem>) {
             );
         }
     }
+    if !pricing.usd_per_diamond.is_finite() {
+        problems.push(
+            Problem::new(
+                "pricing.usd_per_diamond",
+                format!("{} is not a price", pricing.usd_per_diamond),
+            )
+            .with_hint("e.g. 0.005 (half a cent per diamond)"),
+        );
+    }
     if !pricing
         .prices()
         .codes()
@@ -110,10 +125,11 @@ mod tests {
         ] {
             pricing.coin_prices.insert(code.into(), price);
         }
+        pricing.usd_per_diamond = f64::INFINITY;
         let mut problems = Vec::new();
         validate(&pricing, &mut problems);
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(problems.len(), 4, "{text:#?}");
+        assert_eq!(problems.len(), 5, "{text:#?}");
         let has = |path: &str, words: &str| {
             assert!(
                 text.iter()
@@ -125,14 +141,20 @@ mod tests {
         has("pricing.coin_prices.usd", "upper case: USD");
         has("pricing.coin_prices.XYZ", "known codes: USD, EUR");
         has("pricing.currency", "no coin price for `CHF`");
+        has("pricing.usd_per_diamond", "inf is not a price");
 
         // The prices: against their range, like every number of the config.
         let mut ranged = Vec::new();
+        pricing.usd_per_diamond = 2.0;
         crate::config::ranges::check(&pricing, "pricing", &[], &mut ranged);
         let ranged: Vec<String> = ranged.iter().map(ToString::to_string).collect();
-        assert_eq!(ranged.len(), 1, "{ranged:#?}");
+        assert_eq!(ranged.len(), 2, "{ranged:#?}");
         assert!(
             ranged[0].starts_with("pricing.coin_prices.EUR: 0.0 is out of range"),
+            "{ranged:#?}"
+        );
+        assert!(
+            ranged[1].starts_with("pricing.usd_per_diamond: 2.0 is out of range"),
             "{ranged:#?}"
         );
 

@@ -329,6 +329,14 @@ pub const RANGES: &[KeyRange] = &[
         HOUR,
         "Helix allows 800 requests a minute; an hour between checks at most",
     ),
+    KeyRange {
+        key: "pricing.usd_per_diamond",
+        bounds: Bounds::Decimal {
+            above: 0.0,
+            max: 1.0,
+        },
+        why: "a diamond's worth to the creator, for a gift's `usd` on the feed",
+    },
 ];
 
 /// The range of `key` (a path as [`KeyRange::key`] writes it).

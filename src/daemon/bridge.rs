@@ -215,6 +215,8 @@ async fn feed(
     shutdown: &CancellationToken,
 ) -> BridgeEnd {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
+    // Connected, disconnected, paused ... on the feed (`crate::feed::lifecycle_events`).
+    let mut lifecycle = crate::feed::lifecycle_events::LifecycleTracker::default();
     loop {
         if shutdown.is_cancelled() {
             return BridgeEnd::Shutdown;
@@ -250,7 +252,12 @@ async fn feed(
                         return BridgeEnd::Shutdown;
                     }
                 }
-                SourceItem::Status(status) => report_status(plan, health, sink, &status),
+                SourceItem::Status(status) => {
+                    for event in lifecycle.on_status(&status) {
+                        published.publish(&event);
+                    }
+                    report_status(plan, health, sink, &status);
+                }
                 SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
             }
         }
@@ -261,15 +268,18 @@ async fn feed(
             // instead of polling again after the restart delay.
             Ok(Err(e @ SourceError::NotLive { .. })) => {
                 warn!(error = %e, "not waiting for the live (tiktok.wait_for_live = false)");
+                published.publish(&lifecycle.source_ended(&e.to_string(), None));
                 return BridgeEnd::NotLive(e.to_string());
             }
             // The source's reconnect limit was reached: giving up was asked for.
             Ok(Err(e @ SourceError::GaveUp { .. })) => {
                 error!(error = %e, "the bridge gives up");
+                published.publish(&lifecycle.source_ended(&e.to_string(), None));
                 return BridgeEnd::Failed(e.to_string());
             }
             Ok(Err(e)) => {
                 error!(error = %e, retry_in = ?delay, "the bridge failed; it will be retried");
+                published.publish(&lifecycle.source_ended(&e.to_string(), Some(delay)));
                 health.update(|s| {
                     s.tiktok_state = "failed".into();
                     s.last_error = Some(e.to_string());
@@ -278,6 +288,7 @@ async fn feed(
             }
             Err(join) => {
                 error!(error = %join, retry_in = ?delay, "the TikTok source task died; it will be retried");
+                published.publish(&lifecycle.source_ended(&join.to_string(), Some(delay)));
                 health.update(|s| {
                     s.tiktok_state = "failed".into();
                     s.last_error = Some(join.to_string());

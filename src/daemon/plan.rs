@@ -215,6 +215,7 @@ impl Plan {
             feed: FeedSettings {
                 // The API's webhooks and the dead letters live beside the secrets.
                 state_dir: Some(state_dir),
+                usd_per_diamond: config.pricing.usd_per_diamond,
                 ..feed_settings(&config.feed, &config.api, &config.webhook)
             },
             feed_secrets: FeedSecretNames {

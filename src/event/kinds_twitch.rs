@@ -1,7 +1,8 @@
 //! Events that come from the Twitch side of the bridge, not from TikTok: the Twitch chat
 //! the bot reads (`twitch_chat`, for overlays that show both chats) and changes moderators
-//! made to the bridge (`bridge_control`: pause, mute, `only` ...). Both carry a `platform`
-//! field, so a reader of the one feed tells them from TikTok's events.
+//! made to the bridge (`bridge_control`: pause, mute, `only` ...). Both name their `platform`,
+//! which the envelope writes (`Event::platform`), so a reader of the one feed tells them
+//! from TikTok's events.
 
 use serde::Serialize;
 
@@ -22,7 +23,8 @@ pub struct TwitchUser {
 /// A message someone wrote in the bridge's Twitch channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TwitchChat {
-    /// Always `"twitch"`.
+    /// Always `"twitch"` (written by the envelope, not here).
+    #[serde(skip)]
     pub platform: &'static str,
     /// The channel (login, without `#`).
     pub channel: String,
@@ -41,7 +43,8 @@ pub struct TwitchChat {
 /// Chat session starting or ending.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BridgeControl {
-    /// `"twitch"` (a chat command or Shared Chat) or `"api"`.
+    /// `"twitch"` (a chat command or Shared Chat) or `"api"` (written by the envelope).
+    #[serde(skip)]
     pub platform: &'static str,
     /// `pause`, `resume`, `mute`, `unmute`, `only`, `shared_chat_started`, `shared_chat_ended`.
     pub action: &'static str,

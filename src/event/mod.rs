@@ -17,16 +17,22 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
+mod event_json;
+mod kinds_lifecycle;
 mod kinds_linkmic;
 mod kinds_room;
 mod kinds_twitch;
+mod user_profile;
 
+pub use event_json::SCHEMA_VERSION;
+pub use kinds_lifecycle::Lifecycle;
 pub use kinds_linkmic::{BattlePunishFinish, BattleTask, FanTicket, FanTickets, Link, LinkMic};
 pub use kinds_room::{
     Goal, InRoomBanner, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin,
     RoomVerify, Shopping, SuperFan, UnauthorizedMember,
 };
 pub use kinds_twitch::{BridgeControl, TwitchChat, TwitchUser};
+pub use user_profile::{Badge, BadgeKind, Profile};
 
 /// Who did something in the room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -41,6 +47,9 @@ pub struct User {
     /// How the user relates to the creator, when TikTok says so.
     #[serde(skip_serializing_if = "Roles::is_empty")]
     pub roles: Roles,
+    /// Avatar, follow role, levels and badges, when TikTok sent them (flattened).
+    #[serde(flatten)]
+    pub profile: Profile,
 }
 
 impl User {
@@ -200,6 +209,9 @@ pub struct Meta {
     pub room_id: u64,
     /// When TikTok created it, milliseconds since the epoch; 0 when absent.
     pub create_time_ms: i64,
+    /// When the daemon decoded it, milliseconds since the epoch; 0 when not recorded
+    /// (`tiktwitch decode` of a file).
+    pub received_at_ms: i64,
     /// True for replayed history (the first fetch result, or TikTok's own history flag):
     /// not relayed by default.
     pub history: bool,
@@ -407,6 +419,8 @@ pub enum EventKind {
     Link(Link),
     /// A multi-guest layout change.
     LinkLayer(Link),
+    /// The daemon's own connection events (connected, disconnected, stream_end ...).
+    Lifecycle(Lifecycle),
     /// A message whose method the bridge does not map. Never an error.
     Unknown,
     /// Someone wrote in the bridge's Twitch channel (`platform: "twitch"`).
@@ -457,6 +471,7 @@ impl EventKind {
             Self::LinkMic(_) => "link_mic",
             Self::Link(_) => "link",
             Self::LinkLayer(_) => "link_layer",
+            Self::Lifecycle(l) => l.type_name(),
             Self::Unknown => "unknown",
             Self::TwitchChat(_) => "twitch_chat",
             Self::BridgeControl(_) => "bridge_control",
@@ -509,31 +524,15 @@ impl Event {
     pub fn is_stream_end(&self) -> bool {
         matches!(self.kind, EventKind::Control { action } if action.is_end())
     }
-}
 
-/// The JSON form: `type`, `method`, `msg_id`, `history`, then the kind's own fields.
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            #[serde(rename = "type")]
-            type_name: &'static str,
-            method: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            msg_id: Option<String>,
-            #[serde(skip_serializing_if = "is_false")]
-            history: bool,
-            #[serde(flatten)]
-            kind: &'a EventKind,
+    /// The platform it comes from: `tiktok`, or `twitch` for the Twitch lifecycle events.
+    pub fn platform(&self) -> &'static str {
+        match &self.kind {
+            EventKind::Lifecycle(l) => l.platform(),
+            EventKind::TwitchChat(c) => c.platform,
+            EventKind::BridgeControl(c) => c.platform,
+            _ => "tiktok",
         }
-        Wire {
-            type_name: self.type_name(),
-            method: &self.meta.method,
-            msg_id: (self.meta.msg_id != 0).then(|| self.meta.msg_id.to_string()),
-            history: self.meta.history,
-            kind: &self.kind,
-        }
-        .serialize(s)
     }
 }
 

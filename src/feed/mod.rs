@@ -20,14 +20,18 @@
 //! - [`feed_metrics`]: the feed's families for `/metrics`.
 //! - [`page`]: `/`, a page without build step that shows one bridge's live feed.
 //! - [`overlay`]: `/overlay/{bridge}`, an OBS browser-source overlay of the live feed.
+//! - [`feed_json`]: the one JSON form of an event on all of them (bridge, gift `usd`).
+//! - [`lifecycle_events`]: the bridges' connection changes as events (connected ...).
 //!
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
 pub mod control;
 pub mod events;
+pub mod feed_json;
 pub mod feed_metrics;
 pub mod overlay;
+pub mod lifecycle_events;
 pub mod page;
 pub mod persist;
 pub mod ring;
@@ -51,7 +55,9 @@ use tracing::warn;
 
 use crate::config::origin::OriginPolicy;
 use crate::event::Event;
-use crate::limits::{API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE};
+use crate::limits::{
+    API_RING_CAPACITY, FEED_CLIENT_QUEUE, FEED_MAX_CLIENTS, RING_PERSIST_QUEUE, USD_PER_DIAMOND,
+};
 use crate::secret::Secret;
 use crate::sink::SinkHandle;
 use crate::status::BridgeHealth;
@@ -91,6 +97,8 @@ pub struct FeedSettings {
     /// Where the webhooks added through the API and every webhook's dead letters are kept
     /// across restarts (`state_dir`); `None`: memory only.
     pub state_dir: Option<PathBuf>,
+    /// US dollars per diamond, for a gift's `usd` estimate (`[pricing] usd_per_diamond`).
+    pub usd_per_diamond: f64,
 }
 
 impl Default for FeedSettings {
@@ -108,6 +116,7 @@ impl Default for FeedSettings {
             ring_persist_queue: RING_PERSIST_QUEUE,
             webhooks: Vec::new(),
             state_dir: None,
+            usd_per_diamond: USD_PER_DIAMOND,
         }
     }
 }
@@ -121,7 +130,7 @@ impl FeedSettings {
 
 /// One event as the API and the webhooks send it: which bridge, its sequence number (one
 /// counter over all bridges of this process, so `since` works across bridges) and the
-/// event in the JSON event schema.
+/// event as the feed sends it ([`feed_json::FeedEvent`]).
 #[derive(Debug, Clone)]
 pub struct Envelope {
     /// Increases by one per event over all bridges; starts at 1.
@@ -130,6 +139,8 @@ pub struct Envelope {
     pub bridge: Arc<str>,
     /// The event.
     pub event: Arc<Event>,
+    /// US dollars per diamond, for a gift's `usd` ([`FeedSettings::usd_per_diamond`]).
+    pub usd_per_diamond: f64,
 }
 
 impl Serialize for Envelope {
@@ -138,18 +149,27 @@ impl Serialize for Envelope {
         struct Wire<'a> {
             seq: u64,
             bridge: &'a str,
-            event: &'a Event,
+            event: feed_json::FeedEvent<'a>,
         }
         Wire {
             seq: self.seq,
             bridge: &self.bridge,
-            event: &self.event,
+            event: self.feed_event(),
         }
         .serialize(s)
     }
 }
 
 impl Envelope {
+    /// The event as the feed sends it.
+    pub fn feed_event(&self) -> feed_json::FeedEvent<'_> {
+        feed_json::FeedEvent {
+            bridge: &self.bridge,
+            event: &self.event,
+            usd_per_diamond: self.usd_per_diamond,
+        }
+    }
+
     /// The key a receiver deduplicates on: TikTok's message id, or `bridge-seq` for the
     /// rare event without one.
     pub fn idempotency_key(&self) -> String {
@@ -373,6 +393,14 @@ impl Hub {
             };
             tasks.push(tokio::spawn(tap.run()));
         }
+        if let Some(sink) = inner.sink.clone().filter(|_| inner.settings.any_enabled()) {
+            let streams = feeds.iter().map(|f| f.events.clone()).collect();
+            tasks.push(tokio::spawn(lifecycle_events::watch_twitch(
+                sink,
+                streams,
+                shutdown.clone(),
+            )));
+        }
         // Only the taps hold the writer's queue: when they end, it writes the rest and ends.
         drop(persist_queue);
         (
@@ -484,6 +512,7 @@ impl Tap {
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             bridge: self.bridge.name.clone(),
             event,
+            usd_per_diamond: self.hub.settings.usd_per_diamond,
         };
         self.hub.webhooks.offer(&envelope);
         if let (Some(queue), Some(stats)) = (&self.persist, &self.bridge.persist) {

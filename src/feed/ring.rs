@@ -147,6 +147,7 @@ mod tests {
                 meta: Meta::default(),
                 kind: EventKind::Unknown,
             }),
+            usd_per_diamond: 0.005,
         }
     }
 
@@ -174,7 +175,7 @@ mod tests {
         let stored = Held::Stored(StoredEnvelope {
             seq: 3,
             bridge: "a".into(),
-            event: RawValue::from_string(r#"{"type":"unknown","method":""}"#.into())
+            event: RawValue::from_string(r#"{"bridge":"a","type":"unknown","v":2,"platform":"tiktok"}"#.into())
                 .unwrap()
                 .into(),
         });

@@ -1,5 +1,6 @@
-//! `GET /ws/{bridge}`: every event of a bridge, as the JSON event schema, one text message
-//! per event, in order. `?types=chat,gift` keeps only those types. With `[feed] token` set,
+//! `GET /ws/{bridge}`: every event of a bridge, as the JSON event schema
+//! ([`super::feed_json::FeedEvent`]), one text message per event, in order.
+//! `?types=chat,gift` keeps only those types. With `[feed] token` set,
 //! the client presents it (`Authorization: Bearer ...` or `?token=...`). A browser page may
 //! connect only from an allowed `Origin` (`[feed] allowed_origins`,
 //! [`crate::config::origin`]); clients without one are let through.
@@ -24,6 +25,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tracing::{debug, info};
 
 use super::control::{CONTROL_TYPES, ControlMessage};
+use super::feed_json::FeedEvent;
 use super::{Hub, presented_token, token_matches};
 use crate::config::feed::EVENT_TYPES;
 use crate::event::Event;
@@ -168,6 +170,7 @@ async fn serve_client(
         }
     });
     let closing = hub.closing().clone();
+    let usd_per_diamond = hub.settings().usd_per_diamond;
     let end = loop {
         tokio::select! {
             received = rx.recv() => match received {
@@ -175,7 +178,8 @@ async fn serve_client(
                     if types.as_ref().is_some_and(|t| !t.contains(&event.type_name())) {
                         continue;
                     }
-                    let Ok(json) = serde_json::to_string(&*event) else { continue };
+                    let wire = FeedEvent { bridge: &bridge, event: &event, usd_per_diamond };
+                    let Ok(json) = serde_json::to_string(&wire) else { continue };
                     match queue.try_send(Message::Text(json.into())) {
                         Ok(()) => {}
                         Err(TrySendError::Full(_)) => break End::TooSlow,

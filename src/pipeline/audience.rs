@@ -106,6 +106,7 @@ mod tests {
                     username: format!("u{id}"),
                     nickname: format!("U{id}"),
                     roles,
+                    profile: Default::default(),
                 },
                 text: text.into(),
                 language: String::new(),

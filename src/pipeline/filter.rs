@@ -246,6 +246,7 @@ mod tests {
                     username: username.into(),
                     nickname: username.to_uppercase(),
                     roles: Roles::default(),
+                    ..User::default()
                 },
                 text: text.into(),
                 language: String::new(),

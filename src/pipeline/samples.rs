@@ -23,6 +23,7 @@ fn user(handle: &str, nickname: &str) -> User {
             follower: true,
             ..Roles::default()
         },
+        ..User::default()
     }
 }
 

@@ -129,6 +129,11 @@ impl SinkHandle {
         self.shared.with_status(|s| s.sink.clone())
     }
 
+    /// Told every state the sink sets (each login too, even when it was connected before).
+    pub fn state_changes(&self) -> tokio::sync::watch::Receiver<SinkState> {
+        self.shared.state_changes.subscribe()
+    }
+
     /// Each configured channel's status.
     pub fn channels(&self) -> BTreeMap<String, ChannelStatus> {
         self.shared.with_status(|s| s.channels.clone())

@@ -171,6 +171,9 @@ pub(crate) struct Shared {
     seq: AtomicU64,
     /// What the bot reads in its channels, for [`SinkHandle::subscribe_chat`].
     pub chat: tokio::sync::broadcast::Sender<Arc<incoming::ChatMessage>>,
+    /// Every sink state set (each login too, even when already connected), for the feed's
+    /// `twitch_connected` / `twitch_disconnected` events.
+    state_changes: tokio::sync::watch::Sender<SinkState>,
 }
 
 impl Shared {
@@ -180,6 +183,12 @@ impl Shared {
 
     pub fn with_status<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Sets the sink's state and tells [`SinkHandle::state_changes`] watchers.
+    pub fn set_sink_state(&self, state: SinkState) {
+        self.with_status(|st| st.sink = state.clone());
+        self.state_changes.send_replace(state);
     }
 }
 
@@ -352,6 +361,7 @@ impl TwitchSink {
             packers: pack::Packers::new(&self.settings.pack, &self.settings.pack_by_bridge),
             seq: AtomicU64::new(0),
             chat: tokio::sync::broadcast::channel(crate::limits::TWITCH_CHAT_READ_CAPACITY).0,
+            state_changes: tokio::sync::watch::Sender::new(SinkState::Connecting),
         });
         let engine = Engine::new(
             backend,

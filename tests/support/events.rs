@@ -10,6 +10,7 @@ pub fn user(id: u64, handle: &str) -> User {
         username: handle.into(),
         nickname: handle.to_uppercase(),
         roles: Roles::default(),
+        ..User::default()
     }
 }
 

@@ -14,5 +14,6 @@ pub mod events;
 pub mod prereq;
 #[cfg(unix)]
 pub mod process;
+pub mod schema;
 #[cfg(feature = "standin")]
 pub mod sink;

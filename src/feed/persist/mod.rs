@@ -362,6 +362,7 @@ mod tests {
                 },
                 kind: EventKind::Unknown,
             }),
+            usd_per_diamond: 0.005,
         }
     }
 
@@ -396,7 +397,7 @@ mod tests {
         assert_eq!(a_stats.snapshot().loaded, 3);
         assert_eq!(
             a[0].event.get(),
-            r#"{"type":"unknown","method":"","msg_id":"1008"}"#
+            r#"{"bridge":"a","type":"unknown","v":2,"platform":"tiktok","msg_id":"1008"}"#
         );
         let (b, _) = again.take_loaded("b");
         assert_eq!(b.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);

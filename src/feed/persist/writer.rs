@@ -104,7 +104,7 @@ impl Writer {
                 "INSERT OR REPLACE INTO events (seq, bridge, event) VALUES (?1, ?2, ?3)",
             )?;
             for envelope in batch {
-                let json = serde_json::to_string(&*envelope.event)?;
+                let json = serde_json::to_string(&envelope.feed_event())?;
                 insert.execute(params![envelope.seq as i64, &*envelope.bridge, json])?;
             }
         }

@@ -67,7 +67,7 @@ impl<B: ChatBackend> Engine<B> {
                         s.reconnects += 1;
                     }
                 });
-                self.shared.with_status(|st| st.sink = SinkState::Connected);
+                self.shared.set_sink_state(SinkState::Connected);
                 tracing::info!("logged in to Twitch chat");
             }
             BackendEvent::Joined { channel } => {

@@ -417,7 +417,6 @@ impl<B: ChatBackend> Engine<B> {
             Ok(()) => "shut down".to_owned(),
             Err(e) => e.to_string(),
         };
-        self.shared
-            .with_status(|st| st.sink = SinkState::Stopped(text));
+        self.shared.set_sink_state(SinkState::Stopped(text));
     }
 }

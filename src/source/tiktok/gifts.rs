@@ -138,6 +138,48 @@ impl GiftCatalogue {
     }
 }
 
+/// The built-in price table: the gifts of the real captures (`../shared/fixtures`) with
+/// their diamonds, `(id, name, diamonds)`. The fallback for a gift whose message carries no
+/// details when the room's catalogue (fetched at connect, which overrides this) has none
+/// either: the catalogue failed, is still loading, or lacks the gift.
+pub const STATIC_GIFT_PRICES: &[(u64, &str, u32)] = &[
+    (5269, "TikTok", 1),
+    (5479, "Coffee", 1),
+    (5487, "Finger Heart", 5),
+    (5523, "Fire", 1),
+    (5655, "Rose", 1),
+    (5827, "Ice Cream Cone", 1),
+    (5879, "Doughnut", 30),
+    (6912, "Cat Paws", 1),
+    (7096, "It's corn", 1),
+    (7813, "Health Potion", 1),
+    (7934, "Heart Me", 1),
+    (9333, "LIVE Fest Clappers", 100),
+    (9334, "LIVE Fest", 1),
+];
+
+/// Fills a gift's empty name and zero diamonds from [`STATIC_GIFT_PRICES`]; true when
+/// anything changed. Run after [`GiftCatalogue::enrich`], so the room's catalogue wins.
+pub fn fill_from_static_table(event: &mut Event) -> bool {
+    let EventKind::Gift { gift, .. } = &mut event.kind else {
+        return false;
+    };
+    let Some((_, name, diamonds)) = STATIC_GIFT_PRICES.iter().find(|(id, ..)| *id == gift.id)
+    else {
+        return false;
+    };
+    let mut changed = false;
+    if gift.name.is_empty() {
+        gift.name = (*name).to_string();
+        changed = true;
+    }
+    if gift.diamonds == 0 {
+        gift.diamonds = *diamonds;
+        changed = true;
+    }
+    changed
+}
+
 /// Parses a `webcast/gift/list` answer.
 pub fn parse_gift_list(body: &[u8]) -> Result<GiftCatalogue, CatalogueError> {
     #[derive(Deserialize)]
@@ -409,5 +451,37 @@ mod tests {
             },
         };
         assert!(!c.enrich(&mut chat));
+    }
+
+    #[test]
+    fn the_static_table_fills_only_what_is_still_missing() {
+        let bare = |id| {
+            gift_event(
+                Gift {
+                    id,
+                    ..Gift::default()
+                },
+                true,
+            )
+        };
+        let mut doughnut = bare(5879);
+        assert!(fill_from_static_table(&mut doughnut));
+        let gift = parts(&doughnut).0;
+        assert_eq!((gift.name.as_str(), gift.diamonds), ("Doughnut", 30));
+        // What the message (or the catalogue before) said wins.
+        let mut said = gift_event(
+            Gift {
+                id: 5879,
+                name: "Donut".into(),
+                diamonds: 31,
+                ..Gift::default()
+            },
+            true,
+        );
+        assert!(!fill_from_static_table(&mut said));
+        assert_eq!(parts(&said).0.diamonds, 31);
+        let mut unknown = bare(1);
+        assert!(!fill_from_static_table(&mut unknown));
+        assert_eq!(parts(&unknown).0.diamonds, 0);
     }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::backoff;
 use super::decode::{MessageError, decode_fetch_result};
 use super::error::{SignerError, SourceError};
-use super::gifts::{GiftCatalogue, fetch_gift_catalogue};
+use super::gifts::{GiftCatalogue, fetch_gift_catalogue, fill_from_static_table};
 use super::transport::build_client;
 use super::preset::{self, DevicePreset};
 use super::proxy::ProxyConfig;
@@ -430,11 +430,16 @@ impl TikTokSource {
             return Ok(None);
         }
         event.meta.history |= history;
-        if matches!(event.kind, EventKind::Gift { .. })
-            && let Some(catalogue) = run.catalogue.get()
-            && catalogue.enrich(&mut event)
-        {
-            bump(&self.stats.gifts_enriched);
+        event.meta.received_at_ms = now_ms();
+        if matches!(event.kind, EventKind::Gift { .. }) {
+            // The room's catalogue first; the built-in table for what it leaves empty.
+            let from_catalogue = run
+                .catalogue
+                .get()
+                .is_some_and(|catalogue| catalogue.enrich(&mut event));
+            if from_catalogue | fill_from_static_table(&mut event) {
+                bump(&self.stats.gifts_enriched);
+            }
         }
         bump(&self.stats.messages);
         if event.meta.history {
@@ -486,6 +491,13 @@ async fn sleep(shutdown: &CancellationToken, delay: Duration) -> Result<(), Stop
         _ = tokio::time::sleep(delay) => Ok(()),
         _ = shutdown.cancelled() => Err(Stop::Shutdown),
     }
+}
+
+/// Milliseconds since the epoch now (0 before 1970, which no real clock reports).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn cookie_header(cookies: &[(String, String)]) -> String {

@@ -8,8 +8,10 @@ use prost::Message;
 
 use super::fast;
 use crate::event::{
-    BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta, Roles, User,
+    Badge, BadgeKind, BattleSide, BattleStage, ControlAction, Event, EventKind, Gift, Meta,
+    Profile, Roles, User,
 };
+use crate::limits::{BADGE_TEXT_MAX_CHARS, MAX_USER_BADGES, PROFILE_URL_MAX_CHARS};
 use crate::proto;
 
 /// How the hot message types are decoded.
@@ -46,6 +48,7 @@ pub(super) fn event(
             msg_id: common.msg_id,
             room_id: common.room_id,
             create_time_ms: common.create_time,
+            received_at_ms: 0,
             history: false,
         },
         kind,
@@ -82,8 +85,9 @@ pub(super) fn decode_kind(
         "WebcastGiftMessage" => {
             let m = decoder.decode::<WebcastGiftMessage>(payload)?;
             let roles = roles(m.user_identity.as_ref());
-            let details = m.gift.unwrap_or_default();
+            let mut details = m.gift.unwrap_or_default();
             let streakable = details.r#type == 1;
+            let image = details.image.take().and_then(first_url);
             let kind = EventKind::Gift {
                 user: user_with_roles(m.user, roles),
                 gift: Gift {
@@ -95,7 +99,7 @@ pub(super) fn decode_kind(
                     name: details.name,
                     diamonds: clamp_u32(details.diamond_count),
                     streakable,
-                    image: None,
+                    image,
                 },
                 count: clamp_u32(i64::from(m.repeat_count)),
                 streak_end: m.repeat_end == 1,
@@ -283,12 +287,86 @@ pub(super) fn user(u: proto::User) -> User {
             .is_some_and(|a| a.is_admin || a.is_super_admin),
         ..Roles::default()
     };
+    let profile = profile(u.avatar_thumb, u.follow_info, u.badge_list);
+    let mut roles = roles;
+    // A moderator or subscriber badge says so even where no identity flags came along
+    // (joins, likes, shares carry none).
+    for badge in &profile.badges {
+        match badge.kind {
+            BadgeKind::Moderator => roles.moderator = true,
+            BadgeKind::Subscriber => roles.subscriber = true,
+            _ => {}
+        }
+    }
     User {
         id: u.id,
         username: u.display_id,
         nickname: u.nickname,
         roles,
+        profile,
     }
+}
+
+/// The avatar, follow role and badges of a wire user.
+fn profile(
+    avatar: Option<proto::ImageModel>,
+    follow: Option<proto::FollowInfo>,
+    badges: Vec<proto::BadgeStruct>,
+) -> Profile {
+    let badges: Vec<Badge> = badges
+        .into_iter()
+        .take(MAX_USER_BADGES)
+        .map(badge)
+        .collect();
+    let level_of = |kind| {
+        badges
+            .iter()
+            .find(|b| b.kind == kind)
+            .map_or(0, |b: &Badge| b.level)
+    };
+    Profile {
+        avatar: avatar.and_then(first_url),
+        follow_role: follow.map_or(0, |f| clamp_u32(f.follow_status)),
+        fan_club_level: level_of(BadgeKind::FanClub),
+        user_level: level_of(BadgeKind::UserLevel),
+        badges,
+    }
+}
+
+fn badge(b: proto::BadgeStruct) -> Badge {
+    let level = b
+        .log_extra
+        .and_then(|l| l.level.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    let combine = b.combine.unwrap_or_default();
+    let text = b
+        .text
+        .map(|t| t.default_pattern)
+        .filter(|t| !t.is_empty())
+        .or_else(|| combine.text.map(|t| t.default_pattern))
+        .filter(|t| !t.is_empty())
+        .unwrap_or(combine.str);
+    let image = b
+        .image
+        .and_then(|i| i.image)
+        .and_then(first_url)
+        .or_else(|| combine.icon.and_then(first_url));
+    Badge {
+        kind: BadgeKind::from_wire(b.scene_type),
+        level,
+        text: text.chars().take(BADGE_TEXT_MAX_CHARS).collect(),
+        image,
+    }
+}
+
+/// An image's first URL, when it is a plain `http(s)` one of a sane length.
+pub(super) fn first_url(image: proto::ImageModel) -> Option<String> {
+    let url = image.url_list.into_iter().next()?;
+    let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
+    ((lower.starts_with("https://") || lower.starts_with("http://"))
+        && url.len() <= PROFILE_URL_MAX_CHARS
+        && !url.chars().any(char::is_whitespace))
+    .then_some(url)
 }
 
 fn user_with_roles(u: Option<proto::User>, roles: Roles) -> User {

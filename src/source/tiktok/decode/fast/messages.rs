@@ -33,8 +33,116 @@ impl FastDecode for proto::User {
             match number {
                 1 => self.id = value.varint()?,
                 3 => self.nickname = value.string()?,
+                9 => merge_into(&mut self.avatar_thumb, value)?,
+                22 => merge_into(&mut self.follow_info, value)?,
                 32 => merge_into(&mut self.user_attr, value)?,
                 38 => self.display_id = value.string()?,
+                64 => {
+                    let mut badge = proto::BadgeStruct::default();
+                    badge.merge_fast(value.bytes()?)?;
+                    self.badge_list.push(badge);
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::ImageModel {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            if number == 1 {
+                self.url_list.push(value.string()?);
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::FollowInfo {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            if number == 3 {
+                self.follow_status = value.int64()?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeStruct {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            match number {
+                1 => self.display_type = value.int64()?,
+                3 => self.scene_type = value.int64()?,
+                12 => merge_into(&mut self.log_extra, value)?,
+                20 => merge_into(&mut self.image, value)?,
+                21 => merge_into(&mut self.text, value)?,
+                23 => merge_into(&mut self.combine, value)?,
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeLogExtra {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            if number == 5 {
+                self.level = value.string()?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeImage {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            if number == 2 {
+                merge_into(&mut self.image, value)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeText {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            match number {
+                2 => self.key = value.string()?,
+                3 => self.default_pattern = value.string()?,
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeCombine {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            match number {
+                2 => merge_into(&mut self.icon, value)?,
+                3 => merge_into(&mut self.text, value)?,
+                4 => self.str = value.string()?,
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FastDecode for proto::BadgeCombineText {
+    fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
+        walk(buf, |number, value| {
+            match number {
+                1 => self.key = value.string()?,
+                2 => self.default_pattern = value.string()?,
                 _ => {}
             }
             Ok(())
@@ -146,6 +254,7 @@ impl FastDecode for proto::GiftStruct {
     fn merge_fast(&mut self, buf: &[u8]) -> Result<(), Unusual> {
         walk(buf, |number, value| {
             match number {
+                1 => merge_into(&mut self.image, value)?,
                 5 => self.id = value.varint()?,
                 10 => self.combo = value.bool()?,
                 11 => self.r#type = value.int64()?,

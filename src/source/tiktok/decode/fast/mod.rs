@@ -217,12 +217,16 @@ pub(super) fn decode<M: FastDecode>(buf: &[u8]) -> Result<M, prost::DecodeError>
 }
 
 #[cfg(test)]
+mod seed_messages;
+
+#[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
     use bytes::Bytes;
     use proptest::prelude::*;
 
+    use super::seed_messages::full_gift;
     use super::*;
     use crate::source::tiktok::capture::{FrameReader, parse_payload_line};
 
@@ -398,52 +402,6 @@ mod tests {
             batches.is_empty() || with_params > 0,
             "the map is exercised"
         );
-    }
-
-    /// A gift message with every declared field set, its users and gift included, so
-    /// mutations land on declared fields as well as on skipped ones.
-    fn full_gift(seed: u64, text: &str) -> proto::WebcastGiftMessage {
-        let user = |id: u64| proto::User {
-            id,
-            nickname: format!("{text} nick"),
-            display_id: format!("{text}_handle"),
-            user_attr: Some(proto::UserAttr {
-                is_muted: seed.is_multiple_of(2),
-                is_admin: true,
-                is_super_admin: seed.is_multiple_of(3),
-            }),
-        };
-        proto::WebcastGiftMessage {
-            common: Some(proto::CommonMessageData {
-                msg_id: seed.wrapping_mul(7_300_000_000_000_000_001),
-                room_id: seed ^ 0x7fff_ffff_ffff,
-                create_time: seed as i64 - 5,
-            }),
-            gift_id: seed,
-            group_count: -(seed as i64),
-            repeat_count: seed as i32,
-            combo_count: 3,
-            user: Some(user(seed.wrapping_add(1))),
-            to_user: Some(user(seed.wrapping_add(2))),
-            repeat_end: 1,
-            group_id: seed << 7,
-            gift: Some(proto::GiftStruct {
-                id: seed,
-                combo: true,
-                r#type: 1,
-                diamond_count: -1,
-                name: text.to_owned(),
-            }),
-            send_type: 4,
-            user_identity: Some(proto::UserIdentity {
-                is_gift_giver_of_anchor: true,
-                is_subscriber_of_anchor: seed % 2 == 1,
-                is_mutual_following_with_anchor: true,
-                is_follower_of_anchor: true,
-                is_moderator_of_anchor: seed.is_multiple_of(5),
-                is_anchor: false,
-            }),
-        }
     }
 
     /// The fallback-backed decoder and prost agree: the same value, or both an error.
