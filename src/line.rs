@@ -62,7 +62,8 @@ pub struct LineMeta {
     pub moderator: bool,
     /// The author is among the session's top gifters (by diamonds).
     pub top_gifter: bool,
-    /// The author supports the creator (TikTok subscriber: the fan club's paying tier).
+    /// The author supports the creator: a TikTok subscriber, or a fan-club member (the
+    /// user's `fan_club` badge level, the event model's `Profile::fan_club_level`).
     pub fan_club: bool,
     /// Of a gift: its total value in diamonds (big gifts keep their own line).
     pub diamonds: u64,

@@ -103,6 +103,32 @@ impl Gcra {
         }
     }
 
+    /// `per_sec` cells a second on average (at least 1), `burst` at once after a quiet
+    /// spell (at least 1): a rate, not an "N in any window" cap (webhook deliveries).
+    pub fn per_second(per_sec: u32, burst: u32) -> Self {
+        let one = NonZeroU32::MIN;
+        let burst = NonZeroU32::new(burst).unwrap_or(one);
+        let quota = Quota::per_second(NonZeroU32::new(per_sec).unwrap_or(one)).allow_burst(burst);
+        let clock = TokioClock::new();
+        Self {
+            limiter: RateLimiter::direct_with_clock(quota, clock),
+            clock,
+            burst: burst.get(),
+            period: quota.replenish_interval(),
+        }
+    }
+
+    /// Waits (on tokio's clock) until one more cell is free, and spends it. True when it
+    /// had to wait.
+    pub async fn until_ready(&self) -> bool {
+        let mut waited = false;
+        while let Err(at) = self.try_take() {
+            waited = true;
+            tokio::time::sleep_until(at).await;
+        }
+        waited
+    }
+
     /// Spends one cell now, or returns the instant the next one is free (nothing spent).
     pub fn try_take(&self) -> Result<(), Instant> {
         self.limiter

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use tiktwitch::auth::StoredToken;
 use tiktwitch::secret::{FileStore, FileStoreMode, Secret, SecretStore};
-use tiktwitch::standin::helix_api::{FakeHelix, FakeHelixConfig};
+use tiktwitch::standin::helix_chat::{FakeHelix, FakeHelixConfig};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, LookupMode};
 

@@ -14,7 +14,7 @@ use tiktwitch::config;
 use tiktwitch::daemon::{self, BridgeEnd, Plan};
 use tiktwitch::secret::{MemoryStore, Secret, SecretStore};
 use tiktwitch::standin::StateDir;
-use tiktwitch::standin::helix_api::{FakeHelix, FakeHelixConfig, HelixAnswer};
+use tiktwitch::standin::helix_chat::{FakeHelix, FakeHelixConfig, HelixAnswer};
 use tiktwitch::standin::oauth::{FakeOAuth, FakeOAuthConfig};
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 

@@ -1,5 +1,5 @@
 //! The Helix backend (`POST /helix/chat/messages`) behind the same sink, against the Helix
-//! stand-in (`tiktwitch::standin::helix_api`), under paused tokio time.
+//! stand-in (`tiktwitch::standin::helix_chat`), under paused tokio time.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,7 +14,7 @@ use tiktwitch::sink::helix::{AccessTokenSource, HelixAuth};
 use tiktwitch::sink::{
     ChannelState, LoginFailureHandler, SinkHandle, TwitchSink, TwitchSinkSettings,
 };
-use tiktwitch::standin::helix_api::{FakeHelix, FakeHelixConfig, HelixAnswer};
+use tiktwitch::standin::helix_chat::{FakeHelix, FakeHelixConfig, HelixAnswer};
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 

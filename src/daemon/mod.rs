@@ -36,13 +36,14 @@ use tracing::{error, info, warn};
 
 use crate::auth::{AuthError, SystemClock, TokenManager};
 use crate::config::ConfigErrors;
-use crate::pipeline::{Pipeline, PipelineConfig, PipelineSnapshot};
+use crate::pipeline::{Pipeline, PipelineSnapshot};
 use crate::secret::{SecretError, SecretStore};
 use crate::sink::{LoginFailureHandler, SinkError, SinkHandle, StatsSnapshot, TwitchSink};
 use crate::source::tiktok::SignerBudget;
 
 pub use bridge::BridgeEnd;
 use crate::status::BridgeHealth;
+pub use reload_scope::Reloader;
 pub use plan::{Plan, Shard};
 
 /// Why the daemon could not run.
@@ -156,61 +157,6 @@ impl LoginFailureHandler for RefreshOnLoginFailure {
                 false
             }
         }
-    }
-}
-
-/// A handle to send new pipeline configs to running bridges: SIGHUP where it exists, and
-/// `POST /api/reload` everywhere (Windows has no SIGHUP).
-#[derive(Debug, Clone, Default)]
-pub struct Reloader {
-    senders: Vec<(String, watch::Sender<PipelineConfig>)>,
-    /// The config file and shard the running plan came from.
-    source: Option<(std::path::PathBuf, Option<Shard>)>,
-    /// The config the daemon started with, to name what a reload cannot apply.
-    started: Option<Arc<serde_json::Value>>,
-}
-
-impl Reloader {
-    /// Reads the config file again and applies its routes, templates and filters (see
-    /// [`Reloader::reload`]); connections stay up. Any problem leaves the running config
-    /// as it was.
-    pub fn reload_file(&self) -> Result<usize, DaemonError> {
-        let Some((path, shard)) = &self.source else {
-            return Err(DaemonError::Unsupported(
-                "this daemon was not started from a config file".into(),
-            ));
-        };
-        let loaded = crate::config::load(Some(path), crate::pipeline::Pipeline::check).map_err(|e| DaemonError::Reload(e.to_string()))?;
-        let plan = Plan::from_config(&loaded, *shard)?;
-        let applied = self.reload(&plan)?;
-        if let Some(started) = &self.started {
-            let pending = reload_scope::needs_restart(started, &plan.config_snapshot);
-            if !pending.is_empty() {
-                warn!(
-                    keys = %pending.join(", "),
-                    "reload applied routes, templates, filters and prices; these changes need a restart to take effect"
-                );
-            }
-        }
-        Ok(applied)
-    }
-
-    /// Checks every bridge's new config first; applies them only if all check out.
-    pub fn reload(&self, plan: &Plan) -> Result<usize, DaemonError> {
-        for bridge in &plan.bridges {
-            Pipeline::new(&bridge.pipeline).map_err(|errors| DaemonError::Pipeline {
-                bridge: bridge.name.clone(),
-                errors,
-            })?;
-        }
-        let mut applied = 0;
-        for (name, tx) in &self.senders {
-            if let Some(bridge) = plan.bridges.iter().find(|b| &b.name == name) {
-                let _ = tx.send(bridge.pipeline.clone());
-                applied += 1;
-            }
-        }
-        Ok(applied)
     }
 }
 

@@ -2,7 +2,15 @@
 //! a restart: a changed channel, bind address or bridge list used to be ignored silently;
 //! now every such key is named in one warning.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+use tokio::sync::watch;
+use tracing::warn;
+
+use super::DaemonError;
+use super::plan::{Plan, Shard};
+use crate::pipeline::{Pipeline, PipelineConfig};
 
 /// Keys a reload applies: each bridge's routes, templates, filters and prices (the
 /// pipeline swaps them in, see [`crate::pipeline::Pipeline::reconfigure`]).
@@ -64,6 +72,61 @@ fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
         }
         (a, b) if a != b => out.push(path.to_owned()),
         _ => {}
+    }
+}
+
+/// A handle to send new pipeline configs to running bridges: SIGHUP where it exists, and
+/// `POST /api/reload` everywhere (Windows has no SIGHUP).
+#[derive(Debug, Clone, Default)]
+pub struct Reloader {
+    pub(super) senders: Vec<(String, watch::Sender<PipelineConfig>)>,
+    /// The config file and shard the running plan came from.
+    pub(super) source: Option<(std::path::PathBuf, Option<Shard>)>,
+    /// The config the daemon started with, to name what a reload cannot apply.
+    pub(super) started: Option<Arc<serde_json::Value>>,
+}
+
+impl Reloader {
+    /// Reads the config file again and applies its routes, templates and filters (see
+    /// [`Reloader::reload`]); connections stay up. Any problem leaves the running config
+    /// as it was.
+    pub fn reload_file(&self) -> Result<usize, DaemonError> {
+        let Some((path, shard)) = &self.source else {
+            return Err(DaemonError::Unsupported(
+                "this daemon was not started from a config file".into(),
+            ));
+        };
+        let loaded = crate::config::load(Some(path), crate::pipeline::Pipeline::check).map_err(|e| DaemonError::Reload(e.to_string()))?;
+        let plan = Plan::from_config(&loaded, *shard)?;
+        let applied = self.reload(&plan)?;
+        if let Some(started) = &self.started {
+            let pending = needs_restart(started, &plan.config_snapshot);
+            if !pending.is_empty() {
+                warn!(
+                    keys = %pending.join(", "),
+                    "reload applied routes, templates, filters and prices; these changes need a restart to take effect"
+                );
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Checks every bridge's new config first; applies them only if all check out.
+    pub fn reload(&self, plan: &Plan) -> Result<usize, DaemonError> {
+        for bridge in &plan.bridges {
+            Pipeline::new(&bridge.pipeline).map_err(|errors| DaemonError::Pipeline {
+                bridge: bridge.name.clone(),
+                errors,
+            })?;
+        }
+        let mut applied = 0;
+        for (name, tx) in &self.senders {
+            if let Some(bridge) = plan.bridges.iter().find(|b| &b.name == name) {
+                let _ = tx.send(bridge.pipeline.clone());
+                applied += 1;
+            }
+        }
+        Ok(applied)
     }
 }
 

@@ -85,7 +85,7 @@ impl Audience {
             first_comment,
             moderator: user.roles.moderator || user.roles.creator,
             top_gifter: self.is_top_gifter(user.id),
-            fan_club: user.roles.subscriber,
+            fan_club: user.roles.subscriber || user.profile.fan_club_level > 0,
             diamonds,
             text_key: text.map(|t| text_key(t)).unwrap_or_default(),
         }
@@ -134,6 +134,13 @@ mod tests {
             ..Roles::default()
         };
         assert!(a.meta(&chat(1, "x", fan), 0).fan_club);
+        // A fan-club member by badge (the captures' `fan_club` badge level), not subscribed.
+        let mut member = chat(2, "y", Roles::default());
+        if let EventKind::Chat { user, .. } = &mut member.kind {
+            user.profile.fan_club_level = 3;
+        }
+        assert!(a.meta(&member, 0).fan_club);
+        assert!(!a.meta(&chat(3, "z", Roles::default()), 0).fan_club);
     }
 
     #[test]

@@ -157,9 +157,22 @@ pub struct Turns {
     served: HashMap<u64, u64>,
 }
 
+/// What [`Turns::record`] changed, to take the turn back when the line did not go out
+/// after all (Twitch refused it for now and it was requeued: a 429, a slow-mode hold).
+#[derive(Debug, Default)]
+pub struct TurnUndo {
+    since_chat: u32,
+    served: Vec<(u64, Option<u64>)>,
+}
+
 impl Turns {
     /// A line went out: `had_chat` if it carried a comment, by `users` (their chat parts).
-    pub fn record(&mut self, had_chat: bool, users: impl IntoIterator<Item = u64>) {
+    /// Returns what to hand to [`Turns::undo`] if it is requeued.
+    pub fn record(&mut self, had_chat: bool, users: impl IntoIterator<Item = u64>) -> TurnUndo {
+        let mut undo = TurnUndo {
+            since_chat: self.since_chat,
+            served: Vec::new(),
+        };
         if had_chat {
             self.since_chat = 0;
         } else {
@@ -168,7 +181,8 @@ impl Turns {
         for user in users {
             self.tick += 1;
             if user != 0 {
-                self.served.insert(user, self.tick);
+                let before = self.served.insert(user, self.tick);
+                undo.served.push((user, before));
             }
         }
         if self.served.len() > SINK_ROUND_ROBIN_USERS {
@@ -176,6 +190,19 @@ impl Turns {
             ticks.sort_unstable();
             let cut = ticks[self.served.len() - SINK_ROUND_ROBIN_USERS];
             self.served.retain(|_, t| *t >= cut);
+        }
+        undo
+    }
+
+    /// Takes back a turn [`Turns::record`] gave: its users count as not served by it and
+    /// the chat share is as before, so a requeued line keeps its place in the round-robin.
+    pub fn undo(&mut self, undo: TurnUndo) {
+        self.since_chat = undo.since_chat;
+        for (user, before) in undo.served.into_iter().rev() {
+            match before {
+                Some(tick) => self.served.insert(user, tick),
+                None => self.served.remove(&user),
+            };
         }
     }
 
@@ -413,6 +440,21 @@ mod tests {
         // The question and the moderator first; then one line per user per round: the
         // spammer's first, then users 1 and 2, then the spammer's other lines.
         assert_eq!(sent, [7, 8, 0, 5, 6, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_requeued_line_gives_its_turn_back() {
+        let mut turns = Turns::default();
+        turns.record(true, [1]);
+        let before = (turns.since_chat, turns.last_served(1), turns.last_served(2));
+        let undo = turns.record(false, [2, 1]);
+        assert_ne!(turns.last_served(1), before.1);
+        turns.undo(undo);
+        assert_eq!(
+            (turns.since_chat, turns.last_served(1), turns.last_served(2)),
+            before,
+            "user 1 keeps its old turn, user 2 was never served"
+        );
     }
 
     #[test]

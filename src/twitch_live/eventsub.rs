@@ -18,7 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::helix_api::HelixApi;
+use super::stream_api::HelixApi;
 use super::eventsub_messages::{Incoming, SUBSCRIPTIONS, StreamEvent, parse};
 use super::{LiveBoard, Report, StateSource, TwitchLiveError};
 

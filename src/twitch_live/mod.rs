@@ -12,19 +12,19 @@
 //!           token, subscriptions refused, repeated failures)
 //! ```
 //!
-//! The wire types are hand-written ([`eventsub_messages`], [`helix_api`]): the few fields read here
+//! The wire types are hand-written ([`eventsub_messages`], [`stream_api`]): the few fields read here
 //! are five small structs, while `twitch_api` brings its own HTTP client traits, a large
 //! type tree and several extra crates to compile on the 2-core CI for them.
 //!
 //! - [`eventsub_messages`]: EventSub WebSocket messages (pure serde).
-//! - [`helix_api`]: the Helix calls (users, streams, subscriptions).
+//! - [`stream_api`]: the Helix calls (users, streams, subscriptions).
 //! - [`eventsub`]: one EventSub WebSocket session after another.
 //! - [`poll`]: the Helix polling fallback.
 //! - [`stream_watch`]: the whole watch: which of the two, and when to switch.
 
 pub mod error;
 pub mod eventsub;
-pub mod helix_api;
+pub mod stream_api;
 pub mod eventsub_messages;
 pub mod poll;
 pub mod stream_watch;

@@ -7,7 +7,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::helix_api::HelixApi;
+use super::stream_api::HelixApi;
 use super::{LiveBoard, StateSource};
 
 /// Polls until `shutdown`, or until `until` when given (then EventSub is tried again).

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::eventsub::{Session, SessionEnd};
-use super::helix_api::HelixApi;
+use super::stream_api::HelixApi;
 use super::{LiveBoard, TokenSource, poll};
 
 /// Failed EventSub sessions in a row before the watch polls instead.

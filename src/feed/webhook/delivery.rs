@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
 use super::dead_letter::DeadLetter;
-use super::rate::DeliveryRate;
+use super::delivery_rate::DeliveryRate;
 use super::registry::{Dirty, HookState};
 use super::signature::sign_now;
 use super::{ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, WebhookSettings};

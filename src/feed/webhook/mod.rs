@@ -17,7 +17,7 @@
 //! retried with exponential back-off; another 4xx is final. A delivery that fails
 //! `max_attempts` times is dead-lettered: kept in the webhook's bounded [`dead_letter`]
 //! queue (persisted), to be listed and replayed. Deliveries go out one at a time, in order,
-//! from a bounded queue, at most `rate_per_sec` a second ([`rate`]: over the rate a POST
+//! from a bounded queue, at most `rate_per_sec` a second ([`delivery_rate`]: over the rate a POST
 //! waits); an event that finds the queue full is dropped (counted).
 //!
 //! - [`signature`]: signing and [`verify`].
@@ -28,7 +28,7 @@
 
 pub mod dead_letter;
 pub mod delivery;
-pub mod rate;
+pub mod delivery_rate;
 pub mod registry;
 pub mod management;
 pub mod signature;

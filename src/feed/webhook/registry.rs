@@ -23,7 +23,7 @@ use tracing::{Instrument, error, info_span, warn};
 
 use super::dead_letter::{DeadLetter, DeadLetterQueue};
 use super::delivery::{self, Sender};
-use super::rate::DeliveryRate;
+use super::delivery_rate::DeliveryRate;
 use super::spec::{ReplayReport, WebhookSpec, WebhookView};
 use super::{WebhookSettings, WebhookStats, WebhookStatsSnapshot, redacted_url};
 use crate::feed::Envelope;

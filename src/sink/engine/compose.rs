@@ -230,8 +230,10 @@ impl<B: ChatBackend> Engine<B> {
         };
         if !joins(&head) {
             let chat = policy.group(&head) == Group::Chat;
-            self.turns_of(&head.channel)
+            let undo = self
+                .turns_of(&head.channel)
                 .record(chat, chat.then_some(head.meta.user_id));
+            self.last_turn = Some(undo);
             return head;
         }
         let turns = self.turns.remove(&head.channel).unwrap_or_default();
@@ -257,10 +259,10 @@ impl<B: ChatBackend> Engine<B> {
         };
         let mut turns = turns;
         let had_chat = parts.iter().any(|p| p.chat);
-        turns.record(
+        self.last_turn = Some(turns.record(
             had_chat,
             parts.iter().filter(|p| p.chat).flat_map(|p| p.users.clone()),
-        );
+        ));
         self.turns.insert(head.channel.clone(), turns);
         if taken.is_empty() {
             return head;
@@ -294,6 +296,13 @@ impl<B: ChatBackend> Engine<B> {
 
     fn turns_of(&mut self, channel: &str) -> &mut Turns {
         self.turns.entry(channel.to_owned()).or_default()
+    }
+
+    /// Takes back the turn a line was given when it was composed: it did not go out.
+    pub(super) fn undo_turn(&mut self, channel: &str, undo: Option<super::super::select::TurnUndo>) {
+        if let (Some(undo), Some(turns)) = (undo, self.turns.get_mut(channel)) {
+            turns.undo(undo);
+        }
     }
 }
 

@@ -25,6 +25,8 @@ use super::{LoginFailureHandler, Shared, SinkError};
 struct InFlight {
     item: Queued,
     written_at: Option<Instant>,
+    /// The selection turn it was given, taken back if it is requeued.
+    turn: Option<super::select::TurnUndo>,
 }
 
 /// What paces the engine: lines, JOINs, and the journal that lets a restart know both.
@@ -63,6 +65,8 @@ pub(super) struct Engine<B: ChatBackend> {
     needs_join: bool,
     /// Each channel's memory for the selection policy (chat share, round-robin).
     turns: HashMap<String, super::select::Turns>,
+    /// The turn the line just composed was given (moved into its [`InFlight`]).
+    last_turn: Option<super::select::TurnUndo>,
 }
 
 impl<B: ChatBackend> Engine<B> {
@@ -95,6 +99,7 @@ impl<B: ChatBackend> Engine<B> {
             login_retry_used: false,
             needs_join,
             turns: HashMap::new(),
+            last_turn: None,
         };
         if needs_join {
             engine.queue_all_joins();
@@ -242,6 +247,8 @@ impl<B: ChatBackend> Engine<B> {
             let item = self.compose(item, now);
             let key = text_key(&item.channel, item.text.as_str());
             if self.pacer.is_duplicate(&item.channel, key, now) {
+                let turn = self.last_turn.take();
+                self.undo_turn(&item.channel, turn);
                 self.shared.stats.update(|s| s.dropped_duplicate += 1);
                 tracing::debug!(channel = %item.channel, kind = item.kind, "duplicate within window dropped");
                 continue;
@@ -262,6 +269,7 @@ impl<B: ChatBackend> Engine<B> {
             self.in_flight = Some(InFlight {
                 item,
                 written_at: None,
+                turn: self.last_turn.take(),
             });
             return;
         }
@@ -359,6 +367,7 @@ impl<B: ChatBackend> Engine<B> {
     }
 
     fn requeue(&mut self, f: InFlight) {
+        self.undo_turn(&f.item.channel, f.turn);
         let shed = {
             let mut gate = self.shared.lock_gate();
             let shed = gate.queue.push_front(f.item);
