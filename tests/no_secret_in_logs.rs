@@ -282,6 +282,14 @@ async fn run_once(world: &World, rust_log: &str, extra: &[&str], chat: &str) -> 
             .status();
         assert_eq!(status.as_u16(), want);
     }
+    // A pause is kept in state_dir across restarts: resume, so the next run relays.
+    let resumed = http
+        .post(format!("http://{}/api/bridges/quinn/resume", world.http))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(resumed.status().is_success());
     // With an API token stored, reads need it too.
     let status = http
         .get(format!("http://{}/api/status", world.http))
