@@ -77,6 +77,7 @@ mod tests {
             queued_at: at,
             origin: None,
             kept_over_pause: false,
+            comments: 0,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::queue::{PushOutcome, Queued};
-use super::sink_stats::{ChannelStatus, SinkState, StatsSnapshot};
+use super::sink_stats::{self, ChannelStatus, SinkState, StatsSnapshot};
 use super::{Shared, sanitize};
 use crate::line::Line;
 
@@ -76,6 +76,8 @@ impl SinkHandle {
         shared.stats.update(|s| s.extra_parts += extra);
         let mut gate = shared.lock_gate();
         let now = Instant::now();
+        // A comment split over several parts counts once, with its first part.
+        let mut comments = u32::from(line.kind == sink_stats::CHAT_COMMENT_KIND);
         for text in parts {
             if gate.closed {
                 shared.stats.shed(line.kind, "sink_stopped");
@@ -99,6 +101,7 @@ impl SinkHandle {
                 queued_at: now,
                 origin: origin.cloned(),
                 kept_over_pause: false,
+                comments: std::mem::take(&mut comments),
             };
             count_push(shared, gate.queue.push(item));
         }

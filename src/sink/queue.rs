@@ -45,6 +45,9 @@ pub struct Queued {
     /// Held over a pause with `pause_keep_secs` and queued again at the resume: the operator
     /// chose that freshness, so the route's maximum age no longer applies.
     pub kept_over_pause: bool,
+    /// TikTok chat comments this line carries: 1 for a comment's own line, the sum of its
+    /// parts' for a packed line, 0 otherwise. Counted as relayed when Twitch accepts it.
+    pub comments: u32,
 }
 
 impl Queued {
@@ -362,6 +365,7 @@ mod tests {
             queued_at: Instant::now(),
             origin: None,
             kept_over_pause: false,
+            comments: 0,
         }
     }
 

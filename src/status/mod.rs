@@ -4,8 +4,10 @@
 //! it without importing each other.
 //!
 //! - [`exposition`]: the Prometheus text writer both `/metrics` halves (daemon, feed) use.
+//! - [`chat_share`]: the relayed share (chat comments that reached Twitch / received).
 
 pub mod exposition;
+pub mod chat_share;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

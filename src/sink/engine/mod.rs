@@ -313,12 +313,14 @@ impl<B: ChatBackend> Engine<B> {
         shared.stats.update(|s| s.packed += merged);
         tracing::trace!(channel = %all[0].channel, parts = all.len(), chars, "packed lines");
         let priority = all.iter().map(|q| q.priority).max().unwrap_or(all[0].priority);
+        let comments = all.iter().map(|q| q.comments).sum();
         let mut all = all.into_iter();
         let oldest = all.next().expect("all holds head");
         // The packed line keeps its oldest part's identity: its age, kind and order.
         Queued {
             text,
             priority,
+            comments,
             ..oldest
         }
     }
@@ -386,6 +388,7 @@ impl<B: ChatBackend> Engine<B> {
         }
         let now = Instant::now();
         let mut latency = None;
+        let mut carried = None;
         if let Some(f) = self.in_flight.take() {
             if f.written_at.is_none() {
                 // The answer overtook the write report: the line went out just now.
@@ -394,6 +397,7 @@ impl<B: ChatBackend> Engine<B> {
             let key = text_key(&f.item.channel, f.item.text.as_str());
             self.pacer.record_delivered(&f.item.channel, key, now);
             latency = Some(now.saturating_duration_since(f.item.queued_at));
+            carried = Some((f.item.origin, f.item.comments));
         }
         self.shared.stats.update(|s| {
             s.sent += 1;
@@ -401,6 +405,9 @@ impl<B: ChatBackend> Engine<B> {
             s.in_flight = 0;
             if let Some(latency) = latency {
                 s.send_latency.observe(latency);
+            }
+            if let Some((origin, comments)) = &carried {
+                s.count_chat_accepted(origin.as_deref(), *comments);
             }
         });
         // A line got through a held channel (the retry): the bot qualifies now.
