@@ -54,9 +54,13 @@ impl ChatShare {
 
     /// One line for people: `chat relayed: 41 of 120 comments (34%) in 9 lines`.
     pub fn summary(&self) -> String {
-        let percent = self
-            .share
-            .map_or_else(|| "-".to_owned(), |s| format!("{:.0}%", s * 100.0));
+        // Whole percent, halves rounded up (integers: no float tie rule to explain).
+        let percent = if self.received == 0 {
+            "-".to_owned()
+        } else {
+            let r = u128::from(self.received);
+            format!("{}%", (u128::from(self.relayed) * 100 + r / 2) / r)
+        };
         format!(
             "chat relayed: {} of {} comments ({percent}) in {} line{}",
             self.relayed,
@@ -113,6 +117,13 @@ mod tests {
         assert_eq!(none.share, None);
         assert_eq!(none.per_line(), 0.0);
         assert_eq!(none.summary(), "chat relayed: 0 of 0 comments (-) in 0 lines");
-        assert_eq!(ChatShare::new(1, 1, 1).summary(), "chat relayed: 1 of 1 comments (100%) in 1 line");
+        assert_eq!(
+            ChatShare::new(1, 1, 1).summary(),
+            "chat relayed: 1 of 1 comments (100%) in 1 line"
+        );
+        assert_eq!(
+            ChatShare::new(8, 1, 1).summary(),
+            "chat relayed: 1 of 8 comments (13%) in 1 line"
+        );
     }
 }
