@@ -165,6 +165,9 @@ struct Run {
     rate: f64,
     pack: bool,
     received: u64,
+    /// Comments the pipeline turned into a line of their own (the rest: folded into flood
+    /// summaries, or filtered as duplicates).
+    to_sink: u64,
     relayed: u64,
     lines: u64,
     chat_lines: u64,
@@ -193,11 +196,12 @@ impl Run {
 
     fn json(&self) -> String {
         format!(
-            "{{\"mix\":\"{}\",\"rate\":{},\"pack\":{},\"comments_received\":{},\"comments_relayed\":{},\"lines\":{},\"chat_lines\":{},\"comments_per_chat_line\":{:.2},\"chat_line_share\":{:.3},\"max_chars\":{},\"age_p50_s\":{:.2},\"age_p95_s\":{:.2},\"age_max_s\":{:.2},\"all_age_p95_s\":{:.2},\"unmatched_parts\":{},\"shed_stale\":{},\"shed_queue_full\":{},\"violations\":{}}}",
+            "{{\"mix\":\"{}\",\"rate\":{},\"pack\":{},\"comments_received\":{},\"comments_to_sink\":{},\"comments_relayed\":{},\"lines\":{},\"chat_lines\":{},\"comments_per_chat_line\":{:.2},\"chat_line_share\":{:.3},\"max_chars\":{},\"age_p50_s\":{:.2},\"age_p95_s\":{:.2},\"age_max_s\":{:.2},\"all_age_p95_s\":{:.2},\"unmatched_parts\":{},\"shed_stale\":{},\"shed_queue_full\":{},\"violations\":{}}}",
             self.mix,
             self.rate,
             self.pack,
             self.received,
+            self.to_sink,
             self.relayed,
             self.lines,
             self.chat_lines,
@@ -296,16 +300,19 @@ async fn replay(events: &[Event], mix: Mix, rate: f64, secs: u64, pack: bool) ->
 
     let stats = handle.stats();
     let relayed = stats.chat_relayed_for(BRIDGE);
+    let comments = pipeline
+        .stats()
+        .snapshot()
+        .kinds
+        .get(CHAT_COMMENT_KIND)
+        .copied()
+        .unwrap_or_default();
     let mut run = Run {
         mix: mix.name(),
         rate,
         pack,
-        received: pipeline
-            .stats()
-            .snapshot()
-            .kinds
-            .get(CHAT_COMMENT_KIND)
-            .map_or(0, |k| k.received),
+        received: comments.received,
+        to_sink: comments.relayed,
         relayed: relayed.comments,
         chat_lines: relayed.lines,
         stale: stats.shed_for("stale"),
@@ -393,18 +400,19 @@ fn main() {
         args.secs
     );
     println!(
-        "| mix | comments/s | pack | received | relayed | share | lines | chat lines | comments/chat line | lines with chat | max chars | age p50 | age p95 | all parts p95 | shed stale | shed queue_full | violations |"
+        "| mix | comments/s | pack | received | to sink | relayed | share | lines | chat lines | comments/chat line | lines with chat | max chars | age p50 | age p95 | all parts p95 | shed stale | shed queue_full | violations |"
     );
     println!(
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in &runs {
         println!(
-            "| {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.1} | {:.0}% | {} | {:.1} s | {:.1} s | {:.1} s | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.1} | {:.0}% | {} | {:.1} s | {:.1} s | {:.1} s | {} | {} | {} |",
             r.mix,
             r.rate,
             if r.pack { "on" } else { "off" },
             r.received,
+            r.to_sink,
             r.relayed,
             100.0 * r.relayed as f64 / r.received.max(1) as f64,
             r.lines,
