@@ -269,6 +269,9 @@ async fn near_identical_comments_go_as_one_part_with_a_count() {
     assert!(all.contains("VIEWER52: what song is this?"), "{sent:#?}");
     assert_eq!(all.matches(": 8").count(), 1, "one 888 part: {sent:#?}");
     assert_eq!(stats.coalesced, 12, "11 + 1 merged as ×N: {stats:#?}");
+    // The ×N parts stand for their comments: all 15 count as relayed, in one line.
+    let relayed: u64 = stats.chat_relayed.values().map(|c| c.comments).sum();
+    assert_eq!(relayed, 15, "{stats:#?}");
     assert!(sent.last().unwrap().contains("has ended"), "{sent:#?}");
     assert_eq!(sent.len(), 2, "{sent:#?}");
 }

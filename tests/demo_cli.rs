@@ -65,6 +65,35 @@ fn the_demo_prints_the_show_and_exits_zero() {
         shown.last().is_some_and(|l| l.contains("ended")),
         "the end is not last:\n{stdout}"
     );
+    // The relayed share: every comment part Twitch showed (`[TT] name: text`; the flood
+    // summary `W (×3 more)` stands for comments, it is none itself), and the lines that
+    // carried them, of the comments the show sent.
+    let relayed_line = stdout
+        .lines()
+        .find(|l| l.starts_with("chat relayed: "))
+        .unwrap_or_else(|| panic!("no relayed share line:\n{stdout}"));
+    let numbers: Vec<u64> = relayed_line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [relayed, received, percent, lines] = numbers[..] else {
+        panic!("{relayed_line}")
+    };
+    let comment_parts = |l: &&str| {
+        l.split(" · ")
+            .filter(|p| p.contains("[TT] ") && p.contains(": ") && !p.contains("(×"))
+            .count() as u64
+    };
+    let shown_comments: u64 = shown.iter().map(comment_parts).sum();
+    let shown_lines = shown.iter().filter(|l| comment_parts(l) > 0).count() as u64;
+    assert_eq!(relayed, shown_comments, "{relayed_line}\n{stdout}");
+    assert_eq!(lines, shown_lines, "{relayed_line}\n{stdout}");
+    assert!(relayed > lines && relayed <= received, "{relayed_line}");
+    assert_eq!(
+        percent,
+        (relayed * 100 + received / 2) / received,
+        "{relayed_line}"
+    );
     for pair in stamps.windows(2) {
         assert!(
             pair[1] - pair[0] >= 1.0,

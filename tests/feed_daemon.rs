@@ -226,6 +226,12 @@ events = ["chat"]
     assert_eq!(bridge["events"]["relayed"], 3, "{s}");
     // The three chats and the lifecycle events `connected` and `twitch_connected`.
     assert_eq!(bridge["ring"]["held"], 5, "{s}");
+    // The relayed share: 3 comments in, the paused one never reached Twitch.
+    assert_eq!(bridge["chat"]["received"], 3, "{s}");
+    assert_eq!(bridge["chat"]["relayed"], 2, "{s}");
+    assert_eq!(bridge["chat"]["lines"], 2, "{s}");
+    let share = bridge["chat"]["share"].as_f64().unwrap();
+    assert!((share - 2.0 / 3.0).abs() < 1e-9, "{s}");
     assert_eq!(s["twitch"]["state"], "connected");
     assert_eq!(s["twitch"]["sent"], 2);
     assert_eq!(s["feed"]["connected"], 1);

@@ -6,6 +6,7 @@ use crate::pipeline::PipelineSnapshot;
 use crate::sink::StatsSnapshot;
 use crate::sink::sink_stats::LATENCY_BOUNDS_MS;
 use crate::source::tiktok::SourceStatsSnapshot;
+use crate::status::chat_share::ChatShare;
 use crate::status::exposition::Exposition;
 
 /// One bridge's counters for `/metrics`.
@@ -315,6 +316,7 @@ pub fn render(
         latency.sum_micros as f64 / 1e6,
         latency.count,
     );
+    chat_share(&mut e, bridges, sink);
     if let Some(auth) = auth {
         e.counter(
             "tiktwitch_oauth_refreshes_total",
@@ -330,6 +332,48 @@ pub fn render(
         );
     }
     e.finish()
+}
+
+/// The relayed share per bridge: its two counters, and the gauge once a comment arrived.
+fn chat_share(e: &mut Exposition, bridges: &[BridgeSample<'_>], sink: &StatsSnapshot) {
+    let shares: Vec<(&str, ChatShare)> = bridges
+        .iter()
+        .map(|b| (b.name, ChatShare::of(b.name, &b.pipeline, sink)))
+        .collect();
+    for (name, share) in &shares {
+        e.counter(
+            "tiktwitch_chat_comments_received_total",
+            "TikTok chat comments the bridge received.",
+            &[("bridge", name)],
+            share.received,
+        );
+    }
+    for (name, share) in &shares {
+        e.counter(
+            "tiktwitch_chat_comments_relayed_total",
+            "TikTok chat comments Twitch accepted, alone or as a part of a packed line.",
+            &[("bridge", name)],
+            share.relayed,
+        );
+    }
+    for (name, share) in &shares {
+        e.counter(
+            "tiktwitch_chat_lines_total",
+            "Lines Twitch accepted that carried at least one chat comment.",
+            &[("bridge", name)],
+            share.lines,
+        );
+    }
+    for (name, share) in &shares {
+        if let Some(value) = share.share {
+            e.gauge(
+                "tiktwitch_chat_relayed_share",
+                "Chat comments relayed / chat comments received (0 to 1).",
+                &[("bridge", name)],
+                value,
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +409,47 @@ mod tests {
         assert!(!text.contains("tiktwitch_viewers{bridge=\"off\"}"), "no count, no sample");
         assert!(text.contains(concat!("revision=\"", env!("TIKTWITCH_GIT_REVISION"), "\"")));
     }
+    #[test]
+    fn the_relayed_share_is_exposed_per_bridge() {
+        let mut pipeline = PipelineSnapshot::default();
+        pipeline.kinds.insert(
+            "chat",
+            crate::pipeline::KindCounts {
+                received: 8,
+                ..Default::default()
+            },
+        );
+        let sample = |name, pipeline| BridgeSample {
+            name,
+            tiktok_state: "live",
+            viewers: None,
+            source: SourceStatsSnapshot::default(),
+            pipeline,
+        };
+        let bridges = [
+            sample("busy", pipeline),
+            sample("quiet", PipelineSnapshot::default()),
+        ];
+        let mut sink = StatsSnapshot::default();
+        sink.count_chat_accepted(Some("busy"), 4);
+        sink.count_chat_accepted(Some("busy"), 2);
+        let text = render(&bridges, &sink, None);
+        for line in [
+            "tiktwitch_chat_comments_received_total{bridge=\"busy\"} 8",
+            "tiktwitch_chat_comments_relayed_total{bridge=\"busy\"} 6",
+            "tiktwitch_chat_lines_total{bridge=\"busy\"} 2",
+            "tiktwitch_chat_relayed_share{bridge=\"busy\"} 0.75",
+            "tiktwitch_chat_comments_received_total{bridge=\"quiet\"} 0",
+            "tiktwitch_chat_comments_relayed_total{bridge=\"quiet\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(
+            !text.contains("tiktwitch_chat_relayed_share{bridge=\"quiet\"}"),
+            "no comment yet, no share"
+        );
+    }
+
     #[test]
     fn packed_lines_are_counted() {
         let sink = StatsSnapshot {

@@ -171,6 +171,13 @@ pub async fn run(
         violations,
         if locked_out { ", LOCKED OUT" } else { "" },
     )?;
+    for (name, _, pipeline) in &report.bridges {
+        writeln!(
+            out,
+            "{}",
+            crate::status::chat_share::ChatShare::of(name, pipeline, &report.sink).summary()
+        )?;
+    }
     Ok(DemoReport {
         run: report,
         delivered,

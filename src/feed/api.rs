@@ -1,6 +1,7 @@
 //! The REST API (on the `[http]` listener, next to `/healthz`):
 //!
-//! - `GET /api/status`: Twitch's state, each bridge (state, paused, counters, ring, and the
+//! - `GET /api/status`: Twitch's state, each bridge (state, paused, counters, ring, `chat`
+//!   (comments received, relayed to Twitch, in how many lines, and the share), and the
 //!   creator's `profile` once a room lookup answered), the feed's and each webhook's
 //!   counters. `profile` is [`crate::source::tiktok::Profile`]:
 //!   `{"user_id":"6000..","unique_id":"alice","nickname":"Alice","avatar_url":"https://..",
@@ -45,6 +46,7 @@ use super::{
     token_matches,
 };
 use crate::status::BridgeState;
+use crate::status::chat_share::ChatShare;
 use crate::limits::API_EVENTS_MAX_LIMIT;
 use crate::pipeline::KindCounts;
 use crate::sink::SinkState;
@@ -100,6 +102,9 @@ pub struct BridgeStatus {
     pub events: KindCounts,
     /// Events held for `/api/events`, and the oldest one's sequence number.
     pub ring: RingStatus,
+    /// Its TikTok chat comments: received, relayed (in lines Twitch accepted), the lines
+    /// that carried them, and `share` = relayed / received (`null` before the first).
+    pub chat: ChatShare,
 }
 
 /// A bridge's ring, in `/api/status`.
@@ -170,16 +175,19 @@ async fn status(State(hub): State<Hub>, headers: HeaderMap) -> Response {
             }),
         }
     });
+    let sink_stats = hub.sink().map(|sink| sink.stats()).unwrap_or_default();
     let bridges = hub
         .bridges()
         .iter()
         .map(|b| {
             let (held, evicted) = b.ring.counts();
+            let pipeline = b.health.counters.pipeline.snapshot();
             BridgeStatus {
+                chat: ChatShare::of(&b.health.name(), &pipeline, &sink_stats),
                 state: b.health.snapshot(),
                 paused: b.health.is_paused(),
                 paused_lines: b.health.counters.paused_lines.load(Ordering::Relaxed),
-                events: b.health.counters.pipeline.snapshot().total(),
+                events: pipeline.total(),
                 ring: RingStatus {
                     held,
                     evicted,

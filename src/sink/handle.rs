@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::queue::{PushOutcome, Queued};
-use super::sink_stats::{ChannelStatus, SinkState, StatsSnapshot};
+use super::sink_stats::{self, ChannelStatus, SinkState, StatsSnapshot};
 use super::{Shared, sanitize};
 use crate::line::Line;
 
@@ -86,6 +86,8 @@ impl SinkHandle {
         shared.stats.update(|s| s.extra_parts += extra);
         let mut gate = shared.lock_gate();
         let now = Instant::now();
+        // A comment split over several parts counts once, with its first part.
+        let mut comments = u32::from(line.kind == sink_stats::CHAT_COMMENT_KIND);
         for text in parts {
             if gate.closed {
                 shared.stats.shed(line.kind, "sink_stopped");
@@ -110,6 +112,7 @@ impl SinkHandle {
                 origin: origin.cloned(),
                 kept_over_pause: false,
                 meta: line.meta.clone(),
+                comments: std::mem::take(&mut comments),
             };
             count_push(shared, gate.queue.push(item));
         }

@@ -351,6 +351,7 @@ mod tests {
             origin: None,
             kept_over_pause: false,
             meta: Default::default(),
+            comments: 0,
         }
     }
 

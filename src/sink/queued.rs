@@ -35,6 +35,10 @@ pub struct Queued {
     pub kept_over_pause: bool,
     /// Who and what is behind it, for the selection policy ([`super::select`]).
     pub meta: crate::line::LineMeta,
+    /// TikTok chat comments this line carries: 1 for a comment's own line, the sum of its
+    /// parts' for a packed line (×N parts included: they stand for their comments), 0
+    /// otherwise. Counted as relayed when Twitch accepts it.
+    pub comments: u32,
 }
 
 impl Queued {

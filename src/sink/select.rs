@@ -356,6 +356,7 @@ mod tests {
             origin: None,
             kept_over_pause: false,
             meta,
+            comments: 0,
         }
     }
 

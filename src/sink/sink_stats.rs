@@ -69,6 +69,21 @@ pub struct StatsSnapshot {
     pub helix_dropped: BTreeMap<String, u64>,
     /// Helix `429 Too Many Requests` answers (the line waited for `Ratelimit-Reset`).
     pub helix_rate_limited: u64,
+    /// TikTok chat comments Twitch accepted, alone or as parts of packed lines, by bridge
+    /// (the sender's origin; `""` for lines sent without one).
+    pub chat_relayed: BTreeMap<String, ChatRelayed>,
+}
+
+/// The line kind of one TikTok chat comment (what [`ChatRelayed`] counts).
+pub const CHAT_COMMENT_KIND: &str = "chat";
+
+/// Chat comments of one bridge that reached Twitch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChatRelayed {
+    /// Comments in lines Twitch accepted (a packed line of 5 comments counts 5).
+    pub comments: u64,
+    /// Accepted lines that carried at least one comment.
+    pub lines: u64,
 }
 
 /// A cumulative latency histogram with fixed bounds (Prometheus style).
@@ -127,6 +142,24 @@ impl StatsSnapshot {
             .filter(|((_, r), _)| r == reason)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Counts a line Twitch accepted that carried `comments` chat comments of `origin`.
+    pub fn count_chat_accepted(&mut self, origin: Option<&str>, comments: u32) {
+        if comments == 0 {
+            return;
+        }
+        let counts = self
+            .chat_relayed
+            .entry(origin.unwrap_or_default().to_owned())
+            .or_default();
+        counts.comments += u64::from(comments);
+        counts.lines += 1;
+    }
+
+    /// The chat comments of bridge `origin` that reached Twitch.
+    pub fn chat_relayed_for(&self, origin: &str) -> ChatRelayed {
+        self.chat_relayed.get(origin).copied().unwrap_or_default()
     }
 
     /// Every part that reached a final state or still waits; equals `lines_in + extra_parts`.

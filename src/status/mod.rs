@@ -5,9 +5,11 @@
 //!
 //! - [`exposition`]: the Prometheus text writer both `/metrics` halves (daemon, feed) use.
 //! - [`control_view`]: what moderators set on a bridge (mutes, `only`, pause), as shown.
+//! - [`chat_share`]: the relayed share (chat comments that reached Twitch / received).
 
 pub mod control_view;
 pub mod exposition;
+pub mod chat_share;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

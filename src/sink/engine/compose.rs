@@ -282,6 +282,7 @@ impl<B: ChatBackend> Engine<B> {
         let mut all: Vec<Queued> = taken.into_values().collect();
         all.push(head);
         let priority = all.iter().map(|q| q.priority).max().unwrap_or(Priority::Normal);
+        let comments = all.iter().map(|q| q.comments).sum();
         let oldest = all
             .into_iter()
             .min_by_key(|q| q.seq)
@@ -290,6 +291,7 @@ impl<B: ChatBackend> Engine<B> {
         Queued {
             text,
             priority,
+            comments,
             ..oldest
         }
     }
@@ -334,6 +336,7 @@ mod tests {
                 diamonds: if kind == "gift" { 500 } else { 0 },
                 ..LineMeta::default()
             },
+            comments: u32::from(kind == "chat"),
         }
     }
 

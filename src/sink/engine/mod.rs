@@ -338,6 +338,7 @@ impl<B: ChatBackend> Engine<B> {
         }
         let now = Instant::now();
         let mut latency = None;
+        let mut carried = None;
         if let Some(f) = self.in_flight.take() {
             if f.written_at.is_none() {
                 // The answer overtook the write report: the line went out just now.
@@ -346,6 +347,7 @@ impl<B: ChatBackend> Engine<B> {
             let key = text_key(&f.item.channel, f.item.text.as_str());
             self.pacer.record_delivered(&f.item.channel, key, now);
             latency = Some(now.saturating_duration_since(f.item.queued_at));
+            carried = Some((f.item.origin, f.item.comments));
         }
         // A delivered line proves the credentials: a later refusal may refresh again.
         self.login_retry_used = false;
@@ -355,6 +357,9 @@ impl<B: ChatBackend> Engine<B> {
             s.in_flight = 0;
             if let Some(latency) = latency {
                 s.send_latency.observe(latency);
+            }
+            if let Some((origin, comments)) = &carried {
+                s.count_chat_accepted(origin.as_deref(), *comments);
             }
         });
         // A line got through a held channel (the retry): the bot qualifies now.
