@@ -38,6 +38,14 @@ fn share(msg_id: u64) -> Event {
     with_user(msg_id, |user| EventKind::Share { user })
 }
 
+/// `event` with its user's avatar (the envelope's `user.avatar`) set to `url`.
+fn with_avatar(mut event: Event, url: &str) -> Event {
+    if let EventKind::Chat { user, .. } | EventKind::Gift { user, .. } = &mut event.kind {
+        user.profile.avatar = Some(url.to_owned());
+    }
+    event
+}
+
 fn feed_on() -> FeedSettings {
     FeedSettings {
         ws_enabled: true,
@@ -79,12 +87,16 @@ async fn the_overlay_shows_chat_and_alerts_transparently_in_headless_chromium() 
     };
     let a = bridge("a");
     let (hub, _tasks, addr) = start(feed_on(), std::slice::from_ref(&a)).await;
+    // An avatar on the page's own listener: the page asks for it (the image is missing there,
+    // so the page falls back to the initial-letter badge), and `avatars=0` never does.
+    let avatar = format!("http://{addr}/avatar/fan.png");
     // While a page is connected, play a round of events now and then (the browser may be
     // slow to connect or render). The chat comes last in each round: once it is shown,
     // the round's other events have been through the page too.
     let publisher = {
         let a = a.clone();
         let hub = hub.clone();
+        let avatar = avatar.clone();
         tokio::spawn(async move {
             let mut round = 0u64;
             loop {
@@ -92,9 +104,12 @@ async fn the_overlay_shows_chat_and_alerts_transparently_in_headless_chromium() 
                     round += 1;
                     let base = round * 10;
                     a.publish(&share(base + 1));
-                    a.publish(&gift(base + 2));
+                    a.publish(&with_avatar(gift(base + 2), &avatar));
                     a.publish(&follow(base + 3));
-                    a.publish(&chat(base + 4, "<b>hello overlay</b>"));
+                    a.publish(&with_avatar(
+                        chat(base + 4, "<b>hello overlay</b>"),
+                        &avatar,
+                    ));
                 }
                 // Waiting on an external browser process: real time is unavoidable here.
                 tokio::time::sleep(Duration::from_millis(150)).await;
@@ -168,10 +183,17 @@ async fn the_overlay_shows_chat_and_alerts_transparently_in_headless_chromium() 
     let alerts = shown["alerts"].as_array().unwrap();
     assert!(alerts.contains(&json!("gift")) && alerts.contains(&json!("follow")));
     assert!(!alerts.contains(&json!("chat")), "{shown}");
-    // No avatar URL in these events: an initial-letter badge, no image fetched.
-    assert_eq!(
-        (shown["imgs"].as_u64(), shown["badge"].as_str()),
-        (Some(0), Some("F"))
+    // The follow has no avatar: an initial-letter badge. The chat's and the gift's avatar
+    // URL (from the event's `user.avatar`) was asked for on the page with avatars, never on
+    // the one with `avatars=0`.
+    assert_eq!(shown["badge"].as_str(), Some("F"), "{shown}");
+    assert!(
+        all_requests.iter().any(|u| u == &avatar),
+        "the avatar was shown: {all_requests:?}"
+    );
+    assert!(
+        !chat_requests.iter().any(|u| u == &avatar),
+        "avatars=0: {chat_requests:?}"
     );
     // Transparent for OBS; the theme and font size from the query.
     assert_eq!(shown["html_bg"], "rgba(0, 0, 0, 0)", "{shown}");
