@@ -169,7 +169,7 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
 
     // stream.online: the announcement, then the bridge's lines again.
     wait_until("subscribed", || api.subscriptions().len() == 3).await;
-    // The feed's control messages, asked for by type (the TikTok chat is left out).
+    // The feed's stream events, asked for by type (the TikTok chat is left out).
     let ws_url = format!(
         "ws://{}/ws/a?types=twitch_online,twitch_channel_update",
         running.http_addr.unwrap()
@@ -214,6 +214,21 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
     );
     let control: Value = get("/api/control/a").await.unwrap().json().await.unwrap();
     assert_eq!(control["twitch_live"], true, "{control}");
+    // The same event is kept for /api/events (it is a lifecycle event, not a side channel).
+    let page: Value = get("/api/events?bridge=a")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kept = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["type"] == "twitch_online")
+        .unwrap_or_else(|| panic!("no twitch_online in /api/events: {page}"));
+    assert_eq!(kept["event"]["platform"], "twitch", "{kept}");
+    assert_eq!(kept["event"]["category"], "Celeste", "{kept}");
     api.update_channel("chan_a", "Any%", "Celeste");
     let update = next_json(&mut feed).await;
     assert_eq!(update["type"], "twitch_channel_update", "{update}");

@@ -65,6 +65,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "resumed",
     "twitch_connected",
     "twitch_disconnected",
+    "twitch_online",
+    "twitch_offline",
+    "twitch_channel_update",
 ];
 
 /// `[feed]`: `GET /ws/{bridge}` streams every event of a bridge as JSON, and `/` serves a

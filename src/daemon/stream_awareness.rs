@@ -8,8 +8,9 @@
 //!   live; only a pause made here is undone here.
 //! - `twitch_live_announcement`: rendered and posted into a channel when its stream goes
 //!   live (not when the watch first sees it already live).
-//! - The bridge's feed (`/ws/{bridge}`) gets `twitch_online`, `twitch_offline` and
-//!   `twitch_channel_update` control messages ([`crate::feed::control`]).
+//! - The bridge's feed gets the lifecycle events `twitch_online`, `twitch_offline` and
+//!   `twitch_channel_update` ([`crate::event::Lifecycle`]): the WebSocket, webhooks and
+//!   `/api/events` alike.
 //! - Each bridge's `/api/status` entry shows its channels' stream state
 //!   (`twitch_stream`), and `/metrics` has `tiktwitch_twitch_live{channel=...}`.
 //!
@@ -24,10 +25,10 @@ use tracing::{info, warn};
 
 use crate::auth::TokenManager;
 use crate::config::twitch_stream::WhenTwitchOffline;
+use crate::event::Lifecycle;
 use crate::config::{Bridge, Config};
 use crate::line::{Line, Priority};
 use crate::sink::SinkHandle;
-use crate::feed::control::ControlMessage;
 use crate::feed::{EventStream, FeedInput};
 use crate::status::BridgeHealth;
 use crate::twitch_live::{Change, LiveBoard, TokenSource, WatchSettings};
@@ -184,7 +185,7 @@ impl Reactor {
         let state = change.state();
         for (rules, _, events, _) in &self.bridges {
             if rules.channels.contains(&state.channel) {
-                events.publish_control(control_message(&rules.bridge, change));
+                events.publish(&stream_event(change));
             }
         }
         if let Change::Online {
@@ -249,17 +250,26 @@ impl Reactor {
     }
 }
 
-/// The feed's control message for `change` on bridge `bridge`: `{"type": "twitch_online",
-/// "bridge": .., "channel": .., "live": .., "title": .., "category": .., "since": ..,
-/// "source": ..}`.
-fn control_message(bridge: &str, change: &Change) -> ControlMessage {
-    let mut json = serde_json::to_value(change.state()).unwrap_or_default();
-    if let Some(object) = json.as_object_mut() {
-        object.insert("type".into(), change.name().into());
-        object.insert("bridge".into(), bridge.into());
-    }
-    ControlMessage {
-        name: change.name(),
-        json: json.to_string(),
-    }
+/// The feed's event for `change` (`twitch_online`, `twitch_offline`,
+/// `twitch_channel_update`): a lifecycle event, so it reaches the WebSocket feed, the
+/// webhooks and `/api/events` like the others; the feed adds the bridge.
+fn stream_event(change: &Change) -> crate::event::Event {
+    let state = change.state();
+    let stream = crate::event::TwitchStream {
+        channel: state.channel.clone(),
+        live: state.live,
+        title: state.title.clone(),
+        category: state.category.clone(),
+        since: state.since.clone(),
+        source: match state.source {
+            crate::twitch_live::StateSource::Eventsub => "eventsub",
+            crate::twitch_live::StateSource::Polling => "polling",
+        },
+    };
+    let lifecycle = match change {
+        Change::Online { .. } => Lifecycle::TwitchOnline(stream),
+        Change::Offline { .. } => Lifecycle::TwitchOffline(stream),
+        Change::ChannelUpdate { .. } => Lifecycle::TwitchChannelUpdate(stream),
+    };
+    crate::feed::lifecycle_events::lifecycle_event(lifecycle, 0)
 }

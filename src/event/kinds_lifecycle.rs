@@ -1,5 +1,6 @@
 //! The daemon's own events about a bridge's connections (not TikTok messages): connected,
-//! disconnected, errors, the stream's end, pause and resume, Twitch chat connected or not.
+//! disconnected, errors, the stream's end, pause and resume, Twitch chat connected or not,
+//! and the bridge's Twitch stream going live, offline or changing its title.
 //! They reach the WebSocket feed, the webhooks and `/api/events` like every event, so an
 //! overlay can show "reconnecting in 4 s" without polling `/api/status`.
 
@@ -57,6 +58,32 @@ pub enum Lifecycle {
         /// Why, in words (never a secret).
         reason: String,
     },
+    /// The bridge's Twitch channel went live (EventSub `stream.online`, or seen by polling).
+    TwitchOnline(TwitchStream),
+    /// The bridge's Twitch channel went offline.
+    TwitchOffline(TwitchStream),
+    /// The channel's title or category changed while its state stayed.
+    TwitchChannelUpdate(TwitchStream),
+}
+
+/// A Twitch channel's stream as the stream watch knows it (`[twitch_stream]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TwitchStream {
+    /// The channel login.
+    pub channel: String,
+    /// The stream is live.
+    pub live: bool,
+    /// The stream's (or channel's) title, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The category (game) name, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Since when it is live (Twitch's `started_at`) or offline (when that was seen), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// How it was learned: `eventsub` or `polling`.
+    pub source: &'static str,
 }
 
 impl Lifecycle {
@@ -70,6 +97,9 @@ impl Lifecycle {
         "resumed",
         "twitch_connected",
         "twitch_disconnected",
+        "twitch_online",
+        "twitch_offline",
+        "twitch_channel_update",
     ];
 
     /// The stable type name.
@@ -83,13 +113,20 @@ impl Lifecycle {
             Self::Resumed {} => "resumed",
             Self::TwitchConnected { .. } => "twitch_connected",
             Self::TwitchDisconnected { .. } => "twitch_disconnected",
+            Self::TwitchOnline(_) => "twitch_online",
+            Self::TwitchOffline(_) => "twitch_offline",
+            Self::TwitchChannelUpdate(_) => "twitch_channel_update",
         }
     }
 
     /// The platform it is about: `twitch` for the Twitch ones, else `tiktok`.
     pub fn platform(&self) -> &'static str {
         match self {
-            Self::TwitchConnected { .. } | Self::TwitchDisconnected { .. } => "twitch",
+            Self::TwitchConnected { .. }
+            | Self::TwitchDisconnected { .. }
+            | Self::TwitchOnline(_)
+            | Self::TwitchOffline(_)
+            | Self::TwitchChannelUpdate(_) => "twitch",
             _ => "tiktok",
         }
     }

@@ -25,7 +25,7 @@ mod kinds_twitch;
 mod user_profile;
 
 pub use event_json::SCHEMA_VERSION;
-pub use kinds_lifecycle::Lifecycle;
+pub use kinds_lifecycle::{Lifecycle, TwitchStream};
 pub use kinds_linkmic::{BattlePunishFinish, BattleTask, FanTicket, FanTickets, Link, LinkMic};
 pub use kinds_room::{
     Goal, InRoomBanner, MsgDetect, Poll, PollOption, Rank, RankEntry, RankText, RoomPin,

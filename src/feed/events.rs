@@ -11,7 +11,6 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::broadcast;
 
-use super::control::ControlMessage;
 use crate::event::Event;
 use crate::limits::FEED_CHANNEL_CAPACITY;
 use crate::status::BridgeHealth;
@@ -22,8 +21,6 @@ pub struct EventStream {
     /// Made on the first subscription: its buffer is allocated whole, and most processes
     /// run no feed.
     sender: Arc<OnceLock<broadcast::Sender<Arc<Event>>>>,
-    /// The bridge's control messages ([`super::control`]), made on the first subscription.
-    controls: Arc<OnceLock<broadcast::Sender<Arc<ControlMessage>>>>,
 }
 
 impl EventStream {
@@ -42,26 +39,7 @@ impl EventStream {
             let _ = sender.send(Arc::new(event.clone()));
         }
     }
-
-    /// Every control message published from now on.
-    pub fn subscribe_controls(&self) -> broadcast::Receiver<Arc<ControlMessage>> {
-        self.controls
-            .get_or_init(|| broadcast::channel(CONTROL_CHANNEL_CAPACITY).0)
-            .subscribe()
-    }
-
-    /// Offers a control message to the subscribers (if any); never waits.
-    pub fn publish_control(&self, message: ControlMessage) {
-        if let Some(sender) = self.controls.get()
-            && sender.receiver_count() > 0
-        {
-            let _ = sender.send(Arc::new(message));
-        }
-    }
 }
-
-/// Control messages are rare (a stream going live): a small buffer is plenty.
-const CONTROL_CHANNEL_CAPACITY: usize = 64;
 
 /// One bridge as the feed is given it: its status (state, counters, pause flag) and its
 /// event stream.

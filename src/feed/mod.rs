@@ -14,7 +14,6 @@
 //!   dead-letter queue to replay; [`webhook::verify`] checks a signature.
 //! - [`api`]: `GET /api/status`, `GET /api/events`, `POST /api/bridges/{name}/pause|resume`.
 //! - [`events`]: each bridge's event stream, which the feed's readers subscribe to.
-//! - [`control`]: control messages beside the events (the bridge's Twitch stream state).
 //! - [`ring`]: the bounded per-bridge memory of recent events behind `/api/events`.
 //! - [`persist`]: `[api] ring_path`, the ring kept in a SQLite file across restarts.
 //! - [`feed_metrics`]: the feed's families for `/metrics`.
@@ -26,7 +25,6 @@
 //! Not done here (yet): enrichment (gift catalogue, profiles, coin prices).
 
 pub mod api;
-pub mod control;
 pub mod events;
 pub mod feed_json;
 pub mod feed_metrics;

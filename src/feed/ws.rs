@@ -24,7 +24,6 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tracing::{debug, info};
 
-use super::control::{CONTROL_TYPES, ControlMessage};
 use super::feed_json::FeedEvent;
 use super::{Hub, presented_token, token_matches};
 use crate::config::feed::EVENT_TYPES;
@@ -103,12 +102,11 @@ async fn upgrade(
     }
     // Subscribed now, so every event after the handshake reaches the client.
     let rx = feed.events.subscribe();
-    let controls = feed.events.subscribe_controls();
     let name = feed.name.clone();
     // Clients have nothing to say beyond pings and close: keep what they may send small.
     ws.max_message_size(CLIENT_MESSAGE_MAX)
         .max_frame_size(CLIENT_MESSAGE_MAX)
-        .on_upgrade(move |socket| serve_client(hub, name, socket, (rx, controls), types))
+        .on_upgrade(move |socket| serve_client(hub, name, socket, rx, types))
 }
 
 /// `None`: every type.
@@ -118,7 +116,7 @@ fn parse_types(raw: Option<&str>) -> Result<Option<Vec<&'static str>>, String> {
     };
     let mut types = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match EVENT_TYPES.iter().chain(CONTROL_TYPES).find(|t| **t == name) {
+        match EVENT_TYPES.iter().find(|t| **t == name) {
             Some(t) => types.push(*t),
             None => {
                 let shown: String = name.chars().take(40).collect();
@@ -144,10 +142,7 @@ async fn serve_client(
     hub: Hub,
     bridge: Arc<str>,
     socket: WebSocket,
-    (mut rx, mut controls): (
-        broadcast::Receiver<Arc<Event>>,
-        broadcast::Receiver<Arc<ControlMessage>>,
-    ),
+    mut rx: broadcast::Receiver<Arc<Event>>,
     types: Option<Vec<&'static str>>,
 ) {
     let stats = hub.ws();
@@ -181,20 +176,6 @@ async fn serve_client(
                     let wire = FeedEvent { bridge: &bridge, event: &event, usd_per_diamond };
                     let Ok(json) = serde_json::to_string(&wire) else { continue };
                     match queue.try_send(Message::Text(json.into())) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => break End::TooSlow,
-                        Err(TrySendError::Closed(_)) => break End::ClientGone,
-                    }
-                }
-                Err(RecvError::Lagged(_)) => break End::TooSlow,
-                Err(RecvError::Closed) => break End::Shutdown,
-            },
-            control = controls.recv() => match control {
-                Ok(c) => {
-                    if types.as_ref().is_some_and(|t| !t.contains(&c.name)) {
-                        continue;
-                    }
-                    match queue.try_send(Message::Text(c.json.clone().into())) {
                         Ok(()) => {}
                         Err(TrySendError::Full(_)) => break End::TooSlow,
                         Err(TrySendError::Closed(_)) => break End::ClientGone,
