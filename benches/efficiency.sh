@@ -24,9 +24,12 @@ export CARGO_PROFILE_RELEASE_LTO="$CARGO_PROFILE_BENCH_LTO"
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS="$CARGO_PROFILE_BENCH_CODEGEN_UNITS"
 # Symbols kept, so `perf record -p <pid of "scale bridges">` names the functions.
 export CARGO_PROFILE_BENCH_STRIP=false CARGO_PROFILE_RELEASE_STRIP=false
-cargo bench --bench scale --no-run 2>/dev/null
-TARGET="${CARGO_TARGET_DIR:-target}"
-BIN="$(ls -t "$TARGET"/release/deps/scale-* | grep -v '\.d$' | head -1)"
+# BIN=path/to/scale-<hash> runs an already built bench binary as it is.
+if [ -z "${BIN:-}" ]; then
+  cargo bench --bench scale --no-run 2>/dev/null
+  TARGET="${CARGO_TARGET_DIR:-target}"
+  BIN="$(ls -t "$TARGET"/release/deps/scale-* | grep -v '\.d$' | head -1)"
+fi
 DIR="$(mktemp -d)"
 trap 'rm -rf "$DIR"' EXIT
 results=()
