@@ -98,7 +98,10 @@ async fn two_shards_run_each_bridge_exactly_once_with_their_own_pacing_state() {
     let delivered = twitch.delivered();
     for (i, creator) in creators.iter().enumerate() {
         let connections = creator.report().connections.len();
-        assert_eq!(connections, 1, "creator{i}: {connections} connections\n{logs:?}");
+        assert_eq!(
+            connections, 1,
+            "creator{i}: {connections} connections\n{logs:?}"
+        );
         let lines: Vec<_> = delivered
             .iter()
             .filter(|p| p.channel == format!("chan{i}"))
