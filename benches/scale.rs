@@ -35,14 +35,26 @@ const ROOM: u64 = 7_500_000_000_000_000_000;
 /// Bridges per fake creator (each fake is a listener, an HTTP router and a WebSocket
 /// server: a thousand of them would only measure the fakes).
 const BRIDGES_PER_CREATOR: usize = 50;
-/// Messages per second per room.
+/// Messages per second per room unless `--rate` says otherwise (0 = an idle room).
 const RATE: u64 = 10;
+/// Distinct Twitch channels the bridges share (bridge i posts to `scale_{i % CHANNELS}`):
+/// JOINs are paced at 15 per 10.25 s (`sink/pacing/joins.rs`), so a thousand distinct
+/// channels would take ~11 minutes to join; ten are joined at once.
+const CHANNELS: usize = 10;
+/// Frames decoded in-process, after the window, to price decoding alone (per pass).
+const DECODE_FRAMES: usize = 20_000;
+/// Decode passes; the median warm pass is reported.
+const DECODE_PASSES: usize = 5;
+/// Rounds over the frames per pass: the kernel accounts thread CPU time in scheduler ticks
+/// on this VM (a 20 ms pass read as exactly 2 ticks), so a pass must last ~0.2 s.
+const DECODE_ROUNDS: usize = 10;
 
 struct Args {
     mode: String,
     bridges: usize,
     dir: PathBuf,
     secs: u64,
+    rate: u64,
     corpus: PathBuf,
 }
 
@@ -52,6 +64,7 @@ fn args() -> Args {
         bridges: 1,
         dir: std::env::temp_dir().join("tiktwitch-scale"),
         secs: 30,
+        rate: RATE,
         corpus: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
     };
     let mut it = std::env::args().skip(1);
@@ -62,6 +75,7 @@ fn args() -> Args {
                 args.bridges = it.next().and_then(|n| n.parse().ok()).expect("--bridges N")
             }
             "--secs" => args.secs = it.next().and_then(|n| n.parse().ok()).expect("--secs S"),
+            "--rate" => args.rate = it.next().and_then(|n| n.parse().ok()).expect("--rate R"),
             "--dir" => args.dir = it.next().map(PathBuf::from).expect("--dir D"),
             "--corpus" => args.corpus = it.next().map(PathBuf::from).expect("--corpus DIR"),
             _ => {} // cargo bench passes --bench
@@ -89,15 +103,21 @@ async fn fakes(args: &Args) {
     std::fs::create_dir_all(&args.dir).expect("dir");
     // One script, shared by every connection (the frames are reference-counted bytes):
     // a pause while everything connects, then RATE chats a second for the whole run.
-    let frames = support::chat_frames(
-        &args.corpus,
-        (args.secs * 3 + 120) as usize * RATE as usize,
-        ROOM,
-    );
+    // `--rate 0`: an idle room, live but silent for the whole run.
+    let lifetime = Duration::from_secs(args.secs * 3 + 120 + args.bridges as u64 / 25);
     let mut script = vec![Step::Pause(Duration::from_secs(1))];
-    for frame in frames {
-        script.push(Step::Pause(Duration::from_millis(1000 / RATE)));
-        script.push(Step::Frame(frame));
+    if args.rate == 0 {
+        script.push(Step::Pause(lifetime));
+    } else {
+        let frames = support::chat_frames(
+            &args.corpus,
+            lifetime.as_secs() as usize * args.rate as usize,
+            ROOM,
+        );
+        for frame in frames {
+            script.push(Step::Pause(Duration::from_millis(1000 / args.rate)));
+            script.push(Step::Frame(frame));
+        }
     }
     let creators = args.bridges.div_ceil(BRIDGES_PER_CREATOR);
     let mut fakes = Vec::new();
@@ -122,7 +142,7 @@ async fn fakes(args: &Args) {
                 name: format!("b{i}"),
                 base_url: fake.base_url(),
                 user: fake.username().into(),
-                channel: format!("scale_{i}"),
+                channel: format!("scale_{}", i % CHANNELS),
             });
         }
         fakes.push(fake);
@@ -141,7 +161,7 @@ async fn fakes(args: &Args) {
     println!("ready");
     tokio::select! {
         _ = terminated() => {}
-        _ = tokio::time::sleep(Duration::from_secs(args.secs * 3 + 120)) => {}
+        _ = tokio::time::sleep(lifetime) => {}
     }
     let sent: usize = fakes
         .iter()
@@ -195,7 +215,8 @@ async fn bridges(args: &Args) {
         stop.clone().cancelled_owned(),
         move |r| *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone()),
     ));
-    // Wait until every bridge is live (or two minutes).
+    // Wait until every bridge is live (or two minutes, more for very many bridges).
+    let startup_limit = Duration::from_secs(120 + args.bridges as u64 / 25);
     let running = loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let r = running.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -205,7 +226,7 @@ async fn bridges(args: &Args) {
                 .iter()
                 .filter(|b| b.snapshot().tiktok_state == "live")
                 .count();
-            if live == args.bridges || started.elapsed() > Duration::from_secs(120) {
+            if live == args.bridges || started.elapsed() > startup_limit {
                 break r;
             }
         }
@@ -234,9 +255,24 @@ async fn bridges(args: &Args) {
     let _ = daemon.await;
     let cpu_share = (cpu1 - cpu0).as_secs_f64() / wall.as_secs_f64();
     let events_per_s = (events1 - events0) as f64 / wall.as_secs_f64();
+    let events = events1 - events0;
+    let cpu_us_per_msg = if events == 0 {
+        0.0
+    } else {
+        (cpu1 - cpu0).as_secs_f64() * 1e6 / events as f64
+    };
+    // The same frames' decode cost, in this process, once the daemon has stopped (so it
+    // has the cores to itself), as the CPU time of this thread.
+    let decode_us_per_msg = decode_cost_us(&args.corpus);
+    let ratio = if cpu_us_per_msg > 0.0 {
+        cpu_us_per_msg / decode_us_per_msg
+    } else {
+        0.0
+    };
     println!(
-        "{{\"bench\":\"scale\",\"bridges\":{},\"live\":{live},\"startup_s\":{:.1},\"window_s\":{:.1},\"events_per_s\":{:.0},\"cpu_share\":{:.3},\"vmhwm_mib\":{:.1},\"rss_mib\":{:.1},\"sink_sent\":{},\"sink_shed\":{}}}",
+        "{{\"bench\":\"scale\",\"bridges\":{},\"rate\":{},\"live\":{live},\"cpu_us_per_msg\":{cpu_us_per_msg:.2},\"decode_us_per_msg\":{decode_us_per_msg:.3},\"ratio\":{ratio:.1},\"startup_s\":{:.1},\"window_s\":{:.1},\"events_per_s\":{:.0},\"cpu_share\":{:.3},\"vmhwm_mib\":{:.1},\"rss_mib\":{:.1},\"sink_sent\":{},\"sink_shed\":{}}}",
         args.bridges,
+        args.rate,
         startup.as_secs_f64(),
         wall.as_secs_f64(),
         events_per_s,
@@ -246,6 +282,26 @@ async fn bridges(args: &Args) {
         sink.sent,
         sink.shed_total(),
     );
+}
+
+/// CPU µs per message of `decode_frame` alone over the bench's own frames (one chat each,
+/// as the fakes send them): the median of [`DECODE_PASSES`] passes after a warm-up one.
+fn decode_cost_us(corpus: &std::path::Path) -> f64 {
+    let frames = support::chat_frames(corpus, DECODE_FRAMES, ROOM);
+    let mut passes = Vec::new();
+    for pass in 0..=DECODE_PASSES {
+        let start = support::thread_cpu_ns();
+        for frame in frames.iter().cycle().take(frames.len() * DECODE_ROUNDS) {
+            let decoded = tiktwitch::source::tiktok::decode::decode_frame(frame.clone());
+            std::hint::black_box(decoded).expect("the bench's frames decode");
+        }
+        let ns = support::thread_cpu_ns() - start;
+        if pass > 0 {
+            passes.push(ns);
+        }
+    }
+    passes.sort_unstable();
+    passes[passes.len() / 2] as f64 / 1e3 / (frames.len() * DECODE_ROUNDS) as f64
 }
 
 /// SIGTERM from the driving script (Ctrl-C where there is no SIGTERM).

@@ -5,6 +5,7 @@
 //! they opened, so expiry walks a queue instead of scanning every tracked text.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::limits::MAX_FLOOD_KEYS;
@@ -29,9 +30,10 @@ struct Open {
 #[derive(Debug)]
 pub struct ChatFlood {
     window: Duration,
-    open: HashMap<String, Open>,
+    /// Keys are shared with `order` (one allocation per comment, not two).
+    open: HashMap<Arc<str>, Open>,
     /// (window end, key) in opening order.
-    order: VecDeque<(Instant, String)>,
+    order: VecDeque<(Instant, Arc<str>)>,
 }
 
 impl ChatFlood {
@@ -48,18 +50,19 @@ impl ChatFlood {
     /// window (it will be counted in the flood line).
     pub fn push(&mut self, text: &str, now: Instant) -> bool {
         let key = flood_key(text);
-        if let Some(open) = self.open.get_mut(&key)
+        if let Some(open) = self.open.get_mut(key.as_str())
             && open.ends > now
         {
             open.repeats += 1;
             return false;
         }
         // A window that closed but was not expired yet: hand out its line first.
-        if self.open.get(&key).is_some_and(|o| o.repeats > 0) {
+        if self.open.get(key.as_str()).is_some_and(|o| o.repeats > 0) {
             return true; // tracked again after expire(); rare, and never loses a count
         }
-        if self.open.len() < MAX_FLOOD_KEYS || self.open.contains_key(&key) {
+        if self.open.len() < MAX_FLOOD_KEYS || self.open.contains_key(key.as_str()) {
             let ends = super::deadline(now, self.window);
+            let key: Arc<str> = Arc::from(key);
             self.order.push_back((ends, key.clone()));
             self.open.insert(
                 key,
@@ -113,12 +116,23 @@ impl ChatFlood {
     }
 }
 
-/// Comments that differ only in case and spacing are the same comment.
+/// Comments that differ only in case and spacing are the same comment. Built in one
+/// buffer (this runs for every chat): ASCII text, most chat, is lowercased in place;
+/// other text goes through `str::to_lowercase` (which knows the final sigma).
 fn flood_key(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    let mut key = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(word);
+    }
+    if key.is_ascii() {
+        key.make_ascii_lowercase();
+        key
+    } else {
+        key.to_lowercase()
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +194,14 @@ mod tests {
             }
             collapsed += f.drain().iter().map(|fl| fl.count).sum::<u64>();
             prop_assert_eq!(relayed + collapsed, texts.len() as u64);
+        }
+
+        /// The one-buffer key is the old `split_whitespace().join(" ").to_lowercase()`,
+        /// for ASCII and for any text (final sigma, Turkish İ, wide spaces).
+        #[test]
+        fn flood_key_is_the_normalized_text(text in "([ \t\u{3000}]|[a-zA-Z]|ΣΑΣ|İ|ß|\\PC){0,24}") {
+            let old = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            prop_assert_eq!(flood_key(&text), old);
         }
     }
 }

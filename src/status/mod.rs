@@ -133,6 +133,9 @@ pub struct BridgeHealth {
     /// Who carries out `POST /api/bridges/{name}/pause|resume` when moderator control runs
     /// (so the pause persists and is announced like a chat command's).
     pause_control: Arc<std::sync::OnceLock<Arc<dyn PauseControl>>>,
+    /// The Unix second `last_event` was last set to: `touch` runs for every event and only
+    /// formats and locks when the second changes.
+    touched_secs: Arc<AtomicU64>,
 }
 
 /// Pauses and resumes bridges on behalf of the API (the moderator controller).
@@ -160,6 +163,7 @@ impl BridgeHealth {
             paused: Arc::default(),
             pause_keep: None,
             pause_control: Arc::default(),
+            touched_secs: Arc::default(),
         }
     }
 
@@ -216,7 +220,15 @@ impl BridgeHealth {
 
     /// Notes that an event just arrived.
     pub fn touch(&self) {
-        let now = utc(SystemTime::now());
+        let now = SystemTime::now();
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // `last_event` has one-second resolution: within the same second it is unchanged.
+        if self.touched_secs.swap(secs, Ordering::Relaxed) == secs {
+            return;
+        }
+        let now = utc(now);
         self.update(|s| s.last_event = Some(now));
     }
 
@@ -298,5 +310,36 @@ mod tests {
             1,
             "the old source's counters are not kept"
         );
+    }
+
+    #[test]
+    fn touch_sets_last_event_once_per_second_and_again_in_a_new_second() {
+        let unix_secs = || {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let health = BridgeHealth::new("b", "creator", &[], PipelineStats::default());
+        assert_eq!(health.snapshot().last_event, None);
+        health.touch();
+        let first = health.snapshot().last_event.expect("set by the first touch");
+        assert!(first.ends_with('Z') && first.len() == 20, "{first}");
+        // A new second is written.
+        health.touched_secs.store(0, Ordering::Relaxed);
+        health.update(|s| s.last_event = None);
+        health.touch();
+        assert!(health.snapshot().last_event.is_some());
+        // Within the same second nothing is locked or formatted: the value stays (retried
+        // if the clock crossed a second boundary in between).
+        loop {
+            let secs = unix_secs();
+            health.touched_secs.store(secs, Ordering::Relaxed);
+            health.update(|s| s.last_event = Some("kept".into()));
+            health.touch();
+            if unix_secs() == secs {
+                assert_eq!(health.snapshot().last_event.as_deref(), Some("kept"));
+                break;
+            }
+        }
     }
 }
