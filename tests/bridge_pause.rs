@@ -8,12 +8,12 @@
 //! The daemon's sink uses the process-wide routing slot 0, so the two daemons run one after
 //! the other in one test.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use serde_json::Value;
-use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
+use tiktwitch::daemon::{self};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tokio::time::Instant;
@@ -80,19 +80,16 @@ token = "api-token"
 [routes.chat]
 pack = false
 "# + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
-        ])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+        ],
+    )
+    .await;
     let addr = daemon.running().unwrap().http_addr.unwrap();
     Setup {
         _fake: fake,

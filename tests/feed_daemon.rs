@@ -3,6 +3,8 @@
 //! daemon's own HTTP router. Pause stops a bridge's lines to Twitch (counted) and needs the
 //! token; resume brings them back; the API answers with the documented JSON. Paused time.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
+use support::daemon::wait_until;
 use tiktwitch::feed::webhook::verify;
 use tiktwitch::secret::Secret;
 use tiktwitch::standin::TwitchSide;
@@ -51,16 +52,6 @@ async fn webhook_receiver() -> (Hooked, String) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (seen, url)
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("never happened (virtual time): {what}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,20 +109,17 @@ events = ["chat"]
         ring = dir.path().join("events.sqlite").display(),
     );
     let text = side.config_head() + &sections + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
             ("hook-key", HOOK_KEY),
-        ])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+        ],
+    )
+    .await;
     let running = daemon.running().unwrap();
     // The daemon's own listener (healthz, metrics and the merged feed/API routes).
     let addr = running.http_addr.expect("[http] is enabled");

@@ -15,8 +15,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
+use support::daemon::wait_until;
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tokio_tungstenite::tungstenite::Message;
@@ -58,15 +57,6 @@ async fn webhook_receiver() -> (Seen, String) {
 }
 
 /// Waits (virtual time) until `done`; the bound is a failure bound only.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(SECOND).await;
-    }
-    panic!("never happened (virtual time): {what}");
-}
 
 fn types(events: &[Value]) -> Vec<String> {
     events
@@ -155,19 +145,16 @@ events = [{lifecycle}]
 "#
     );
     let text = side.config_head() + &sections + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("hook-key", HOOK_KEY),
-        ])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+        ],
+    )
+    .await;
     let addr = daemon.running().unwrap().http_addr.expect("[http] is on");
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!(

@@ -7,13 +7,12 @@
 mod support;
 mod tiktok_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::daemon::wait_until;
 use tiktok_support::*;
 use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
 use tiktwitch::event::{Event, EventKind, Gift};
 use tiktwitch::source::tiktok::gifts::STATIC_GIFT_PRICES;
 use tiktwitch::source::tiktok::{SignerBudget, SourceItem, TikTokSource};
@@ -263,16 +262,6 @@ async fn the_catalogue_is_fetched_once_per_room_and_can_be_turned_off() {
     assert_eq!(heart.image, None, "the table has no images");
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(SECOND).await;
-    }
-    panic!("never happened (virtual time): {what}");
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_daemon_relays_catalogue_names_with_prices_and_shows_the_profile() {
     const ROOM: u64 = 7_000_000_000_000_000_500;
@@ -309,16 +298,13 @@ coin_prices = { EUR = 0.01 }
 [routes.gift]
 template = "{{ user.name }} sent {{ count }}x {{ gift.name }} worth {{ total_diamonds | money }} ({{ total_diamonds | money('EUR') }})"
 "# + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[("tiktok-signer-api-key", "enrich-signer-key")])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[("tiktok-signer-api-key", "enrich-signer-key")],
+    )
+    .await;
     let running = daemon.running().unwrap();
     let addr = running.http_addr.expect("[http] is enabled");
 

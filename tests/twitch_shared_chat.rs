@@ -12,13 +12,12 @@
 //!
 //! Paused tokio time; the daemon's sink uses routing slot 0 (one daemon per test binary).
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::Value;
-use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
 use tiktwitch::limits::SHARED_CHAT_QUIET;
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
@@ -109,19 +108,16 @@ token = "api-token"
 [routes.chat]
 pack = false
 "# + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
-        ])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+        ],
+    )
+    .await;
     let running = daemon.running().unwrap();
     let addr = running.http_addr.unwrap();
     let http = reqwest::Client::new();

@@ -4,13 +4,12 @@
 //! count as `paused`); after `stream.online` the announcement goes out and the bridge
 //! relays again. `/api/status` and `/metrics` show the stream state. Paused tokio time.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tiktwitch::config;
-use tiktwitch::daemon::{self, Plan};
 use tiktwitch::standin::TwitchSide;
 use tiktwitch::standin::tiktok::{FakeTikTok, FakeTikTokConfig, Step, frames};
 use tiktwitch::standin::twitch_eventsub::{FakeTwitchApi, FakeTwitchApiConfig};
@@ -116,19 +115,16 @@ twitch_live_announcement = "LIVE on Twitch: {{{{ title }}}} ({{{{ category }}}})
             api.eventsub_url()
         )
         + &fake.bridge_toml("a", "chan_a");
-    std::fs::write(&path, text).unwrap();
-    let loaded = config::load(Some(&path), tiktwitch::pipeline::Pipeline::check)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let plan = Plan::from_config(&loaded, None).unwrap();
-    let secrets = side
-        .secrets(&[
+    let daemon = support::daemon::spawn_daemon(
+        &path,
+        &text,
+        &side,
+        &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
-        ])
-        .await
-        .unwrap();
-    let daemon = daemon::spawn(plan, Arc::new(secrets));
-    wait_until("the daemon started", || daemon.running().is_some()).await;
+        ],
+    )
+    .await;
     let running = daemon.running().unwrap();
     let base = format!("http://{}", running.http_addr.unwrap());
     let http = reqwest::Client::new();

@@ -9,6 +9,9 @@ pub mod auth;
 // A headless chromium for the feed's pages (tokio, tungstenite: the runtime's crates).
 #[cfg(feature = "runtime")]
 pub mod browser;
+// The daemon in-process against the stand-ins.
+#[cfg(feature = "standin")]
+pub mod daemon;
 pub mod decode;
 pub mod events;
 pub mod prereq;
