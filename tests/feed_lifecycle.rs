@@ -56,8 +56,6 @@ async fn webhook_receiver() -> (Seen, String) {
     (seen, url)
 }
 
-/// Waits (virtual time) until `done`; the bound is a failure bound only.
-
 fn types(events: &[Value]) -> Vec<String> {
     events
         .iter()

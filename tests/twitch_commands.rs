@@ -78,7 +78,7 @@ pack = false
     let daemon = support::daemon::spawn_daemon(
         &path,
         &text,
-        &side,
+        side,
         &[
             ("tiktok-signer-api-key", SIGNER_KEY),
             ("api-token", API_TOKEN),
