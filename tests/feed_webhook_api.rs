@@ -249,6 +249,7 @@ async fn api_webhooks_survive_a_restart_with_their_secret() {
     assert_eq!(status, 201, "{added}");
     tasks.finish(Duration::from_secs(5)).await;
     let file = dir.path().join("webhooks.json");
+    assert!(file.is_file(), "the API's webhooks are kept in state_dir");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
