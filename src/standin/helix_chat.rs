@@ -146,13 +146,7 @@ impl FakeHelix {
             .route("/helix/users", get(users))
             .route("/helix/chat/messages", post(send_message))
             .with_state(shared.clone());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-        });
+        let shutdown = crate::standin::serve_http(listener, app);
         Ok(Self {
             addr,
             shared,

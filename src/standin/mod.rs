@@ -8,6 +8,7 @@ pub mod twitch;
 pub mod twitch_eventsub;
 
 use oauth::{FakeOAuth, FakeOAuthConfig};
+use tokio_util::sync::CancellationToken;
 use twitch::{FakeTwitch, FakeTwitchConfig};
 
 /// The whole Twitch side a bridge talks to: an OAuth stand-in holding one issued token pair
@@ -122,4 +123,17 @@ oauth_base_url = "{oauth}"
         }
         Ok(store)
     }
+}
+
+/// Serves `app` on `listener` in its own task until the returned token is cancelled: how
+/// every HTTP stand-in (OAuth, Helix, EventSub) runs.
+pub(crate) fn serve_http(listener: tokio::net::TcpListener, app: axum::Router) -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+    });
+    shutdown
 }

@@ -170,13 +170,7 @@ impl FakeOAuth {
             .route("/oauth2/validate", get(validate))
             .route("/oauth2/revoke", post(revoke))
             .with_state(shared.clone());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-        });
+        let shutdown = crate::standin::serve_http(listener, app);
         Ok(Self {
             addr,
             config: shared.config,

@@ -162,13 +162,7 @@ impl FakeTwitchApi {
             )
             .route("/ws", get(eventsub_socket::upgrade))
             .with_state(shared.clone());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-        });
+        let shutdown = crate::standin::serve_http(listener, app);
         Ok(Self { shared, shutdown })
     }
 
