@@ -5,8 +5,8 @@
 //! nothing a moderator set is lost to a bad write or a hand edit.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -58,14 +58,8 @@ pub struct ControlStore {
     path: Option<PathBuf>,
 }
 
-/// Reading or writing the state file failed.
-#[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
-pub struct StoreError {
-    action: &'static str,
-    path: PathBuf,
-    source: std::io::Error,
-}
+/// Writing the state file failed (the shared state-file writer's error, naming the file).
+pub type StoreError = crate::feed::persist::state_file::StateFileError;
 
 impl ControlStore {
     /// The file `control.json` in `dir`.
@@ -90,12 +84,11 @@ impl ControlStore {
             Ok(Some(file)) => file,
             Ok(None) => ControlFile::default(),
             Err(reason) => {
-                let aside = path.with_extension("json.unreadable");
-                let moved = fs::rename(path, &aside).is_ok();
+                let aside = crate::feed::persist::state_file::set_aside(path);
                 tracing::error!(
                     path = %path.display(),
                     %reason,
-                    moved_to = %if moved { aside.display().to_string() } else { "(left in place)".into() },
+                    moved_to = %aside.map_or_else(|| "(left in place)".into(), |a| a.display().to_string()),
                     "the moderator control file cannot be read; starting with no mutes and no pause"
                 );
                 ControlFile::default()
@@ -103,45 +96,13 @@ impl ControlStore {
         }
     }
 
-    /// Writes `file` atomically (temp file, fsync, rename, fsync of the directory).
+    /// Writes `file` atomically (temp file, fsync, rename, fsync of the directory:
+    /// [`crate::feed::persist::state_file::write_json`]).
     pub fn save(&self, file: &ControlFile) -> Result<(), StoreError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let err = |action, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StoreError {
-                action,
-                path,
-                source,
-            }
-        };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(err("creating", dir))?;
-        let body = serde_json::to_vec_pretty(file).map_err(|e| StoreError {
-            action: "encoding",
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        let tmp = path.with_extension("json.tmp");
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options.open(&tmp).map_err(err("creating", &tmp))?;
-        out.write_all(&body).map_err(err("writing", &tmp))?;
-        out.sync_all().map_err(err("fsyncing", &tmp))?;
-        drop(out);
-        fs::rename(&tmp, path).map_err(err("renaming over", path))?;
-        #[cfg(unix)]
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err("fsyncing", dir))?;
-        Ok(())
+        match &self.path {
+            Some(path) => crate::feed::persist::state_file::write_json(path, file),
+            None => Ok(()),
+        }
     }
 }
 
@@ -261,7 +222,7 @@ mod tests {
         file.bridges.entry("a".into()).or_default().muted.insert("alice".into());
         store.save(&file).unwrap();
         assert_eq!(store.load(), file);
-        fs::write(dir.path().join(CONTROL_FILE), b"{not json").unwrap();
+        std::fs::write(dir.path().join(CONTROL_FILE), b"{not json").unwrap();
         assert_eq!(store.load(), ControlFile::default());
         assert!(dir.path().join("control.json.unreadable").exists(), "kept for a human");
     }

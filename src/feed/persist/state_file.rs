@@ -1,7 +1,8 @@
 //! Small JSON state files under `state_dir` (the webhooks added through the API and their
-//! dead letters): written whole to a temporary file beside the target, synced, then
-//! renamed over it, so a crash leaves the old file or the new one, never half of one.
-//! Created readable by the owner only (they hold webhook secrets).
+//! dead letters, the moderators' `control.json`): written whole to a temporary file beside
+//! the target, synced, then renamed over it and the directory synced, so a crash leaves the
+//! old file or the new one, never half of one. Created readable by the owner only (they
+//! hold webhook secrets), in a directory only the owner may enter.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,15 +31,21 @@ pub enum StateFileError {
     },
 }
 
-/// Writes `value` as JSON to `path` atomically (temp file, fsync, rename; mode 0600).
+/// Writes `value` as JSON to `path` atomically (temp file, fsync, rename, fsync of the
+/// directory; file mode 0600, a created directory 0700).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateFileError> {
     let io = |source| StateFileError::Io {
         path: path.to_owned(),
         source,
     };
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| io(std::io::Error::other(e)))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io)?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
@@ -57,6 +64,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StateFileE
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
+    }
+    // The rename itself survives a crash only once the directory is synced (Unix; Windows
+    // cannot open a directory as a file).
+    #[cfg(unix)]
+    if let Some(dir) = dir {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
     }
     Ok(())
 }
