@@ -233,10 +233,6 @@ pub const SINK_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 /// messages/s; the pipeline is pure and fast, so this only absorbs bursts.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 
-/// Lines buffered between a bridge's pipeline and the sink's fan-out (the sink's own
-/// priority queue does the shedding).
-pub const LINE_CHANNEL_CAPACITY: usize = 256;
-
 /// First wait before restarting a bridge whose source failed for good (bad key, no such
 /// user ...); doubles per failure.
 pub const BRIDGE_RESTART_MIN_DELAY: Duration = Duration::from_secs(30);

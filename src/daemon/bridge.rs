@@ -1,25 +1,23 @@
-//! One bridge: TikTok source -> bounded channel -> pipeline -> bounded channel -> the shared
-//! Twitch sink, one task per stage. A bridge that fails is reported and restarted with
-//! backoff; it never takes another bridge down.
+//! One bridge: TikTok source -> bounded channel -> pipeline -> the shared Twitch sink, all
+//! in one task (`bridge_lines` says why). A bridge that fails is reported and restarted
+//! with backoff; it never takes another bridge down.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::status::BridgeHealth;
+use super::bridge_lines::BridgeLines;
 use super::plan::BridgePlan;
-use super::supervise::{self, Attempt};
-use crate::event::Event;
+use super::supervise;
 use crate::feed::EventStream;
-use crate::limits::{
-    BRIDGE_RESTART_MAX_DELAY, BRIDGE_RESTART_MIN_DELAY, EVENT_CHANNEL_CAPACITY,
-    LINE_CHANNEL_CAPACITY,
-};
-use crate::line::Line;
+use crate::feed::lifecycle_events::LifecycleTracker;
+use crate::limits::{BRIDGE_RESTART_MAX_DELAY, BRIDGE_RESTART_MIN_DELAY, EVENT_CHANNEL_CAPACITY};
 use crate::format::group_thousands;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::sink::SinkHandle;
@@ -110,7 +108,7 @@ impl BridgeTask {
             async move {
                 match pipeline {
                     Ok(pipeline) => parts.run_once(pipeline).await,
-                    Err(e) => Attempt::Ended(BridgeEnd::Failed(e)),
+                    Err(e) => BridgeEnd::Failed(e),
                 }
             }
             .in_current_span()
@@ -134,7 +132,7 @@ struct Parts {
 }
 
 impl Parts {
-    async fn run_once(self, pipeline: Pipeline) -> Attempt {
+    async fn run_once(self, pipeline: Pipeline) -> BridgeEnd {
         let Self {
             plan,
             health,
@@ -144,53 +142,20 @@ impl Parts {
             reload,
             shutdown,
         } = self;
-        let (events_tx, events_rx) = mpsc::channel::<Event>(EVENT_CHANNEL_CAPACITY);
-        let (lines_tx, mut lines_rx) = mpsc::channel::<Line>(LINE_CHANNEL_CAPACITY);
-        let pipeline_task = tokio::spawn(
-            pipeline
-                .run_with_reload(events_rx, lines_tx, reload, CancellationToken::new())
-                .in_current_span(),
-        );
-        let channels = plan.channels.clone();
-        let fanout_sink = sink.clone();
-        let fanout_health = health.clone();
         let origin: Arc<str> = Arc::from(plan.name.as_str());
-        let fanout = tokio::spawn(async move {
-            while let Some(line) = lines_rx.recv().await {
-                if fanout_health.is_paused() {
-                    // Paused through the API: the line is withheld, counted.
-                    fanout_health
-                        .counters
-                        .paused_lines
-                        .fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                // Tagged with the bridge: a pause that lands between the check above and
-                // the queue is still honoured by the sink (shed `paused`).
-                for channel in &channels {
-                    fanout_sink.send_from(&origin, channel, line.clone());
-                }
-            }
-        });
-
-        let end = feed(
-            &plan, &health, &published, &sink, &budget, &events_tx, &shutdown,
-        )
-        .await;
-        // Closing the event channel makes the pipeline flush what it holds (open gift
-        // streaks, summaries) and end; the fan-out ends after the last line.
-        drop(events_tx);
-        let pipeline_end = pipeline_task.await;
-        let fanout_end = fanout.await;
-        // A dead pipeline or fan-out ends the feed as if shut down: that is a crash, and
-        // the supervisor restarts the bridge.
-        for (part, join) in [("pipeline", pipeline_end), ("fan-out", fanout_end)] {
-            if let Err(join) = join
-                && !shutdown.is_cancelled()
-            {
-                return Attempt::Crashed(format!("its {part} {}", supervise::panic_reason(join)));
-            }
-        }
+        let mut lines = BridgeLines::new(
+            pipeline,
+            reload,
+            sink.clone(),
+            plan.channels.clone(),
+            origin,
+            health.clone(),
+        );
+        let end = feed(&plan, &health, &published, &sink, &budget, &mut lines, &shutdown).await;
+        // What the pipeline still holds (open gift streaks, summaries) goes out before the
+        // attempt ends. A panic in the pipeline ends this whole task instead: the
+        // supervisor (`supervise::bridge`) restarts the bridge with a fresh pipeline.
+        lines.flush();
         health.update(|s| {
             if let BridgeEnd::Failed(e) = &end {
                 s.tiktok_state = "failed".into();
@@ -199,7 +164,7 @@ impl Parts {
                 s.tiktok_state = "stopped".into();
             }
         });
-        Attempt::Ended(end)
+        end
     }
 }
 
@@ -211,12 +176,12 @@ async fn feed(
     published: &EventStream,
     sink: &SinkHandle,
     budget: &SignerBudget,
-    events: &mpsc::Sender<Event>,
+    lines: &mut BridgeLines,
     shutdown: &CancellationToken,
 ) -> BridgeEnd {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
     // Connected, disconnected, paused ... on the feed (`crate::feed::lifecycle_events`).
-    let mut lifecycle = crate::feed::lifecycle_events::LifecycleTracker::default();
+    let mut lifecycle = LifecycleTracker::default();
     loop {
         if shutdown.is_cancelled() {
             return BridgeEnd::Shutdown;
@@ -236,32 +201,27 @@ async fn feed(
             .replace(source.stats());
         let (items_tx, mut items_rx) = mpsc::channel::<SourceItem>(EVENT_CHANNEL_CAPACITY);
         let source_shutdown = shutdown.child_token();
-        let source_task = tokio::spawn(
-            async move { source.run(items_tx, source_shutdown).await }.in_current_span(),
-        );
-        while let Some(item) = items_rx.recv().await {
-            match item {
-                SourceItem::Event(event) => {
-                    if let crate::event::EventKind::Viewers { current, .. } = &event.kind {
-                        let current = *current;
-                        health.update(|s| s.viewers = Some(current));
-                    }
-                    health.touch();
-                    published.publish(&event);
-                    if events.send(event).await.is_err() {
-                        return BridgeEnd::Shutdown;
-                    }
-                }
-                SourceItem::Status(status) => {
-                    for event in lifecycle.on_status(&status) {
-                        published.publish(&event);
-                    }
-                    report_status(plan, health, sink, &status);
-                }
-                SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
+        // The source runs in this task, beside the pipeline, not in one of its own: its
+        // items cross a channel but no thread (see `bridge_lines`). A panic in it is
+        // caught here as the source's own failure, and the source alone is restarted.
+        let source_run = AssertUnwindSafe(source.run(items_tx, source_shutdown)).catch_unwind();
+        tokio::pin!(source_run);
+        let mut source_end = None;
+        loop {
+            tokio::select! {
+                end = &mut source_run, if source_end.is_none() => source_end = Some(end),
+                item = items_rx.recv() => match item {
+                    Some(item) => on_item(plan, health, published, sink, lines, &mut lifecycle, item),
+                    None => break,
+                },
+                wake = lines.wake() => lines.on_wake(wake),
             }
         }
-        match source_task.await {
+        let source_end = match source_end {
+            Some(end) => end,
+            None => source_run.await,
+        };
+        match source_end {
             Ok(Ok(())) if shutdown.is_cancelled() => return BridgeEnd::Shutdown,
             Ok(Ok(())) => return BridgeEnd::StreamOver,
             // Not waiting for the live was asked for: the bridge ends (as the docs say),
@@ -286,12 +246,13 @@ async fn feed(
                     s.restarts += 1;
                 });
             }
-            Err(join) => {
-                error!(error = %join, retry_in = ?delay, "the TikTok source task died; it will be retried");
-                published.publish(&lifecycle.source_ended(&join.to_string(), Some(delay)));
+            Err(panic) => {
+                let why = format!("panicked: {}", supervise::panic_message(&*panic));
+                error!(error = %why, retry_in = ?delay, "the TikTok source died; it will be retried");
+                published.publish(&lifecycle.source_ended(&why, Some(delay)));
                 health.update(|s| {
                     s.tiktok_state = "failed".into();
-                    s.last_error = Some(join.to_string());
+                    s.last_error = Some(why.clone());
                     s.restarts += 1;
                 });
             }
@@ -301,6 +262,37 @@ async fn feed(
             _ = tokio::time::sleep(delay) => {}
         }
         delay = next_delay(delay);
+    }
+}
+
+/// One item from the source: an event is published on the feed, then goes through the
+/// pipeline; a status is reported and published as lifecycle events.
+fn on_item(
+    plan: &BridgePlan,
+    health: &BridgeHealth,
+    published: &EventStream,
+    sink: &SinkHandle,
+    lines: &mut BridgeLines,
+    lifecycle: &mut LifecycleTracker,
+    item: SourceItem,
+) {
+    match item {
+        SourceItem::Event(event) => {
+            if let crate::event::EventKind::Viewers { current, .. } = &event.kind {
+                let current = *current;
+                health.update(|s| s.viewers = Some(current));
+            }
+            health.touch();
+            published.publish(&event);
+            lines.push(event);
+        }
+        SourceItem::Status(status) => {
+            for event in lifecycle.on_status(&status) {
+                published.publish(&event);
+            }
+            report_status(plan, health, sink, &status);
+        }
+        SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
     }
 }
 

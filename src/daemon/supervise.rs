@@ -13,15 +13,6 @@ use super::BridgeHealth;
 use super::bridge::{BridgeEnd, next_delay};
 use crate::limits::BRIDGE_RESTART_MIN_DELAY;
 
-/// How one attempt at running a bridge ended.
-#[derive(Debug)]
-pub enum Attempt {
-    /// The bridge ended as it should (stream over, not live, shutdown, or a config error).
-    Ended(BridgeEnd),
-    /// A part of it died (its pipeline or fan-out task panicked): restart it.
-    Crashed(String),
-}
-
 /// Runs `attempt` until it ends on its own, restarting it with back-off when it crashes or
 /// its task panics. Each call of `attempt` starts one try.
 pub async fn bridge<F, Fut>(
@@ -31,15 +22,14 @@ pub async fn bridge<F, Fut>(
 ) -> BridgeEnd
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Attempt> + Send + 'static,
+    Fut: Future<Output = BridgeEnd> + Send + 'static,
 {
     let mut delay = BRIDGE_RESTART_MIN_DELAY;
     loop {
         // Its own task: a panic anywhere in it is caught here instead of ending the bridge
         // silently while the rest of the process goes on.
         let why = match tokio::spawn(attempt()).await {
-            Ok(Attempt::Ended(end)) => return end,
-            Ok(Attempt::Crashed(why)) => why,
+            Ok(end) => return end,
             Err(join) => panic_reason(join),
         };
         if shutdown.is_cancelled() {
@@ -76,13 +66,16 @@ pub fn panic_reason(join: JoinError) -> String {
     if !join.is_panic() {
         return "was cancelled".into();
     }
-    let payload = join.into_panic();
-    let message = payload
+    format!("panicked: {}", panic_message(&*join.into_panic()))
+}
+
+/// The message a panic carried (`panic!("...")`), or `(no message)`.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into());
-    format!("panicked: {message}")
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// How long the restart back-off waits before try `n`.
@@ -115,8 +108,8 @@ mod tests {
             async move {
                 match n {
                     0 => panic!("boom in the pipeline"),
-                    1 => Attempt::Crashed("the fan-out died".into()),
-                    _ => Attempt::Ended(BridgeEnd::StreamOver),
+                    1 => panic!("the source died"),
+                    _ => BridgeEnd::StreamOver,
                 }
             }
         })
@@ -127,7 +120,7 @@ mod tests {
         assert_eq!(t0.elapsed(), restart_delay(0) + restart_delay(1));
         let state = health.snapshot();
         assert_eq!(state.restarts, 2);
-        assert_eq!(state.last_error.as_deref(), Some("crashed: the fan-out died"));
+        assert_eq!(state.last_error.as_deref(), Some("crashed: panicked: the source died"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -137,7 +130,7 @@ mod tests {
         let stop = shutdown.clone();
         let end = bridge(&health, &shutdown, move || {
             stop.cancel();
-            async { Attempt::Crashed("died while stopping".into()) }
+            async { panic!("died while stopping") }
         })
         .await;
         assert!(matches!(end, BridgeEnd::Shutdown));

@@ -4,13 +4,14 @@
 //! asks for one. No WebSocket pings: TikTok never answers them; three silent heartbeat
 //! intervals mean the socket is dead instead.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -121,6 +122,15 @@ fn handshake_error(e: tungstenite::Error) -> SessionError {
     }
 }
 
+/// A timer `after` from `from`. `sleep` takes any length (past the clock's end it never
+/// fires); `Instant +` would panic on a huge limit.
+fn sleep_past(from: Instant, after: Duration) -> Sleep {
+    match from.checked_add(after) {
+        Some(at) => tokio::time::sleep_until(at),
+        None => tokio::time::sleep(after),
+    }
+}
+
 /// A received binary frame: its bytes (for recording) and what it decoded to.
 #[derive(Debug)]
 pub struct Incoming {
@@ -138,6 +148,11 @@ pub struct Session {
     heartbeat: Interval,
     silence_limit: Duration,
     last_rx: Instant,
+    /// Fires at the earliest moment the socket can have been silent too long. It is not
+    /// moved on every frame (a timer re-registered per message was a measurable share of
+    /// a bridge's CPU): when it fires, it checks `last_rx` and moves itself if a frame
+    /// came meanwhile.
+    silence: Pin<Box<Sleep>>,
     stats: Arc<SourceStats>,
 }
 
@@ -156,13 +171,16 @@ impl Session {
             .map_err(|e| SessionError::Transport(e.to_string()))?;
         let mut timer = tokio::time::interval(heartbeat);
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let silence_limit = heartbeat.saturating_mul(SILENT_HEARTBEATS);
+        let now = Instant::now();
         Ok(Self {
             ws,
             room_id,
             hb_seq: 0,
             heartbeat: timer,
-            silence_limit: heartbeat.saturating_mul(SILENT_HEARTBEATS),
-            last_rx: Instant::now(),
+            silence_limit,
+            last_rx: now,
+            silence: Box::pin(sleep_past(now, silence_limit)),
             stats,
         })
     }
@@ -178,8 +196,7 @@ impl Session {
         loop {
             let wake = tokio::select! {
                 _ = self.heartbeat.tick() => Wake::Heartbeat,
-                // `sleep` takes any length (past the clock's end it never fires); `Instant +` would panic.
-                _ = tokio::time::sleep(self.silence_limit.saturating_sub(self.last_rx.elapsed())) => Wake::Silent,
+                () = self.silence.as_mut() => Wake::Silent,
                 read = self.ws.next() => Wake::Read(read),
             };
             match wake {
@@ -189,7 +206,15 @@ impl Session {
                         .await?;
                     bump(&self.stats.heartbeats);
                 }
-                Wake::Silent => return Err(SessionError::Silent(self.silence_limit)),
+                Wake::Silent => {
+                    let silent = self.last_rx.elapsed();
+                    if silent >= self.silence_limit {
+                        return Err(SessionError::Silent(self.silence_limit));
+                    }
+                    // A frame came since the timer was set: wait out the rest from it.
+                    let rest = self.silence_limit - silent;
+                    self.silence.set(sleep_past(Instant::now(), rest));
+                }
                 Wake::Read(None) => {
                     return Err(SessionError::Closed {
                         code: 1006,
