@@ -18,8 +18,15 @@ pub const MAX_CAPTURE_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the push socket reserves for reading (tungstenite's default is 128 KiB per socket,
 /// which a thousand bridges would hold idle). Push frames average ~3.6 KB compressed;
-/// a larger one grows the buffer as needed.
-pub const WS_READ_BUFFER_BYTES: usize = 16 * 1024;
+/// a larger one grows the buffer as needed. 8 KiB holds two average frames: heaptrack at
+/// 1,000 bridges showed the 16 KiB reservation as ~16 KB held by every socket.
+pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
+
+/// Idle keep-alive connections the shared TikTok/signer HTTP client keeps per host. Each
+/// pooled connection holds hyper's read and write buffers (~8-16 KB) for the idle timeout
+/// (90 s): a thousand bridges starting at once left ~780 of them (~20 MB in heaptrack),
+/// while the lookups after start are one per bridge per reconnect and need no warm pool.
+pub const TIKTOK_HTTP_MAX_IDLE_PER_HOST: usize = 8;
 
 /// TikTok's default heartbeat interval (`heartbeat_duration=10000` in the socket URL).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);

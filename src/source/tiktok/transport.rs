@@ -47,6 +47,7 @@ fn new_client(
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        .pool_max_idle_per_host(crate::limits::TIKTOK_HTTP_MAX_IDLE_PER_HOST)
         .no_proxy();
     if let Some(proxy) = proxy {
         builder = builder.proxy(proxy.to_reqwest()?);
