@@ -286,6 +286,17 @@ fn resolve_bridges(
         let routes: Option<RoutesConfig> = section.merged("routes", entry.routes.as_ref());
         let filters: Option<FiltersConfig> = section.merged("filters", entry.filters.as_ref());
         let coalesce: Option<CoalesceConfig> = section.merged("coalesce", entry.coalesce.as_ref());
+        // One signer budget serves every bridge of the process (`daemon::run` builds it once
+        // from `[tiktok]`): a bridge's own value would be silently ignored, so it is refused.
+        if overridden.iter().any(|p| p == PROCESS_WIDE_TIKTOK_KEY) {
+            problems.push(
+                Problem::new(
+                    format!("{prefix}.{PROCESS_WIDE_TIKTOK_KEY}"),
+                    "the signer budget is shared by every bridge of the process",
+                )
+                .with_hint("set signer_calls_per_minute in [tiktok], not in [bridge.tiktok]"),
+            );
+        }
         if let Some(merged) = &tiktok {
             // The bridge's own `[bridge.tiktok]` keys get the checks `[tiktok]` gets (secret
             // names, URLs, ranges), so `check` refuses what the bridge's source would.
@@ -334,6 +345,9 @@ fn resolve_bridges(
     }
     bridges
 }
+
+/// The `[tiktok]` key a `[[bridge]]` may not override: one budget for the whole process.
+const PROCESS_WIDE_TIKTOK_KEY: &str = "tiktok.signer_calls_per_minute";
 
 /// Whether a problem at `path` is about a key a bridge set itself (`overridden`).
 fn is_overridden(overridden: &[String], path: &str) -> bool {
