@@ -101,10 +101,10 @@ data = open(frames, "rb").read()
 records, at = 0, 0
 while at < len(data):
     (n,) = struct.unpack_from("<I", data, at); at += 4 + n; records += 1
-lines = subprocess.run([binary, "decode", frames], check=True, capture_output=True).stdout.count(b"\n")
+lines = subprocess.run([binary, "decode", frames], check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.count(b"\n")
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 for _ in range(runs):
-    subprocess.run([binary, "decode", frames], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([binary, "decode", frames], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 after = resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 print(json.dumps({"records": records, "events": lines, "us_per_msg": cpu * 1e6 / (runs * records)}))

@@ -167,7 +167,11 @@ async fn fakes(args: &Args) {
         run_sections(args.bridges, &http),
     );
     std::fs::write(args.dir.join("config.toml"), config).expect("config");
-    std::fs::write(args.dir.join("metrics_url"), format!("http://{http}/metrics")).expect("url");
+    std::fs::write(
+        args.dir.join("metrics_url"),
+        format!("http://{http}/metrics"),
+    )
+    .expect("url");
     // The env secret store's variables, for `tiktwitch run` (the script sources this file).
     std::fs::write(
         args.dir.join("env"),
@@ -334,7 +338,8 @@ fn write_capture(path: &std::path::Path, frames: &[bytes::Bytes]) {
 /// CPU µs per message of `decode_frame` alone over D/frames.bin (one chat each, as the
 /// fakes send them): the median of [`DECODE_PASSES`] passes after a warm-up one.
 fn decode_cost_us(dir: &std::path::Path) -> f64 {
-    let file = std::fs::File::open(dir.join("frames.bin")).expect("D/frames.bin (scale fakes writes it)");
+    let file =
+        std::fs::File::open(dir.join("frames.bin")).expect("D/frames.bin (scale fakes writes it)");
     let frames: Vec<bytes::Bytes> =
         tiktwitch::source::tiktok::capture::FrameReader::new(std::io::BufReader::new(file))
             .map(|f| f.expect("frames.bin record"))

@@ -578,7 +578,8 @@ fn the_signer_budget_is_process_wide_and_reaches_the_plan() {
     ));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(
-        found[0].starts_with("bridge[0].tiktok.signer_calls_per_minute: the signer budget is shared"),
+        found[0]
+            .starts_with("bridge[0].tiktok.signer_calls_per_minute: the signer budget is shared"),
         "{found:#?}"
     );
 }
