@@ -286,17 +286,6 @@ fn resolve_bridges(
         let routes: Option<RoutesConfig> = section.merged("routes", entry.routes.as_ref());
         let filters: Option<FiltersConfig> = section.merged("filters", entry.filters.as_ref());
         let coalesce: Option<CoalesceConfig> = section.merged("coalesce", entry.coalesce.as_ref());
-        // One signer budget serves every bridge of the process (`daemon::run` builds it once
-        // from `[tiktok]`): a bridge's own value would be silently ignored, so it is refused.
-        if overridden.iter().any(|p| p == PROCESS_WIDE_TIKTOK_KEY) {
-            problems.push(
-                Problem::new(
-                    format!("{prefix}.{PROCESS_WIDE_TIKTOK_KEY}"),
-                    "the signer budget is shared by every bridge of the process",
-                )
-                .with_hint("set signer_calls_per_minute in [tiktok], not in [bridge.tiktok]"),
-            );
-        }
         if let Some(merged) = &tiktok {
             // The bridge's own `[bridge.tiktok]` keys get the checks `[tiktok]` gets (secret
             // names, URLs, ranges), so `check` refuses what the bridge's source would.
@@ -308,6 +297,21 @@ fn resolve_bridges(
                     .into_iter()
                     .filter(|p| is_overridden(&overridden, &p.path))
                     .map(|p| p.prefixed(&prefix)),
+            );
+        }
+        // One signer budget serves every bridge of the process (`daemon::run` builds it once
+        // from `[tiktok]`): a bridge's own value would be silently ignored, so it is refused.
+        // A value already refused at that path (out of range) is reported once, as that.
+        let path = format!("{prefix}.{PROCESS_WIDE_TIKTOK_KEY}");
+        if overridden.iter().any(|p| p == PROCESS_WIDE_TIKTOK_KEY)
+            && !problems.iter().any(|p| p.path == path)
+        {
+            problems.push(
+                Problem::new(
+                    path,
+                    "the signer budget is shared by every bridge of the process",
+                )
+                .with_hint("set signer_calls_per_minute in [tiktok], not in [bridge.tiktok]"),
             );
         }
         let username = if entry.tiktok_username.is_empty() {
