@@ -3,9 +3,15 @@
 //! their memory and CPU are not counted. Run by `benches/scale.sh`, which starts
 //!
 //! ```sh
-//! scale fakes   --bridges N --dir D --secs S   # N creators' worth of fake TikTok, fake Twitch and OAuth; writes D/config.toml
+//! scale fakes   --bridges N --dir D --secs S   # N creators' worth of fake TikTok, fake Twitch and OAuth; writes D/config.toml, D/env, D/frames.bin
 //! scale bridges --bridges N --dir D --secs S   # daemon::run over D/config.toml; prints one JSON line
+//! scale decode-cost --dir D                    # CPU µs per message of decode_frame alone over D/frames.bin
 //! ```
+//!
+//! `benches/efficiency.sh` uses `fakes` and `decode-cost` and runs the real binary,
+//! `tiktwitch run --config D/config.toml` with the variables of D/env, in between: the
+//! config file is one `run` accepts as is (env secret store, `/metrics` on a free loopback
+//! port, production pacing, `tiktok.signer_calls_per_minute` raised).
 //!
 //! The bridges process is `daemon::run` itself (source, decode, ack, heartbeat, pipeline,
 //! the shared Twitch sink with its production pacing: Twitch lets a bot post 20 lines per
@@ -41,7 +47,8 @@ const RATE: u64 = 10;
 /// JOINs are paced at 15 per 10.25 s (`sink/pacing/joins.rs`), so a thousand distinct
 /// channels would take ~11 minutes to join; ten are joined at once.
 const CHANNELS: usize = 10;
-/// Frames decoded in-process, after the window, to price decoding alone (per pass).
+/// Frames in D/frames.bin, decoded after the window to price decoding alone (per pass,
+/// and by `tiktwitch decode`): the first frames the fakes play.
 const DECODE_FRAMES: usize = 20_000;
 /// Decode passes; the median warm pass is reported.
 const DECODE_PASSES: usize = 5;
@@ -70,7 +77,7 @@ fn args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "fakes" | "bridges" => args.mode = arg,
+            "fakes" | "bridges" | "decode-cost" => args.mode = arg,
             "--bridges" => {
                 args.bridges = it.next().and_then(|n| n.parse().ok()).expect("--bridges N")
             }
@@ -93,8 +100,9 @@ fn main() {
     match args.mode.as_str() {
         "fakes" => runtime.block_on(fakes(&args)),
         "bridges" => runtime.block_on(bridges(&args)),
+        "decode-cost" => println!("{:.3}", decode_cost_us(&args.dir)),
         _ => eprintln!(
-            "usage: scale (fakes|bridges) --bridges N --dir D --secs S; see benches/scale.sh"
+            "usage: scale (fakes|bridges|decode-cost) --bridges N --dir D --secs S; see benches/efficiency.sh"
         ),
     }
 }
@@ -106,17 +114,16 @@ async fn fakes(args: &Args) {
     // `--rate 0`: an idle room, live but silent for the whole run.
     let lifetime = Duration::from_secs(args.secs * 3 + 120 + args.bridges as u64 / 25);
     let mut script = vec![Step::Pause(Duration::from_secs(1))];
+    // One set of frames for the script and D/frames.bin, so `decode` prices what was played.
+    let played = lifetime.as_secs() as usize * args.rate as usize;
+    let frames = support::chat_frames(&args.corpus, played.max(DECODE_FRAMES), ROOM);
+    write_capture(&args.dir.join("frames.bin"), &frames[..DECODE_FRAMES]);
     if args.rate == 0 {
         script.push(Step::Pause(lifetime));
     } else {
-        let frames = support::chat_frames(
-            &args.corpus,
-            lifetime.as_secs() as usize * args.rate as usize,
-            ROOM,
-        );
-        for frame in frames {
+        for frame in &frames[..played] {
             script.push(Step::Pause(Duration::from_millis(1000 / args.rate)));
-            script.push(Step::Frame(frame));
+            script.push(Step::Frame(frame.clone()));
         }
     }
     let creators = args.bridges.div_ceil(BRIDGES_PER_CREATOR);
@@ -152,11 +159,28 @@ async fn fakes(args: &Args) {
         .expect("fake Twitch");
     let oauth = support::oauth().await;
     let (access, _) = oauth.mint(&["chat:read", "chat:edit"]);
-    std::fs::write(
-        args.dir.join("config.toml"),
+    let http = free_loopback_port();
+    let config = format!(
+        "state_dir = {:?}\n{}{}",
+        args.dir.join("state").display().to_string(),
         support::config_text(&specs, &twitch.addr().to_string(), &oauth.base_url()),
+        run_sections(args.bridges, &http),
+    );
+    std::fs::write(args.dir.join("config.toml"), config).expect("config");
+    std::fs::write(
+        args.dir.join("metrics_url"),
+        format!("http://{http}/metrics"),
     )
-    .expect("config");
+    .expect("url");
+    // The env secret store's variables, for `tiktwitch run` (the script sources this file).
+    std::fs::write(
+        args.dir.join("env"),
+        format!(
+            "export TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN={access}\nexport TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY={}\n",
+            support::SIGNER_KEY
+        ),
+    )
+    .expect("env");
     std::fs::write(args.dir.join("token"), access).expect("token");
     println!("ready");
     tokio::select! {
@@ -263,7 +287,7 @@ async fn bridges(args: &Args) {
     };
     // The same frames' decode cost, in this process, once the daemon has stopped (so it
     // has the cores to itself), as the CPU time of this thread.
-    let decode_us_per_msg = decode_cost_us(&args.corpus);
+    let decode_us_per_msg = decode_cost_us(&args.dir);
     let ratio = if cpu_us_per_msg > 0.0 {
         cpu_us_per_msg / decode_us_per_msg
     } else {
@@ -284,10 +308,42 @@ async fn bridges(args: &Args) {
     );
 }
 
-/// CPU µs per message of `decode_frame` alone over the bench's own frames (one chat each,
-/// as the fakes send them): the median of [`DECODE_PASSES`] passes after a warm-up one.
-fn decode_cost_us(corpus: &std::path::Path) -> f64 {
-    let frames = support::chat_frames(corpus, DECODE_FRAMES, ROOM);
+/// The sections `tiktwitch run` needs beyond the stand-ins' addresses: `/metrics` on
+/// `http` (the script reads the received counter there), and a signer budget the fake
+/// signer, which has no quota, lets every bridge start at once with (the real one would
+/// take N/10 minutes to start N bridges). Pacing stays production.
+fn run_sections(bridges: usize, http: &str) -> String {
+    let signer = bridges * 10 + 100;
+    format!(
+        "\n[tiktok]\nsigner_calls_per_minute = {signer}\n\n[http]\nenabled = true\nbind = \"{http}\"\n"
+    )
+}
+
+/// A loopback address no one listens on right now (the OS picks; the daemon binds it a
+/// moment later, so a collision is possible but unlikely).
+fn free_loopback_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("addr").to_string()
+}
+
+/// `frames` as a capture `tiktwitch decode` reads: `[u32 LE len][WebcastPushFrame]` records.
+fn write_capture(path: &std::path::Path, frames: &[bytes::Bytes]) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("frames.bin"));
+    for frame in frames {
+        tiktwitch::source::tiktok::capture::write_frame(&mut out, frame).expect("write frame");
+    }
+    std::io::Write::flush(&mut out).expect("flush frames.bin");
+}
+
+/// CPU µs per message of `decode_frame` alone over D/frames.bin (one chat each, as the
+/// fakes send them): the median of [`DECODE_PASSES`] passes after a warm-up one.
+fn decode_cost_us(dir: &std::path::Path) -> f64 {
+    let file =
+        std::fs::File::open(dir.join("frames.bin")).expect("D/frames.bin (scale fakes writes it)");
+    let frames: Vec<bytes::Bytes> =
+        tiktwitch::source::tiktok::capture::FrameReader::new(std::io::BufReader::new(file))
+            .map(|f| f.expect("frames.bin record"))
+            .collect();
     let mut passes = Vec::new();
     for pass in 0..=DECODE_PASSES {
         let start = support::thread_cpu_ns();

@@ -537,3 +537,49 @@ fn the_configs_twitch_defaults_are_the_sinks_defaults() {
         tiktwitch::limits::TWITCH_LINES_PER_WINDOW_ELEVATED
     );
 }
+
+#[test]
+fn the_signer_budget_is_process_wide_and_reaches_the_plan() {
+    // Unset: the one default (src/limits.rs). Set in `[tiktok]`: the daemon's shared budget.
+    let dir = tempfile::tempdir().unwrap();
+    let plan_of = |text: &str| {
+        let loaded = load_with_env(
+            &write(&dir, text),
+            no_env(),
+            tiktwitch::pipeline::Pipeline::check,
+        )
+        .expect("valid");
+        tiktwitch::daemon::Plan::from_config(&loaded, None).expect("plan")
+    };
+    assert_eq!(
+        plan_of(MINIMAL).signer_calls_per_minute,
+        tiktwitch::limits::SIGNER_CALLS_PER_MINUTE
+    );
+    let raised = MINIMAL.replace("[twitch]", "signer_calls_per_minute = 2000\n[twitch]");
+    assert_eq!(plan_of(&raised).signer_calls_per_minute, 2000);
+    let zero = MINIMAL.replace("[twitch]", "signer_calls_per_minute = 0\n[twitch]");
+    let found = problems(load_with_env(
+        &write(&dir, &zero),
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
+    assert!(
+        found[0].starts_with("tiktok.signer_calls_per_minute: 0 is out of range: 1 to 100_000"),
+        "{found:#?}"
+    );
+    // One budget serves every bridge: a bridge's own value would be ignored, so it is refused.
+    let per_bridge = format!(
+        "{raised}\n[[bridge]]\nname = \"one\"\n[bridge.tiktok]\nsigner_calls_per_minute = 50\n"
+    );
+    let found = problems(load_with_env(
+        &write(&dir, &per_bridge),
+        no_env(),
+        tiktwitch::pipeline::Pipeline::check,
+    ));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .starts_with("bridge[0].tiktok.signer_calls_per_minute: the signer budget is shared"),
+        "{found:#?}"
+    );
+}

@@ -299,6 +299,21 @@ fn resolve_bridges(
                     .map(|p| p.prefixed(&prefix)),
             );
         }
+        // One signer budget serves every bridge of the process (`daemon::run` builds it once
+        // from `[tiktok]`): a bridge's own value would be silently ignored, so it is refused.
+        // A value already refused at that path (out of range) is reported once, as that.
+        let path = format!("{prefix}.{PROCESS_WIDE_TIKTOK_KEY}");
+        if overridden.iter().any(|p| p == PROCESS_WIDE_TIKTOK_KEY)
+            && !problems.iter().any(|p| p.path == path)
+        {
+            problems.push(
+                Problem::new(
+                    path,
+                    "the signer budget is shared by every bridge of the process",
+                )
+                .with_hint("set signer_calls_per_minute in [tiktok], not in [bridge.tiktok]"),
+            );
+        }
         let username = if entry.tiktok_username.is_empty() {
             &config.tiktok.username
         } else {
@@ -334,6 +349,9 @@ fn resolve_bridges(
     }
     bridges
 }
+
+/// The `[tiktok]` key a `[[bridge]]` may not override: one budget for the whole process.
+const PROCESS_WIDE_TIKTOK_KEY: &str = "tiktok.signer_calls_per_minute";
 
 /// Whether a problem at `path` is about a key a bridge set itself (`overridden`).
 fn is_overridden(overridden: &[String], path: &str) -> bool {

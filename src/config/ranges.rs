@@ -125,6 +125,12 @@ pub const RANGES: &[KeyRange] = &[
         "an hour without the live at most",
     ),
     whole(
+        "tiktok.signer_calls_per_minute",
+        1,
+        100_000,
+        "at least one call to connect at all; 100,000 a minute is beyond any signer plan",
+    ),
+    whole(
         "twitch.lines_per_30s",
         1,
         7_500,

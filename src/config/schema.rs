@@ -143,6 +143,10 @@ pub struct TiktokConfig {
     pub reconnect_max_backoff_secs: u64,
     /// Relay the history TikTok replays on connect (old comments); off by default.
     pub relay_history: bool,
+    /// Signer calls per minute shared by every bridge of the process (the default suits
+    /// Euler's free tier; a paid plan may allow more). Process-wide, so `[[bridge]]`
+    /// overrides may not set it.
+    pub signer_calls_per_minute: u32,
 }
 
 impl fmt::Debug for TiktokConfig {
@@ -164,6 +168,7 @@ impl fmt::Debug for TiktokConfig {
                 &self.reconnect_max_backoff_secs,
             )
             .field("relay_history", &self.relay_history)
+            .field("signer_calls_per_minute", &self.signer_calls_per_minute)
             .finish()
     }
 }
@@ -203,6 +208,7 @@ impl Default for TiktokConfig {
             heartbeat_secs: 10,
             reconnect_max_backoff_secs: 60,
             relay_history: false,
+            signer_calls_per_minute: crate::limits::SIGNER_CALLS_PER_MINUTE,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::config::origin::OriginPolicy;
 use crate::config::schema::{HelixToken, SinkKind, TwitchConfig};
 use crate::config::{Bridge, Config, Loaded};
 use crate::feed::{FeedSettings, WebhookSettings};
-use crate::limits::{SIGNER_CALLS_PER_MINUTE, WEBHOOK_RETRY_MIN_DELAY};
+use crate::limits::WEBHOOK_RETRY_MIN_DELAY;
 use crate::pipeline::PipelineConfig;
 use crate::secret::{SecretStore, SecretStoreKind, SecretStoreSettings};
 use crate::sink::TwitchSinkSettings;
@@ -112,8 +112,8 @@ pub struct Plan {
     pub feed: FeedSettings,
     /// Names of the secrets the feed needs.
     pub feed_secrets: FeedSecretNames,
-    /// Signer calls per minute shared by every bridge ([`SIGNER_CALLS_PER_MINUTE`]; not in
-    /// the config file yet: benchmarks that start a thousand bridges at once raise it).
+    /// Signer calls per minute shared by every bridge (`tiktok.signer_calls_per_minute`,
+    /// default [`crate::limits::SIGNER_CALLS_PER_MINUTE`]).
     pub signer_calls_per_minute: u32,
     /// The Twitch stream watch and each bridge's rules (`None`: not needed).
     pub twitch_stream: Option<super::stream_awareness::StreamPlan>,
@@ -224,7 +224,7 @@ impl Plan {
                 api_token_required: api_token_required(&config.http, &config.api),
                 webhooks: config.webhook.iter().map(|w| w.secret.clone()).collect(),
             },
-            signer_calls_per_minute: SIGNER_CALLS_PER_MINUTE,
+            signer_calls_per_minute: config.tiktok.signer_calls_per_minute,
             control,
             helix: (twitch.sink == SinkKind::Helix).then_some(HelixPlan {
                 token: twitch.helix_token,
