@@ -163,9 +163,12 @@ fn every_key_is_refused_at_its_path_out_of_range_and_runs_in_range() {
     let dir = tempfile::tempdir().unwrap();
     let mut tried = 0;
     for range in RANGES {
+        // The signer budget is one for the whole process: a bridge may not set it
+        // (tests/config.rs checks that refusal).
         let bridgeable = ["tiktok.", "coalesce.", "filters."]
             .iter()
-            .any(|s| range.key.starts_with(s));
+            .any(|s| range.key.starts_with(s))
+            && range.key != "tiktok.signer_calls_per_minute";
         for bridge in [false, true] {
             if bridge && !bridgeable {
                 continue;
