@@ -118,12 +118,13 @@ async fn fakes(args: &Args) {
     let played = lifetime.as_secs() as usize * args.rate as usize;
     let frames = support::chat_frames(&args.corpus, played.max(DECODE_FRAMES), ROOM);
     write_capture(&args.dir.join("frames.bin"), &frames[..DECODE_FRAMES]);
-    if args.rate == 0 {
-        script.push(Step::Pause(lifetime));
-    } else {
-        for frame in &frames[..played] {
-            script.push(Step::Pause(Duration::from_millis(1000 / args.rate)));
-            script.push(Step::Frame(frame.clone()));
+    match 1000u64.checked_div(args.rate) {
+        None => script.push(Step::Pause(lifetime)),
+        Some(gap_ms) => {
+            for frame in &frames[..played] {
+                script.push(Step::Pause(Duration::from_millis(gap_ms)));
+                script.push(Step::Frame(frame.clone()));
+            }
         }
     }
     let creators = args.bridges.div_ceil(BRIDGES_PER_CREATOR);
