@@ -174,13 +174,17 @@ async fn fakes(args: &Args) {
     )
     .expect("url");
     // The env secret store's variables, for `tiktwitch run` (the script sources this file).
-    std::fs::write(
-        args.dir.join("env"),
+    std::fs::write(args.dir.join("env"), {
+        // The variable names as the env store derives them from the secret names.
+        let prefix = tiktwitch::secret::SecretStoreSettings::default().env_prefix;
+        let env = tiktwitch::secret::EnvStore::from_vars(&prefix, [], None);
         format!(
-            "export TIKTWITCH_SECRET_TWITCH_ACCESS_TOKEN={access}\nexport TIKTWITCH_SECRET_TIKTOK_SIGNER_API_KEY={}\n",
+            "export {}={access}\nexport {}={}\n",
+            env.var_name(tiktwitch::auth::BARE_TOKEN_SECRET),
+            env.var_name(tiktwitch::config::schema::SIGNER_API_KEY_SECRET),
             support::SIGNER_KEY
-        ),
-    )
+        )
+    })
     .expect("env");
     std::fs::write(args.dir.join("token"), access).expect("token");
     println!("ready");
@@ -314,9 +318,7 @@ async fn bridges(args: &Args) {
 /// signer, which has no quota, lets every bridge start at once with (the real one would
 /// take N/10 minutes to start N bridges). Pacing stays production.
 fn run_sections(bridges: usize, http: &str) -> String {
-    // The key's range ends at 100,000 a minute (src/config/ranges.rs): at 10,000 bridges
-    // the start-up takes a little longer than at bridges * 10 + 100.
-    let signer = (bridges * 10 + 100).min(100_000);
+    let signer = support::signer_budget(bridges);
     format!(
         "\n[tiktok]\nsigner_calls_per_minute = {signer}\n\n[http]\nenabled = true\nbind = \"{http}\"\n"
     )

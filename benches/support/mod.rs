@@ -95,8 +95,15 @@ pub fn lifted_plan(path: &Path, bridges: usize) -> Plan {
     plan.sink.channel_gap = Duration::ZERO;
     plan.sink.duplicate_window = Duration::ZERO;
     plan.sink.window_margin = Duration::ZERO;
-    plan.signer_calls_per_minute = u32::try_from(bridges * 10 + 100).unwrap_or(u32::MAX);
+    plan.signer_calls_per_minute = signer_budget(bridges);
     plan
+}
+
+/// Signer calls a minute that let `bridges` start at once against the fake signer (it has
+/// no quota; the real one would take N/10 minutes to start N bridges), within the range of
+/// `tiktok.signer_calls_per_minute` (src/config/ranges.rs ends it at 100,000).
+pub fn signer_budget(bridges: usize) -> u32 {
+    u32::try_from(bridges * 10 + 100).map_or(100_000, |n| n.min(100_000))
 }
 
 /// A secret store holding the signer key and a bare access token from `oauth`.

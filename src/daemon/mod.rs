@@ -17,7 +17,7 @@
 //! [`crate::limits::HTTP_SHUTDOWN_TIMEOUT`], so no client can hold the stop open.
 
 pub mod bridge;
-pub mod bridge_lines;
+mod bridge_lines;
 mod helix_sink;
 pub mod http_routes;
 pub mod prometheus;
