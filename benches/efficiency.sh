@@ -181,6 +181,8 @@ print(json.dumps({"bench": "efficiency", "bridges": n, "rate": rate, "live": liv
   echo "$line"
   echo "   $(tail -1 "$D/fakes.err")"
   echo "   daemon log: $(grep -ciE 'error|panic' "$D/daemon.log" || true) error lines, $(wc -l < "$D/daemon.log") lines; stopped: $exited"
+  # The run's directory goes with the run: what went wrong is shown while it is here.
+  [ "$exited" = "exit 0" ] || { echo "   the daemon's last lines:"; tail -5 "$D/daemon.log" | cut -c1-400 | sed 's/^/     /'; }
   results+=("$line")
 done
 echo

@@ -144,7 +144,7 @@ async fn bare_gift_messages_get_the_catalogue_name_value_image_and_streak_rule()
     let profile = items
         .iter()
         .find_map(|i| match i {
-            SourceItem::Profile(p) => Some(p.clone()),
+            SourceItem::Profile(p) => Some((**p).clone()),
             _ => None,
         })
         .expect("a profile after the lookup");

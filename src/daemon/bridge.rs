@@ -284,7 +284,7 @@ fn on_item(
             }
             health.touch();
             published.publish(&event);
-            lines.push(event);
+            lines.push(*event);
         }
         SourceItem::Status(status) => {
             for event in lifecycle.on_status(&status) {
@@ -292,7 +292,7 @@ fn on_item(
             }
             report_status(plan, health, sink, &status);
         }
-        SourceItem::Profile(profile) => health.update(|s| s.profile = Some(profile)),
+        SourceItem::Profile(profile) => health.update(|s| s.profile = Some(*profile)),
     }
 }
 

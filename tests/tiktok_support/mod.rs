@@ -149,7 +149,7 @@ pub fn events(items: &[SourceItem]) -> Vec<&Event> {
     items
         .iter()
         .filter_map(|i| match i {
-            SourceItem::Event(e) => Some(e),
+            SourceItem::Event(e) => Some(&**e),
             SourceItem::Status(_) | SourceItem::Profile(_) => None,
         })
         .collect()

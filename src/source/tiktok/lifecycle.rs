@@ -331,7 +331,7 @@ impl TikTokSource {
         loop {
             bump(&self.stats.room_lookups);
             let room = run.lookup.resolve(&run.username).await?;
-            emit(run, SourceItem::Profile(room.profile.clone())).await?;
+            emit(run, SourceItem::Profile(Box::new(room.profile.clone()))).await?;
             if !room.is_live() {
                 run.ended_room = None;
             } else if run.ended_room != Some(room.room_id) {
@@ -450,7 +450,7 @@ impl TikTokSource {
             EventKind::Control { action } if !event.meta.history => Some(action),
             _ => None,
         };
-        emit(run, SourceItem::Event(event)).await?;
+        emit(run, SourceItem::Event(Box::new(event))).await?;
         match action {
             Some(ControlAction::Paused) => emit(run, SourceItem::Status(Status::Paused)).await?,
             Some(ControlAction::Resumed) => {

@@ -11,11 +11,13 @@ use crate::event::{ControlAction, Event};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceItem {
     /// A decoded message. `event.meta.history` marks replayed history (first fetch result).
-    Event(Event),
+    /// Boxed, like the profile, so the item is small: every bridge's channel holds its
+    /// first block of slots for its whole life (32 slots of 400 bytes unboxed).
+    Event(Box<Event>),
     /// A lifecycle change.
     Status(Status),
     /// The creator's profile, after each successful room lookup.
-    Profile(Profile),
+    Profile(Box<Profile>),
 }
 
 /// The source's lifecycle.
